@@ -1,0 +1,287 @@
+//! Bots and their status history.
+
+use crate::{AnyConnection, DbError, DbResult, from_millis, placeholders, to_millis};
+use chrono::{DateTime, Utc};
+use meeboter_core::create_bot::NewBot;
+use meeboter_core::{AutomaticLeave, BotStatus, MeetingPlatform, RecordingMode};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use std::collections::HashMap;
+
+/// A bot as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotRecord {
+    pub id: String,
+    pub account_id: String,
+    pub meeting_url: String,
+    pub meeting_id: String,
+    pub platform: MeetingPlatform,
+    pub bot_name: String,
+    pub recording_mode: RecordingMode,
+    pub status: BotStatus,
+    pub join_at: Option<DateTime<Utc>>,
+    pub automatic_leave: AutomaticLeave,
+    pub webhook_url: Option<String>,
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    pub deduplication_key: Option<String>,
+    pub deployment_platform: Option<String>,
+    pub deployment_identifier: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+/// One entry of a bot's status history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusChangeRecord {
+    pub status: BotStatus,
+    pub sub_code: Option<String>,
+    pub message: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, account_id, meeting_url, meeting_id, platform, bot_name, recording_mode, status, join_at, \
+    waiting_room_timeout_secs, noone_joined_timeout_secs, everyone_left_timeout_secs, max_duration_secs, \
+    webhook_url, metadata, deduplication_key, deployment_platform, deployment_identifier, created_at, updated_at, ended_at";
+
+fn corrupt(what: &str, value: &str) -> DbError {
+    DbError::Corrupt(format!("{what} `{value}`"))
+}
+
+fn secs(row: &AnyRow, col: &str) -> u32 {
+    u32::try_from(row.get::<i64, _>(col)).unwrap_or(0)
+}
+
+fn from_row(row: &AnyRow) -> DbResult<BotRecord> {
+    let platform: String = row.get("platform");
+    let mode: String = row.get("recording_mode");
+    let status: String = row.get("status");
+    let metadata: String = row.get("metadata");
+    Ok(BotRecord {
+        id: row.get("id"),
+        account_id: row.get("account_id"),
+        meeting_url: row.get("meeting_url"),
+        meeting_id: row.get("meeting_id"),
+        platform: MeetingPlatform::parse(&platform).ok_or_else(|| corrupt("platform", &platform))?,
+        bot_name: row.get("bot_name"),
+        recording_mode: RecordingMode::parse(&mode).ok_or_else(|| corrupt("recording mode", &mode))?,
+        status: BotStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        join_at: row.get::<Option<i64>, _>("join_at").map(from_millis),
+        automatic_leave: AutomaticLeave {
+            waiting_room_timeout_secs: secs(row, "waiting_room_timeout_secs"),
+            noone_joined_timeout_secs: secs(row, "noone_joined_timeout_secs"),
+            everyone_left_timeout_secs: secs(row, "everyone_left_timeout_secs"),
+            max_duration_secs: secs(row, "max_duration_secs"),
+        },
+        webhook_url: row.get("webhook_url"),
+        metadata: serde_json::from_str(&metadata).map_err(|_| corrupt("metadata", &metadata))?,
+        deduplication_key: row.get("deduplication_key"),
+        deployment_platform: row.get("deployment_platform"),
+        deployment_identifier: row.get("deployment_identifier"),
+        created_at: from_millis(row.get("created_at")),
+        updated_at: from_millis(row.get("updated_at")),
+        ended_at: row.get::<Option<i64>, _>("ended_at").map(from_millis),
+    })
+}
+
+/// Stores a new bot with its first status change. Fails with a unique violation on
+/// `bots_active_dedup_key` if a live bot already holds the deduplication key.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    bot: &NewBot,
+    status: BotStatus,
+    now: DateTime<Utc>,
+) -> DbResult<(BotRecord, StatusChangeRecord)> {
+    let id = meeboter_core::new_id().to_string();
+    let leave = bot.automatic_leave;
+    let metadata = serde_json::to_string(&bot.metadata).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO bots ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, NULL, $17, $17, NULL)"
+    )))
+    .bind(&id)
+    .bind(account_id)
+    .bind(&bot.meeting.normalized)
+    .bind(&bot.meeting.meeting_id)
+    .bind(bot.meeting.platform.as_str())
+    .bind(&bot.bot_name)
+    .bind(bot.recording_mode.as_str())
+    .bind(status.as_str())
+    .bind(bot.join_at.map(to_millis))
+    .bind(i64::from(leave.waiting_room_timeout_secs))
+    .bind(i64::from(leave.noone_joined_timeout_secs))
+    .bind(i64::from(leave.everyone_left_timeout_secs))
+    .bind(i64::from(leave.max_duration_secs))
+    .bind(&bot.webhook_url)
+    .bind(&metadata)
+    .bind(&bot.deduplication_key)
+    .bind(to_millis(now))
+    .execute(&mut *conn)
+    .await?;
+    let change = StatusChangeRecord {
+        status,
+        sub_code: None,
+        message: None,
+        at: now,
+    };
+    insert_status_change(conn, &id, &change).await?;
+    let record = BotRecord {
+        id,
+        account_id: account_id.to_string(),
+        meeting_url: bot.meeting.normalized.clone(),
+        meeting_id: bot.meeting.meeting_id.clone(),
+        platform: bot.meeting.platform,
+        bot_name: bot.bot_name.clone(),
+        recording_mode: bot.recording_mode,
+        status,
+        join_at: bot.join_at,
+        automatic_leave: leave,
+        webhook_url: bot.webhook_url.clone(),
+        metadata: bot.metadata.clone(),
+        deduplication_key: bot.deduplication_key.clone(),
+        deployment_platform: None,
+        deployment_identifier: None,
+        created_at: now,
+        updated_at: now,
+        ended_at: None,
+    };
+    Ok((record, change))
+}
+
+pub async fn insert_status_change(conn: &mut AnyConnection, bot_id: &str, change: &StatusChangeRecord) -> DbResult<()> {
+    sqlx::query("INSERT INTO bot_status_changes (id, bot_id, status, sub_code, message, at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(meeboter_core::new_id().to_string())
+        .bind(bot_id)
+        .bind(change.status.as_str())
+        .bind(&change.sub_code)
+        .bind(&change.message)
+        .bind(to_millis(change.at))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// A bot of `account_id`; another account's bot is simply not found.
+pub async fn find(conn: &mut AnyConnection, account_id: &str, id: &str) -> DbResult<Option<BotRecord>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM bots WHERE id = $1 AND account_id = $2"
+    )))
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The live (non-terminal) bot holding a deduplication key, if any.
+pub async fn find_active_by_dedup_key(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    key: &str,
+) -> DbResult<Option<BotRecord>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM bots WHERE account_id = $1 AND deduplication_key = $2 AND status NOT IN ('ENDED', 'FATAL')"
+    )))
+    .bind(account_id)
+    .bind(key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Filters for [`list`].
+#[derive(Debug, Clone, Default)]
+pub struct BotFilter {
+    pub statuses: Vec<BotStatus>,
+    pub platform: Option<MeetingPlatform>,
+    pub created_after: Option<DateTime<Utc>>,
+    /// Only bots older than this id (the previous page's last id).
+    pub before_id: Option<String>,
+}
+
+/// One page of an account's bots, newest first, plus whether more follow.
+pub async fn list(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    filter: &BotFilter,
+    limit: u32,
+) -> DbResult<(Vec<BotRecord>, bool)> {
+    let mut sql = format!("SELECT {COLUMNS} FROM bots WHERE account_id = $1");
+    let mut n = 2;
+    if !filter.statuses.is_empty() {
+        sql.push_str(&format!(" AND status IN ({})", placeholders(n, filter.statuses.len())));
+        n += filter.statuses.len();
+    }
+    if filter.platform.is_some() {
+        sql.push_str(&format!(" AND platform = ${n}"));
+        n += 1;
+    }
+    if filter.created_after.is_some() {
+        sql.push_str(&format!(" AND created_at > ${n}"));
+        n += 1;
+    }
+    if filter.before_id.is_some() {
+        sql.push_str(&format!(" AND id < ${n}"));
+        n += 1;
+    }
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${n}"));
+
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id);
+    for s in &filter.statuses {
+        query = query.bind(s.as_str());
+    }
+    if let Some(p) = filter.platform {
+        query = query.bind(p.as_str());
+    }
+    if let Some(t) = filter.created_after {
+        query = query.bind(to_millis(t));
+    }
+    if let Some(id) = &filter.before_id {
+        query = query.bind(id.clone());
+    }
+    query = query.bind(i64::from(limit) + 1);
+    let rows = query.fetch_all(&mut *conn).await?;
+    let mut bots = rows.iter().map(from_row).collect::<DbResult<Vec<_>>>()?;
+    let has_more = bots.len() > limit as usize;
+    bots.truncate(limit as usize);
+    Ok((bots, has_more))
+}
+
+/// Status histories of several bots at once (one query for a whole page), oldest first.
+pub async fn status_changes(
+    conn: &mut AnyConnection,
+    bot_ids: &[&str],
+) -> DbResult<HashMap<String, Vec<StatusChangeRecord>>> {
+    let mut out: HashMap<String, Vec<StatusChangeRecord>> = HashMap::new();
+    if bot_ids.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT bot_id, status, sub_code, message, at FROM bot_status_changes WHERE bot_id IN ({}) ORDER BY bot_id, id",
+        placeholders(1, bot_ids.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in bot_ids {
+        query = query.bind(*id);
+    }
+    for row in query.fetch_all(&mut *conn).await? {
+        let status: String = row.get("status");
+        out.entry(row.get("bot_id")).or_default().push(StatusChangeRecord {
+            status: BotStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            sub_code: row.get("sub_code"),
+            message: row.get("message"),
+            at: from_millis(row.get("at")),
+        });
+    }
+    Ok(out)
+}
+
+/// Deletes a bot and (by cascade) everything recorded about it. Returns whether it existed.
+pub async fn delete(conn: &mut AnyConnection, account_id: &str, id: &str) -> DbResult<bool> {
+    let result = sqlx::query("DELETE FROM bots WHERE id = $1 AND account_id = $2")
+        .bind(id)
+        .bind(account_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
