@@ -90,11 +90,17 @@ pub const MAX_URL_LEN: usize = 2048;
 impl fmt::Display for MeetingUrlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Empty => write!(f, "meeting URL is empty; supported forms: {SUPPORTED_FORMS}"),
+            Self::Empty => write!(
+                f,
+                "meeting URL is empty; supported forms: {SUPPORTED_FORMS}"
+            ),
             Self::TooLong => write!(f, "meeting URL is longer than {MAX_URL_LEN} bytes"),
             Self::NotAUrl => write!(f, "not a URL; supported forms: {SUPPORTED_FORMS}"),
             Self::UnsupportedScheme(s) => {
-                write!(f, "scheme `{s}` is not supported; use https:// (supported forms: {SUPPORTED_FORMS})")
+                write!(
+                    f,
+                    "scheme `{s}` is not supported; use https:// (supported forms: {SUPPORTED_FORMS})"
+                )
             }
             Self::UnrecognisedPath(p) => write!(
                 f,
@@ -163,14 +169,20 @@ fn is_meet_code(code: &str) -> bool {
     let parts: Vec<&str> = code.split('-').collect();
     parts.len() == 3
         && [3, 4, 3].iter().zip(&parts).all(|(len, p)| p.len() == *len)
-        && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_alphabetic()))
+        && parts
+            .iter()
+            .all(|p| p.bytes().all(|b| b.is_ascii_alphabetic()))
 }
 
 fn parse_meet(url: &Url) -> Result<MeetingUrl, MeetingUrlError> {
     let segments = path_segments(url);
     let code = match segments.as_slice() {
         [code] => code.to_ascii_lowercase(),
-        _ => return Err(MeetingUrlError::UnrecognisedPath(MeetingPlatform::GoogleMeet)),
+        _ => {
+            return Err(MeetingUrlError::UnrecognisedPath(
+                MeetingPlatform::GoogleMeet,
+            ));
+        }
     };
     // Meet also accepts the code without dashes; normalise to the dashed form.
     let code = if code.len() == 10 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
@@ -179,7 +191,9 @@ fn parse_meet(url: &Url) -> Result<MeetingUrl, MeetingUrlError> {
         code
     };
     if !is_meet_code(&code) {
-        return Err(MeetingUrlError::UnrecognisedPath(MeetingPlatform::GoogleMeet));
+        return Err(MeetingUrlError::UnrecognisedPath(
+            MeetingPlatform::GoogleMeet,
+        ));
     }
     Ok(MeetingUrl {
         platform: MeetingPlatform::GoogleMeet,
@@ -191,7 +205,10 @@ fn parse_meet(url: &Url) -> Result<MeetingUrl, MeetingUrlError> {
 fn is_teams_host(host: &str) -> bool {
     matches!(
         host,
-        "teams.microsoft.com" | "teams.live.com" | "gov.teams.microsoft.us" | "dod.teams.microsoft.us"
+        "teams.microsoft.com"
+            | "teams.live.com"
+            | "gov.teams.microsoft.us"
+            | "dod.teams.microsoft.us"
     )
 }
 
@@ -271,7 +288,9 @@ fn parse_zoom(url: &Url, host: &str) -> Result<MeetingUrl, MeetingUrlError> {
         ["my", name]
             if !name.is_empty()
                 && name.len() <= 64
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') =>
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-') =>
         {
             let name = name.to_ascii_lowercase();
             return Ok(MeetingUrl {
@@ -322,7 +341,12 @@ mod tests {
             "https://meet.google.com/abc-defg-hij/extra",
         ] {
             assert!(
-                matches!(parse_meeting_url(bad), Err(MeetingUrlError::UnrecognisedPath(MeetingPlatform::GoogleMeet))),
+                matches!(
+                    parse_meeting_url(bad),
+                    Err(MeetingUrlError::UnrecognisedPath(
+                        MeetingPlatform::GoogleMeet
+                    ))
+                ),
                 "{bad}"
             );
         }
@@ -334,17 +358,26 @@ mod tests {
         let m = ok(classic);
         assert_eq!(m.platform, MeetingPlatform::MicrosoftTeams);
         assert_eq!(m.meeting_id, "19:meeting_NjA5ZDk0YjQtYjE5Ni00@thread.v2");
-        assert!(m.normalized.starts_with("https://teams.microsoft.com/l/meetup-join/19%3ameeting_"));
+        assert!(
+            m.normalized
+                .starts_with("https://teams.microsoft.com/l/meetup-join/19%3ameeting_")
+        );
         assert!(m.normalized.contains("context="));
         assert!(!m.normalized.contains("utm"));
 
         let short = ok("teams.microsoft.com/meet/2345678901234?p=AbCdEf123&foo=bar");
-        assert_eq!(short.normalized, "https://teams.microsoft.com/meet/2345678901234?p=AbCdEf123");
+        assert_eq!(
+            short.normalized,
+            "https://teams.microsoft.com/meet/2345678901234?p=AbCdEf123"
+        );
         assert_eq!(short.meeting_id, "2345678901234");
 
         let live = ok("https://teams.live.com/meet/9876543210987?p=xyz");
         assert_eq!(live.platform, MeetingPlatform::MicrosoftTeams);
-        assert_eq!(live.normalized, "https://teams.live.com/meet/9876543210987?p=xyz");
+        assert_eq!(
+            live.normalized,
+            "https://teams.live.com/meet/9876543210987?p=xyz"
+        );
 
         for bad in [
             "https://teams.microsoft.com/",
@@ -353,7 +386,12 @@ mod tests {
             "https://teams.microsoft.com/l/meetup-join/hello/0",
         ] {
             assert!(
-                matches!(parse_meeting_url(bad), Err(MeetingUrlError::UnrecognisedPath(MeetingPlatform::MicrosoftTeams))),
+                matches!(
+                    parse_meeting_url(bad),
+                    Err(MeetingUrlError::UnrecognisedPath(
+                        MeetingPlatform::MicrosoftTeams
+                    ))
+                ),
                 "{bad}"
             );
         }
@@ -362,11 +400,23 @@ mod tests {
     #[test]
     fn zoom_forms() {
         let cases = [
-            ("https://us02web.zoom.us/j/89012345678?pwd=abcDEF.1", "https://us02web.zoom.us/j/89012345678?pwd=abcDEF.1"),
+            (
+                "https://us02web.zoom.us/j/89012345678?pwd=abcDEF.1",
+                "https://us02web.zoom.us/j/89012345678?pwd=abcDEF.1",
+            ),
             ("zoom.us/j/123456789", "https://zoom.us/j/123456789"),
-            ("https://zoom.us/wc/join/123456789?pwd=x&from=addon", "https://zoom.us/j/123456789?pwd=x"),
-            ("https://acme.zoom.us/wc/123456789/join", "https://acme.zoom.us/j/123456789"),
-            ("https://agency.zoomgov.com/j/1234567890", "https://agency.zoomgov.com/j/1234567890"),
+            (
+                "https://zoom.us/wc/join/123456789?pwd=x&from=addon",
+                "https://zoom.us/j/123456789?pwd=x",
+            ),
+            (
+                "https://acme.zoom.us/wc/123456789/join",
+                "https://acme.zoom.us/j/123456789",
+            ),
+            (
+                "https://agency.zoomgov.com/j/1234567890",
+                "https://agency.zoomgov.com/j/1234567890",
+            ),
             ("https://zoom.us/my/Jane.Doe", "https://zoom.us/my/jane.doe"),
         ];
         for (input, expected) in cases {
@@ -374,9 +424,17 @@ mod tests {
             assert_eq!(m.platform, MeetingPlatform::Zoom, "{input}");
             assert_eq!(m.normalized, expected, "{input}");
         }
-        for bad in ["https://zoom.us/", "https://zoom.us/j/12", "https://zoom.us/j/abc", "https://zoom.us/pricing"] {
+        for bad in [
+            "https://zoom.us/",
+            "https://zoom.us/j/12",
+            "https://zoom.us/j/abc",
+            "https://zoom.us/pricing",
+        ] {
             assert!(
-                matches!(parse_meeting_url(bad), Err(MeetingUrlError::UnrecognisedPath(MeetingPlatform::Zoom))),
+                matches!(
+                    parse_meeting_url(bad),
+                    Err(MeetingUrlError::UnrecognisedPath(MeetingPlatform::Zoom))
+                ),
                 "{bad}"
             );
         }
@@ -385,7 +443,10 @@ mod tests {
     #[test]
     fn lookalike_hosts_and_junk_are_rejected() {
         assert!(matches!(parse_meeting_url(""), Err(MeetingUrlError::Empty)));
-        assert!(matches!(parse_meeting_url("   "), Err(MeetingUrlError::Empty)));
+        assert!(matches!(
+            parse_meeting_url("   "),
+            Err(MeetingUrlError::Empty)
+        ));
         assert!(matches!(
             parse_meeting_url("https://evilzoom.us/j/123456789"),
             Err(MeetingUrlError::UnsupportedHost(_))
@@ -406,10 +467,20 @@ mod tests {
             parse_meeting_url("https://user:pw@zoom.us/j/123456789"),
             Err(MeetingUrlError::NotAUrl)
         ));
-        let long = format!("https://zoom.us/j/123456789?pwd={}", "a".repeat(MAX_URL_LEN));
-        assert!(matches!(parse_meeting_url(&long), Err(MeetingUrlError::TooLong)));
-        let msg = parse_meeting_url("https://example.com/x").unwrap_err().to_string();
-        assert!(msg.contains("meet.google.com") && msg.contains("zoom.us") && msg.contains("teams"));
+        let long = format!(
+            "https://zoom.us/j/123456789?pwd={}",
+            "a".repeat(MAX_URL_LEN)
+        );
+        assert!(matches!(
+            parse_meeting_url(&long),
+            Err(MeetingUrlError::TooLong)
+        ));
+        let msg = parse_meeting_url("https://example.com/x")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("meet.google.com") && msg.contains("zoom.us") && msg.contains("teams")
+        );
     }
 
     #[test]

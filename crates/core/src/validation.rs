@@ -20,7 +20,12 @@ pub struct ValidationErrors {
 }
 
 impl ValidationErrors {
-    pub fn push(&mut self, field: impl Into<String>, code: &'static str, message: impl Into<String>) {
+    pub fn push(
+        &mut self,
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) {
         self.errors.push(FieldError {
             field: field.into(),
             code,
@@ -34,7 +39,11 @@ impl ValidationErrors {
 
     /// `Ok(value)` when nothing was pushed, otherwise the collected errors.
     pub fn into_result<T>(self, value: T) -> Result<T, ValidationErrors> {
-        if self.errors.is_empty() { Ok(value) } else { Err(self) }
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(self)
+        }
     }
 }
 

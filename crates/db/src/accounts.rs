@@ -20,7 +20,11 @@ fn from_row(row: &AnyRow) -> AccountRecord {
     }
 }
 
-pub async fn insert(conn: &mut AnyConnection, name: &str, now: DateTime<Utc>) -> DbResult<AccountRecord> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    name: &str,
+    now: DateTime<Utc>,
+) -> DbResult<AccountRecord> {
     let record = AccountRecord {
         id: meeboter_core::new_id().to_string(),
         name: name.to_string(),
@@ -59,6 +63,8 @@ pub async fn list(conn: &mut AnyConnection) -> DbResult<Vec<AccountRecord>> {
 }
 
 pub async fn count(conn: &mut AnyConnection) -> DbResult<i64> {
-    let row = sqlx::query("SELECT COUNT(*) FROM accounts").fetch_one(&mut *conn).await?;
+    let row = sqlx::query("SELECT COUNT(*) FROM accounts")
+        .fetch_one(&mut *conn)
+        .await?;
     Ok(row.get::<i64, _>(0))
 }

@@ -37,7 +37,8 @@ pub struct NewApiKey<'a> {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, account_id, name, role, prefix, created_at, last_used_at, expires_at, revoked_at";
+const COLUMNS: &str =
+    "id, account_id, name, role, prefix, created_at, last_used_at, expires_at, revoked_at";
 
 fn from_row(row: &AnyRow) -> DbResult<ApiKeyRecord> {
     let role: String = row.get("role");
@@ -45,7 +46,8 @@ fn from_row(row: &AnyRow) -> DbResult<ApiKeyRecord> {
         id: row.get("id"),
         account_id: row.get("account_id"),
         name: row.get("name"),
-        role: ApiKeyRole::parse(&role).ok_or_else(|| DbError::Corrupt(format!("api key role {role}")))?,
+        role: ApiKeyRole::parse(&role)
+            .ok_or_else(|| DbError::Corrupt(format!("api key role {role}")))?,
         prefix: row.get("prefix"),
         created_at: from_millis(row.get("created_at")),
         last_used_at: row.get::<Option<i64>, _>("last_used_at").map(from_millis),
@@ -54,7 +56,11 @@ fn from_row(row: &AnyRow) -> DbResult<ApiKeyRecord> {
     })
 }
 
-pub async fn insert(conn: &mut AnyConnection, key: NewApiKey<'_>, now: DateTime<Utc>) -> DbResult<ApiKeyRecord> {
+pub async fn insert(
+    conn: &mut AnyConnection,
+    key: NewApiKey<'_>,
+    now: DateTime<Utc>,
+) -> DbResult<ApiKeyRecord> {
     let id = meeboter_core::new_id().to_string();
     sqlx::query(
         "INSERT INTO api_keys (id, account_id, name, role, prefix, key_hash, created_at, expires_at)
@@ -83,24 +89,34 @@ pub async fn insert(conn: &mut AnyConnection, key: NewApiKey<'_>, now: DateTime<
     })
 }
 
-pub async fn find_by_hash(conn: &mut AnyConnection, key_hash: &str) -> DbResult<Option<ApiKeyRecord>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM api_keys WHERE key_hash = $1")))
-        .bind(key_hash)
-        .fetch_optional(&mut *conn)
-        .await?;
+pub async fn find_by_hash(
+    conn: &mut AnyConnection,
+    key_hash: &str,
+) -> DbResult<Option<ApiKeyRecord>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE key_hash = $1"
+    )))
+    .bind(key_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 pub async fn find(conn: &mut AnyConnection, id: &str) -> DbResult<Option<ApiKeyRecord>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM api_keys WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 /// Keys of one account, or of all accounts when `account_id` is `None`, oldest first.
-pub async fn list(conn: &mut AnyConnection, account_id: Option<&str>) -> DbResult<Vec<ApiKeyRecord>> {
+pub async fn list(
+    conn: &mut AnyConnection,
+    account_id: Option<&str>,
+) -> DbResult<Vec<ApiKeyRecord>> {
     let rows = match account_id {
         Some(account) => {
             sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -111,9 +127,11 @@ pub async fn list(conn: &mut AnyConnection, account_id: Option<&str>) -> DbResul
             .await?
         }
         None => {
-            sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM api_keys ORDER BY id")))
-                .fetch_all(&mut *conn)
-                .await?
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM api_keys ORDER BY id"
+            )))
+            .fetch_all(&mut *conn)
+            .await?
         }
     };
     rows.iter().map(from_row).collect()
@@ -141,6 +159,8 @@ pub async fn touch(conn: &mut AnyConnection, id: &str, now: DateTime<Utc>) -> Db
 }
 
 pub async fn count(conn: &mut AnyConnection) -> DbResult<i64> {
-    let row = sqlx::query("SELECT COUNT(*) FROM api_keys").fetch_one(&mut *conn).await?;
+    let row = sqlx::query("SELECT COUNT(*) FROM api_keys")
+        .fetch_one(&mut *conn)
+        .await?;
     Ok(row.get::<i64, _>(0))
 }

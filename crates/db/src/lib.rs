@@ -13,9 +13,9 @@ pub mod accounts;
 pub mod api_keys;
 pub mod bots;
 mod error;
-pub mod testing;
 pub mod idempotency;
 pub mod settings;
+pub mod testing;
 
 pub use error::DbError;
 pub use sqlx::AnyConnection;
@@ -93,7 +93,8 @@ impl Db {
             }
             _ => url.to_string(),
         };
-        let options = AnyConnectOptions::from_str(&url).map_err(|_| DbError::InvalidUrl(redact_url(&url)))?;
+        let options =
+            AnyConnectOptions::from_str(&url).map_err(|_| DbError::InvalidUrl(redact_url(&url)))?;
         let max_connections = match backend {
             Backend::Postgres => settings.max_connections,
             // SQLite has one writer; a few readers are plenty and keep lock waits short.
@@ -134,7 +135,10 @@ impl Db {
     /// Applies pending migrations. Safe to run from several processes at once
     /// (PostgreSQL takes an advisory lock; SQLite serialises writers).
     pub async fn migrate(&self) -> DbResult<()> {
-        MIGRATOR.run(&self.pool).await.map_err(|e| DbError::Migration(e.to_string()))
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| DbError::Migration(e.to_string()))
     }
 
     /// Starts a transaction that will write.
@@ -161,6 +165,12 @@ impl Db {
     }
 }
 
+/// The current time at the precision we store (milliseconds), so a value returned
+/// right after a write equals the one read back later.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    from_millis(to_millis(chrono::Utc::now()))
+}
+
 /// Milliseconds since the Unix epoch, the storage form of every timestamp.
 pub fn to_millis(t: chrono::DateTime<chrono::Utc>) -> i64 {
     t.timestamp_millis()
@@ -185,7 +195,10 @@ pub fn redact_url(raw: &str) -> String {
 
 /// `$1, $2, …` placeholders starting at `$start`, for `IN (…)` lists.
 pub(crate) fn placeholders(start: usize, count: usize) -> String {
-    (start..start + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+    (start..start + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -194,16 +207,28 @@ mod tests {
 
     #[test]
     fn backend_detection() {
-        assert_eq!(Backend::from_url("postgres://u@h/db"), Some(Backend::Postgres));
-        assert_eq!(Backend::from_url("postgresql://u@h/db"), Some(Backend::Postgres));
-        assert_eq!(Backend::from_url("sqlite://meeboter.db"), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::from_url("postgres://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://u@h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::from_url("sqlite://meeboter.db"),
+            Some(Backend::Sqlite)
+        );
         assert_eq!(Backend::from_url("sqlite::memory:"), Some(Backend::Sqlite));
         assert_eq!(Backend::from_url("mysql://x"), None);
     }
 
     #[test]
     fn urls_are_redacted() {
-        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert!(!redact_url("postgres://u:secret@h/db").contains("secret"));
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }

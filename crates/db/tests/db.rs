@@ -35,17 +35,34 @@ async fn bots_round_trip_and_are_scoped_to_their_account() {
     let a = accounts::insert(&mut conn, "a", now).await.unwrap();
     let b = accounts::insert(&mut conn, "b", now).await.unwrap();
     let nb = new_bot("https://zoom.us/j/123456789?pwd=x", None);
-    let (rec, _) = bots::insert(&mut conn, &a.id, &nb, BotStatus::Queued, now).await.unwrap();
-    let found = bots::find(&mut conn, &a.id, &rec.id).await.unwrap().unwrap();
+    let (rec, _) = bots::insert(&mut conn, &a.id, &nb, BotStatus::Queued, now)
+        .await
+        .unwrap();
+    let found = bots::find(&mut conn, &a.id, &rec.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.meeting_url, "https://zoom.us/j/123456789?pwd=x");
     assert_eq!(found.created_at.timestamp_millis(), now.timestamp_millis());
-    assert!(bots::find(&mut conn, &b.id, &rec.id).await.unwrap().is_none());
-    let changes = bots::status_changes(&mut conn, &[rec.id.as_str()]).await.unwrap();
+    assert!(
+        bots::find(&mut conn, &b.id, &rec.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let changes = bots::status_changes(&mut conn, &[rec.id.as_str()])
+        .await
+        .unwrap();
     assert_eq!(changes[&rec.id].len(), 1);
     assert!(!bots::delete(&mut conn, &b.id, &rec.id).await.unwrap());
     assert!(bots::delete(&mut conn, &a.id, &rec.id).await.unwrap());
     // Cascade removed the history too.
-    assert!(bots::status_changes(&mut conn, &[rec.id.as_str()]).await.unwrap().is_empty());
+    assert!(
+        bots::status_changes(&mut conn, &[rec.id.as_str()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -56,12 +73,24 @@ async fn listing_pages_newest_first_with_filters() {
     let a = accounts::insert(&mut conn, "a", now).await.unwrap();
     let mut ids = Vec::new();
     for i in 0..7 {
-        let url = if i % 2 == 0 { "https://zoom.us/j/123456789" } else { "meet.google.com/abc-defg-hij" };
-        let status = if i == 3 { BotStatus::Ended } else { BotStatus::Queued };
-        let (rec, _) = bots::insert(&mut conn, &a.id, &new_bot(url, None), status, now).await.unwrap();
+        let url = if i % 2 == 0 {
+            "https://zoom.us/j/123456789"
+        } else {
+            "meet.google.com/abc-defg-hij"
+        };
+        let status = if i == 3 {
+            BotStatus::Ended
+        } else {
+            BotStatus::Queued
+        };
+        let (rec, _) = bots::insert(&mut conn, &a.id, &new_bot(url, None), status, now)
+            .await
+            .unwrap();
         ids.push(rec.id);
     }
-    let (page1, more) = bots::list(&mut conn, &a.id, &BotFilter::default(), 3).await.unwrap();
+    let (page1, more) = bots::list(&mut conn, &a.id, &BotFilter::default(), 3)
+        .await
+        .unwrap();
     assert!(more);
     let got: Vec<_> = page1.iter().map(|b| b.id.clone()).collect();
     assert_eq!(got, vec![ids[6].clone(), ids[5].clone(), ids[4].clone()]);
@@ -75,17 +104,37 @@ async fn listing_pages_newest_first_with_filters() {
         platform: Some(meeboter_core::MeetingPlatform::Zoom),
         ..Default::default()
     };
-    assert_eq!(bots::list(&mut conn, &a.id, &zoom, 100).await.unwrap().0.len(), 4);
+    assert_eq!(
+        bots::list(&mut conn, &a.id, &zoom, 100)
+            .await
+            .unwrap()
+            .0
+            .len(),
+        4
+    );
     let ended = BotFilter {
         statuses: vec![BotStatus::Ended],
         ..Default::default()
     };
-    assert_eq!(bots::list(&mut conn, &a.id, &ended, 100).await.unwrap().0.len(), 1);
+    assert_eq!(
+        bots::list(&mut conn, &a.id, &ended, 100)
+            .await
+            .unwrap()
+            .0
+            .len(),
+        1
+    );
     let later = BotFilter {
         created_after: Some(now + Duration::seconds(1)),
         ..Default::default()
     };
-    assert!(bots::list(&mut conn, &a.id, &later, 100).await.unwrap().0.is_empty());
+    assert!(
+        bots::list(&mut conn, &a.id, &later, 100)
+            .await
+            .unwrap()
+            .0
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -95,17 +144,38 @@ async fn dedup_key_is_unique_among_live_bots_only() {
     let now = Utc::now();
     let a = accounts::insert(&mut conn, "a", now).await.unwrap();
     let nb = new_bot("https://zoom.us/j/123456789", Some("k1"));
-    bots::insert(&mut conn, &a.id, &nb, BotStatus::Queued, now).await.unwrap();
-    let err = bots::insert(&mut conn, &a.id, &nb, BotStatus::Queued, now).await.unwrap_err();
+    bots::insert(&mut conn, &a.id, &nb, BotStatus::Queued, now)
+        .await
+        .unwrap();
+    let err = bots::insert(&mut conn, &a.id, &nb, BotStatus::Queued, now)
+        .await
+        .unwrap_err();
     assert!(err.is_unique_violation(), "{err:?}");
     // A terminal bot does not hold the key.
-    bots::insert(&mut conn, &a.id, &new_bot("https://zoom.us/j/123456789", Some("k2")), BotStatus::Ended, now)
-        .await
-        .unwrap();
-    bots::insert(&mut conn, &a.id, &new_bot("https://zoom.us/j/123456789", Some("k2")), BotStatus::Queued, now)
-        .await
-        .unwrap();
-    assert!(bots::find_active_by_dedup_key(&mut conn, &a.id, "k2").await.unwrap().is_some());
+    bots::insert(
+        &mut conn,
+        &a.id,
+        &new_bot("https://zoom.us/j/123456789", Some("k2")),
+        BotStatus::Ended,
+        now,
+    )
+    .await
+    .unwrap();
+    bots::insert(
+        &mut conn,
+        &a.id,
+        &new_bot("https://zoom.us/j/123456789", Some("k2")),
+        BotStatus::Queued,
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(
+        bots::find_active_by_dedup_key(&mut conn, &a.id, "k2")
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -129,16 +199,28 @@ async fn api_keys_store_only_hashes() {
     )
     .await
     .unwrap();
-    let by_hash = api_keys::find_by_hash(&mut conn, &generated.hash).await.unwrap().unwrap();
+    let by_hash = api_keys::find_by_hash(&mut conn, &generated.hash)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(by_hash.id, rec.id);
     assert!(by_hash.is_usable(now));
     assert!(!by_hash.is_usable(now + Duration::days(2)));
     api_keys::revoke(&mut conn, &rec.id, now).await.unwrap();
-    assert!(!api_keys::find(&mut conn, &rec.id).await.unwrap().unwrap().is_usable(now));
+    assert!(
+        !api_keys::find(&mut conn, &rec.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_usable(now)
+    );
     // The raw secret is nowhere in the table.
     let secret = &generated.raw[4..];
     let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT id, prefix, key_hash FROM api_keys").fetch_all(&mut *conn).await.unwrap();
+        sqlx::query_as("SELECT id, prefix, key_hash FROM api_keys")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
     for (id, prefix, hash) in rows {
         for col in [id, prefix, hash] {
             assert!(!col.contains(secret));
@@ -157,19 +239,51 @@ async fn idempotency_entries_expire_after_a_day() {
         status: 201,
         body: "{}".into(),
     };
-    idempotency::insert(&mut conn, &a.id, "k", &resp, now).await.unwrap();
-    assert!(idempotency::insert(&mut conn, &a.id, "k", &resp, now).await.unwrap_err().is_unique_violation());
-    assert_eq!(idempotency::find(&mut conn, &a.id, "k", now).await.unwrap(), Some(resp.clone()));
+    idempotency::insert(&mut conn, &a.id, "k", &resp, now)
+        .await
+        .unwrap();
+    assert!(
+        idempotency::insert(&mut conn, &a.id, "k", &resp, now)
+            .await
+            .unwrap_err()
+            .is_unique_violation()
+    );
+    assert_eq!(
+        idempotency::find(&mut conn, &a.id, "k", now).await.unwrap(),
+        Some(resp.clone())
+    );
     let later = now + Duration::hours(25);
-    assert_eq!(idempotency::find(&mut conn, &a.id, "k", later).await.unwrap(), None);
-    idempotency::insert(&mut conn, &a.id, "k", &resp, later).await.unwrap();
-    assert_eq!(idempotency::purge_expired(&mut conn, later + Duration::hours(25), 100).await.unwrap(), 1);
+    assert_eq!(
+        idempotency::find(&mut conn, &a.id, "k", later)
+            .await
+            .unwrap(),
+        None
+    );
+    idempotency::insert(&mut conn, &a.id, "k", &resp, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        idempotency::purge_expired(&mut conn, later + Duration::hours(25), 100)
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn settings_first_writer_wins() {
     let t = TestDatabase::create().await.unwrap();
     let mut conn = t.db.pool().acquire().await.unwrap();
-    assert_eq!(settings::get_or_insert(&mut conn, "s", "one").await.unwrap(), "one");
-    assert_eq!(settings::get_or_insert(&mut conn, "s", "two").await.unwrap(), "one");
+    assert_eq!(
+        settings::get_or_insert(&mut conn, "s", "one")
+            .await
+            .unwrap(),
+        "one"
+    );
+    assert_eq!(
+        settings::get_or_insert(&mut conn, "s", "two")
+            .await
+            .unwrap(),
+        "one"
+    );
 }

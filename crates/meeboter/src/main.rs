@@ -1,1 +1,218 @@
-fn main() {}
+//! The `meeboter` binary: one executable for every role.
+
+mod bench;
+mod keys;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use meeboter_server::config::{Config, ConfigSources};
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "meeboter",
+    version,
+    about = "Self-hosted meeting bots for Google Meet, Microsoft Teams and Zoom"
+)]
+struct Cli {
+    /// TOML file with configuration keys (environment variables and flags override it).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<String>,
+    /// Overrides DATABASE_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// Overrides MEEBOTER_LISTEN.
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Overrides PUBLIC_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    public_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the API server (migrates the database first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Inspect configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Manage API keys offline, straight in the database.
+    Keys {
+        #[command(subcommand)]
+        command: keys::KeysCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Measure API throughput and latency (see BENCHMARKS.md).
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the resolved configuration (secrets masked) and every problem; exit 1 on problems.
+    Check,
+}
+
+fn config_sources(cli: &Cli) -> Result<ConfigSources, Vec<String>> {
+    let mut flags = BTreeMap::new();
+    if let Some(v) = &cli.database_url {
+        flags.insert("DATABASE_URL", v.clone());
+    }
+    if let Some(v) = &cli.listen {
+        flags.insert("MEEBOTER_LISTEN", v.clone());
+    }
+    if let Some(v) = &cli.public_url {
+        flags.insert("PUBLIC_URL", v.clone());
+    }
+    ConfigSources::from_process(cli.config.as_deref(), flags)
+}
+
+fn print_problems(problems: &[String]) {
+    eprintln!("configuration has {} problem(s):", problems.len());
+    for p in problems {
+        eprintln!("  - {p}");
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        println!(
+            "{}",
+            meeboter_server::openapi()
+                .to_pretty_json()
+                .unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Command::Bench(args) = &cli.command {
+        return run_async(bench::run(args.clone()));
+    }
+    let sources = match config_sources(&cli) {
+        Ok(s) => s,
+        Err(problems) => {
+            print_problems(&problems);
+            return ExitCode::from(1);
+        }
+    };
+    let config = match Config::check(&sources) {
+        Ok(c) => c,
+        Err((listing, problems)) => {
+            if let Command::Config { .. } = cli.command {
+                print!("{listing}");
+            }
+            print_problems(&problems);
+            return ExitCode::from(1);
+        }
+    };
+    match cli.command {
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            print!("{}", config.describe());
+            println!("configuration OK");
+            ExitCode::SUCCESS
+        }
+        Command::Serve => {
+            meeboter_server::telemetry::init(config.log_format, &config.log_level);
+            run_async(serve(config))
+        }
+        Command::Migrate => run_async(migrate(config)),
+        Command::Keys { command } => run_async(keys::run(config, command)),
+        Command::Openapi | Command::Bench(_) => ExitCode::SUCCESS,
+    }
+}
+
+fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let db = meeboter_db::Db::connect(&config.database_url, &Default::default())
+        .await
+        .with_context(|| {
+            format!(
+                "connecting to {}",
+                meeboter_db::redact_url(&config.database_url)
+            )
+        })?;
+    db.migrate().await?;
+    println!(
+        "migrations applied to {}",
+        meeboter_db::redact_url(&config.database_url)
+    );
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let redacted = meeboter_db::redact_url(&config.database_url);
+    let state = meeboter_server::prepare(config)
+        .await
+        .with_context(|| format!("preparing database {redacted}"))?;
+    if let Some(key) = meeboter_server::bootstrap::first_admin_key(&state.db).await? {
+        eprintln!();
+        eprintln!("================================================================");
+        eprintln!(" First start: created account `default` and an admin API key.");
+        eprintln!(" It is shown only this once. Store it now:");
+        eprintln!();
+        eprintln!("     {}", key.secret);
+        eprintln!();
+        eprintln!(" Try: curl -H 'Authorization: Bearer <key>' http://{listen}/api/bots");
+        eprintln!("================================================================");
+        eprintln!();
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen} (MEEBOTER_LISTEN)"))?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        database = state.db.backend().as_str(),
+        public_url = %state.config.public_url,
+        "meeboter serving; API docs at /docs"
+    );
+    meeboter_server::serve(state, listener, shutdown_signal()).await?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

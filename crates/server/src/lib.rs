@@ -1,1 +1,155 @@
+//! Meeboter's HTTP control plane: configuration, the REST API, authentication and the
+//! OpenAPI document.
+//!
+//! **Architecture invariant:** handlers hold no state between requests; everything
+//! lives in the database behind [`AppState::db`], so any number of replicas can serve
+//! the same installation.
 
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod telemetry;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use config::Config;
+use error::ApiError;
+use meeboter_db::Db;
+use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Shared by every handler. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    /// Secret that mints per-bot tokens (`MILO_AUTH_TOKEN` or generated once).
+    pub bot_token_secret: Arc<String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Meeboter API",
+        description = "Self-hosted meeting bots for Google Meet, Microsoft Teams and Zoom. \
+Every error has the shape {\"error\": {\"code\", \"message\", \"details\"}}.",
+        license(name = "AGPL-3.0-only")
+    ),
+    modifiers(&SecuritySchemes),
+    components(schemas(error::ErrorBody, routes::wire::BotStatusWire, routes::wire::PlatformWire,
+        routes::wire::RecordingModeWire, routes::wire::RoleWire)),
+    tags(
+        (name = "bots", description = "Create and follow meeting bots"),
+        (name = "keys", description = "API keys"),
+        (name = "accounts", description = "Accounts (admin)"),
+        (name = "health", description = "Probes"),
+    )
+)]
+struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("mbk_…")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))),
+        );
+    }
+}
+
+/// The API routes and the OpenAPI document describing them.
+pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(routes::bots::create_bot, routes::bots::list_bots))
+        .routes(routes!(routes::bots::get_bot, routes::bots::delete_bot))
+        .routes(routes!(
+            routes::accounts::create_account,
+            routes::accounts::list_accounts
+        ))
+        .routes(routes!(routes::keys::create_key, routes::keys::list_keys))
+        .routes(routes!(routes::keys::revoke_key))
+        .routes(routes!(routes::health::healthz))
+        .routes(routes!(routes::health::readyz))
+        .split_for_parts()
+}
+
+/// The OpenAPI document alone (for `meeboter openapi` and tests).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_routes().1
+}
+
+/// The complete application: API, docs, and uniform errors for everything else.
+pub fn app(state: AppState) -> Router {
+    let (api, openapi) = api_routes();
+    let docs: Router<AppState> = SwaggerUi::new("/docs")
+        .url("/api/openapi.json", openapi)
+        .into();
+    api.merge(docs)
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "method not allowed on this endpoint",
+            )
+        })
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            ApiError::internal().into_response()
+        }))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Connects to the database, migrates, bootstraps, and returns the state to serve.
+pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
+    let settings = meeboter_db::PoolSettings {
+        max_connections: config.database_max_connections,
+        ..Default::default()
+    };
+    let db = Db::connect(&config.database_url, &settings).await?;
+    db.migrate().await?;
+    let bot_token_secret =
+        bootstrap::bot_token_secret(&db, config.milo_auth_token.as_deref()).await?;
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+        bot_token_secret: Arc::new(bot_token_secret),
+    })
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

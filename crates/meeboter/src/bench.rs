@@ -1,0 +1,252 @@
+//! `meeboter bench`: API throughput and latency against a real database.
+//!
+//! Starts the server in-process on a loopback port and drives it over HTTP with
+//! concurrent clients, so the numbers include routing, auth, JSON and SQL — everything
+//! a client pays for. Deployment is not involved (bots stay `QUEUED`).
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use clap::Args;
+use meeboter_core::BotStatus;
+use meeboter_core::create_bot::{CreateBotInput, validate_create_bot};
+use meeboter_db::{Db, accounts, bots};
+use meeboter_server::config::Config;
+use meeboter_server::routes::keys::issue_key;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Args, Clone)]
+pub struct BenchArgs {
+    /// Database to benchmark (a scratch database: the benchmark writes to it).
+    #[arg(long, default_value = "sqlite://bench.db")]
+    pub db: String,
+    /// Concurrent clients for the create benchmark.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Seconds each measurement runs.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Bots in the table for the list benchmark.
+    #[arg(long, default_value_t = 100_000)]
+    pub list_rows: usize,
+    /// Concurrent clients for the list benchmark.
+    #[arg(long, default_value_t = 8)]
+    pub list_concurrency: usize,
+}
+
+struct Stats {
+    count: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies_us: Vec<u64>,
+}
+
+impl Stats {
+    fn percentile(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return 0.0;
+        }
+        let idx = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies_us[idx] as f64 / 1000.0
+    }
+
+    fn print(&self, label: &str) {
+        println!(
+            "{label}: {} requests in {:.1}s = {:.0} req/s; errors {}; latency ms p50 {:.2} p95 {:.2} p99 {:.2} max {:.2}",
+            self.count,
+            self.elapsed.as_secs_f64(),
+            self.count as f64 / self.elapsed.as_secs_f64(),
+            self.errors,
+            self.percentile(0.50),
+            self.percentile(0.95),
+            self.percentile(0.99),
+            self.percentile(1.0),
+        );
+    }
+}
+
+async fn drive<F, Fut>(concurrency: usize, duration: Duration, make: F) -> Stats
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let make = Arc::new(make);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let stop = stop.clone();
+        let make = make.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let ok = make().await;
+                lat.push(t.elapsed().as_micros() as u64);
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies_us = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        if let Ok((lat, e)) = t.await {
+            latencies_us.extend(lat);
+            errors += e;
+        }
+    }
+    let elapsed = started.elapsed();
+    latencies_us.sort_unstable();
+    Stats {
+        count: latencies_us.len(),
+        errors,
+        elapsed,
+        latencies_us,
+    }
+}
+
+async fn seed_bots(db: &Db, account_id: &str, rows: usize) -> anyhow::Result<()> {
+    let now = Utc::now();
+    let template = validate_create_bot(
+        CreateBotInput {
+            meeting_url: Some("https://meet.google.com/abc-defg-hij".into()),
+            ..Default::default()
+        },
+        now,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut done = 0;
+    while done < rows {
+        let mut tx = db.begin_write().await?;
+        let n = (rows - done).min(2000);
+        for i in 0..n {
+            let status = if (done + i) % 10 == 0 {
+                BotStatus::Queued
+            } else {
+                BotStatus::Ended
+            };
+            bots::insert(&mut tx, account_id, &template, status, now).await?;
+        }
+        tx.commit().await?;
+        done += n;
+    }
+    Ok(())
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.concurrency == 0 || args.list_concurrency == 0 || args.seconds == 0 {
+        bail!("--concurrency, --list-concurrency and --seconds must be positive");
+    }
+    let mut config = Config::for_tests(&args.db);
+    config.database_max_connections = 32;
+    let state = meeboter_server::prepare(config)
+        .await
+        .context("preparing the benchmark database")?;
+    let db = state.db.clone();
+    let backend = db.backend().as_str();
+    let suffix = meeboter_core::new_id().simple().to_string();
+    let (create_key, list_key) = {
+        let mut tx = db.begin_write().await?;
+        let a = accounts::insert(&mut tx, &format!("bench-create-{suffix}"), Utc::now()).await?;
+        let b = accounts::insert(&mut tx, &format!("bench-list-{suffix}"), Utc::now()).await?;
+        let ka = issue_key(
+            &mut tx,
+            &a.id,
+            "bench",
+            meeboter_core::ApiKeyRole::Member,
+            None,
+        )
+        .await?;
+        let kb = issue_key(
+            &mut tx,
+            &b.id,
+            "bench",
+            meeboter_core::ApiKeyRole::Member,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        (ka.secret, (kb.secret, b.id))
+    };
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(meeboter_server::serve(
+        state,
+        listener,
+        std::future::pending(),
+    ));
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()?;
+    println!(
+        "machine: {} cores; backend {backend}; create concurrency {}; {} s per run",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0),
+        args.concurrency,
+        args.seconds
+    );
+
+    let duration = Duration::from_secs(args.seconds);
+    let body = serde_json::json!({
+        "meetingUrl": "https://zoom.us/j/123456789?pwd=abc",
+        "botName": "Bench",
+        "metadata": {"source": "bench"}
+    })
+    .to_string();
+    let (c, b, k) = (client.clone(), base.clone(), create_key.clone());
+    let create = drive(args.concurrency, duration, move || {
+        let req = c
+            .post(format!("{b}/api/bots"))
+            .bearer_auth(&k)
+            .header("content-type", "application/json")
+            .body(body.clone());
+        async move { req.send().await.is_ok_and(|r| r.status() == 201) }
+    })
+    .await;
+    create.print(&format!("create ({backend})"));
+
+    let (list_key, list_account) = list_key;
+    let started = Instant::now();
+    seed_bots(&db, &list_account, args.list_rows).await?;
+    println!(
+        "seeded {} bots in {:.1}s",
+        args.list_rows,
+        started.elapsed().as_secs_f64()
+    );
+    let (c, b, k) = (client.clone(), base.clone(), list_key.clone());
+    let list = drive(args.list_concurrency, duration, move || {
+        let req = c.get(format!("{b}/api/bots?limit=50")).bearer_auth(&k);
+        async move { req.send().await.is_ok_and(|r| r.status() == 200) }
+    })
+    .await;
+    list.print(&format!(
+        "list 50 of {} ({backend}, {} clients)",
+        args.list_rows, args.list_concurrency
+    ));
+    let (c, b, k) = (client.clone(), base.clone(), list_key);
+    let filtered = drive(args.list_concurrency, duration, move || {
+        let req = c
+            .get(format!("{b}/api/bots?limit=50&status=QUEUED"))
+            .bearer_auth(&k);
+        async move { req.send().await.is_ok_and(|r| r.status() == 200) }
+    })
+    .await;
+    filtered.print(&format!(
+        "list 50 QUEUED of {} ({backend}, {} clients)",
+        args.list_rows, args.list_concurrency
+    ));
+    server.abort();
+    if create.errors + list.errors + filtered.errors > 0 {
+        bail!("some requests failed");
+    }
+    Ok(())
+}

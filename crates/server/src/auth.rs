@@ -1,0 +1,101 @@
+//! API-key authentication for user endpoints.
+
+use crate::AppState;
+use crate::error::ApiError;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use chrono::Duration;
+use meeboter_core::ApiKeyRole;
+use meeboter_core::api_key::{hash_secret, looks_like_api_key};
+use meeboter_db::api_keys;
+
+/// `last_used_at` is refreshed at most this often per key.
+const TOUCH_INTERVAL: Duration = Duration::seconds(60);
+
+/// The authenticated caller of a user endpoint.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub key_id: String,
+    pub account_id: String,
+    pub role: ApiKeyRole,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.role == ApiKeyRole::Admin
+    }
+
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("this endpoint needs an admin API key"))
+        }
+    }
+}
+
+/// The raw key from `Authorization: Bearer …` or `X-Api-Key: …`.
+fn presented_key(parts: &Parts) -> Result<&str, ApiError> {
+    if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+        let value = value
+            .to_str()
+            .map_err(|_| ApiError::unauthorized("the Authorization header is not valid text"))?;
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(ApiError::unauthorized(
+                "use `Authorization: Bearer <API key>`",
+            ));
+        }
+        return Ok(token.trim());
+    }
+    if let Some(value) = parts.headers.get("x-api-key") {
+        return value
+            .to_str()
+            .map(str::trim)
+            .map_err(|_| ApiError::unauthorized("the X-Api-Key header is not valid text"));
+    }
+    Err(ApiError::unauthorized(
+        "missing API key: send `Authorization: Bearer <key>` or `X-Api-Key: <key>`",
+    ))
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let raw = presented_key(parts)?;
+        if !looks_like_api_key(raw) {
+            return Err(ApiError::unauthorized("invalid API key"));
+        }
+        let mut conn = state
+            .db
+            .pool()
+            .acquire()
+            .await
+            .map_err(meeboter_db::DbError::from)?;
+        let key = api_keys::find_by_hash(&mut conn, &hash_secret(raw))
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
+        let now = meeboter_db::now();
+        if key.revoked_at.is_some() {
+            return Err(ApiError::unauthorized("this API key has been revoked"));
+        }
+        if let Some(expired) = key.expires_at.filter(|e| *e <= now) {
+            return Err(ApiError::unauthorized(format!(
+                "this API key expired at {}",
+                expired.to_rfc3339()
+            )));
+        }
+        if key.last_used_at.is_none_or(|t| now - t > TOUCH_INTERVAL) {
+            api_keys::touch(&mut conn, &key.id, now).await?;
+        }
+        Ok(Caller {
+            key_id: key.id,
+            account_id: key.account_id,
+            role: key.role,
+        })
+    }
+}

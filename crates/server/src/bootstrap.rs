@@ -1,0 +1,54 @@
+//! First-start work: the bot-token secret and the first admin key.
+
+use crate::routes::keys::{CreatedKey, issue_key};
+use meeboter_core::ApiKeyRole;
+use meeboter_core::api_key::random_token;
+use meeboter_db::{Db, DbResult, accounts, api_keys, settings};
+
+/// Name of the account created on first start.
+pub const DEFAULT_ACCOUNT: &str = "default";
+const BOT_TOKEN_SECRET: &str = "bot_token_secret";
+
+/// `MILO_AUTH_TOKEN` when configured, otherwise a secret generated once and stored.
+pub async fn bot_token_secret(db: &Db, configured: Option<&str>) -> DbResult<String> {
+    if let Some(secret) = configured {
+        return Ok(secret.to_string());
+    }
+    let mut tx = db.begin_write().await?;
+    let secret = settings::get_or_insert(&mut tx, BOT_TOKEN_SECRET, &random_token("mbs_")).await?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
+/// Creates the `default` account and an admin key when the database has no key at all.
+/// Returns the new key (to print once) or `None` when keys already exist.
+pub async fn first_admin_key(db: &Db) -> DbResult<Option<CreatedKey>> {
+    let mut tx = db.begin_write().await?;
+    if api_keys::count(&mut tx).await? > 0 {
+        return Ok(None);
+    }
+    let account = match accounts::find_by_name(&mut tx, DEFAULT_ACCOUNT).await? {
+        Some(a) => a,
+        None => accounts::insert(&mut tx, DEFAULT_ACCOUNT, meeboter_db::now()).await?,
+    };
+    let key = issue_key(
+        &mut tx,
+        &account.id,
+        "bootstrap admin",
+        ApiKeyRole::Admin,
+        None,
+    )
+    .await?;
+    match tx.commit().await {
+        Ok(()) => Ok(Some(key)),
+        // Another replica bootstrapped at the same moment; its key is the one to use.
+        Err(e) => {
+            let e = meeboter_db::DbError::from(e);
+            if e.is_unique_violation() {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        }
+    }
+}

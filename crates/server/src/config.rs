@@ -1,0 +1,633 @@
+//! One validated configuration struct, loaded once at startup.
+//!
+//! Sources, later ones winning: built-in defaults → optional TOML file (`--config`,
+//! keys are the variable names in lower or upper case) → environment variables (the
+//! deployment guide's names) → command-line flags. Validation collects **every**
+//! problem, so `meeboter config check` and a refused start show them all at once.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+
+/// Where a configuration value came from, shown by `config check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Default,
+    File,
+    Env,
+    Flag,
+}
+
+impl Source {
+    fn label(self) -> &'static str {
+        match self {
+            Source::Default => "default",
+            Source::File => "file",
+            Source::Env => "env",
+            Source::Flag => "flag",
+        }
+    }
+}
+
+/// A configuration key we understand.
+pub struct KeySpec {
+    pub name: &'static str,
+    pub default: Option<&'static str>,
+    pub secret: bool,
+    pub help: &'static str,
+}
+
+const fn key(
+    name: &'static str,
+    default: Option<&'static str>,
+    secret: bool,
+    help: &'static str,
+) -> KeySpec {
+    KeySpec {
+        name,
+        default,
+        secret,
+        help,
+    }
+}
+
+/// Every key, in the order `config check` and the README list them.
+pub const KEYS: &[KeySpec] = &[
+    key(
+        "DATABASE_URL",
+        Some("sqlite://meeboter.db"),
+        true,
+        "sqlite://FILE (embedded default) or postgres://USER:PASS@HOST/DB",
+    ),
+    key(
+        "DATABASE_MAX_CONNECTIONS",
+        Some("16"),
+        false,
+        "connection pool size (PostgreSQL; SQLite uses at most 4)",
+    ),
+    key(
+        "MEEBOTER_LISTEN",
+        Some("127.0.0.1:3000"),
+        false,
+        "address the HTTP server binds",
+    ),
+    key(
+        "PUBLIC_URL",
+        None,
+        false,
+        "base URL bots and browsers reach this server on; bots get API_CALLBACK_URL=<PUBLIC_URL>/api/bot/v1 (default http://<listen address>)",
+    ),
+    key(
+        "MILO_AUTH_TOKEN",
+        None,
+        true,
+        "server secret that mints per-bot tokens (≥ 32 chars); generated and stored in the database if unset",
+    ),
+    key("LOG_FORMAT", Some("pretty"), false, "pretty or json"),
+    key(
+        "LOG_LEVEL",
+        Some("info"),
+        false,
+        "tracing filter, e.g. info or meeboter=debug,info",
+    ),
+    key(
+        "DEPLOYMENT_PLATFORM",
+        Some("auto"),
+        false,
+        "auto, coolify, aws or local",
+    ),
+    key(
+        "COOLIFY_API_URL",
+        None,
+        false,
+        "Coolify API base, e.g. https://coolify.example.com/api/v1",
+    ),
+    key("COOLIFY_API_TOKEN", None, true, "Coolify API token"),
+    key("AWS_REGION", None, false, "AWS region for ECS"),
+    key("ECS_CLUSTER", None, false, "ECS cluster name or ARN"),
+    key(
+        "S3_ENDPOINT",
+        None,
+        false,
+        "S3-compatible endpoint for recordings",
+    ),
+    key("S3_ACCESS_KEY", None, true, "S3 access key"),
+    key("S3_SECRET_KEY", None, true, "S3 secret key"),
+    key("S3_BUCKET_NAME", None, false, "bucket for recordings"),
+    key("S3_REGION", Some("us-east-1"), false, "S3 region"),
+];
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// Which deployment platform was asked for (the deployment layer resolves `Auto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeploymentPlatformChoice {
+    Auto,
+    Coolify,
+    Aws,
+    Local,
+}
+
+/// The resolved, validated configuration.
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub listen: SocketAddr,
+    /// Base URL without a trailing slash.
+    pub public_url: String,
+    pub milo_auth_token: Option<String>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub deployment_platform: DeploymentPlatformChoice,
+    /// Every raw value with its source, for `config check`.
+    values: BTreeMap<&'static str, (String, Source)>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// Raw inputs before validation.
+#[derive(Debug, Default, Clone)]
+pub struct ConfigSources {
+    /// Contents of the `--config` TOML file, if any, and its path for messages.
+    pub file: Option<(String, String)>,
+    /// Environment lookup (injected so tests need not touch the process environment).
+    pub env: BTreeMap<String, String>,
+    /// Command-line overrides by key name.
+    pub flags: BTreeMap<&'static str, String>,
+}
+
+impl ConfigSources {
+    /// Reads the process environment and the optional file.
+    pub fn from_process(
+        config_file: Option<&str>,
+        flags: BTreeMap<&'static str, String>,
+    ) -> Result<Self, Vec<String>> {
+        let file = match config_file {
+            None => None,
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => Some((path.to_string(), text)),
+                Err(e) => return Err(vec![format!("cannot read config file {path}: {e}")]),
+            },
+        };
+        Ok(Self {
+            file,
+            env: std::env::vars().collect(),
+            flags,
+        })
+    }
+}
+
+impl Config {
+    /// Merges and validates all sources, returning every problem found.
+    pub fn load(sources: &ConfigSources) -> Result<Config, Vec<String>> {
+        let (values, mut problems) = merge(sources);
+        let config = validate(values, &mut problems);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Like [`Config::load`], but on problems also returns a listing of the merged values
+    /// (secrets masked), so `config check` can show what it resolved.
+    pub fn check(sources: &ConfigSources) -> Result<Config, (String, Vec<String>)> {
+        let (values, mut problems) = merge(sources);
+        let listing = describe_values(&values, None);
+        let config = validate(values, &mut problems);
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err((listing, problems))
+        }
+    }
+}
+
+fn merge(sources: &ConfigSources) -> (BTreeMap<&'static str, (String, Source)>, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut values: BTreeMap<&'static str, (String, Source)> = BTreeMap::new();
+    for spec in KEYS {
+        if let Some(d) = spec.default {
+            values.insert(spec.name, (d.to_string(), Source::Default));
+        }
+    }
+    if let Some((path, text)) = &sources.file {
+        match text.parse::<toml::Table>() {
+            Err(e) => problems.push(format!(
+                "config file {path} is not valid TOML: {}",
+                e.message()
+            )),
+            Ok(table) => {
+                for (k, v) in table {
+                    let upper = k.to_ascii_uppercase();
+                    let Some(spec) = KEYS.iter().find(|s| s.name == upper) else {
+                        problems.push(format!("config file {path}: unknown key `{k}`"));
+                        continue;
+                    };
+                    let value = match v {
+                        toml::Value::String(s) => s,
+                        toml::Value::Integer(i) => i.to_string(),
+                        toml::Value::Boolean(b) => b.to_string(),
+                        other => {
+                            problems.push(format!(
+                                "config file {path}: `{k}` must be a string or number, not {}",
+                                other.type_str()
+                            ));
+                            continue;
+                        }
+                    };
+                    values.insert(spec.name, (value, Source::File));
+                }
+            }
+        }
+    }
+    for spec in KEYS {
+        if let Some(v) = sources.env.get(spec.name) {
+            values.insert(spec.name, (v.clone(), Source::Env));
+        }
+    }
+    for (k, v) in &sources.flags {
+        if let Some(spec) = KEYS.iter().find(|s| s.name == *k) {
+            values.insert(spec.name, (v.clone(), Source::Flag));
+        }
+    }
+    // An empty value is the same as an unset one (common in .env files and compose).
+    values.retain(|_, (v, _)| !v.trim().is_empty());
+    (values, problems)
+}
+
+fn validate(
+    values: BTreeMap<&'static str, (String, Source)>,
+    problems: &mut Vec<String>,
+) -> Config {
+    let get = |name: &str| values.get(name).map(|(v, _)| v.trim().to_string());
+
+    let database_url = get("DATABASE_URL").unwrap_or_default();
+    if !(database_url.starts_with("sqlite:")
+        || database_url.starts_with("postgres://")
+        || database_url.starts_with("postgresql://"))
+    {
+        problems
+            .push("DATABASE_URL must start with sqlite:, postgres:// or postgresql://".to_string());
+    }
+
+    let database_max_connections = match get("DATABASE_MAX_CONNECTIONS")
+        .unwrap_or_default()
+        .parse::<u32>()
+    {
+        Ok(n) if (1..=1000).contains(&n) => n,
+        _ => {
+            problems.push(
+                "DATABASE_MAX_CONNECTIONS must be a whole number between 1 and 1000".to_string(),
+            );
+            16
+        }
+    };
+
+    let listen_raw = get("MEEBOTER_LISTEN").unwrap_or_default();
+    let listen = listen_raw.parse::<SocketAddr>().unwrap_or_else(|_| {
+            problems.push(format!(
+                "MEEBOTER_LISTEN `{listen_raw}` is not an address:port such as 127.0.0.1:3000 or 0.0.0.0:3000"
+            ));
+            SocketAddr::from(([127, 0, 0, 1], 3000))
+        });
+
+    let public_url = match get("PUBLIC_URL") {
+        Some(raw) => match url::Url::parse(&raw) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                raw.trim_end_matches('/').to_string()
+            }
+            _ => {
+                problems.push(format!("PUBLIC_URL `{raw}` must be an absolute http(s) URL such as https://bots.example.com"));
+                String::new()
+            }
+        },
+        None => {
+            let host = if listen.ip().is_unspecified() {
+                "127.0.0.1".to_string()
+            } else if listen.is_ipv6() {
+                format!("[{}]", listen.ip())
+            } else {
+                listen.ip().to_string()
+            };
+            format!("http://{host}:{}", listen.port())
+        }
+    };
+
+    let milo_auth_token = get("MILO_AUTH_TOKEN");
+    if let Some(t) = &milo_auth_token
+        && t.len() < 32
+    {
+        problems.push(
+            "MILO_AUTH_TOKEN must be at least 32 characters (or unset to generate one)".to_string(),
+        );
+    }
+
+    let log_format = match get("LOG_FORMAT").as_deref() {
+        Some("pretty") => LogFormat::Pretty,
+        Some("json") => LogFormat::Json,
+        other => {
+            problems.push(format!(
+                "LOG_FORMAT must be pretty or json (got `{}`)",
+                other.unwrap_or_default()
+            ));
+            LogFormat::Pretty
+        }
+    };
+
+    let log_level = get("LOG_LEVEL").unwrap_or_default();
+    if tracing_subscriber::EnvFilter::builder()
+        .parse(&log_level)
+        .is_err()
+    {
+        problems.push(format!(
+            "LOG_LEVEL `{log_level}` is not a valid filter such as info or meeboter=debug,warn"
+        ));
+    }
+
+    let deployment_platform = match get("DEPLOYMENT_PLATFORM").as_deref() {
+        Some("auto") => DeploymentPlatformChoice::Auto,
+        Some("coolify") => DeploymentPlatformChoice::Coolify,
+        Some("aws") => DeploymentPlatformChoice::Aws,
+        Some("local") => DeploymentPlatformChoice::Local,
+        other => {
+            problems.push(format!(
+                "DEPLOYMENT_PLATFORM must be auto, coolify, aws or local (got `{}`)",
+                other.unwrap_or_default()
+            ));
+            DeploymentPlatformChoice::Auto
+        }
+    };
+
+    let set = |name: &str| get(name).is_some();
+    let require_pair = |problems: &mut Vec<String>, a: &str, b: &str| {
+        if set(a) && !set(b) {
+            problems.push(format!("{a} is set but {b} is missing"));
+        }
+    };
+    require_pair(problems, "COOLIFY_API_URL", "COOLIFY_API_TOKEN");
+    require_pair(problems, "COOLIFY_API_TOKEN", "COOLIFY_API_URL");
+    require_pair(problems, "ECS_CLUSTER", "AWS_REGION");
+    require_pair(problems, "S3_ACCESS_KEY", "S3_SECRET_KEY");
+    require_pair(problems, "S3_SECRET_KEY", "S3_ACCESS_KEY");
+    if (set("S3_ENDPOINT") || set("S3_ACCESS_KEY")) && !set("S3_BUCKET_NAME") {
+        problems.push("S3 storage is configured but S3_BUCKET_NAME is missing".to_string());
+    }
+    if let Some(raw) = get("COOLIFY_API_URL")
+        && !url::Url::parse(&raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+    {
+        problems.push(format!(
+            "COOLIFY_API_URL `{raw}` must be an absolute http(s) URL"
+        ));
+    }
+    if let Some(raw) = get("S3_ENDPOINT")
+        && !url::Url::parse(&raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+    {
+        problems.push(format!(
+            "S3_ENDPOINT `{raw}` must be an absolute http(s) URL"
+        ));
+    }
+    match deployment_platform {
+        DeploymentPlatformChoice::Coolify => {
+            for k in ["COOLIFY_API_URL", "COOLIFY_API_TOKEN"] {
+                if !set(k) {
+                    problems.push(format!("DEPLOYMENT_PLATFORM is coolify but {k} is missing"));
+                }
+            }
+        }
+        DeploymentPlatformChoice::Aws => {
+            for k in ["AWS_REGION", "ECS_CLUSTER"] {
+                if !set(k) {
+                    problems.push(format!("DEPLOYMENT_PLATFORM is aws but {k} is missing"));
+                }
+            }
+        }
+        _ => {}
+    }
+
+    Config {
+        database_url,
+        database_max_connections,
+        listen,
+        public_url,
+        milo_auth_token,
+        log_format,
+        log_level,
+        deployment_platform,
+        values,
+    }
+}
+
+fn describe_values(
+    values: &BTreeMap<&'static str, (String, Source)>,
+    public_url: Option<&str>,
+) -> String {
+    let mut out = String::new();
+    for spec in KEYS {
+        let (shown, source) = match values.get(spec.name) {
+            None if spec.name == "PUBLIC_URL" && public_url.is_some() => {
+                (public_url.unwrap_or_default().to_string(), "derived")
+            }
+            None => ("(unset)".to_string(), ""),
+            Some((v, src)) => (mask(spec, v), src.label()),
+        };
+        let _ = writeln!(out, "{:<26} {:<44} {}", spec.name, shown, source);
+    }
+    out
+}
+
+impl Config {
+    /// The raw value of a key, if set (for platform settings later layers read).
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(|(v, _)| v.as_str())
+    }
+
+    /// The URL bots call back on (the deployment guide's `API_CALLBACK_URL`).
+    pub fn api_callback_url(&self) -> String {
+        format!("{}/api/bot/v1", self.public_url)
+    }
+
+    /// A human-readable listing of every key, its value (secrets masked) and source.
+    pub fn describe(&self) -> String {
+        let mut out = describe_values(&self.values, Some(&self.public_url));
+        let _ = writeln!(
+            out,
+            "{:<26} {}",
+            "API_CALLBACK_URL",
+            self.api_callback_url()
+        );
+        out
+    }
+
+    /// A configuration for tests: SQLite at `database_url`, everything else default.
+    pub fn for_tests(database_url: &str) -> Config {
+        let mut flags = BTreeMap::new();
+        flags.insert("DATABASE_URL", database_url.to_string());
+        flags.insert("MEEBOTER_LISTEN", "127.0.0.1:0".to_string());
+        Config::load(&ConfigSources {
+            flags,
+            ..Default::default()
+        })
+        .expect("test configuration is valid")
+    }
+}
+
+fn mask(spec: &KeySpec, value: &str) -> String {
+    if !spec.secret {
+        return value.to_string();
+    }
+    if spec.name == "DATABASE_URL" {
+        return meeboter_db::redact_url(value);
+    }
+    format!("******** ({} chars)", value.chars().count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(env: &[(&str, &str)]) -> Result<Config, Vec<String>> {
+        Config::load(&ConfigSources {
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://meeboter.db");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.public_url, "http://127.0.0.1:3000");
+        assert_eq!(c.api_callback_url(), "http://127.0.0.1:3000/api/bot/v1");
+        assert_eq!(c.deployment_platform, DeploymentPlatformChoice::Auto);
+        assert_eq!(c.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn all_problems_are_reported_together() {
+        let problems = load(&[
+            ("DATABASE_URL", "mysql://x"),
+            ("MEEBOTER_LISTEN", "nope"),
+            ("PUBLIC_URL", "ftp://x"),
+            ("MILO_AUTH_TOKEN", "short"),
+            ("LOG_FORMAT", "xml"),
+            ("LOG_LEVEL", "=[bad"),
+            ("DEPLOYMENT_PLATFORM", "moon"),
+            ("COOLIFY_API_URL", "https://coolify.example.com/api/v1"),
+            ("ECS_CLUSTER", "c"),
+            ("S3_ACCESS_KEY", "a"),
+        ])
+        .unwrap_err();
+        let text = problems.join("\n");
+        for needle in [
+            "DATABASE_URL",
+            "MEEBOTER_LISTEN",
+            "PUBLIC_URL",
+            "MILO_AUTH_TOKEN",
+            "LOG_FORMAT",
+            "LOG_LEVEL",
+            "DEPLOYMENT_PLATFORM",
+            "COOLIFY_API_URL is set but COOLIFY_API_TOKEN is missing",
+            "ECS_CLUSTER is set but AWS_REGION is missing",
+            "S3_ACCESS_KEY is set but S3_SECRET_KEY is missing",
+            "S3_BUCKET_NAME is missing",
+        ] {
+            assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
+        }
+        assert_eq!(problems.len(), 11, "{text}");
+    }
+
+    #[test]
+    fn explicit_platform_requires_its_settings() {
+        let p = load(&[("DEPLOYMENT_PLATFORM", "aws"), ("AWS_REGION", "eu-west-1")]).unwrap_err();
+        assert_eq!(
+            p,
+            vec!["DEPLOYMENT_PLATFORM is aws but ECS_CLUSTER is missing".to_string()]
+        );
+        assert!(load(&[("DEPLOYMENT_PLATFORM", "local")]).is_ok());
+    }
+
+    #[test]
+    fn precedence_is_default_file_env_flag() {
+        let mut flags = BTreeMap::new();
+        flags.insert("MEEBOTER_LISTEN", "127.0.0.1:4000".to_string());
+        let sources = ConfigSources {
+            file: Some((
+                "m.toml".into(),
+                "database_url = \"sqlite://file.db\"\nLOG_LEVEL = \"debug\"\nmeeboter_listen = \"0.0.0.0:1\"\n".into(),
+            )),
+            env: [("LOG_LEVEL".to_string(), "warn".to_string())].into_iter().collect(),
+            flags,
+        };
+        let c = Config::load(&sources).unwrap();
+        assert_eq!(c.database_url, "sqlite://file.db");
+        assert_eq!(c.log_level, "warn");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:4000");
+        let d = c.describe();
+        assert!(d.contains("file") && d.contains("env") && d.contains("flag"));
+    }
+
+    #[test]
+    fn file_problems_are_reported() {
+        let sources = ConfigSources {
+            file: Some((
+                "m.toml".into(),
+                "colify_api_url = \"x\"\nlog_level = [1]\n".into(),
+            )),
+            ..Default::default()
+        };
+        let p = Config::load(&sources).unwrap_err();
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(p[0].contains("unknown key `colify_api_url`"));
+        let bad = ConfigSources {
+            file: Some(("m.toml".into(), "this is not toml".into())),
+            ..Default::default()
+        };
+        assert!(Config::load(&bad).unwrap_err()[0].contains("not valid TOML"));
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let c = load(&[
+            ("DATABASE_URL", "postgres://u:hunter2hunter2@db/m"),
+            ("MILO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef-secret"),
+            ("COOLIFY_API_URL", "https://c.example.com/api/v1"),
+            ("COOLIFY_API_TOKEN", "coolify-token-value"),
+        ])
+        .unwrap();
+        let d = c.describe();
+        for secret in ["hunter2", "-secret", "coolify-token-value"] {
+            assert!(!d.contains(secret), "{secret} leaked:\n{d}");
+        }
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(d.contains("COOLIFY_API_URL") && d.contains("https://c.example.com/api/v1"));
+    }
+
+    #[test]
+    fn empty_values_count_as_unset() {
+        let c = load(&[("PUBLIC_URL", ""), ("COOLIFY_API_URL", "  ")]).unwrap();
+        assert_eq!(c.public_url, "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn unspecified_listen_derives_loopback_public_url() {
+        let c = load(&[("MEEBOTER_LISTEN", "0.0.0.0:8080")]).unwrap();
+        assert_eq!(c.public_url, "http://127.0.0.1:8080");
+        let c = load(&[("PUBLIC_URL", "https://bots.example.com/")]).unwrap();
+        assert_eq!(c.api_callback_url(), "https://bots.example.com/api/bot/v1");
+    }
+}
