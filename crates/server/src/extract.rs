@@ -59,13 +59,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         })?;
         let value = serde_path_to_error::deserialize(&raw).map_err(|e| {
             let path = e.path().to_string();
-            let field = if path == "." { String::new() } else { path };
             let inner = e.into_inner().to_string();
-            ApiError::invalid_field(
-                if field.is_empty() { "body" } else { &field },
-                "invalid_type",
-                inner,
-            )
+            // serde reports a missing field at its parent; name the field itself.
+            if let Some(name) = inner
+                .strip_prefix("missing field `")
+                .and_then(|r| r.split('`').next())
+            {
+                let field = if path == "." {
+                    name.to_string()
+                } else {
+                    format!("{path}.{name}")
+                };
+                return ApiError::invalid_field(&field, "required", format!("{field} is required"));
+            }
+            let field = if path == "." {
+                "body".to_string()
+            } else {
+                path
+            };
+            ApiError::invalid_field(&field, "invalid_type", inner)
         })?;
         Ok(ApiJson { value, raw })
     }

@@ -1,0 +1,94 @@
+use crate::support::TestApp;
+
+#[tokio::test]
+async fn probes_answer_without_auth() {
+    let app = TestApp::spawn().await;
+    let r = TestApp::read(app.client.get(format!("{}/healthz", app.base))).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["status"], "ok");
+    let r = TestApp::read(app.client.get(format!("{}/readyz", app.base))).await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test]
+async fn readyz_is_503_when_the_database_is_gone() {
+    let app = TestApp::spawn().await;
+    app.db.close().await;
+    let res = app
+        .client
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "database_unavailable");
+    // The process itself is still alive.
+    let res = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn openapi_documents_every_route_and_the_error_shape() {
+    let app = TestApp::spawn().await;
+    let r = TestApp::read(app.client.get(format!("{}/api/openapi.json", app.base))).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["openapi"], "3.1.0");
+    let paths = r.body["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/api/bots", &["get", "post"][..]),
+        ("/api/bots/{id}", &["get", "delete"]),
+        ("/api/accounts", &["get", "post"]),
+        ("/api/keys", &["get", "post"]),
+        ("/api/keys/{id}", &["delete"]),
+        ("/healthz", &["get"]),
+        ("/readyz", &["get"]),
+    ] {
+        for m in methods {
+            assert!(paths[path].get(*m).is_some(), "{m} {path} missing");
+        }
+    }
+    let schemas = r.body["components"]["schemas"].as_object().unwrap();
+    for s in [
+        "ErrorBody",
+        "BotResource",
+        "CreateBotRequest",
+        "BotStatusWire",
+        "CreatedKey",
+    ] {
+        assert!(schemas.contains_key(s), "schema {s} missing");
+    }
+    let statuses = &schemas["BotStatusWire"]["enum"];
+    assert_eq!(statuses.as_array().unwrap().len(), 9);
+    assert!(r.body["paths"]["/api/bots"]["post"]["responses"]["422"].is_object());
+}
+
+#[tokio::test]
+async fn docs_ui_is_served_locally_without_a_cdn() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .get(format!("{}/docs/", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    for external in ["cdn.", "unpkg.com", "jsdelivr"] {
+        assert!(!html.contains(external), "docs reference {external}");
+    }
+    let js = app
+        .client
+        .get(format!("{}/docs/swagger-ui-bundle.js", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    assert!(js.bytes().await.unwrap().len() > 100_000);
+}

@@ -1,0 +1,8 @@
+//! End-to-end API tests over HTTP, run once per database backend by `scripts/test`.
+
+mod accounts_keys;
+mod bots;
+mod errors;
+mod health_docs;
+mod idempotency;
+mod support;

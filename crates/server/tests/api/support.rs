@@ -1,0 +1,172 @@
+//! `TestApp`: a real server on a loopback port over a fresh database of the backend
+//! selected for this test run (see `meeboter_db::testing`).
+
+use meeboter_db::Db;
+use meeboter_db::testing::TestDatabase;
+use meeboter_server::config::Config;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub admin_key: String,
+    pub admin_account: String,
+    pub db: Db,
+    _database: TestDatabase,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A response: status, headers and the JSON body (`Null` when empty).
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    /// Asserts the uniform error shape and returns the error code.
+    pub fn error_code(&self) -> String {
+        let err = &self.body["error"];
+        assert!(err["code"].is_string(), "not an error body: {}", self.body);
+        assert!(
+            err["message"].is_string(),
+            "error without message: {}",
+            self.body
+        );
+        assert!(
+            err.as_object().unwrap().contains_key("details"),
+            "error without details: {}",
+            self.body
+        );
+        err["code"].as_str().unwrap().to_string()
+    }
+
+    /// Fields named in a 422's `details.fields`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["error"]["details"]["fields"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|f| f["field"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        let database = TestDatabase::create().await.expect("test database");
+        let config = Config::for_tests(&database.url);
+        let state = meeboter_server::prepare(config).await.expect("prepare");
+        let admin = meeboter_server::bootstrap::first_admin_key(&state.db)
+            .await
+            .expect("bootstrap")
+            .expect("empty database gets an admin key");
+        let db = state.db.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let server = tokio::spawn(meeboter_server::serve(
+            state,
+            listener,
+            std::future::pending(),
+        ));
+        TestApp {
+            base,
+            client: reqwest::Client::new(),
+            admin_key: admin.secret,
+            admin_account: admin.key.account_id,
+            db,
+            _database: database,
+            server,
+        }
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        key: Option<&str>,
+        path: &str,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::read(req).await
+    }
+
+    pub async fn read(req: reqwest::RequestBuilder) -> Resp {
+        let res = req.send().await.expect("request");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text))
+        };
+        assert!(status.as_u16() < 500, "server error {status}: {body}");
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> Resp {
+        self.request(Method::GET, Some(key), path, None).await
+    }
+
+    pub async fn post(&self, key: &str, path: &str, body: Value) -> Resp {
+        self.request(Method::POST, Some(key), path, Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, key: &str, path: &str) -> Resp {
+        self.request(Method::DELETE, Some(key), path, None).await
+    }
+
+    /// Creates an account (as admin) and a member key in it: `(account id, key)`.
+    pub async fn member(&self, account: &str) -> (String, String) {
+        let acc = self
+            .post(&self.admin_key, "/api/accounts", json!({"name": account}))
+            .await;
+        assert_eq!(acc.status, 201, "{}", acc.body);
+        let id = acc.body["id"].as_str().unwrap().to_string();
+        let key = self
+            .post(
+                &self.admin_key,
+                "/api/keys",
+                json!({"name": "m", "role": "member", "accountId": id}),
+            )
+            .await;
+        assert_eq!(key.status, 201, "{}", key.body);
+        (id, key.body["secret"].as_str().unwrap().to_string())
+    }
+
+    /// Creates a bot and returns its resource.
+    pub async fn create_bot(&self, key: &str, body: Value) -> Value {
+        let r = self.post(key, "/api/bots", body).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.body
+    }
+
+    /// Runs a statement against the test database (for states the API cannot reach yet).
+    pub async fn sql(&self, statement: &str) {
+        sqlx::query(sqlx::AssertSqlSafe(statement.to_string()))
+            .execute(self.db.pool())
+            .await
+            .unwrap();
+    }
+}
