@@ -79,9 +79,7 @@ pub fn hash_secret(raw: &str) -> String {
 pub fn looks_like_api_key(raw: &str) -> bool {
     raw.len() == API_KEY_PREFIX.len() + RANDOM_CHARS
         && raw.starts_with(API_KEY_PREFIX)
-        && raw[API_KEY_PREFIX.len()..]
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric())
+        && raw[API_KEY_PREFIX.len()..].bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 #[cfg(test)]

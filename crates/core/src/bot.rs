@@ -144,10 +144,7 @@ mod tests {
         for s in BotStatus::ALL {
             assert_eq!(BotStatus::parse(s.as_str()), Some(s));
         }
-        let terminal: Vec<_> = BotStatus::ALL
-            .into_iter()
-            .filter(|s| s.is_terminal())
-            .collect();
+        let terminal: Vec<_> = BotStatus::ALL.into_iter().filter(|s| s.is_terminal()).collect();
         assert_eq!(terminal, vec![BotStatus::Ended, BotStatus::Fatal]);
         assert_eq!(BotStatus::parse("DONE"), None);
     }

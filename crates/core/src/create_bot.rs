@@ -65,10 +65,7 @@ impl NewBot {
 }
 
 /// Checks every field of `input` and reports all problems at once.
-pub fn validate_create_bot(
-    input: CreateBotInput,
-    now: DateTime<Utc>,
-) -> Result<NewBot, ValidationErrors> {
+pub fn validate_create_bot(input: CreateBotInput, now: DateTime<Utc>) -> Result<NewBot, ValidationErrors> {
     let mut errors = ValidationErrors::default();
 
     let meeting = match input.meeting_url.as_deref() {
@@ -173,22 +170,18 @@ pub fn validate_create_bot(
 
     let automatic_leave = validate_automatic_leave(input.automatic_leave, &mut errors);
 
-    let webhook_url = input
-        .webhook_url
-        .and_then(|raw| match validate_webhook_url(&raw) {
-            Ok(u) => Some(u),
-            Err(msg) => {
-                errors.push("webhookUrl", "invalid_url", msg);
-                None
-            }
-        });
+    let webhook_url = input.webhook_url.and_then(|raw| match validate_webhook_url(&raw) {
+        Ok(u) => Some(u),
+        Err(msg) => {
+            errors.push("webhookUrl", "invalid_url", msg);
+            None
+        }
+    });
 
     let metadata = match input.metadata {
         None | Some(serde_json::Value::Null) => serde_json::Map::new(),
         Some(serde_json::Value::Object(map)) => {
-            let size = serde_json::to_vec(&map)
-                .map(|v| v.len())
-                .unwrap_or(usize::MAX);
+            let size = serde_json::to_vec(&map).map(|v| v.len()).unwrap_or(usize::MAX);
             if size > MAX_METADATA_BYTES {
                 errors.push(
                     "metadata",
@@ -232,10 +225,7 @@ pub fn validate_create_bot(
     }
 }
 
-fn validate_automatic_leave(
-    input: AutomaticLeaveInput,
-    errors: &mut ValidationErrors,
-) -> AutomaticLeave {
+fn validate_automatic_leave(input: AutomaticLeaveInput, errors: &mut ValidationErrors) -> AutomaticLeave {
     let defaults = AutomaticLeave::default().values();
     let raw = [
         input.waiting_room_timeout_secs,
@@ -302,11 +292,7 @@ mod tests {
     }
 
     fn codes(errors: &ValidationErrors) -> Vec<(String, &'static str)> {
-        errors
-            .errors
-            .iter()
-            .map(|e| (e.field.clone(), e.code))
-            .collect()
+        errors.errors.iter().map(|e| (e.field.clone(), e.code)).collect()
     }
 
     #[test]
@@ -362,10 +348,7 @@ mod tests {
         let mut i = input("https://zoom.us/j/123456789");
         i.platform = Some("google_meet".into());
         let err = validate_create_bot(i.clone(), now()).unwrap_err();
-        assert_eq!(
-            codes(&err),
-            vec![("platform".to_string(), "platform_mismatch")]
-        );
+        assert_eq!(codes(&err), vec![("platform".to_string(), "platform_mismatch")]);
         i.platform = Some("zoom".into());
         assert!(validate_create_bot(i, now()).is_ok());
     }
@@ -375,16 +358,12 @@ mod tests {
         let mut i = input("https://zoom.us/j/123456789");
         i.join_at = Some("2026-06-01T13:00:00+01:00".into()); // == 12:00Z, i.e. now
         assert_eq!(
-            validate_create_bot(i.clone(), now())
-                .unwrap()
-                .initial_status(now()),
+            validate_create_bot(i.clone(), now()).unwrap().initial_status(now()),
             BotStatus::Queued
         );
         i.join_at = Some("2026-06-02T12:00:00Z".into());
         assert_eq!(
-            validate_create_bot(i.clone(), now())
-                .unwrap()
-                .initial_status(now()),
+            validate_create_bot(i.clone(), now()).unwrap().initial_status(now()),
             BotStatus::Scheduled
         );
         i.join_at = Some("2028-06-02T12:00:00Z".into());
@@ -406,10 +385,7 @@ mod tests {
     fn bot_name_is_trimmed_and_limited() {
         let mut i = input("https://zoom.us/j/123456789");
         i.bot_name = Some("  Note Taker  ".into());
-        assert_eq!(
-            validate_create_bot(i.clone(), now()).unwrap().bot_name,
-            "Note Taker"
-        );
+        assert_eq!(validate_create_bot(i.clone(), now()).unwrap().bot_name, "Note Taker");
         i.bot_name = Some("é".repeat(MAX_BOT_NAME_CHARS));
         assert!(validate_create_bot(i.clone(), now()).is_ok());
         i.bot_name = Some("é".repeat(MAX_BOT_NAME_CHARS + 1));
@@ -435,11 +411,7 @@ mod tests {
                     _ => &mut i.automatic_leave.max_duration_secs,
                 };
                 *slot = Some(v);
-                assert_eq!(
-                    validate_create_bot(i, now()).is_ok(),
-                    ok,
-                    "field {idx} value {v}"
-                );
+                assert_eq!(validate_create_bot(i, now()).is_ok(), ok, "field {idx} value {v}");
             }
         }
     }

@@ -90,10 +90,7 @@ pub const MAX_URL_LEN: usize = 2048;
 impl fmt::Display for MeetingUrlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Empty => write!(
-                f,
-                "meeting URL is empty; supported forms: {SUPPORTED_FORMS}"
-            ),
+            Self::Empty => write!(f, "meeting URL is empty; supported forms: {SUPPORTED_FORMS}"),
             Self::TooLong => write!(f, "meeting URL is longer than {MAX_URL_LEN} bytes"),
             Self::NotAUrl => write!(f, "not a URL; supported forms: {SUPPORTED_FORMS}"),
             Self::UnsupportedScheme(s) => {
@@ -169,9 +166,7 @@ fn is_meet_code(code: &str) -> bool {
     let parts: Vec<&str> = code.split('-').collect();
     parts.len() == 3
         && [3, 4, 3].iter().zip(&parts).all(|(len, p)| p.len() == *len)
-        && parts
-            .iter()
-            .all(|p| p.bytes().all(|b| b.is_ascii_alphabetic()))
+        && parts.iter().all(|p| p.bytes().all(|b| b.is_ascii_alphabetic()))
 }
 
 fn parse_meet(url: &Url) -> Result<MeetingUrl, MeetingUrlError> {
@@ -179,9 +174,7 @@ fn parse_meet(url: &Url) -> Result<MeetingUrl, MeetingUrlError> {
     let code = match segments.as_slice() {
         [code] => code.to_ascii_lowercase(),
         _ => {
-            return Err(MeetingUrlError::UnrecognisedPath(
-                MeetingPlatform::GoogleMeet,
-            ));
+            return Err(MeetingUrlError::UnrecognisedPath(MeetingPlatform::GoogleMeet));
         }
     };
     // Meet also accepts the code without dashes; normalise to the dashed form.
@@ -191,9 +184,7 @@ fn parse_meet(url: &Url) -> Result<MeetingUrl, MeetingUrlError> {
         code
     };
     if !is_meet_code(&code) {
-        return Err(MeetingUrlError::UnrecognisedPath(
-            MeetingPlatform::GoogleMeet,
-        ));
+        return Err(MeetingUrlError::UnrecognisedPath(MeetingPlatform::GoogleMeet));
     }
     Ok(MeetingUrl {
         platform: MeetingPlatform::GoogleMeet,
@@ -205,10 +196,7 @@ fn parse_meet(url: &Url) -> Result<MeetingUrl, MeetingUrlError> {
 fn is_teams_host(host: &str) -> bool {
     matches!(
         host,
-        "teams.microsoft.com"
-            | "teams.live.com"
-            | "gov.teams.microsoft.us"
-            | "dod.teams.microsoft.us"
+        "teams.microsoft.com" | "teams.live.com" | "gov.teams.microsoft.us" | "dod.teams.microsoft.us"
     )
 }
 
@@ -343,9 +331,7 @@ mod tests {
             assert!(
                 matches!(
                     parse_meeting_url(bad),
-                    Err(MeetingUrlError::UnrecognisedPath(
-                        MeetingPlatform::GoogleMeet
-                    ))
+                    Err(MeetingUrlError::UnrecognisedPath(MeetingPlatform::GoogleMeet))
                 ),
                 "{bad}"
             );
@@ -374,10 +360,7 @@ mod tests {
 
         let live = ok("https://teams.live.com/meet/9876543210987?p=xyz");
         assert_eq!(live.platform, MeetingPlatform::MicrosoftTeams);
-        assert_eq!(
-            live.normalized,
-            "https://teams.live.com/meet/9876543210987?p=xyz"
-        );
+        assert_eq!(live.normalized, "https://teams.live.com/meet/9876543210987?p=xyz");
 
         for bad in [
             "https://teams.microsoft.com/",
@@ -388,9 +371,7 @@ mod tests {
             assert!(
                 matches!(
                     parse_meeting_url(bad),
-                    Err(MeetingUrlError::UnrecognisedPath(
-                        MeetingPlatform::MicrosoftTeams
-                    ))
+                    Err(MeetingUrlError::UnrecognisedPath(MeetingPlatform::MicrosoftTeams))
                 ),
                 "{bad}"
             );
@@ -443,10 +424,7 @@ mod tests {
     #[test]
     fn lookalike_hosts_and_junk_are_rejected() {
         assert!(matches!(parse_meeting_url(""), Err(MeetingUrlError::Empty)));
-        assert!(matches!(
-            parse_meeting_url("   "),
-            Err(MeetingUrlError::Empty)
-        ));
+        assert!(matches!(parse_meeting_url("   "), Err(MeetingUrlError::Empty)));
         assert!(matches!(
             parse_meeting_url("https://evilzoom.us/j/123456789"),
             Err(MeetingUrlError::UnsupportedHost(_))
@@ -467,20 +445,10 @@ mod tests {
             parse_meeting_url("https://user:pw@zoom.us/j/123456789"),
             Err(MeetingUrlError::NotAUrl)
         ));
-        let long = format!(
-            "https://zoom.us/j/123456789?pwd={}",
-            "a".repeat(MAX_URL_LEN)
-        );
-        assert!(matches!(
-            parse_meeting_url(&long),
-            Err(MeetingUrlError::TooLong)
-        ));
-        let msg = parse_meeting_url("https://example.com/x")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            msg.contains("meet.google.com") && msg.contains("zoom.us") && msg.contains("teams")
-        );
+        let long = format!("https://zoom.us/j/123456789?pwd={}", "a".repeat(MAX_URL_LEN));
+        assert!(matches!(parse_meeting_url(&long), Err(MeetingUrlError::TooLong)));
+        let msg = parse_meeting_url("https://example.com/x").unwrap_err().to_string();
+        assert!(msg.contains("meet.google.com") && msg.contains("zoom.us") && msg.contains("teams"));
     }
 
     #[test]

@@ -20,12 +20,7 @@ pub struct ValidationErrors {
 }
 
 impl ValidationErrors {
-    pub fn push(
-        &mut self,
-        field: impl Into<String>,
-        code: &'static str,
-        message: impl Into<String>,
-    ) {
+    pub fn push(&mut self, field: impl Into<String>, code: &'static str, message: impl Into<String>) {
         self.errors.push(FieldError {
             field: field.into(),
             code,
@@ -39,11 +34,7 @@ impl ValidationErrors {
 
     /// `Ok(value)` when nothing was pushed, otherwise the collected errors.
     pub fn into_result<T>(self, value: T) -> Result<T, ValidationErrors> {
-        if self.errors.is_empty() {
-            Ok(value)
-        } else {
-            Err(self)
-        }
+        if self.errors.is_empty() { Ok(value) } else { Err(self) }
     }
 }
 

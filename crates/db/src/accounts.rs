@@ -20,11 +20,7 @@ fn from_row(row: &AnyRow) -> AccountRecord {
     }
 }
 
-pub async fn insert(
-    conn: &mut AnyConnection,
-    name: &str,
-    now: DateTime<Utc>,
-) -> DbResult<AccountRecord> {
+pub async fn insert(conn: &mut AnyConnection, name: &str, now: DateTime<Utc>) -> DbResult<AccountRecord> {
     let record = AccountRecord {
         id: meeboter_core::new_id().to_string(),
         name: name.to_string(),

@@ -37,8 +37,7 @@ pub struct NewApiKey<'a> {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str =
-    "id, account_id, name, role, prefix, created_at, last_used_at, expires_at, revoked_at";
+const COLUMNS: &str = "id, account_id, name, role, prefix, created_at, last_used_at, expires_at, revoked_at";
 
 fn from_row(row: &AnyRow) -> DbResult<ApiKeyRecord> {
     let role: String = row.get("role");
@@ -46,8 +45,7 @@ fn from_row(row: &AnyRow) -> DbResult<ApiKeyRecord> {
         id: row.get("id"),
         account_id: row.get("account_id"),
         name: row.get("name"),
-        role: ApiKeyRole::parse(&role)
-            .ok_or_else(|| DbError::Corrupt(format!("api key role {role}")))?,
+        role: ApiKeyRole::parse(&role).ok_or_else(|| DbError::Corrupt(format!("api key role {role}")))?,
         prefix: row.get("prefix"),
         created_at: from_millis(row.get("created_at")),
         last_used_at: row.get::<Option<i64>, _>("last_used_at").map(from_millis),
@@ -56,11 +54,7 @@ fn from_row(row: &AnyRow) -> DbResult<ApiKeyRecord> {
     })
 }
 
-pub async fn insert(
-    conn: &mut AnyConnection,
-    key: NewApiKey<'_>,
-    now: DateTime<Utc>,
-) -> DbResult<ApiKeyRecord> {
+pub async fn insert(conn: &mut AnyConnection, key: NewApiKey<'_>, now: DateTime<Utc>) -> DbResult<ApiKeyRecord> {
     let id = meeboter_core::new_id().to_string();
     sqlx::query(
         "INSERT INTO api_keys (id, account_id, name, role, prefix, key_hash, created_at, expires_at)
@@ -89,10 +83,7 @@ pub async fn insert(
     })
 }
 
-pub async fn find_by_hash(
-    conn: &mut AnyConnection,
-    key_hash: &str,
-) -> DbResult<Option<ApiKeyRecord>> {
+pub async fn find_by_hash(conn: &mut AnyConnection, key_hash: &str) -> DbResult<Option<ApiKeyRecord>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM api_keys WHERE key_hash = $1"
     )))
@@ -113,10 +104,7 @@ pub async fn find(conn: &mut AnyConnection, id: &str) -> DbResult<Option<ApiKeyR
 }
 
 /// Keys of one account, or of all accounts when `account_id` is `None`, oldest first.
-pub async fn list(
-    conn: &mut AnyConnection,
-    account_id: Option<&str>,
-) -> DbResult<Vec<ApiKeyRecord>> {
+pub async fn list(conn: &mut AnyConnection, account_id: Option<&str>) -> DbResult<Vec<ApiKeyRecord>> {
     let rows = match account_id {
         Some(account) => {
             sqlx::query(sqlx::AssertSqlSafe(format!(

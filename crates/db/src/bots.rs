@@ -62,11 +62,9 @@ fn from_row(row: &AnyRow) -> DbResult<BotRecord> {
         account_id: row.get("account_id"),
         meeting_url: row.get("meeting_url"),
         meeting_id: row.get("meeting_id"),
-        platform: MeetingPlatform::parse(&platform)
-            .ok_or_else(|| corrupt("platform", &platform))?,
+        platform: MeetingPlatform::parse(&platform).ok_or_else(|| corrupt("platform", &platform))?,
         bot_name: row.get("bot_name"),
-        recording_mode: RecordingMode::parse(&mode)
-            .ok_or_else(|| corrupt("recording mode", &mode))?,
+        recording_mode: RecordingMode::parse(&mode).ok_or_else(|| corrupt("recording mode", &mode))?,
         status: BotStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
         join_at: row.get::<Option<i64>, _>("join_at").map(from_millis),
         automatic_leave: AutomaticLeave {
@@ -97,8 +95,7 @@ pub async fn insert(
 ) -> DbResult<(BotRecord, StatusChangeRecord)> {
     let id = meeboter_core::new_id().to_string();
     let leave = bot.automatic_leave;
-    let metadata =
-        serde_json::to_string(&bot.metadata).map_err(|e| DbError::Corrupt(e.to_string()))?;
+    let metadata = serde_json::to_string(&bot.metadata).map_err(|e| DbError::Corrupt(e.to_string()))?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO bots ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, NULL, $17, $17, NULL)"
     )))
@@ -151,29 +148,23 @@ pub async fn insert(
     Ok((record, change))
 }
 
-pub async fn insert_status_change(
-    conn: &mut AnyConnection,
-    bot_id: &str,
-    change: &StatusChangeRecord,
-) -> DbResult<()> {
-    sqlx::query("INSERT INTO bot_status_changes (id, bot_id, status, sub_code, message, at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(meeboter_core::new_id().to_string())
-        .bind(bot_id)
-        .bind(change.status.as_str())
-        .bind(&change.sub_code)
-        .bind(&change.message)
-        .bind(to_millis(change.at))
-        .execute(&mut *conn)
-        .await?;
+pub async fn insert_status_change(conn: &mut AnyConnection, bot_id: &str, change: &StatusChangeRecord) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO bot_status_changes (id, bot_id, status, sub_code, message, at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(meeboter_core::new_id().to_string())
+    .bind(bot_id)
+    .bind(change.status.as_str())
+    .bind(&change.sub_code)
+    .bind(&change.message)
+    .bind(to_millis(change.at))
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
 /// A bot of `account_id`; another account's bot is simply not found.
-pub async fn find(
-    conn: &mut AnyConnection,
-    account_id: &str,
-    id: &str,
-) -> DbResult<Option<BotRecord>> {
+pub async fn find(conn: &mut AnyConnection, account_id: &str, id: &str) -> DbResult<Option<BotRecord>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM bots WHERE id = $1 AND account_id = $2"
     )))
@@ -220,10 +211,7 @@ pub async fn list(
     let mut sql = format!("SELECT {COLUMNS} FROM bots WHERE account_id = $1");
     let mut n = 2;
     if !filter.statuses.is_empty() {
-        sql.push_str(&format!(
-            " AND status IN ({})",
-            placeholders(n, filter.statuses.len())
-        ));
+        sql.push_str(&format!(" AND status IN ({})", placeholders(n, filter.statuses.len())));
         n += filter.statuses.len();
     }
     if filter.platform.is_some() {
@@ -280,14 +268,12 @@ pub async fn status_changes(
     }
     for row in query.fetch_all(&mut *conn).await? {
         let status: String = row.get("status");
-        out.entry(row.get("bot_id"))
-            .or_default()
-            .push(StatusChangeRecord {
-                status: BotStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-                sub_code: row.get("sub_code"),
-                message: row.get("message"),
-                at: from_millis(row.get("at")),
-            });
+        out.entry(row.get("bot_id")).or_default().push(StatusChangeRecord {
+            status: BotStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            sub_code: row.get("sub_code"),
+            message: row.get("message"),
+            at: from_millis(row.get("at")),
+        });
     }
     Ok(out)
 }

@@ -25,13 +25,11 @@ impl From<sqlx::Error> for DbError {
             sqlx::Error::Database(db) => {
                 let constraint = db.constraint().unwrap_or_default().to_string();
                 match db.kind() {
-                    sqlx::error::ErrorKind::UniqueViolation => {
-                        DbError::UniqueViolation(if constraint.is_empty() {
-                            db.message().to_string()
-                        } else {
-                            constraint
-                        })
-                    }
+                    sqlx::error::ErrorKind::UniqueViolation => DbError::UniqueViolation(if constraint.is_empty() {
+                        db.message().to_string()
+                    } else {
+                        constraint
+                    }),
                     sqlx::error::ErrorKind::ForeignKeyViolation => {
                         DbError::ForeignKeyViolation(db.message().to_string())
                     }

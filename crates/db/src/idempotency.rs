@@ -69,11 +69,7 @@ pub async fn insert(
 }
 
 /// Deletes expired entries, at most `limit` per call; returns how many went.
-pub async fn purge_expired(
-    conn: &mut AnyConnection,
-    now: DateTime<Utc>,
-    limit: i64,
-) -> DbResult<u64> {
+pub async fn purge_expired(conn: &mut AnyConnection, now: DateTime<Utc>, limit: i64) -> DbResult<u64> {
     let result = sqlx::query(
         "DELETE FROM idempotency_keys WHERE (account_id, idempotency_key) IN (
              SELECT account_id, idempotency_key FROM idempotency_keys WHERE created_at <= $1 LIMIT $2)",

@@ -93,8 +93,7 @@ impl Db {
             }
             _ => url.to_string(),
         };
-        let options =
-            AnyConnectOptions::from_str(&url).map_err(|_| DbError::InvalidUrl(redact_url(&url)))?;
+        let options = AnyConnectOptions::from_str(&url).map_err(|_| DbError::InvalidUrl(redact_url(&url)))?;
         let max_connections = match backend {
             Backend::Postgres => settings.max_connections,
             // SQLite has one writer; a few readers are plenty and keep lock waits short.
@@ -207,28 +206,16 @@ mod tests {
 
     #[test]
     fn backend_detection() {
-        assert_eq!(
-            Backend::from_url("postgres://u@h/db"),
-            Some(Backend::Postgres)
-        );
-        assert_eq!(
-            Backend::from_url("postgresql://u@h/db"),
-            Some(Backend::Postgres)
-        );
-        assert_eq!(
-            Backend::from_url("sqlite://meeboter.db"),
-            Some(Backend::Sqlite)
-        );
+        assert_eq!(Backend::from_url("postgres://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("postgresql://u@h/db"), Some(Backend::Postgres));
+        assert_eq!(Backend::from_url("sqlite://meeboter.db"), Some(Backend::Sqlite));
         assert_eq!(Backend::from_url("sqlite::memory:"), Some(Backend::Sqlite));
         assert_eq!(Backend::from_url("mysql://x"), None);
     }
 
     #[test]
     fn urls_are_redacted() {
-        assert_eq!(
-            redact_url("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
+        assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert!(!redact_url("postgres://u:secret@h/db").contains("secret"));
         assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
     }

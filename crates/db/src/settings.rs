@@ -13,18 +13,12 @@ pub async fn get(conn: &mut AnyConnection, name: &str) -> DbResult<Option<String
 
 /// Returns the stored value, storing `candidate` first if there is none. Concurrent
 /// callers all get the same winner.
-pub async fn get_or_insert(
-    conn: &mut AnyConnection,
-    name: &str,
-    candidate: &str,
-) -> DbResult<String> {
-    sqlx::query(
-        "INSERT INTO server_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(name)
-    .bind(candidate)
-    .execute(&mut *conn)
-    .await?;
+pub async fn get_or_insert(conn: &mut AnyConnection, name: &str, candidate: &str) -> DbResult<String> {
+    sqlx::query("INSERT INTO server_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+        .bind(name)
+        .bind(candidate)
+        .execute(&mut *conn)
+        .await?;
     get(conn, name)
         .await?
         .ok_or_else(|| crate::DbError::Corrupt(format!("setting {name} vanished")))

@@ -45,10 +45,7 @@ impl TestDatabase {
     }
 
     async fn create_sqlite() -> DbResult<Self> {
-        let dir = std::env::temp_dir().join(format!(
-            "meeboter-test-{}",
-            meeboter_core::new_id().simple()
-        ));
+        let dir = std::env::temp_dir().join(format!("meeboter-test-{}", meeboter_core::new_id().simple()));
         std::fs::create_dir_all(&dir).map_err(|e| crate::DbError::Unavailable(e.to_string()))?;
         let url = format!("sqlite://{}", dir.join("test.db").display());
         let db = Db::connect(&url, &PoolSettings::default()).await?;
@@ -67,8 +64,7 @@ impl TestDatabase {
             .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .await?;
         admin.close().await?;
-        let mut url = url::Url::parse(base)
-            .map_err(|_| crate::DbError::InvalidUrl(crate::redact_url(base)))?;
+        let mut url = url::Url::parse(base).map_err(|_| crate::DbError::InvalidUrl(crate::redact_url(base)))?;
         url.set_path(&format!("/{name}"));
         let url = url.to_string();
         let settings = PoolSettings {
@@ -77,10 +73,6 @@ impl TestDatabase {
         };
         let db = Db::connect(&url, &settings).await?;
         db.migrate().await?;
-        Ok(Self {
-            db,
-            url,
-            _dir: None,
-        })
+        Ok(Self { db, url, _dir: None })
     }
 }

@@ -38,21 +38,11 @@ async fn bots_round_trip_and_are_scoped_to_their_account() {
     let (rec, _) = bots::insert(&mut conn, &a.id, &nb, BotStatus::Queued, now)
         .await
         .unwrap();
-    let found = bots::find(&mut conn, &a.id, &rec.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let found = bots::find(&mut conn, &a.id, &rec.id).await.unwrap().unwrap();
     assert_eq!(found.meeting_url, "https://zoom.us/j/123456789?pwd=x");
     assert_eq!(found.created_at.timestamp_millis(), now.timestamp_millis());
-    assert!(
-        bots::find(&mut conn, &b.id, &rec.id)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let changes = bots::status_changes(&mut conn, &[rec.id.as_str()])
-        .await
-        .unwrap();
+    assert!(bots::find(&mut conn, &b.id, &rec.id).await.unwrap().is_none());
+    let changes = bots::status_changes(&mut conn, &[rec.id.as_str()]).await.unwrap();
     assert_eq!(changes[&rec.id].len(), 1);
     assert!(!bots::delete(&mut conn, &b.id, &rec.id).await.unwrap());
     assert!(bots::delete(&mut conn, &a.id, &rec.id).await.unwrap());
@@ -78,19 +68,13 @@ async fn listing_pages_newest_first_with_filters() {
         } else {
             "meet.google.com/abc-defg-hij"
         };
-        let status = if i == 3 {
-            BotStatus::Ended
-        } else {
-            BotStatus::Queued
-        };
+        let status = if i == 3 { BotStatus::Ended } else { BotStatus::Queued };
         let (rec, _) = bots::insert(&mut conn, &a.id, &new_bot(url, None), status, now)
             .await
             .unwrap();
         ids.push(rec.id);
     }
-    let (page1, more) = bots::list(&mut conn, &a.id, &BotFilter::default(), 3)
-        .await
-        .unwrap();
+    let (page1, more) = bots::list(&mut conn, &a.id, &BotFilter::default(), 3).await.unwrap();
     assert!(more);
     let got: Vec<_> = page1.iter().map(|b| b.id.clone()).collect();
     assert_eq!(got, vec![ids[6].clone(), ids[5].clone(), ids[4].clone()]);
@@ -104,37 +88,17 @@ async fn listing_pages_newest_first_with_filters() {
         platform: Some(meeboter_core::MeetingPlatform::Zoom),
         ..Default::default()
     };
-    assert_eq!(
-        bots::list(&mut conn, &a.id, &zoom, 100)
-            .await
-            .unwrap()
-            .0
-            .len(),
-        4
-    );
+    assert_eq!(bots::list(&mut conn, &a.id, &zoom, 100).await.unwrap().0.len(), 4);
     let ended = BotFilter {
         statuses: vec![BotStatus::Ended],
         ..Default::default()
     };
-    assert_eq!(
-        bots::list(&mut conn, &a.id, &ended, 100)
-            .await
-            .unwrap()
-            .0
-            .len(),
-        1
-    );
+    assert_eq!(bots::list(&mut conn, &a.id, &ended, 100).await.unwrap().0.len(), 1);
     let later = BotFilter {
         created_after: Some(now + Duration::seconds(1)),
         ..Default::default()
     };
-    assert!(
-        bots::list(&mut conn, &a.id, &later, 100)
-            .await
-            .unwrap()
-            .0
-            .is_empty()
-    );
+    assert!(bots::list(&mut conn, &a.id, &later, 100).await.unwrap().0.is_empty());
 }
 
 #[tokio::test]
@@ -216,11 +180,10 @@ async fn api_keys_store_only_hashes() {
     );
     // The raw secret is nowhere in the table.
     let secret = &generated.raw[4..];
-    let rows: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT id, prefix, key_hash FROM api_keys")
-            .fetch_all(&mut *conn)
-            .await
-            .unwrap();
+    let rows: Vec<(String, String, String)> = sqlx::query_as("SELECT id, prefix, key_hash FROM api_keys")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
     for (id, prefix, hash) in rows {
         for col in [id, prefix, hash] {
             assert!(!col.contains(secret));
@@ -239,9 +202,7 @@ async fn idempotency_entries_expire_after_a_day() {
         status: 201,
         body: "{}".into(),
     };
-    idempotency::insert(&mut conn, &a.id, "k", &resp, now)
-        .await
-        .unwrap();
+    idempotency::insert(&mut conn, &a.id, "k", &resp, now).await.unwrap();
     assert!(
         idempotency::insert(&mut conn, &a.id, "k", &resp, now)
             .await
@@ -253,15 +214,8 @@ async fn idempotency_entries_expire_after_a_day() {
         Some(resp.clone())
     );
     let later = now + Duration::hours(25);
-    assert_eq!(
-        idempotency::find(&mut conn, &a.id, "k", later)
-            .await
-            .unwrap(),
-        None
-    );
-    idempotency::insert(&mut conn, &a.id, "k", &resp, later)
-        .await
-        .unwrap();
+    assert_eq!(idempotency::find(&mut conn, &a.id, "k", later).await.unwrap(), None);
+    idempotency::insert(&mut conn, &a.id, "k", &resp, later).await.unwrap();
     assert_eq!(
         idempotency::purge_expired(&mut conn, later + Duration::hours(25), 100)
             .await
@@ -274,16 +228,6 @@ async fn idempotency_entries_expire_after_a_day() {
 async fn settings_first_writer_wins() {
     let t = TestDatabase::create().await.unwrap();
     let mut conn = t.db.pool().acquire().await.unwrap();
-    assert_eq!(
-        settings::get_or_insert(&mut conn, "s", "one")
-            .await
-            .unwrap(),
-        "one"
-    );
-    assert_eq!(
-        settings::get_or_insert(&mut conn, "s", "two")
-            .await
-            .unwrap(),
-        "one"
-    );
+    assert_eq!(settings::get_or_insert(&mut conn, "s", "one").await.unwrap(), "one");
+    assert_eq!(settings::get_or_insert(&mut conn, "s", "two").await.unwrap(), "one");
 }

@@ -156,41 +156,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let mut tx = db.begin_write().await?;
         let a = accounts::insert(&mut tx, &format!("bench-create-{suffix}"), Utc::now()).await?;
         let b = accounts::insert(&mut tx, &format!("bench-list-{suffix}"), Utc::now()).await?;
-        let ka = issue_key(
-            &mut tx,
-            &a.id,
-            "bench",
-            meeboter_core::ApiKeyRole::Member,
-            None,
-        )
-        .await?;
-        let kb = issue_key(
-            &mut tx,
-            &b.id,
-            "bench",
-            meeboter_core::ApiKeyRole::Member,
-            None,
-        )
-        .await?;
+        let ka = issue_key(&mut tx, &a.id, "bench", meeboter_core::ApiKeyRole::Member, None).await?;
+        let kb = issue_key(&mut tx, &b.id, "bench", meeboter_core::ApiKeyRole::Member, None).await?;
         tx.commit().await?;
         (ka.secret, (kb.secret, b.id))
     };
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let server = tokio::spawn(meeboter_server::serve(
-        state,
-        listener,
-        std::future::pending(),
-    ));
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(256)
-        .build()?;
+    let server = tokio::spawn(meeboter_server::serve(state, listener, std::future::pending()));
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
     println!(
         "machine: {} cores; backend {backend}; create concurrency {}; {} s per run",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         args.concurrency,
         args.seconds
     );
@@ -234,9 +212,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     ));
     let (c, b, k) = (client.clone(), base.clone(), list_key);
     let filtered = drive(args.list_concurrency, duration, move || {
-        let req = c
-            .get(format!("{b}/api/bots?limit=50&status=QUEUED"))
-            .bearer_auth(&k);
+        let req = c.get(format!("{b}/api/bots?limit=50&status=QUEUED")).bearer_auth(&k);
         async move { req.send().await.is_ok_and(|r| r.status() == 200) }
     })
     .await;

@@ -34,12 +34,7 @@ pub enum KeysCommand {
 pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url, &Default::default())
         .await
-        .with_context(|| {
-            format!(
-                "connecting to {}",
-                meeboter_db::redact_url(&config.database_url)
-            )
-        })?;
+        .with_context(|| format!("connecting to {}", meeboter_db::redact_url(&config.database_url)))?;
     db.migrate().await?;
     match command {
         KeysCommand::Create {

@@ -84,12 +84,7 @@ fn print_problems(problems: &[String]) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Openapi = cli.command {
-        println!(
-            "{}",
-            meeboter_server::openapi()
-                .to_pretty_json()
-                .unwrap_or_default()
-        );
+        println!("{}", meeboter_server::openapi().to_pretty_json().unwrap_or_default());
         return ExitCode::SUCCESS;
     }
     if let Command::Bench(args) = &cli.command {
@@ -150,12 +145,7 @@ fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> Exit
 async fn migrate(config: Config) -> anyhow::Result<()> {
     let db = meeboter_db::Db::connect(&config.database_url, &Default::default())
         .await
-        .with_context(|| {
-            format!(
-                "connecting to {}",
-                meeboter_db::redact_url(&config.database_url)
-            )
-        })?;
+        .with_context(|| format!("connecting to {}", meeboter_db::redact_url(&config.database_url)))?;
     db.migrate().await?;
     println!(
         "migrations applied to {}",

@@ -60,16 +60,30 @@ fn serve_refuses_invalid_configuration() {
 fn config_file_and_flags_are_layered() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("meeboter.toml");
-    std::fs::write(&file, "public_url = \"https://bots.example.com\"\nmeeboter_listen = \"0.0.0.0:9000\"\n").unwrap();
+    std::fs::write(
+        &file,
+        "public_url = \"https://bots.example.com\"\nmeeboter_listen = \"0.0.0.0:9000\"\n",
+    )
+    .unwrap();
     let out = meeboter()
-        .args(["--config", file.to_str().unwrap(), "--listen", "127.0.0.1:9100", "config", "check"])
+        .args([
+            "--config",
+            file.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:9100",
+            "config",
+            "check",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("https://bots.example.com/api/bot/v1"));
     assert!(stdout.contains("127.0.0.1:9100"));
-    let missing = meeboter().args(["--config", "/nonexistent.toml", "config", "check"]).output().unwrap();
+    let missing = meeboter()
+        .args(["--config", "/nonexistent.toml", "config", "check"])
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(1));
 }
 
@@ -77,7 +91,16 @@ fn config_file_and_flags_are_layered() {
 async fn keys_commands_work_offline() {
     let t = TestDatabase::create().await.unwrap();
     let out = meeboter()
-        .args(["keys", "create", "--account", "acme", "--role", "admin", "--name", "ops"])
+        .args([
+            "keys",
+            "create",
+            "--account",
+            "acme",
+            "--role",
+            "admin",
+            "--name",
+            "ops",
+        ])
         .env("DATABASE_URL", &t.url)
         .output()
         .unwrap();
@@ -85,15 +108,34 @@ async fn keys_commands_work_offline() {
     let secret = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(secret.starts_with("mbk_") && secret.len() == 44, "{secret}");
 
-    let list = meeboter().args(["keys", "list"]).env("DATABASE_URL", &t.url).output().unwrap();
+    let list = meeboter()
+        .args(["keys", "list"])
+        .env("DATABASE_URL", &t.url)
+        .output()
+        .unwrap();
     let listing = String::from_utf8_lossy(&list.stdout);
     assert!(listing.contains("acme") && listing.contains("admin") && listing.contains("active"));
     assert!(!listing.contains(&secret[12..]), "secret leaked into listing");
-    let id = listing.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let id = listing
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
 
-    let revoke = meeboter().args(["keys", "revoke", &id]).env("DATABASE_URL", &t.url).output().unwrap();
+    let revoke = meeboter()
+        .args(["keys", "revoke", &id])
+        .env("DATABASE_URL", &t.url)
+        .output()
+        .unwrap();
     assert!(revoke.status.success());
-    let list = meeboter().args(["keys", "list"]).env("DATABASE_URL", &t.url).output().unwrap();
+    let list = meeboter()
+        .args(["keys", "list"])
+        .env("DATABASE_URL", &t.url)
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&list.stdout).contains("revoked"));
 
     let bad = meeboter()
@@ -103,7 +145,11 @@ async fn keys_commands_work_offline() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--role must be admin or member"));
-    let missing = meeboter().args(["keys", "revoke", "nope"]).env("DATABASE_URL", &t.url).output().unwrap();
+    let missing = meeboter()
+        .args(["keys", "revoke", "nope"])
+        .env("DATABASE_URL", &t.url)
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(1));
 }
 
@@ -163,7 +209,10 @@ fn first_start_prints_an_admin_key_once_and_serves_with_it() {
         .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
         .expect("admin key printed on first start")
         .to_string();
-    assert!(dir.path().join("meeboter.db").exists(), "default SQLite file in the working directory");
+    assert!(
+        dir.path().join("meeboter.db").exists(),
+        "default SQLite file in the working directory"
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let status = runtime.block_on(async {
         reqwest::Client::new()
@@ -179,7 +228,10 @@ fn first_start_prints_an_admin_key_once_and_serves_with_it() {
     let _ = child.wait();
 
     let (mut again, _, lines) = start_server(dir.path());
-    assert!(!lines.iter().any(|l| l.contains("mbk_")), "key printed twice: {lines:?}");
+    assert!(
+        !lines.iter().any(|l| l.contains("mbk_")),
+        "key printed twice: {lines:?}"
+    );
     let _ = again.kill();
     let _ = again.wait();
 }

@@ -42,9 +42,7 @@ fn presented_key(parts: &Parts) -> Result<&str, ApiError> {
             .map_err(|_| ApiError::unauthorized("the Authorization header is not valid text"))?;
         let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-            return Err(ApiError::unauthorized(
-                "use `Authorization: Bearer <API key>`",
-            ));
+            return Err(ApiError::unauthorized("use `Authorization: Bearer <API key>`"));
         }
         return Ok(token.trim());
     }
@@ -62,20 +60,12 @@ fn presented_key(parts: &Parts) -> Result<&str, ApiError> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let raw = presented_key(parts)?;
         if !looks_like_api_key(raw) {
             return Err(ApiError::unauthorized("invalid API key"));
         }
-        let mut conn = state
-            .db
-            .pool()
-            .acquire()
-            .await
-            .map_err(meeboter_db::DbError::from)?;
+        let mut conn = state.db.pool().acquire().await.map_err(meeboter_db::DbError::from)?;
         let key = api_keys::find_by_hash(&mut conn, &hash_secret(raw))
             .await?
             .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;

@@ -31,24 +31,13 @@ pub async fn first_admin_key(db: &Db) -> DbResult<Option<CreatedKey>> {
         Some(a) => a,
         None => accounts::insert(&mut tx, DEFAULT_ACCOUNT, meeboter_db::now()).await?,
     };
-    let key = issue_key(
-        &mut tx,
-        &account.id,
-        "bootstrap admin",
-        ApiKeyRole::Admin,
-        None,
-    )
-    .await?;
+    let key = issue_key(&mut tx, &account.id, "bootstrap admin", ApiKeyRole::Admin, None).await?;
     match tx.commit().await {
         Ok(()) => Ok(Some(key)),
         // Another replica bootstrapped at the same moment; its key is the one to use.
         Err(e) => {
             let e = meeboter_db::DbError::from(e);
-            if e.is_unique_violation() {
-                Ok(None)
-            } else {
-                Err(e)
-            }
+            if e.is_unique_violation() { Ok(None) } else { Err(e) }
         }
     }
 }

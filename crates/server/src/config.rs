@@ -37,12 +37,7 @@ pub struct KeySpec {
     pub help: &'static str,
 }
 
-const fn key(
-    name: &'static str,
-    default: Option<&'static str>,
-    secret: bool,
-    help: &'static str,
-) -> KeySpec {
+const fn key(name: &'static str, default: Option<&'static str>, secret: bool, help: &'static str) -> KeySpec {
     KeySpec {
         name,
         default,
@@ -105,12 +100,7 @@ pub const KEYS: &[KeySpec] = &[
     key("COOLIFY_API_TOKEN", None, true, "Coolify API token"),
     key("AWS_REGION", None, false, "AWS region for ECS"),
     key("ECS_CLUSTER", None, false, "ECS cluster name or ARN"),
-    key(
-        "S3_ENDPOINT",
-        None,
-        false,
-        "S3-compatible endpoint for recordings",
-    ),
+    key("S3_ENDPOINT", None, false, "S3-compatible endpoint for recordings"),
     key("S3_ACCESS_KEY", None, true, "S3 access key"),
     key("S3_SECRET_KEY", None, true, "S3 secret key"),
     key("S3_BUCKET_NAME", None, false, "bucket for recordings"),
@@ -168,10 +158,7 @@ pub struct ConfigSources {
 
 impl ConfigSources {
     /// Reads the process environment and the optional file.
-    pub fn from_process(
-        config_file: Option<&str>,
-        flags: BTreeMap<&'static str, String>,
-    ) -> Result<Self, Vec<String>> {
+    pub fn from_process(config_file: Option<&str>, flags: BTreeMap<&'static str, String>) -> Result<Self, Vec<String>> {
         let file = match config_file {
             None => None,
             Some(path) => match std::fs::read_to_string(path) {
@@ -192,11 +179,7 @@ impl Config {
     pub fn load(sources: &ConfigSources) -> Result<Config, Vec<String>> {
         let (values, mut problems) = merge(sources);
         let config = validate(values, &mut problems);
-        if problems.is_empty() {
-            Ok(config)
-        } else {
-            Err(problems)
-        }
+        if problems.is_empty() { Ok(config) } else { Err(problems) }
     }
 
     /// Like [`Config::load`], but on problems also returns a listing of the merged values
@@ -223,10 +206,7 @@ fn merge(sources: &ConfigSources) -> (BTreeMap<&'static str, (String, Source)>, 
     }
     if let Some((path, text)) = &sources.file {
         match text.parse::<toml::Table>() {
-            Err(e) => problems.push(format!(
-                "config file {path} is not valid TOML: {}",
-                e.message()
-            )),
+            Err(e) => problems.push(format!("config file {path} is not valid TOML: {}", e.message())),
             Ok(table) => {
                 for (k, v) in table {
                     let upper = k.to_ascii_uppercase();
@@ -266,10 +246,7 @@ fn merge(sources: &ConfigSources) -> (BTreeMap<&'static str, (String, Source)>, 
     (values, problems)
 }
 
-fn validate(
-    values: BTreeMap<&'static str, (String, Source)>,
-    problems: &mut Vec<String>,
-) -> Config {
+fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec<String>) -> Config {
     let get = |name: &str| values.get(name).map(|(v, _)| v.trim().to_string());
 
     let database_url = get("DATABASE_URL").unwrap_or_default();
@@ -277,30 +254,24 @@ fn validate(
         || database_url.starts_with("postgres://")
         || database_url.starts_with("postgresql://"))
     {
-        problems
-            .push("DATABASE_URL must start with sqlite:, postgres:// or postgresql://".to_string());
+        problems.push("DATABASE_URL must start with sqlite:, postgres:// or postgresql://".to_string());
     }
 
-    let database_max_connections = match get("DATABASE_MAX_CONNECTIONS")
-        .unwrap_or_default()
-        .parse::<u32>()
-    {
+    let database_max_connections = match get("DATABASE_MAX_CONNECTIONS").unwrap_or_default().parse::<u32>() {
         Ok(n) if (1..=1000).contains(&n) => n,
         _ => {
-            problems.push(
-                "DATABASE_MAX_CONNECTIONS must be a whole number between 1 and 1000".to_string(),
-            );
+            problems.push("DATABASE_MAX_CONNECTIONS must be a whole number between 1 and 1000".to_string());
             16
         }
     };
 
     let listen_raw = get("MEEBOTER_LISTEN").unwrap_or_default();
     let listen = listen_raw.parse::<SocketAddr>().unwrap_or_else(|_| {
-            problems.push(format!(
-                "MEEBOTER_LISTEN `{listen_raw}` is not an address:port such as 127.0.0.1:3000 or 0.0.0.0:3000"
-            ));
-            SocketAddr::from(([127, 0, 0, 1], 3000))
-        });
+        problems.push(format!(
+            "MEEBOTER_LISTEN `{listen_raw}` is not an address:port such as 127.0.0.1:3000 or 0.0.0.0:3000"
+        ));
+        SocketAddr::from(([127, 0, 0, 1], 3000))
+    });
 
     let public_url = match get("PUBLIC_URL") {
         Some(raw) => match url::Url::parse(&raw) {
@@ -308,7 +279,9 @@ fn validate(
                 raw.trim_end_matches('/').to_string()
             }
             _ => {
-                problems.push(format!("PUBLIC_URL `{raw}` must be an absolute http(s) URL such as https://bots.example.com"));
+                problems.push(format!(
+                    "PUBLIC_URL `{raw}` must be an absolute http(s) URL such as https://bots.example.com"
+                ));
                 String::new()
             }
         },
@@ -328,9 +301,7 @@ fn validate(
     if let Some(t) = &milo_auth_token
         && t.len() < 32
     {
-        problems.push(
-            "MILO_AUTH_TOKEN must be at least 32 characters (or unset to generate one)".to_string(),
-        );
+        problems.push("MILO_AUTH_TOKEN must be at least 32 characters (or unset to generate one)".to_string());
     }
 
     let log_format = match get("LOG_FORMAT").as_deref() {
@@ -346,10 +317,7 @@ fn validate(
     };
 
     let log_level = get("LOG_LEVEL").unwrap_or_default();
-    if tracing_subscriber::EnvFilter::builder()
-        .parse(&log_level)
-        .is_err()
-    {
+    if tracing_subscriber::EnvFilter::builder().parse(&log_level).is_err() {
         problems.push(format!(
             "LOG_LEVEL `{log_level}` is not a valid filter such as info or meeboter=debug,warn"
         ));
@@ -386,16 +354,12 @@ fn validate(
     if let Some(raw) = get("COOLIFY_API_URL")
         && !url::Url::parse(&raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
     {
-        problems.push(format!(
-            "COOLIFY_API_URL `{raw}` must be an absolute http(s) URL"
-        ));
+        problems.push(format!("COOLIFY_API_URL `{raw}` must be an absolute http(s) URL"));
     }
     if let Some(raw) = get("S3_ENDPOINT")
         && !url::Url::parse(&raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
     {
-        problems.push(format!(
-            "S3_ENDPOINT `{raw}` must be an absolute http(s) URL"
-        ));
+        problems.push(format!("S3_ENDPOINT `{raw}` must be an absolute http(s) URL"));
     }
     match deployment_platform {
         DeploymentPlatformChoice::Coolify => {
@@ -428,10 +392,7 @@ fn validate(
     }
 }
 
-fn describe_values(
-    values: &BTreeMap<&'static str, (String, Source)>,
-    public_url: Option<&str>,
-) -> String {
+fn describe_values(values: &BTreeMap<&'static str, (String, Source)>, public_url: Option<&str>) -> String {
     let mut out = String::new();
     for spec in KEYS {
         let (shown, source) = match values.get(spec.name) {
@@ -460,12 +421,7 @@ impl Config {
     /// A human-readable listing of every key, its value (secrets masked) and source.
     pub fn describe(&self) -> String {
         let mut out = describe_values(&self.values, Some(&self.public_url));
-        let _ = writeln!(
-            out,
-            "{:<26} {}",
-            "API_CALLBACK_URL",
-            self.api_callback_url()
-        );
+        let _ = writeln!(out, "{:<26} {}", "API_CALLBACK_URL", self.api_callback_url());
         out
     }
 
@@ -498,10 +454,7 @@ mod tests {
 
     fn load(env: &[(&str, &str)]) -> Result<Config, Vec<String>> {
         Config::load(&ConfigSources {
-            env: env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             ..Default::default()
         })
     }
@@ -584,10 +537,7 @@ mod tests {
     #[test]
     fn file_problems_are_reported() {
         let sources = ConfigSources {
-            file: Some((
-                "m.toml".into(),
-                "colify_api_url = \"x\"\nlog_level = [1]\n".into(),
-            )),
+            file: Some(("m.toml".into(), "colify_api_url = \"x\"\nlog_level = [1]\n".into())),
             ..Default::default()
         };
         let p = Config::load(&sources).unwrap_err();

@@ -54,11 +54,7 @@ impl ApiError {
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("{what} not found"),
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -138,10 +134,9 @@ impl From<DbError> for ApiError {
                     "the database is not reachable; retry shortly",
                 )
             }
-            DbError::UniqueViolation(constraint) => ApiError::conflict(
-                "conflict",
-                format!("conflicts with an existing record ({constraint})"),
-            ),
+            DbError::UniqueViolation(constraint) => {
+                ApiError::conflict("conflict", format!("conflicts with an existing record ({constraint})"))
+            }
             other => {
                 tracing::error!(error = %other, "database error");
                 ApiError::internal()

@@ -51,20 +51,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             }
         })?;
         let raw: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            ApiError::bad_request(
-                "malformed_json",
-                format!("request body is not valid JSON: {e}"),
-            )
-            .with_details(json!({"line": e.line(), "column": e.column()}))
+            ApiError::bad_request("malformed_json", format!("request body is not valid JSON: {e}"))
+                .with_details(json!({"line": e.line(), "column": e.column()}))
         })?;
         let value = serde_path_to_error::deserialize(&raw).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner().to_string();
             // serde reports a missing field at its parent; name the field itself.
-            if let Some(name) = inner
-                .strip_prefix("missing field `")
-                .and_then(|r| r.split('`').next())
-            {
+            if let Some(name) = inner.strip_prefix("missing field `").and_then(|r| r.split('`').next()) {
                 let field = if path == "." {
                     name.to_string()
                 } else {
@@ -72,11 +66,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 };
                 return ApiError::invalid_field(&field, "required", format!("{field} is required"));
             }
-            let field = if path == "." {
-                "body".to_string()
-            } else {
-                path
-            };
+            let field = if path == "." { "body".to_string() } else { path };
             ApiError::invalid_field(&field, "invalid_type", inner)
         })?;
         Ok(ApiJson { value, raw })
@@ -92,11 +82,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(de)
-            .map(ApiQuery)
-            .map_err(|e| {
-                let field = e.path().to_string();
-                ApiError::invalid_field(&field, "invalid_query", e.into_inner().to_string())
-            })
+        serde_path_to_error::deserialize(de).map(ApiQuery).map_err(|e| {
+            let field = e.path().to_string();
+            ApiError::invalid_field(&field, "invalid_query", e.into_inner().to_string())
+        })
     }
 }

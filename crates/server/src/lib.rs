@@ -103,13 +103,9 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// The complete application: API, docs, and uniform errors for everything else.
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = api_routes();
-    let docs: Router<AppState> = SwaggerUi::new("/docs")
-        .url("/api/openapi.json", openapi)
-        .into();
+    let docs: Router<AppState> = SwaggerUi::new("/docs").url("/api/openapi.json", openapi).into();
     api.merge(docs)
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
-        })
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -134,8 +130,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     };
     let db = Db::connect(&config.database_url, &settings).await?;
     db.migrate().await?;
-    let bot_token_secret =
-        bootstrap::bot_token_secret(&db, config.milo_auth_token.as_deref()).await?;
+    let bot_token_secret = bootstrap::bot_token_secret(&db, config.milo_auth_token.as_deref()).await?;
     Ok(AppState {
         db,
         config: Arc::new(config),
@@ -149,7 +144,5 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
 }

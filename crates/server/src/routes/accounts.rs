@@ -79,10 +79,9 @@ pub async fn create_account(
     let account = accounts::insert(&mut tx, &name, meeboter_db::now())
         .await
         .map_err(|e| match e {
-            DbError::UniqueViolation(_) => ApiError::conflict(
-                "account_exists",
-                format!("an account named `{name}` already exists"),
-            ),
+            DbError::UniqueViolation(_) => {
+                ApiError::conflict("account_exists", format!("an account named `{name}` already exists"))
+            }
             other => other.into(),
         })?;
     tx.commit().await.map_err(DbError::from)?;
@@ -95,10 +94,7 @@ pub async fn create_account(
     responses((status = 200, body = AccountList), (status = 403, body = ErrorBody)),
     security(("bearer" = []), ("apiKey" = []))
 )]
-pub async fn list_accounts(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<AccountList>> {
+pub async fn list_accounts(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<AccountList>> {
     caller.require_admin()?;
     let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
     let list = accounts::list(&mut conn).await?;

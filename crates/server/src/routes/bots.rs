@@ -226,12 +226,7 @@ fn fingerprint(raw: &Value) -> String {
 }
 
 fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
-    let mut response = (
-        status,
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        body,
-    )
-        .into_response();
+    let mut response = (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
     if replayed {
         response
             .headers_mut()
@@ -296,25 +291,12 @@ pub async fn create_bot(
     };
     let (status, resource) = match existing {
         Some(bot) => (StatusCode::OK, load_resource(&mut tx, bot).await?),
-        None => match bots::insert(
-            &mut tx,
-            &caller.account_id,
-            &new_bot,
-            new_bot.initial_status(now),
-            now,
-        )
-        .await
-        {
+        None => match bots::insert(&mut tx, &caller.account_id, &new_bot, new_bot.initial_status(now), now).await {
             Ok((bot, change)) => (StatusCode::CREATED, to_resource(bot, vec![change])),
             Err(e) if e.is_unique_violation() => {
                 // Another request took the deduplication key first; answer with its bot.
                 drop(tx);
-                return existing_dedup_response(
-                    &state,
-                    &caller,
-                    new_bot.deduplication_key.as_deref(),
-                )
-                .await;
+                return existing_dedup_response(&state, &caller, new_bot.deduplication_key.as_deref()).await;
             }
             Err(e) => return Err(e.into()),
         },
@@ -346,19 +328,13 @@ pub async fn create_bot(
     Ok(json_response(status, body, false))
 }
 
-async fn existing_dedup_response(
-    state: &AppState,
-    caller: &Caller,
-    key: Option<&str>,
-) -> ApiResult<Response> {
+async fn existing_dedup_response(state: &AppState, caller: &Caller, key: Option<&str>) -> ApiResult<Response> {
     let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
     let bot = match key {
         Some(k) => bots::find_active_by_dedup_key(&mut conn, &caller.account_id, k).await?,
         None => None,
     }
-    .ok_or_else(|| {
-        ApiError::conflict("conflict", "a concurrent request changed this bot; retry")
-    })?;
+    .ok_or_else(|| ApiError::conflict("conflict", "a concurrent request changed this bot; retry"))?;
     let resource = load_resource(&mut conn, bot).await?;
     Ok((StatusCode::OK, Json(resource)).into_response())
 }
@@ -387,11 +363,7 @@ fn build_filter(q: ListBotsQuery) -> ApiResult<(BotFilter, u32)> {
         for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             match BotStatus::parse(&part.to_ascii_uppercase()) {
                 Some(s) => filter.statuses.push(s),
-                None => errors.push(
-                    "status",
-                    "invalid_value",
-                    format!("unknown status `{part}`"),
-                ),
+                None => errors.push("status", "invalid_value", format!("unknown status `{part}`")),
             }
         }
     }

@@ -144,11 +144,7 @@ pub async fn create_key(
         None => None,
         Some(Ok(t)) if t.with_timezone(&Utc) > now => Some(t.with_timezone(&Utc)),
         Some(Ok(_)) => {
-            errors.push(
-                "expiresAt",
-                "out_of_range",
-                "expiresAt must be in the future",
-            );
+            errors.push("expiresAt", "out_of_range", "expiresAt must be in the future");
             None
         }
         Some(Err(_)) => {

@@ -4,19 +4,13 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn accounts_are_admin_only_and_unique() {
     let app = TestApp::spawn().await;
-    let r = app
-        .post(&app.admin_key, "/api/accounts", json!({"name": "acme"}))
-        .await;
+    let r = app.post(&app.admin_key, "/api/accounts", json!({"name": "acme"})).await;
     assert_eq!(r.status, 201);
     assert_eq!(r.body["name"], "acme");
-    let dup = app
-        .post(&app.admin_key, "/api/accounts", json!({"name": "acme"}))
-        .await;
+    let dup = app.post(&app.admin_key, "/api/accounts", json!({"name": "acme"})).await;
     assert_eq!(dup.status, 409);
     assert_eq!(dup.error_code(), "account_exists");
-    let blank = app
-        .post(&app.admin_key, "/api/accounts", json!({"name": "  "}))
-        .await;
+    let blank = app.post(&app.admin_key, "/api/accounts", json!({"name": "  "})).await;
     assert_eq!(blank.status, 422);
     let list = app.get(&app.admin_key, "/api/accounts").await;
     let names: Vec<&str> = list.body["accounts"]
@@ -29,9 +23,7 @@ async fn accounts_are_admin_only_and_unique() {
 
     let (_, member) = app.member("m").await;
     assert_eq!(app.get(&member, "/api/accounts").await.status, 403);
-    let r = app
-        .post(&member, "/api/accounts", json!({"name": "x"}))
-        .await;
+    let r = app.post(&member, "/api/accounts", json!({"name": "x"})).await;
     assert_eq!(r.status, 403);
     assert_eq!(r.error_code(), "forbidden");
 }
@@ -40,11 +32,7 @@ async fn accounts_are_admin_only_and_unique() {
 async fn keys_are_shown_once_and_stored_hashed() {
     let app = TestApp::spawn().await;
     let created = app
-        .post(
-            &app.admin_key,
-            "/api/keys",
-            json!({"name": "ci", "role": "member"}),
-        )
+        .post(&app.admin_key, "/api/keys", json!({"name": "ci", "role": "member"}))
         .await;
     assert_eq!(created.status, 201);
     let secret = created.body["secret"].as_str().unwrap().to_string();
@@ -70,12 +58,11 @@ async fn keys_are_shown_once_and_stored_hashed() {
         .await
         .unwrap();
         assert_eq!(n, 0);
-        let (s,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM server_settings WHERE value LIKE $1")
-                .bind(&needle)
-                .fetch_one(app.db.pool())
-                .await
-                .unwrap();
+        let (s,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM server_settings WHERE value LIKE $1")
+            .bind(&needle)
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
         assert_eq!(s, 0);
     }
 }
@@ -146,12 +133,7 @@ async fn members_are_confined_to_their_account() {
 
     // Bob cannot revoke Alice's key; the admin can.
     let alice_key_id = r.body["id"].as_str().unwrap();
-    assert_eq!(
-        app.delete(&bob, &format!("/api/keys/{alice_key_id}"))
-            .await
-            .status,
-        404
-    );
+    assert_eq!(app.delete(&bob, &format!("/api/keys/{alice_key_id}")).await.status, 404);
     assert_eq!(
         app.delete(&app.admin_key, &format!("/api/keys/{alice_key_id}"))
             .await
@@ -164,10 +146,7 @@ async fn members_are_confined_to_their_account() {
             .status,
         204
     );
-    assert_eq!(
-        app.delete(&app.admin_key, "/api/keys/nope").await.status,
-        404
-    );
+    assert_eq!(app.delete(&app.admin_key, "/api/keys/nope").await.status, 404);
 }
 
 #[tokio::test]
@@ -205,9 +184,7 @@ async fn key_validation_reports_every_field() {
         .await;
     assert_eq!(r.status, 422);
     assert_eq!(r.error_fields(), vec!["name", "role", "expiresAt"]);
-    let r = app
-        .post(&app.admin_key, "/api/keys", json!({"role": "member"}))
-        .await;
+    let r = app.post(&app.admin_key, "/api/keys", json!({"role": "member"})).await;
     assert_eq!(r.status, 422);
     assert_eq!(r.error_fields(), vec!["name"]);
 }
@@ -216,29 +193,15 @@ async fn key_validation_reports_every_field() {
 async fn revoked_and_expired_keys_stop_working() {
     let app = TestApp::spawn().await;
     let created = app
-        .post(
-            &app.admin_key,
-            "/api/keys",
-            json!({"name": "tmp", "role": "member"}),
-        )
+        .post(&app.admin_key, "/api/keys", json!({"name": "tmp", "role": "member"}))
         .await;
     let secret = created.body["secret"].as_str().unwrap();
     let id = created.body["id"].as_str().unwrap();
     assert_eq!(app.get(secret, "/api/bots").await.status, 200);
-    assert_eq!(
-        app.delete(&app.admin_key, &format!("/api/keys/{id}"))
-            .await
-            .status,
-        204
-    );
+    assert_eq!(app.delete(&app.admin_key, &format!("/api/keys/{id}")).await.status, 204);
     let r = app.get(secret, "/api/bots").await;
     assert_eq!(r.status, 401);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("revoked")
-    );
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("revoked"));
 
     let expiring = app
         .post(
@@ -257,12 +220,7 @@ async fn revoked_and_expired_keys_stop_working() {
     .await;
     let r = app.get(secret, "/api/bots").await;
     assert_eq!(r.status, 401);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("expired")
-    );
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("expired"));
 }
 
 #[tokio::test]

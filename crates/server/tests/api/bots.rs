@@ -54,10 +54,7 @@ async fn create_with_every_field() {
             }),
         )
         .await;
-    assert_eq!(
-        bot["meetingUrl"],
-        "https://us02web.zoom.us/j/89012345678?pwd=abc"
-    );
+    assert_eq!(bot["meetingUrl"], "https://us02web.zoom.us/j/89012345678?pwd=abc");
     assert_eq!(bot["botName"], "Notes");
     assert_eq!(bot["recordingMode"], "audio");
     assert_eq!(bot["status"], "SCHEDULED");
@@ -87,9 +84,7 @@ async fn platform_is_inferred_for_each_provider() {
         ("https://agency.zoomgov.com/j/1234567890", "zoom"),
         ("meet.google.com/abc-defg-hij", "google_meet"),
     ] {
-        let bot = app
-            .create_bot(&app.admin_key, json!({"meetingUrl": url}))
-            .await;
+        let bot = app.create_bot(&app.admin_key, json!({"meetingUrl": url})).await;
         assert_eq!(bot["platform"], platform, "{url}");
     }
 }
@@ -106,10 +101,7 @@ async fn url_and_platform_errors_are_422() {
         .await;
     assert_eq!(r.status, 422);
     assert_eq!(r.error_code(), "validation_failed");
-    assert_eq!(
-        r.body["error"]["details"]["fields"][0]["code"],
-        "platform_mismatch"
-    );
+    assert_eq!(r.body["error"]["details"]["fields"][0]["code"], "platform_mismatch");
 
     let r = app
         .post(
@@ -119,13 +111,9 @@ async fn url_and_platform_errors_are_422() {
         )
         .await;
     assert_eq!(r.status, 422);
-    let msg = r.body["error"]["details"]["fields"][0]["message"]
-        .as_str()
-        .unwrap();
+    let msg = r.body["error"]["details"]["fields"][0]["message"].as_str().unwrap();
     assert!(
-        msg.contains("meet.google.com")
-            && msg.contains("zoom.us")
-            && msg.contains("teams.microsoft.com"),
+        msg.contains("meet.google.com") && msg.contains("zoom.us") && msg.contains("teams.microsoft.com"),
         "{msg}"
     );
 
@@ -181,7 +169,11 @@ async fn every_validation_error_is_reported_with_its_field() {
 async fn wrong_types_and_unknown_fields_name_the_field() {
     let app = TestApp::spawn().await;
     let r = app
-        .post(&app.admin_key, "/api/bots", json!({"meetingUrl": "https://zoom.us/j/123456789", "automaticLeave": {"maxDurationSecs": "long"}}))
+        .post(
+            &app.admin_key,
+            "/api/bots",
+            json!({"meetingUrl": "https://zoom.us/j/123456789", "automaticLeave": {"maxDurationSecs": "long"}}),
+        )
         .await;
     assert_eq!(r.status, 422);
     assert_eq!(r.error_fields(), vec!["automaticLeave.maxDurationSecs"]);
@@ -194,18 +186,11 @@ async fn wrong_types_and_unknown_fields_name_the_field() {
         )
         .await;
     assert_eq!(r.status, 422);
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("botname")
-    );
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("botname"));
 
     let r = app.post(&app.admin_key, "/api/bots", json!([1, 2])).await;
     assert_eq!(r.status, 422);
-    let r = app
-        .post(&app.admin_key, "/api/bots", json!({"meetingUrl": 5}))
-        .await;
+    let r = app.post(&app.admin_key, "/api/bots", json!({"meetingUrl": 5})).await;
     assert_eq!(r.status, 422);
     assert_eq!(r.error_fields(), vec!["meetingUrl"]);
 }
@@ -236,8 +221,7 @@ async fn list_is_newest_first_with_cursor_pagination_and_filters() {
             "meet.google.com/abc-defg-hij"
         };
         ids.push(
-            app.create_bot(&app.admin_key, json!({"meetingUrl": url}))
-                .await["id"]
+            app.create_bot(&app.admin_key, json!({"meetingUrl": url})).await["id"]
                 .as_str()
                 .unwrap()
                 .to_string(),
@@ -262,10 +246,7 @@ async fn list_is_newest_first_with_cursor_pagination_and_filters() {
     assert_eq!(got[1], ids[4]);
     let cursor = page1.body["nextCursor"].as_str().unwrap().to_string();
     let page2 = app
-        .get(
-            &app.admin_key,
-            &format!("/api/bots?limit=2&cursor={cursor}"),
-        )
+        .get(&app.admin_key, &format!("/api/bots?limit=2&cursor={cursor}"))
         .await;
     let got2: Vec<&str> = page2.body["bots"]
         .as_array()
@@ -290,22 +271,14 @@ async fn list_is_newest_first_with_cursor_pagination_and_filters() {
     assert_eq!(zoom.body["bots"].as_array().unwrap().len(), 4);
     let scheduled = app.get(&app.admin_key, "/api/bots?status=SCHEDULED").await;
     assert_eq!(scheduled.body["bots"].as_array().unwrap().len(), 1);
-    let both = app
-        .get(&app.admin_key, "/api/bots?status=SCHEDULED,queued")
-        .await;
+    let both = app.get(&app.admin_key, "/api/bots?status=SCHEDULED,queued").await;
     assert_eq!(both.body["bots"].as_array().unwrap().len(), 6);
     let future = app
-        .get(
-            &app.admin_key,
-            "/api/bots?createdAfter=2099-01-01T00:00:00Z",
-        )
+        .get(&app.admin_key, "/api/bots?createdAfter=2099-01-01T00:00:00Z")
         .await;
     assert_eq!(future.body["bots"], json!([]));
     let past = app
-        .get(
-            &app.admin_key,
-            "/api/bots?createdAfter=2000-01-01T00:00:00%2B01:00",
-        )
+        .get(&app.admin_key, "/api/bots?createdAfter=2000-01-01T00:00:00%2B01:00")
         .await;
     assert_eq!(past.body["bots"].as_array().unwrap().len(), 6);
 }
@@ -347,10 +320,7 @@ async fn other_accounts_bots_are_invisible() {
     assert_eq!(app.delete(&bob, &path).await.status, 404);
     assert_eq!(app.get(&bob, "/api/bots").await.body["bots"], json!([]));
     // Admins of another account do not see it in their list either.
-    assert_eq!(
-        app.get(&app.admin_key, "/api/bots").await.body["bots"],
-        json!([])
-    );
+    assert_eq!(app.get(&app.admin_key, "/api/bots").await.body["bots"], json!([]));
     assert_eq!(app.get(&alice, &path).await.status, 200);
 }
 
@@ -358,10 +328,7 @@ async fn other_accounts_bots_are_invisible() {
 async fn delete_removes_the_bot_and_its_history() {
     let app = TestApp::spawn().await;
     let bot = app
-        .create_bot(
-            &app.admin_key,
-            json!({"meetingUrl": "https://zoom.us/j/123456789"}),
-        )
+        .create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"}))
         .await;
     let path = format!("/api/bots/{}", bot["id"].as_str().unwrap());
     let r = app.delete(&app.admin_key, &path).await;
@@ -373,23 +340,14 @@ async fn delete_removes_the_bot_and_its_history() {
         .await
         .unwrap();
     assert_eq!(left.0, 0);
-    assert_eq!(
-        app.get(&app.admin_key, "/api/bots/not-a-uuid").await.status,
-        404
-    );
-    assert_eq!(
-        app.delete(&app.admin_key, "/api/bots/not-a-uuid")
-            .await
-            .status,
-        404
-    );
+    assert_eq!(app.get(&app.admin_key, "/api/bots/not-a-uuid").await.status, 404);
+    assert_eq!(app.delete(&app.admin_key, "/api/bots/not-a-uuid").await.status, 404);
 }
 
 #[tokio::test]
 async fn deduplication_key_returns_the_live_bot() {
     let app = TestApp::spawn().await;
-    let body =
-        json!({"meetingUrl": "https://zoom.us/j/123456789", "deduplicationKey": "cal-event-7"});
+    let body = json!({"meetingUrl": "https://zoom.us/j/123456789", "deduplicationKey": "cal-event-7"});
     let first = app.post(&app.admin_key, "/api/bots", body.clone()).await;
     assert_eq!(first.status, 201);
     let second = app.post(&app.admin_key, "/api/bots", body.clone()).await;
@@ -398,10 +356,7 @@ async fn deduplication_key_returns_the_live_bot() {
 
     // Other accounts have their own key space.
     let (_, other) = app.member("other").await;
-    assert_eq!(
-        app.post(&other, "/api/bots", body.clone()).await.status,
-        201
-    );
+    assert_eq!(app.post(&other, "/api/bots", body.clone()).await.status, 201);
 
     // Once the bot is terminal the key is free again.
     app.sql(&format!(
@@ -418,10 +373,7 @@ async fn deduplication_key_returns_the_live_bot() {
 async fn concurrent_creates_with_one_deduplication_key_make_one_bot() {
     let app = TestApp::spawn().await;
     let body = json!({"meetingUrl": "https://zoom.us/j/123456789", "deduplicationKey": "race"});
-    let results = futures::future::join_all(
-        (0..12).map(|_| app.post(&app.admin_key, "/api/bots", body.clone())),
-    )
-    .await;
+    let results = futures::future::join_all((0..12).map(|_| app.post(&app.admin_key, "/api/bots", body.clone()))).await;
     let created = results.iter().filter(|r| r.status == 201).count();
     assert_eq!(created, 1, "exactly one create wins");
     let ids: std::collections::HashSet<_> = results

@@ -56,14 +56,10 @@ async fn authentication_failures_are_401() {
     let url = format!("{}/api/bots", app.base);
     let cases = [
         app.client.get(&url),
-        app.client
-            .get(&url)
-            .header("Authorization", "Basic dXNlcjpwYXNz"),
+        app.client.get(&url).header("Authorization", "Basic dXNlcjpwYXNz"),
         app.client.get(&url).header("Authorization", "Bearer "),
         app.client.get(&url).bearer_auth("mbk_nope"),
-        app.client
-            .get(&url)
-            .bearer_auth(format!("mbk_{}", "A".repeat(40))),
+        app.client.get(&url).bearer_auth(format!("mbk_{}", "A".repeat(40))),
         app.client.get(&url).header("X-Api-Key", "garbage"),
         app.client.get(&url).header(
             "Authorization",
@@ -89,12 +85,7 @@ async fn unknown_routes_and_methods_use_the_error_shape() {
     assert_eq!(r.status, 404);
     assert_eq!(r.error_code(), "not_found");
     let r = app
-        .request(
-            Method::PATCH,
-            Some(&app.admin_key),
-            "/api/bots",
-            Some(json!({})),
-        )
+        .request(Method::PATCH, Some(&app.admin_key), "/api/bots", Some(json!({})))
         .await;
     assert_eq!(r.status, 405);
     assert_eq!(r.error_code(), "method_not_allowed");
@@ -168,10 +159,7 @@ fn arbitrary_bodies_queries_and_headers_never_cause_a_server_error() {
                 let q: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
                 TestApp::read(
                     app.client
-                        .get(format!(
-                            "{}/api/bots?status={q}&cursor={q}&limit={q}",
-                            app.base
-                        ))
+                        .get(format!("{}/api/bots?status={q}&cursor={q}&limit={q}", app.base))
                         .bearer_auth(&app.admin_key),
                 )
                 .await;

@@ -14,22 +14,12 @@ async fn probes_answer_without_auth() {
 async fn readyz_is_503_when_the_database_is_gone() {
     let app = TestApp::spawn().await;
     app.db.close().await;
-    let res = app
-        .client
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(format!("{}/readyz", app.base)).send().await.unwrap();
     assert_eq!(res.status(), 503);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "database_unavailable");
     // The process itself is still alive.
-    let res = app
-        .client
-        .get(format!("{}/healthz", app.base))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
     assert_eq!(res.status(), 200);
 }
 
@@ -71,12 +61,7 @@ async fn openapi_documents_every_route_and_the_error_shape() {
 #[tokio::test]
 async fn docs_ui_is_served_locally_without_a_cdn() {
     let app = TestApp::spawn().await;
-    let res = app
-        .client
-        .get(format!("{}/docs/", app.base))
-        .send()
-        .await
-        .unwrap();
+    let res = app.client.get(format!("{}/docs/", app.base)).send().await.unwrap();
     assert_eq!(res.status(), 200);
     let html = res.text().await.unwrap();
     assert!(html.contains("swagger-ui"), "{html}");

@@ -1,12 +1,7 @@
 use crate::support::TestApp;
 use serde_json::json;
 
-async fn post_with_key(
-    app: &TestApp,
-    key: &str,
-    idem: &str,
-    body: serde_json::Value,
-) -> crate::support::Resp {
+async fn post_with_key(app: &TestApp, key: &str, idem: &str, body: serde_json::Value) -> crate::support::Resp {
     TestApp::read(
         app.client
             .post(format!("{}/api/bots", app.base))
@@ -53,10 +48,8 @@ async fn retry_with_same_key_replays_the_first_response() {
 async fn concurrent_retries_create_one_bot() {
     let app = TestApp::spawn().await;
     let body = json!({"meetingUrl": "https://zoom.us/j/123456789"});
-    let results = futures::future::join_all(
-        (0..10).map(|_| post_with_key(&app, &app.admin_key, "burst", body.clone())),
-    )
-    .await;
+    let results =
+        futures::future::join_all((0..10).map(|_| post_with_key(&app, &app.admin_key, "burst", body.clone()))).await;
     let ids: std::collections::HashSet<_> = results
         .iter()
         .map(|r| r.body["id"].as_str().unwrap().to_string())

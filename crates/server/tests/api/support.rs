@@ -35,11 +35,7 @@ impl Resp {
     pub fn error_code(&self) -> String {
         let err = &self.body["error"];
         assert!(err["code"].is_string(), "not an error body: {}", self.body);
-        assert!(
-            err["message"].is_string(),
-            "error without message: {}",
-            self.body
-        );
+        assert!(err["message"].is_string(), "error without message: {}", self.body);
         assert!(
             err.as_object().unwrap().contains_key("details"),
             "error without details: {}",
@@ -73,11 +69,7 @@ impl TestApp {
         let db = state.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(meeboter_server::serve(
-            state,
-            listener,
-            std::future::pending(),
-        ));
+        let server = tokio::spawn(meeboter_server::serve(state, listener, std::future::pending()));
         TestApp {
             base,
             client: reqwest::Client::new(),
@@ -89,13 +81,7 @@ impl TestApp {
         }
     }
 
-    pub async fn request(
-        &self,
-        method: Method,
-        key: Option<&str>,
-        path: &str,
-        body: Option<Value>,
-    ) -> Resp {
+    pub async fn request(&self, method: Method, key: Option<&str>, path: &str, body: Option<Value>) -> Resp {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(k) = key {
             req = req.bearer_auth(k);
@@ -117,11 +103,7 @@ impl TestApp {
             serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text))
         };
         assert!(status.as_u16() < 500, "server error {status}: {body}");
-        Resp {
-            status,
-            headers,
-            body,
-        }
+        Resp { status, headers, body }
     }
 
     pub async fn get(&self, key: &str, path: &str) -> Resp {
@@ -129,8 +111,7 @@ impl TestApp {
     }
 
     pub async fn post(&self, key: &str, path: &str, body: Value) -> Resp {
-        self.request(Method::POST, Some(key), path, Some(body))
-            .await
+        self.request(Method::POST, Some(key), path, Some(body)).await
     }
 
     pub async fn delete(&self, key: &str, path: &str) -> Resp {
