@@ -197,6 +197,7 @@ fn start_server(dir: &std::path::Path) -> (std::process::Child, String, Vec<Stri
         }
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("server did not start: {lines:?}");
 }
 

@@ -100,7 +100,7 @@ impl TestApp {
         let body = if text.is_empty() {
             Value::Null
         } else {
-            serde_json::from_str(&text).unwrap_or_else(|_| Value::String(text))
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
         assert!(status.as_u16() < 500, "server error {status}: {body}");
         Resp { status, headers, body }
