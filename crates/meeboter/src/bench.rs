@@ -112,6 +112,17 @@ where
     }
 }
 
+/// Sends a request and reads the whole body, as a real client does; true if `expected`.
+async fn read_ok(req: reqwest::RequestBuilder, expected: u16) -> bool {
+    match req.send().await {
+        Ok(res) => {
+            let ok = res.status().as_u16() == expected;
+            res.bytes().await.is_ok() && ok
+        }
+        Err(_) => false,
+    }
+}
+
 async fn seed_bots(db: &Db, account_id: &str, rows: usize) -> anyhow::Result<()> {
     let now = Utc::now();
     let template = validate_create_bot(
@@ -187,7 +198,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             .bearer_auth(&k)
             .header("content-type", "application/json")
             .body(body.clone());
-        async move { req.send().await.is_ok_and(|r| r.status() == 201) }
+        async move { read_ok(req, 201).await }
     })
     .await;
     create.print(&format!("create ({backend})"));
@@ -203,7 +214,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (c, b, k) = (client.clone(), base.clone(), list_key.clone());
     let list = drive(args.list_concurrency, duration, move || {
         let req = c.get(format!("{b}/api/bots?limit=50")).bearer_auth(&k);
-        async move { req.send().await.is_ok_and(|r| r.status() == 200) }
+        async move { read_ok(req, 200).await }
     })
     .await;
     list.print(&format!(
@@ -213,7 +224,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (c, b, k) = (client.clone(), base.clone(), list_key);
     let filtered = drive(args.list_concurrency, duration, move || {
         let req = c.get(format!("{b}/api/bots?limit=50&status=QUEUED")).bearer_auth(&k);
-        async move { req.send().await.is_ok_and(|r| r.status() == 200) }
+        async move { read_ok(req, 200).await }
     })
     .await;
     filtered.print(&format!(
