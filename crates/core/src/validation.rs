@@ -38,6 +38,20 @@ impl ValidationErrors {
     }
 }
 
+/// Checks a human label (account or key name): trimmed, 1–100 characters, no control
+/// characters. Returns the trimmed label; records a problem under `field` otherwise.
+pub fn check_label(errors: &mut ValidationErrors, field: &str, raw: &str) -> String {
+    let label = raw.trim();
+    if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
+        errors.push(
+            field,
+            "invalid_value",
+            format!("{field} must be 1 to 100 characters without control characters"),
+        );
+    }
+    label.to_string()
+}
+
 impl fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let parts: Vec<String> = self

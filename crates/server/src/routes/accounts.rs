@@ -45,15 +45,9 @@ pub struct AccountList {
 
 /// Checks an account name; shared with the `keys create --account` command.
 pub fn validate_account_name(name: &str) -> Result<String, ApiError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::invalid_field(
-            "name",
-            "invalid_value",
-            "name must be 1 to 100 characters without control characters",
-        ));
-    }
-    Ok(name.to_string())
+    let mut errors = meeboter_core::ValidationErrors::default();
+    let name = meeboter_core::validation::check_label(&mut errors, "name", name);
+    errors.into_result(name).map_err(ApiError::from)
 }
 
 /// Create an account (admin).

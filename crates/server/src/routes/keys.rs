@@ -128,14 +128,7 @@ pub async fn create_key(
     let req = body.value;
     let now = meeboter_db::now();
     let mut errors = meeboter_core::ValidationErrors::default();
-    let name = req.name.trim().to_string();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        errors.push(
-            "name",
-            "invalid_value",
-            "name must be 1 to 100 characters without control characters",
-        );
-    }
+    let name = meeboter_core::validation::check_label(&mut errors, "name", &req.name);
     let role = ApiKeyRole::parse(&req.role);
     if role.is_none() {
         errors.push("role", "invalid_value", "role must be admin or member");
