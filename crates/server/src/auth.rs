@@ -79,6 +79,15 @@ impl FromRequestParts<AppState> for Caller {
                 expired.to_rfc3339()
             )));
         }
+        if let Err(wait) = state.rate_limiter.check(&key.id) {
+            let mut e = ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many requests for this API key; retry in {wait} s"),
+            );
+            e.retry_after_secs = Some(wait);
+            return Err(e);
+        }
         if key.last_used_at.is_none_or(|t| now - t > TOUCH_INTERVAL) {
             api_keys::touch(&mut conn, &key.id, now).await?;
         }

@@ -78,6 +78,12 @@ pub const KEYS: &[KeySpec] = &[
         true,
         "server secret that mints per-bot tokens (≥ 32 chars); generated and stored in the database if unset",
     ),
+    key(
+        "API_RATE_LIMIT_PER_MINUTE",
+        Some("0"),
+        false,
+        "requests per minute per API key, per server replica (0 = unlimited)",
+    ),
     key("LOG_FORMAT", Some("pretty"), false, "pretty or json"),
     key(
         "LOG_LEVEL",
@@ -132,6 +138,7 @@ pub struct Config {
     /// Base URL without a trailing slash.
     pub public_url: String,
     pub milo_auth_token: Option<String>,
+    pub api_rate_limit_per_minute: u32,
     pub log_format: LogFormat,
     pub log_level: String,
     pub deployment_platform: DeploymentPlatformChoice,
@@ -304,6 +311,14 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         problems.push("MILO_AUTH_TOKEN must be at least 32 characters (or unset to generate one)".to_string());
     }
 
+    let api_rate_limit_per_minute = get("API_RATE_LIMIT_PER_MINUTE")
+        .unwrap_or_default()
+        .parse::<u32>()
+        .unwrap_or_else(|_| {
+            problems.push("API_RATE_LIMIT_PER_MINUTE must be a whole number (0 = unlimited)".to_string());
+            0
+        });
+
     let log_format = match get("LOG_FORMAT").as_deref() {
         Some("pretty") => LogFormat::Pretty,
         Some("json") => LogFormat::Json,
@@ -385,6 +400,7 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         listen,
         public_url,
         milo_auth_token,
+        api_rate_limit_per_minute,
         log_format,
         log_level,
         deployment_platform,

@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod rate_limit;
 pub mod routes;
 pub mod telemetry;
 
@@ -36,6 +37,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Secret that mints per-bot tokens (`MILO_AUTH_TOKEN` or generated once).
     pub bot_token_secret: Arc<String>,
+    /// Per-key request limiter (`API_RATE_LIMIT_PER_MINUTE`).
+    pub rate_limiter: Arc<rate_limit::RateLimiter>,
 }
 
 #[derive(OpenApi)]
@@ -133,6 +136,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let bot_token_secret = bootstrap::bot_token_secret(&db, config.milo_auth_token.as_deref()).await?;
     Ok(AppState {
         db,
+        rate_limiter: Arc::new(rate_limit::RateLimiter::new(config.api_rate_limit_per_minute)),
         config: Arc::new(config),
         bot_token_secret: Arc::new(bot_token_secret),
     })

@@ -77,6 +77,22 @@ async fn authentication_failures_are_401() {
 }
 
 #[tokio::test]
+async fn rate_limited_keys_get_429_with_retry_after() {
+    let app = TestApp::spawn_with(|c| c.api_rate_limit_per_minute = 5).await;
+    let (_, member) = app.member("m").await; // two of the admin key's five requests
+    for _ in 0..3 {
+        assert_eq!(app.get(&app.admin_key, "/api/bots").await.status, 200);
+    }
+    let r = app.get(&app.admin_key, "/api/bots").await;
+    assert_eq!(r.status, 429);
+    assert_eq!(r.error_code(), "rate_limited");
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=12).contains(&retry), "{retry}");
+    // Another key has its own budget.
+    assert_eq!(app.get(&member, "/api/bots").await.status, 200);
+}
+
+#[tokio::test]
 async fn unknown_routes_and_methods_use_the_error_shape() {
     let app = TestApp::spawn().await;
     let r = app

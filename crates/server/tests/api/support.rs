@@ -59,8 +59,14 @@ impl Resp {
 
 impl TestApp {
     pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with configuration changes applied first.
+    pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         let database = TestDatabase::create().await.expect("test database");
-        let config = Config::for_tests(&database.url);
+        let mut config = Config::for_tests(&database.url);
+        configure(&mut config);
         let state = meeboter_server::prepare(config).await.expect("prepare");
         let admin = meeboter_server::bootstrap::first_admin_key(&state.db)
             .await
