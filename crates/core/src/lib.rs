@@ -8,6 +8,7 @@
 pub mod api_key;
 pub mod bot;
 pub mod create_bot;
+pub mod lifecycle;
 pub mod meeting_url;
 pub mod validation;
 
