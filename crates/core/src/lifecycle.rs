@@ -117,7 +117,11 @@ pub mod sub_code {
 
     /// A sub code is 1–64 characters of `a-z`, `0-9` and `_`.
     pub fn is_valid(code: &str) -> bool {
-        !code.is_empty() && code.len() <= 64 && code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        !code.is_empty()
+            && code.len() <= 64
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     }
 }
 
@@ -144,7 +148,10 @@ mod tests {
         let allowed: &[(BotStatus, &[BotStatus])] = &[
             (Scheduled, &[Queued, Deploying, Ended, Fatal]),
             (Queued, &[Deploying, Ended, Fatal]),
-            (Deploying, &[Queued, JoiningCall, InWaitingRoom, InCall, Leaving, Ended, Fatal]),
+            (
+                Deploying,
+                &[Queued, JoiningCall, InWaitingRoom, InCall, Leaving, Ended, Fatal],
+            ),
             (JoiningCall, &[InWaitingRoom, InCall, Leaving, Ended, Fatal]),
             (InWaitingRoom, &[InCall, Leaving, Ended, Fatal]),
             (InCall, &[Leaving, Ended, Fatal]),

@@ -29,6 +29,15 @@ pub struct BotRecord {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub ended_at: Option<DateTime<Utc>>,
+    /// When the current status was entered.
+    pub status_at: DateTime<Utc>,
+    pub deployment_started_at: Option<DateTime<Utc>>,
+    pub last_heartbeat_at: Option<DateTime<Utc>>,
+    pub in_call_at: Option<DateTime<Utc>>,
+    /// Set when the bot has been told to leave (user request, max duration).
+    pub leave_requested_at: Option<DateTime<Utc>>,
+    /// The sub code to end with if the bot does not leave by itself in time.
+    pub leave_reason: Option<String>,
 }
 
 /// One entry of a bot's status history.
@@ -42,7 +51,8 @@ pub struct StatusChangeRecord {
 
 const COLUMNS: &str = "id, account_id, meeting_url, meeting_id, platform, bot_name, recording_mode, status, join_at, \
     waiting_room_timeout_secs, noone_joined_timeout_secs, everyone_left_timeout_secs, max_duration_secs, \
-    webhook_url, metadata, deduplication_key, deployment_platform, deployment_identifier, created_at, updated_at, ended_at";
+    webhook_url, metadata, deduplication_key, deployment_platform, deployment_identifier, created_at, updated_at, ended_at, \
+    status_at, deployment_started_at, last_heartbeat_at, in_call_at, leave_requested_at, leave_reason";
 
 fn corrupt(what: &str, value: &str) -> DbError {
     DbError::Corrupt(format!("{what} `{value}`"))
@@ -80,8 +90,18 @@ fn from_row(row: &AnyRow) -> DbResult<BotRecord> {
         deployment_identifier: row.get("deployment_identifier"),
         created_at: from_millis(row.get("created_at")),
         updated_at: from_millis(row.get("updated_at")),
-        ended_at: row.get::<Option<i64>, _>("ended_at").map(from_millis),
+        ended_at: opt_time(row, "ended_at"),
+        status_at: from_millis(row.get::<Option<i64>, _>("status_at").unwrap_or_default()),
+        deployment_started_at: opt_time(row, "deployment_started_at"),
+        last_heartbeat_at: opt_time(row, "last_heartbeat_at"),
+        in_call_at: opt_time(row, "in_call_at"),
+        leave_requested_at: opt_time(row, "leave_requested_at"),
+        leave_reason: row.get("leave_reason"),
     })
+}
+
+fn opt_time(row: &AnyRow, col: &str) -> Option<DateTime<Utc>> {
+    row.get::<Option<i64>, _>(col).map(from_millis)
 }
 
 /// Stores a new bot with its first status change. Fails with a unique violation on
@@ -97,7 +117,8 @@ pub async fn insert(
     let leave = bot.automatic_leave;
     let metadata = serde_json::to_string(&bot.metadata).map_err(|e| DbError::Corrupt(e.to_string()))?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO bots ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, NULL, $17, $17, NULL)"
+        "INSERT INTO bots ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, NULL, $17, $17, NULL, \
+         $17, NULL, NULL, NULL, NULL, NULL)"
     )))
     .bind(&id)
     .bind(account_id)
@@ -144,6 +165,12 @@ pub async fn insert(
         created_at: now,
         updated_at: now,
         ended_at: None,
+        status_at: now,
+        deployment_started_at: None,
+        last_heartbeat_at: None,
+        in_call_at: None,
+        leave_requested_at: None,
+        leave_reason: None,
     };
     Ok((record, change))
 }
@@ -286,4 +313,224 @@ pub async fn delete(conn: &mut AnyConnection, account_id: &str, id: &str) -> DbR
         .execute(&mut *conn)
         .await?;
     Ok(result.rows_affected() > 0)
+}
+
+/// A bot by id alone, for the control plane's own work (workers, bot channel).
+pub async fn find_any(conn: &mut AnyConnection, id: &str) -> DbResult<Option<BotRecord>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM bots WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The bot whose control-channel token hashes to `token_hash`.
+pub async fn find_by_token_hash(conn: &mut AnyConnection, token_hash: &str) -> DbResult<Option<BotRecord>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM bots WHERE bot_token_hash = $1"
+    )))
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Stores the hash of the bot's control-channel token (replacing any earlier one).
+pub async fn set_token_hash(conn: &mut AnyConnection, id: &str, token_hash: &str) -> DbResult<()> {
+    sqlx::query("UPDATE bots SET bot_token_hash = $1 WHERE id = $2")
+        .bind(token_hash)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// What a status change writes besides the status itself.
+#[derive(Debug, Clone, Default)]
+pub struct StatusWrite {
+    pub deployment_started: bool,
+    pub in_call: bool,
+    pub terminal: bool,
+    /// Set (or keep) the leave request with this reason.
+    pub leave_reason: Option<String>,
+}
+
+/// Compare-and-set of a bot's status: succeeds only if the bot is still `from`.
+/// Returns whether the row changed.
+pub async fn set_status(
+    conn: &mut AnyConnection,
+    id: &str,
+    from: BotStatus,
+    to: BotStatus,
+    write: &StatusWrite,
+    now: DateTime<Utc>,
+) -> DbResult<bool> {
+    let result = sqlx::query(
+        "UPDATE bots SET status = $1, status_at = $2, updated_at = $2,
+             ended_at = CASE WHEN $3 = 1 THEN $2 ELSE ended_at END,
+             deployment_started_at = CASE WHEN $4 = 1 THEN $2 ELSE deployment_started_at END,
+             in_call_at = CASE WHEN $5 = 1 THEN $2 ELSE in_call_at END,
+             leave_requested_at = CASE WHEN $6 IS NOT NULL AND leave_requested_at IS NULL THEN $2 ELSE leave_requested_at END,
+             leave_reason = COALESCE(leave_reason, $6)
+         WHERE id = $7 AND status = $8",
+    )
+    .bind(to.as_str())
+    .bind(to_millis(now))
+    .bind(i64::from(write.terminal))
+    .bind(i64::from(write.deployment_started))
+    .bind(i64::from(write.in_call))
+    .bind(write.leave_reason.clone())
+    .bind(id)
+    .bind(from.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Asks a live bot to leave without changing its status (e.g. max duration reached).
+pub async fn request_leave(conn: &mut AnyConnection, id: &str, reason: &str, now: DateTime<Utc>) -> DbResult<bool> {
+    let result = sqlx::query(
+        "UPDATE bots SET leave_requested_at = $1, leave_reason = $2, updated_at = $1
+         WHERE id = $3 AND leave_requested_at IS NULL AND status NOT IN ('ENDED', 'FATAL')",
+    )
+    .bind(to_millis(now))
+    .bind(reason)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// What a heartbeat learns: the bot's status and whether it has been told to leave.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeartbeatAnswer {
+    pub status: BotStatus,
+    pub leave_reason: Option<String>,
+}
+
+/// Records a heartbeat; `None` if the bot no longer exists.
+pub async fn heartbeat(conn: &mut AnyConnection, id: &str, now: DateTime<Utc>) -> DbResult<Option<HeartbeatAnswer>> {
+    let row = sqlx::query(
+        "UPDATE bots SET last_heartbeat_at = $1 WHERE id = $2 RETURNING status, leave_requested_at, leave_reason",
+    )
+    .bind(to_millis(now))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        let status: String = r.get(0);
+        Ok(HeartbeatAnswer {
+            status: BotStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            leave_reason: r
+                .get::<Option<i64>, _>(1)
+                .map(|_| r.get::<Option<String>, _>(2).unwrap_or_else(|| "user_requested".into())),
+        })
+    })
+    .transpose()
+}
+
+/// Records many heartbeats in one statement (the heartbeat batcher's flush).
+pub async fn heartbeat_many(conn: &mut AnyConnection, beats: &[(String, DateTime<Utc>)]) -> DbResult<u64> {
+    let mut total = 0;
+    for chunk in beats.chunks(500) {
+        let mut sql = String::from("UPDATE bots SET last_heartbeat_at = CASE id");
+        let mut n = 1;
+        for _ in chunk {
+            sql.push_str(&format!(" WHEN ${n} THEN ${}", n + 1));
+            n += 2;
+        }
+        sql.push_str(&format!(
+            " ELSE last_heartbeat_at END WHERE id IN ({})",
+            (0..chunk.len())
+                .map(|i| format!("${}", 1 + 2 * i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, at) in chunk {
+            q = q.bind(id.clone()).bind(to_millis(*at));
+        }
+        total += q.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(total)
+}
+
+/// Ids of bots in `statuses` whose `column` is older than `before` (monitor scans).
+pub async fn ids_where_older(
+    conn: &mut AnyConnection,
+    statuses: &[BotStatus],
+    column: &str,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> DbResult<Vec<String>> {
+    debug_assert!(matches!(
+        column,
+        "status_at" | "deployment_started_at" | "leave_requested_at" | "join_at"
+    ));
+    let sql = format!(
+        "SELECT id FROM bots WHERE status IN ({}) AND {column} IS NOT NULL AND {column} <= ${} ORDER BY {column} LIMIT ${}",
+        placeholders(1, statuses.len()),
+        statuses.len() + 1,
+        statuses.len() + 2
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for s in statuses {
+        q = q.bind(s.as_str());
+    }
+    let rows = q.bind(to_millis(before)).bind(limit).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
+}
+
+/// Live bots that have not heartbeat since `before` (a bot that never heartbeat counts
+/// from when it entered its status).
+pub async fn ids_without_heartbeat_since(
+    conn: &mut AnyConnection,
+    statuses: &[BotStatus],
+    before: DateTime<Utc>,
+    limit: i64,
+) -> DbResult<Vec<String>> {
+    let sql = format!(
+        "SELECT id FROM bots WHERE status IN ({}) AND COALESCE(last_heartbeat_at, status_at) <= ${n}
+         AND status_at <= ${n} LIMIT ${}",
+        placeholders(1, statuses.len()),
+        statuses.len() + 2,
+        n = statuses.len() + 1
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for s in statuses {
+        q = q.bind(s.as_str());
+    }
+    let rows = q.bind(to_millis(before)).bind(limit).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
+}
+
+/// In-call bots whose maximum duration has passed and that were not yet told to leave.
+pub async fn ids_over_max_duration(conn: &mut AnyConnection, now: DateTime<Utc>, limit: i64) -> DbResult<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT id FROM bots WHERE status = 'IN_CALL' AND leave_requested_at IS NULL
+         AND in_call_at + max_duration_secs * 1000 <= $1 LIMIT $2",
+    )
+    .bind(to_millis(now))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
+}
+
+/// Records where a bot runs (the deployment layer's durable identifier).
+pub async fn set_deployment(
+    conn: &mut AnyConnection,
+    id: &str,
+    platform: &str,
+    identifier: Option<&str>,
+    now: DateTime<Utc>,
+) -> DbResult<()> {
+    sqlx::query("UPDATE bots SET deployment_platform = $1, deployment_identifier = $2, updated_at = $3 WHERE id = $4")
+        .bind(platform)
+        .bind(identifier)
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

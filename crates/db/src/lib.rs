@@ -12,10 +12,16 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod bots;
+pub mod chat;
 mod error;
+pub mod events;
 pub mod idempotency;
+pub mod jobs;
+pub mod leases;
+pub mod participants;
 pub mod settings;
 pub mod testing;
+pub mod webhooks;
 
 pub use error::DbError;
 pub use sqlx::AnyConnection;

@@ -181,7 +181,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         public_url = %state.config.public_url,
         "meeboter serving; API docs at /docs"
     );
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let workers = meeboter_server::workers::spawn(state.clone(), workers_stopped);
     meeboter_server::serve(state, listener, shutdown_signal()).await?;
+    let _ = stop_workers.send(true);
+    for worker in workers {
+        let _ = worker.await;
+    }
     tracing::info!("shut down cleanly");
     Ok(())
 }

@@ -69,7 +69,7 @@ impl FromRequestParts<AppState> for Caller {
         let key = api_keys::find_by_hash(&mut conn, &hash_secret(raw))
             .await?
             .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
-        let now = meeboter_db::now();
+        let now = state.now();
         if key.revoked_at.is_some() {
             return Err(ApiError::unauthorized("this API key has been revoked"));
         }

@@ -91,6 +91,43 @@ pub const KEYS: &[KeySpec] = &[
         false,
         "tracing filter, e.g. info or meeboter=debug,info",
     ),
+    key("HEARTBEAT_INTERVAL_SECS", Some("30"), false, "how often bots heartbeat"),
+    key(
+        "HEARTBEAT_TIMEOUT_SECS",
+        Some("300"),
+        false,
+        "a live bot silent this long becomes FATAL/heartbeat_timeout and is stopped",
+    ),
+    key(
+        "DEPLOY_TIMEOUT_SECS",
+        Some("900"),
+        false,
+        "a bot DEPLOYING this long (from when deployment started) becomes FATAL/deploy_timeout",
+    ),
+    key(
+        "LEAVE_TIMEOUT_SECS",
+        Some("60"),
+        false,
+        "a bot told to leave that has not ended after this long is stopped and set ENDED",
+    ),
+    key(
+        "SCHEDULE_LEAD_SECS",
+        Some("60"),
+        false,
+        "scheduled bots are queued this long before joinAt",
+    ),
+    key(
+        "MONITOR_INTERVAL_SECS",
+        Some("5"),
+        false,
+        "how often monitors and the scheduler run",
+    ),
+    key(
+        "WEBHOOK_ALLOW_PRIVATE",
+        Some("false"),
+        false,
+        "allow webhook URLs that resolve to loopback/private addresses (tests, private networks)",
+    ),
     key(
         "DEPLOYMENT_PLATFORM",
         Some("auto"),
@@ -139,6 +176,13 @@ pub struct Config {
     pub public_url: String,
     pub milo_auth_token: Option<String>,
     pub api_rate_limit_per_minute: u32,
+    pub heartbeat_interval_secs: u64,
+    pub heartbeat_timeout_secs: u64,
+    pub deploy_timeout_secs: u64,
+    pub leave_timeout_secs: u64,
+    pub schedule_lead_secs: u64,
+    pub monitor_interval_secs: u64,
+    pub webhook_allow_private: bool,
     pub log_format: LogFormat,
     pub log_level: String,
     pub deployment_platform: DeploymentPlatformChoice,
@@ -319,6 +363,37 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             0
         });
 
+    let mut seconds = |name: &str, min: u64, max: u64| -> u64 {
+        match get(name).unwrap_or_default().parse::<u64>() {
+            Ok(v) if (min..=max).contains(&v) => v,
+            _ => {
+                problems.push(format!(
+                    "{name} must be a whole number of seconds between {min} and {max}"
+                ));
+                min
+            }
+        }
+    };
+    let heartbeat_interval_secs = seconds("HEARTBEAT_INTERVAL_SECS", 1, 3600);
+    let heartbeat_timeout_secs = seconds("HEARTBEAT_TIMEOUT_SECS", 5, 86_400);
+    let deploy_timeout_secs = seconds("DEPLOY_TIMEOUT_SECS", 10, 86_400);
+    let leave_timeout_secs = seconds("LEAVE_TIMEOUT_SECS", 5, 3600);
+    let schedule_lead_secs = seconds("SCHEDULE_LEAD_SECS", 0, 3600);
+    let monitor_interval_secs = seconds("MONITOR_INTERVAL_SECS", 1, 300);
+    if heartbeat_timeout_secs <= heartbeat_interval_secs * 2 {
+        problems.push(format!(
+            "HEARTBEAT_TIMEOUT_SECS ({heartbeat_timeout_secs}) must be more than twice HEARTBEAT_INTERVAL_SECS ({heartbeat_interval_secs}), or one late heartbeat kills a healthy bot"
+        ));
+    }
+    let webhook_allow_private = match get("WEBHOOK_ALLOW_PRIVATE").as_deref() {
+        Some("true" | "1" | "yes") => true,
+        Some("false" | "0" | "no") | None => false,
+        Some(other) => {
+            problems.push(format!("WEBHOOK_ALLOW_PRIVATE must be true or false (got `{other}`)"));
+            false
+        }
+    };
+
     let log_format = match get("LOG_FORMAT").as_deref() {
         Some("pretty") => LogFormat::Pretty,
         Some("json") => LogFormat::Json,
@@ -401,6 +476,13 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         public_url,
         milo_auth_token,
         api_rate_limit_per_minute,
+        heartbeat_interval_secs,
+        heartbeat_timeout_secs,
+        deploy_timeout_secs,
+        leave_timeout_secs,
+        schedule_lead_secs,
+        monitor_interval_secs,
+        webhook_allow_private,
         log_format,
         log_level,
         deployment_platform,

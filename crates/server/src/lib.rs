@@ -7,12 +7,17 @@
 
 pub mod auth;
 pub mod bootstrap;
+pub mod bot_token;
+pub mod clock;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod lifecycle;
 pub mod rate_limit;
 pub mod routes;
 pub mod telemetry;
+pub mod webhook_client;
+pub mod workers;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -39,6 +44,15 @@ pub struct AppState {
     pub bot_token_secret: Arc<String>,
     /// Per-key request limiter (`API_RATE_LIMIT_PER_MINUTE`).
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
+    /// Source of "now" for handlers and workers (a manual clock in tests).
+    pub clock: Arc<dyn clock::Clock>,
+}
+
+impl AppState {
+    /// The current time, at stored precision.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
 }
 
 #[derive(OpenApi)]
@@ -55,6 +69,8 @@ Every error has the shape {\"error\": {\"code\", \"message\", \"details\"}}.",
     tags(
         (name = "bots", description = "Create and follow meeting bots"),
         (name = "keys", description = "API keys"),
+        (name = "webhooks", description = "Webhook endpoints and deliveries (Standard Webhooks signatures)"),
+        (name = "bot channel", description = "Called by bots with their own token (MILO_AUTH_TOKEN); v1 changes are additive only"),
         (name = "accounts", description = "Accounts (admin)"),
         (name = "health", description = "Probes"),
     )
@@ -87,6 +103,28 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::bots::create_bot, routes::bots::list_bots))
         .routes(routes!(routes::bots::get_bot, routes::bots::delete_bot))
+        .routes(routes!(routes::bot_activity::leave))
+        .routes(routes!(routes::bot_activity::list_events))
+        .routes(routes!(routes::bot_activity::list_participants))
+        .routes(routes!(
+            routes::bot_activity::send_chat,
+            routes::bot_activity::list_chat
+        ))
+        .routes(routes!(routes::bot_activity::stream))
+        .routes(routes!(routes::bot_channel::config))
+        .routes(routes!(routes::bot_channel::report_status))
+        .routes(routes!(routes::bot_channel::heartbeat))
+        .routes(routes!(routes::bot_channel::report_events))
+        .routes(routes!(routes::bot_channel::next_chat))
+        .routes(routes!(routes::bot_channel::chat_result))
+        .routes(routes!(
+            routes::webhooks::create_endpoint,
+            routes::webhooks::list_endpoints
+        ))
+        .routes(routes!(routes::webhooks::delete_endpoint))
+        .routes(routes!(routes::webhooks::list_deliveries))
+        .routes(routes!(routes::webhooks::redeliver))
+        .routes(routes!(routes::webhooks::signing_secret))
         .routes(routes!(
             routes::accounts::create_account,
             routes::accounts::list_accounts
@@ -137,6 +175,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     Ok(AppState {
         db,
         rate_limiter: Arc::new(rate_limit::RateLimiter::new(config.api_rate_limit_per_minute)),
+        clock: Arc::new(clock::SystemClock),
         config: Arc::new(config),
         bot_token_secret: Arc::new(bot_token_secret),
     })

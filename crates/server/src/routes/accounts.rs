@@ -70,7 +70,7 @@ pub async fn create_account(
     caller.require_admin()?;
     let name = validate_account_name(&body.value.name)?;
     let mut tx = state.db.begin_write().await?;
-    let account = accounts::insert(&mut tx, &name, meeboter_db::now())
+    let account = accounts::insert(&mut tx, &name, state.now())
         .await
         .map_err(|e| match e {
             DbError::UniqueViolation(_) => {

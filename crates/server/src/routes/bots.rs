@@ -198,7 +198,7 @@ pub fn to_resource(bot: BotRecord, changes: Vec<StatusChangeRecord>) -> BotResou
     }
 }
 
-async fn load_resource(conn: &mut AnyConnection, bot: BotRecord) -> ApiResult<BotResource> {
+pub async fn load_resource(conn: &mut AnyConnection, bot: BotRecord) -> ApiResult<BotResource> {
     let mut changes = bots::status_changes(conn, &[bot.id.as_str()]).await?;
     let history = changes.remove(&bot.id).unwrap_or_default();
     Ok(to_resource(bot, history))
@@ -275,7 +275,7 @@ pub async fn create_bot(
 ) -> ApiResult<Response> {
     let idem_key = idempotency_key(&headers)?;
     let hash = fingerprint(&body.raw);
-    let now = meeboter_db::now();
+    let now = state.now();
     if let Some(key) = &idem_key {
         let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
         if let Some(stored) = idempotency::find(&mut conn, &caller.account_id, key, now).await? {

@@ -126,7 +126,7 @@ pub async fn create_key(
     body: ApiJson<CreateKeyRequest>,
 ) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
     let req = body.value;
-    let now = meeboter_db::now();
+    let now = state.now();
     let mut errors = meeboter_core::ValidationErrors::default();
     let name = meeboter_core::validation::check_label(&mut errors, "name", &req.name);
     let role = ApiKeyRole::parse(&req.role);
@@ -214,7 +214,7 @@ pub async fn revoke_key(
         .await?
         .filter(|k| caller.is_admin() || k.account_id == caller.account_id)
         .ok_or_else(|| ApiError::not_found("API key"))?;
-    api_keys::revoke(&mut tx, &key.id, meeboter_db::now()).await?;
+    api_keys::revoke(&mut tx, &key.id, state.now()).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(key.id = %key.id, by = %caller.key_id, "API key revoked");
     Ok(StatusCode::NO_CONTENT)

@@ -1,7 +1,10 @@
 //! HTTP handlers, one module per resource.
 
 pub mod accounts;
+pub mod bot_activity;
+pub mod bot_channel;
 pub mod bots;
 pub mod health;
 pub mod keys;
+pub mod webhooks;
 pub mod wire;

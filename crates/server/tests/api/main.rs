@@ -5,4 +5,5 @@ mod bots;
 mod errors;
 mod health_docs;
 mod idempotency;
+mod lifecycle;
 mod support;

@@ -3,9 +3,12 @@
 
 use meeboter_db::Db;
 use meeboter_db::testing::TestDatabase;
+use meeboter_server::AppState;
+use meeboter_server::clock::ManualClock;
 use meeboter_server::config::Config;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 pub struct TestApp {
     pub base: String,
@@ -13,6 +16,10 @@ pub struct TestApp {
     pub admin_key: String,
     pub admin_account: String,
     pub db: Db,
+    /// The server's state, for driving workers directly.
+    pub state: AppState,
+    /// The server's clock; tests move it instead of waiting.
+    pub clock: Arc<ManualClock>,
     _database: TestDatabase,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -67,7 +74,9 @@ impl TestApp {
         let database = TestDatabase::create().await.expect("test database");
         let mut config = Config::for_tests(&database.url);
         configure(&mut config);
-        let state = meeboter_server::prepare(config).await.expect("prepare");
+        let mut state = meeboter_server::prepare(config).await.expect("prepare");
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        state.clock = clock.clone();
         let admin = meeboter_server::bootstrap::first_admin_key(&state.db)
             .await
             .expect("bootstrap")
@@ -75,13 +84,15 @@ impl TestApp {
         let db = state.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let server = tokio::spawn(meeboter_server::serve(state, listener, std::future::pending()));
+        let server = tokio::spawn(meeboter_server::serve(state.clone(), listener, std::future::pending()));
         TestApp {
             base,
             client: reqwest::Client::new(),
             admin_key: admin.secret,
             admin_account: admin.key.account_id,
             db,
+            state,
+            clock,
             _database: database,
             server,
         }
@@ -156,4 +167,97 @@ impl TestApp {
             .await
             .unwrap();
     }
+}
+
+impl TestApp {
+    /// Does what the deployment layer does when it starts a bot: `QUEUED → DEPLOYING`,
+    /// records a (test) platform identifier, and issues the bot's token.
+    pub async fn deploy(&self, bot_id: &str) -> String {
+        let mut tx = self.db.begin_write().await.unwrap();
+        let now = self.state.now();
+        let outcome = meeboter_server::lifecycle::transition(
+            &mut tx,
+            bot_id,
+            meeboter_core::BotStatus::Deploying,
+            None,
+            None,
+            now,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(
+            matches!(outcome, meeboter_server::lifecycle::TransitionOutcome::Applied(_)),
+            "{outcome:?}"
+        );
+        meeboter_db::bots::set_deployment(&mut tx, bot_id, "test", Some("proc-1"), now)
+            .await
+            .unwrap();
+        let token = meeboter_server::bot_token::issue(&mut tx, &self.state.bot_token_secret, bot_id, 1)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        token
+    }
+
+    /// A bot created and deployed: `(bot id, bot token)`.
+    pub async fn deployed_bot(&self, body: Value) -> (String, String) {
+        let bot = self.create_bot(&self.admin_key, body).await;
+        let id = bot["id"].as_str().unwrap().to_string();
+        let token = self.deploy(&id).await;
+        (id, token)
+    }
+
+    /// Calls a control-channel endpoint with a bot token.
+    pub async fn bot(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> Resp {
+        self.request(method, Some(token), &format!("/api/bot/v1{path}"), body)
+            .await
+    }
+
+    /// Reports a status as the bot and expects it to be accepted.
+    pub async fn report(&self, token: &str, status: &str, sub_code: Option<&str>) {
+        let r = self
+            .bot(
+                token,
+                Method::POST,
+                "/status",
+                Some(json!({"status": status, "subCode": sub_code})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{status}: {}", r.body);
+    }
+
+    /// The bot as the user sees it.
+    pub async fn bot_resource(&self, id: &str) -> Value {
+        let r = self.get(&self.admin_key, &format!("/api/bots/{id}")).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body
+    }
+
+    /// Moves time forward and runs the lifecycle monitor once.
+    pub async fn advance_and_monitor(&self, secs: i64) -> meeboter_server::workers::monitor::MonitorReport {
+        self.clock.advance(chrono::Duration::seconds(secs));
+        meeboter_server::workers::monitor::run_once(&self.state, "test-holder")
+            .await
+            .unwrap()
+    }
+
+    /// Release jobs enqueued for a bot.
+    pub async fn release_jobs(&self, bot_id: &str) -> Vec<meeboter_db::jobs::DeploymentJob> {
+        let mut conn = self.db.pool().acquire().await.unwrap();
+        meeboter_db::jobs::for_bot(&mut conn, bot_id).await.unwrap()
+    }
+}
+
+/// Sub codes of a bot resource's status history, as `STATUS/subCode` strings.
+pub fn history(bot: &Value) -> Vec<String> {
+    bot["statusChanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| match c["subCode"].as_str() {
+            Some(code) => format!("{}/{code}", c["status"].as_str().unwrap()),
+            None => c["status"].as_str().unwrap().to_string(),
+        })
+        .collect()
 }

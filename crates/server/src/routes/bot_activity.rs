@@ -1,0 +1,371 @@
+//! What users do with a running bot: make it leave, read its events, participants and
+//! chat, send chat, and follow it live.
+
+use super::bots::{BotResource, load_resource, parse_id};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::lifecycle::{self, TransitionOutcome};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use meeboter_core::BotStatus;
+use meeboter_core::lifecycle::sub_code;
+use meeboter_db::bots::{self, BotRecord};
+use meeboter_db::{AnyConnection, DbError, chat, events, participants};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::time::Duration;
+use utoipa::{IntoParams, ToSchema};
+
+async fn own_bot(conn: &mut AnyConnection, caller: &Caller, raw_id: &str) -> ApiResult<BotRecord> {
+    let id = parse_id(raw_id, "bot")?;
+    bots::find(conn, &caller.account_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("bot"))
+}
+
+/// Make a bot leave.
+///
+/// A `SCHEDULED` or `QUEUED` bot is cancelled at once (`ENDED`/`cancelled`). A deployed
+/// bot goes to `LEAVING` and learns it on its next heartbeat; if it has not ended 60 s
+/// later it is stopped and set `ENDED`/`user_requested`. Asking again is harmless.
+#[utoipa::path(post, path = "/api/bots/{id}/leave", tag = "bots",
+    params(("id" = String, Path)),
+    responses((status = 202, body = BotResource), (status = 404, body = ErrorBody),
+        (status = 409, description = "the bot has already ended", body = ErrorBody)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn leave(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<BotResource>)> {
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    let bot = own_bot(&mut tx, &caller, &id).await?;
+    let (to, code) = match bot.status {
+        BotStatus::Scheduled | BotStatus::Queued => (BotStatus::Ended, sub_code::CANCELLED),
+        BotStatus::Leaving => {
+            let resource = load_resource(&mut tx, bot).await?;
+            return Ok((StatusCode::ACCEPTED, Json(resource)));
+        }
+        s if s.is_terminal() => {
+            return Err(
+                ApiError::conflict("bot_ended", format!("the bot has already ended ({s})"))
+                    .with_details(json!({"status": s.as_str()})),
+            );
+        }
+        _ => (BotStatus::Leaving, sub_code::USER_REQUESTED),
+    };
+    let outcome = lifecycle::transition(
+        &mut tx,
+        &bot.id,
+        to,
+        Some(code),
+        Some("leave requested through the API"),
+        now,
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("bot"))?;
+    let updated = match outcome {
+        TransitionOutcome::Applied(b) => *b,
+        TransitionOutcome::Rejected { current } => {
+            return Err(ApiError::conflict("status_conflict", format!("the bot is {current}"))
+                .with_details(json!({"status": current.as_str()})));
+        }
+    };
+    let resource = load_resource(&mut tx, updated).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    tracing::info!(bot.id = %resource.id, status = %resource.status, "leave requested");
+    Ok((StatusCode::ACCEPTED, Json(resource)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// `nextCursor` of the previous page (events after it).
+    pub cursor: Option<String>,
+    /// Comma-separated types: `status_change`, `status_rejected`, `participant_join`,
+    /// `participant_leave`, `chat_received`, `active_speaker`, `log`.
+    #[serde(rename = "type")]
+    pub event_type: Option<String>,
+    /// 1–500, default 100.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventResource {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub event_type: String,
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventList {
+    pub events: Vec<EventResource>,
+    /// Pass as `cursor` to continue; always set, so a client can poll for new events.
+    pub next_cursor: Option<String>,
+}
+
+fn to_event(e: events::EventRecord) -> EventResource {
+    EventResource {
+        id: e.id,
+        event_type: e.event_type,
+        data: e.data,
+        at: e.at,
+    }
+}
+
+/// A bot's events, oldest first.
+#[utoipa::path(get, path = "/api/bots/{id}/events", tag = "bots",
+    params(("id" = String, Path), EventsQuery),
+    responses((status = 200, body = EventList), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
+) -> ApiResult<Json<EventList>> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid_field(
+            "limit",
+            "out_of_range",
+            "limit must be between 1 and 500",
+        ));
+    }
+    let cursor =
+        match q.cursor {
+            None => None,
+            Some(c) => Some(uuid::Uuid::parse_str(&c).map(|u| u.to_string()).map_err(|_| {
+                ApiError::invalid_field("cursor", "invalid_cursor", "cursor must come from nextCursor")
+            })?),
+        };
+    let types: Vec<String> = q
+        .event_type
+        .map(|t| {
+            t.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+    let bot = own_bot(&mut conn, &caller, &id).await?;
+    let list = events::list(&mut conn, &bot.id, cursor.as_deref(), &types, limit).await?;
+    let next_cursor = list.last().map(|e| e.id.clone()).or(cursor);
+    Ok(Json(EventList {
+        events: list.into_iter().map(to_event).collect(),
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParticipantResource {
+    pub participant_id: String,
+    pub name: String,
+    pub is_bot: bool,
+    pub joined_at: DateTime<Utc>,
+    /// Null while the participant is in the meeting.
+    pub left_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ParticipantList {
+    pub participants: Vec<ParticipantResource>,
+}
+
+/// Everyone who was in the meeting, with join and leave times.
+#[utoipa::path(get, path = "/api/bots/{id}/participants", tag = "bots",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ParticipantList), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn list_participants(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ParticipantList>> {
+    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+    let bot = own_bot(&mut conn, &caller, &id).await?;
+    let list = participants::list(&mut conn, &bot.id).await?;
+    Ok(Json(ParticipantList {
+        participants: list
+            .into_iter()
+            .map(|p| ParticipantResource {
+                participant_id: p.participant_id,
+                name: p.name,
+                is_bot: p.is_bot,
+                joined_at: p.joined_at,
+                left_at: p.left_at,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendChatRequest {
+    /// 1–4096 characters.
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatMessageResource {
+    pub id: String,
+    pub text: String,
+    /// `queued`, `sending`, `sent` or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+impl From<chat::ChatMessageRecord> for ChatMessageResource {
+    fn from(m: chat::ChatMessageRecord) -> Self {
+        Self {
+            id: m.id,
+            text: m.text,
+            status: m.status,
+            error: m.error,
+            created_at: m.created_at,
+            done_at: m.done_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChatList {
+    pub messages: Vec<ChatMessageResource>,
+}
+
+/// Queue a chat message for the bot to post in the meeting.
+#[utoipa::path(post, path = "/api/bots/{id}/chat", tag = "bots", request_body = SendChatRequest,
+    params(("id" = String, Path)),
+    responses((status = 202, body = ChatMessageResource), (status = 404, body = ErrorBody),
+        (status = 409, description = "the bot has ended", body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn send_chat(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: ApiJson<SendChatRequest>,
+) -> ApiResult<(StatusCode, Json<ChatMessageResource>)> {
+    let text = body.value.message;
+    if text.trim().is_empty() || text.chars().count() > 4096 {
+        return Err(ApiError::invalid_field(
+            "message",
+            "invalid_length",
+            "message must be 1 to 4096 characters",
+        ));
+    }
+    let mut tx = state.db.begin_write().await?;
+    let bot = own_bot(&mut tx, &caller, &id).await?;
+    if bot.status.is_terminal() {
+        return Err(
+            ApiError::conflict("bot_ended", format!("the bot has ended ({})", bot.status))
+                .with_details(json!({"status": bot.status.as_str()})),
+        );
+    }
+    let message = chat::enqueue(&mut tx, &bot.id, &text, state.now()).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok((StatusCode::ACCEPTED, Json(message.into())))
+}
+
+/// Chat messages sent through the API, with delivery state.
+#[utoipa::path(get, path = "/api/bots/{id}/chat", tag = "bots",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ChatList), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn list_chat(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ChatList>> {
+    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+    let bot = own_bot(&mut conn, &caller, &id).await?;
+    let messages = chat::list(&mut conn, &bot.id).await?;
+    Ok(Json(ChatList {
+        messages: messages.into_iter().map(Into::into).collect(),
+    }))
+}
+
+/// How often the live stream looks for new events. Reading the event table (not
+/// in-process channels) makes the stream work whichever replica wrote the event.
+const STREAM_POLL: Duration = Duration::from_millis(250);
+
+/// Live Server-Sent Events of the bot's events (`event:` is the event type, `id:` its
+/// id; reconnect with `Last-Event-ID` to resume). Ends after the bot has ended.
+#[utoipa::path(get, path = "/api/bots/{id}/stream", tag = "bots",
+    params(("id" = String, Path)),
+    responses((status = 200, description = "text/event-stream"), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn stream(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>> {
+    let bot_id = {
+        let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+        own_bot(&mut conn, &caller, &id).await?.id
+    };
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| uuid::Uuid::parse_str(v).ok())
+        .map(|u| u.to_string());
+    let db = state.db.clone();
+    let stream = futures::stream::unfold(
+        (db, bot_id, resume, false),
+        |(db, bot_id, mut cursor, finished)| async move {
+            if finished {
+                return None;
+            }
+            loop {
+                let Ok(mut conn) = db.pool().acquire().await else {
+                    tokio::time::sleep(STREAM_POLL).await;
+                    continue;
+                };
+                let batch = events::list(&mut conn, &bot_id, cursor.as_deref(), &[], 100)
+                    .await
+                    .unwrap_or_default();
+                if let Some(first) = batch.into_iter().next() {
+                    cursor = Some(first.id.clone());
+                    let event = Event::default()
+                        .id(first.id.clone())
+                        .event(first.event_type.clone())
+                        .json_data(
+                            json!({"id": first.id, "type": first.event_type, "data": first.data, "at": first.at}),
+                        )
+                        .unwrap_or_default();
+                    return Some((Ok(event), (db, bot_id, cursor, false)));
+                }
+                let ended = bots::find_any(&mut conn, &bot_id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_none_or(|b| b.status.is_terminal());
+                drop(conn);
+                if ended {
+                    let done = Event::default().event("end").data("{}");
+                    return Some((Ok(done), (db, bot_id, cursor, true)));
+                }
+                tokio::time::sleep(STREAM_POLL).await;
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

@@ -1,0 +1,404 @@
+//! The bot control channel, `/api/bot/v1/…`: what a running bot calls.
+//!
+//! Authenticated by the bot's own token (`Authorization: Bearer mbb_…`, the bot's
+//! `MILO_AUTH_TOKEN`), which identifies the bot — so paths carry no bot id and a bot can
+//! only ever touch itself. v1 changes are additive only: new optional fields, new event
+//! types; a bot built against an older v1 keeps working.
+
+use crate::AppState;
+use crate::bot_token::BOT_TOKEN_PREFIX;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::ApiJson;
+use crate::lifecycle::{self, TransitionOutcome, event_type};
+use crate::routes::bots::AutomaticLeaveResource;
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use meeboter_core::BotStatus;
+use meeboter_core::api_key::hash_secret;
+use meeboter_core::lifecycle::{bot_may_report, sub_code};
+use meeboter_db::bots::{self, BotRecord};
+use meeboter_db::{DbError, chat, events, participants};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+/// The bot calling the control channel.
+pub struct BotCaller(pub BotRecord);
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<BotRecord, ApiError> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::unauthorized("missing bot token: send `Authorization: Bearer <MILO_AUTH_TOKEN>`"))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .unwrap_or("");
+    if !token.starts_with(BOT_TOKEN_PREFIX) || token.len() > 100 {
+        return Err(ApiError::unauthorized(
+            "not a bot token; user API keys cannot call bot endpoints",
+        ));
+    }
+    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+    bots::find_by_token_hash(&mut conn, &hash_secret(token))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("invalid bot token"))
+}
+
+impl FromRequestParts<AppState> for BotCaller {
+    type Rejection = ApiError;
+
+    /// Refuses the token of a bot that has ended.
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bot = authenticate(parts, state).await?;
+        if bot.status.is_terminal() {
+            return Err(ApiError::unauthorized(format!("this bot has ended ({})", bot.status))
+                .with_details(json!({"status": bot.status.as_str()})));
+        }
+        Ok(BotCaller(bot))
+    }
+}
+
+/// Like [`BotCaller`] but also admits ended bots, so a late status report can be
+/// recorded and answered with the final status.
+pub struct AnyBotCaller(pub BotRecord);
+
+impl FromRequestParts<AppState> for AnyBotCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state).await.map(AnyBotCaller)
+    }
+}
+
+/// Everything a bot needs to do its job.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BotConfig {
+    pub bot_id: String,
+    pub meeting_url: String,
+    /// `google_meet`, `microsoft_teams` or `zoom`.
+    pub platform: String,
+    pub bot_name: String,
+    pub recording_mode: String,
+    pub automatic_leave: AutomaticLeaveResource,
+    pub heartbeat_interval_secs: u64,
+    pub status: String,
+}
+
+/// The bot's configuration.
+#[utoipa::path(get, path = "/api/bot/v1/config", tag = "bot channel",
+    responses((status = 200, body = BotConfig), (status = 401, body = ErrorBody)),
+    security(("botToken" = [])))]
+pub async fn config(State(state): State<AppState>, BotCaller(bot): BotCaller) -> Json<BotConfig> {
+    let leave = bot.automatic_leave;
+    Json(BotConfig {
+        bot_id: bot.id,
+        meeting_url: bot.meeting_url,
+        platform: bot.platform.as_str().to_string(),
+        bot_name: bot.bot_name,
+        recording_mode: bot.recording_mode.as_str().to_string(),
+        automatic_leave: AutomaticLeaveResource {
+            waiting_room_timeout_secs: leave.waiting_room_timeout_secs,
+            noone_joined_timeout_secs: leave.noone_joined_timeout_secs,
+            everyone_left_timeout_secs: leave.everyone_left_timeout_secs,
+            max_duration_secs: leave.max_duration_secs,
+        },
+        heartbeat_interval_secs: state.config.heartbeat_interval_secs,
+        status: bot.status.as_str().to_string(),
+    })
+}
+
+/// A status report from the bot.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    /// `JOINING_CALL`, `IN_WAITING_ROOM`, `IN_CALL`, `LEAVING`, `ENDED` or `FATAL`.
+    pub status: String,
+    /// Why (open vocabulary, `[a-z0-9_]{1,64}`), e.g. `meeting_ended`, `kicked`.
+    pub sub_code: Option<String>,
+    pub message: Option<String>,
+    /// The bot's own clock, kept in the event for diagnosis; ordering uses server time.
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusAck {
+    pub status: String,
+}
+
+/// Report a status change. A report that does not fit the state machine (late,
+/// duplicated, out of order, or after the bot ended) is recorded and answered 409 with
+/// the current status in `details.status`.
+#[utoipa::path(post, path = "/api/bot/v1/status", tag = "bot channel", request_body = StatusReport,
+    responses((status = 200, body = StatusAck), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 401, body = ErrorBody)),
+    security(("botToken" = [])))]
+pub async fn report_status(
+    State(state): State<AppState>,
+    AnyBotCaller(bot): AnyBotCaller,
+    body: ApiJson<StatusReport>,
+) -> ApiResult<Json<StatusAck>> {
+    let report = body.value;
+    let mut errors = meeboter_core::ValidationErrors::default();
+    let status = BotStatus::parse(&report.status);
+    match status {
+        Some(s) if bot_may_report(s) => {}
+        _ => errors.push(
+            "status",
+            "invalid_value",
+            "status must be JOINING_CALL, IN_WAITING_ROOM, IN_CALL, LEAVING, ENDED or FATAL",
+        ),
+    }
+    if let Some(code) = &report.sub_code
+        && !sub_code::is_valid(code)
+    {
+        errors.push(
+            "subCode",
+            "invalid_value",
+            "subCode must be 1-64 characters of a-z, 0-9 and _",
+        );
+    }
+    let message = report.message.as_deref().map(|m| truncate(m, 2000));
+    let status = errors
+        .into_result(status)
+        .map_err(ApiError::from)?
+        .unwrap_or(BotStatus::Fatal);
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    let outcome = lifecycle::transition(
+        &mut tx,
+        &bot.id,
+        status,
+        report.sub_code.as_deref(),
+        message.as_deref(),
+        now,
+    )
+    .await?
+    .ok_or_else(|| ApiError::unauthorized("invalid bot token"))?;
+    tx.commit().await.map_err(DbError::from)?;
+    match outcome {
+        TransitionOutcome::Applied(updated) => {
+            tracing::info!(bot.id = %bot.id, from = %bot.status, to = %updated.status, sub_code = ?report.sub_code, "bot status");
+            Ok(Json(StatusAck {
+                status: updated.status.as_str().to_string(),
+            }))
+        }
+        TransitionOutcome::Rejected { current } => Err(ApiError::conflict(
+            "status_conflict",
+            format!("cannot go from {current} to {status}; the report was recorded"),
+        )
+        .with_details(json!({"status": current.as_str()}))),
+    }
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}
+
+/// The control signal returned by every heartbeat.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HeartbeatAnswer {
+    /// True when the bot must leave the meeting now.
+    pub leave: bool,
+    /// Why (`user_requested`, `max_duration`, …) when `leave` is true.
+    pub reason: Option<String>,
+}
+
+/// Heartbeat. Send every `heartbeatIntervalSecs`; the answer says whether to leave.
+#[utoipa::path(post, path = "/api/bot/v1/heartbeat", tag = "bot channel",
+    responses((status = 200, body = HeartbeatAnswer), (status = 401, body = ErrorBody)),
+    security(("botToken" = [])))]
+pub async fn heartbeat(State(state): State<AppState>, BotCaller(bot): BotCaller) -> ApiResult<Json<HeartbeatAnswer>> {
+    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+    let answer = bots::heartbeat(&mut conn, &bot.id, state.now())
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("invalid bot token"))?;
+    let reason = answer
+        .leave_reason
+        .or_else(|| (answer.status == BotStatus::Leaving).then(|| sub_code::USER_REQUESTED.to_string()));
+    Ok(Json(HeartbeatAnswer {
+        leave: reason.is_some() || answer.status.is_terminal(),
+        reason,
+    }))
+}
+
+/// One thing the bot observed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BotEvent {
+    ParticipantJoin {
+        #[serde(rename = "participantId")]
+        participant_id: String,
+        name: String,
+        #[serde(rename = "isBot", default)]
+        is_bot: bool,
+    },
+    ParticipantLeave {
+        #[serde(rename = "participantId")]
+        participant_id: String,
+        #[serde(default)]
+        name: String,
+        #[serde(rename = "isBot", default)]
+        is_bot: bool,
+    },
+    ChatReceived {
+        sender: String,
+        text: String,
+    },
+    ActiveSpeaker {
+        #[serde(rename = "participantId")]
+        participant_id: Option<String>,
+        name: Option<String>,
+    },
+    Log {
+        level: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EventBatch {
+    /// At most 500 events.
+    pub events: Vec<BotEvent>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventsAck {
+    pub accepted: usize,
+}
+
+/// Report what happened in the meeting, in order.
+#[utoipa::path(post, path = "/api/bot/v1/events", tag = "bot channel", request_body = EventBatch,
+    responses((status = 200, body = EventsAck), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("botToken" = [])))]
+pub async fn report_events(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    body: ApiJson<EventBatch>,
+) -> ApiResult<Json<EventsAck>> {
+    let batch = body.value.events;
+    if batch.len() > 500 {
+        return Err(ApiError::invalid_field(
+            "events",
+            "too_many",
+            "send at most 500 events per batch",
+        ));
+    }
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    for event in &batch {
+        match event {
+            BotEvent::ParticipantJoin {
+                participant_id,
+                name,
+                is_bot,
+            } => {
+                let (pid, name) = (truncate(participant_id, 200), truncate(name, 200));
+                participants::joined(&mut tx, &bot.id, &pid, &name, *is_bot, now).await?;
+                let data = json!({"participantId": pid, "name": name, "isBot": is_bot});
+                events::insert(&mut tx, &bot.id, "participant_join", &data, now).await?;
+                lifecycle::publish(&mut tx, &bot, event_type::PARTICIPANT_JOINED, with_bot(&bot, data), now).await?;
+            }
+            BotEvent::ParticipantLeave {
+                participant_id,
+                name,
+                is_bot,
+            } => {
+                let (pid, name) = (truncate(participant_id, 200), truncate(name, 200));
+                participants::left(&mut tx, &bot.id, &pid, &name, *is_bot, now).await?;
+                let data = json!({"participantId": pid, "name": name, "isBot": is_bot});
+                events::insert(&mut tx, &bot.id, "participant_leave", &data, now).await?;
+                lifecycle::publish(&mut tx, &bot, event_type::PARTICIPANT_LEFT, with_bot(&bot, data), now).await?;
+            }
+            BotEvent::ChatReceived { sender, text } => {
+                let data = json!({"sender": truncate(sender, 200), "text": truncate(text, 10_000)});
+                events::insert(&mut tx, &bot.id, "chat_received", &data, now).await?;
+                lifecycle::publish(&mut tx, &bot, event_type::CHAT_RECEIVED, with_bot(&bot, data), now).await?;
+            }
+            BotEvent::ActiveSpeaker { participant_id, name } => {
+                let data = json!({"participantId": participant_id, "name": name});
+                events::insert(&mut tx, &bot.id, "active_speaker", &data, now).await?;
+            }
+            BotEvent::Log { level, message } => {
+                let data = json!({"level": truncate(level, 16), "message": truncate(message, 4000)});
+                events::insert(&mut tx, &bot.id, "log", &data, now).await?;
+            }
+        }
+    }
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(Json(EventsAck { accepted: batch.len() }))
+}
+
+fn with_bot(bot: &BotRecord, mut data: Value) -> Value {
+    data["botId"] = json!(bot.id);
+    data["metadata"] = Value::Object(bot.metadata.clone());
+    data
+}
+
+/// A chat message for the bot to post.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ChatToSend {
+    pub id: String,
+    pub text: String,
+}
+
+/// Claim the oldest queued chat message (204 when there is none). The bot then posts
+/// it and reports the result.
+#[utoipa::path(get, path = "/api/bot/v1/chat/next", tag = "bot channel",
+    responses((status = 200, body = ChatToSend), (status = 204, description = "nothing queued"), (status = 401, body = ErrorBody)),
+    security(("botToken" = [])))]
+pub async fn next_chat(State(state): State<AppState>, BotCaller(bot): BotCaller) -> ApiResult<Response> {
+    let mut tx = state.db.begin_write().await?;
+    let claimed = chat::claim_next(&mut tx, state.db.backend(), &bot.id, state.now()).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(match claimed {
+        Some(m) => Json(ChatToSend { id: m.id, text: m.text }).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChatResult {
+    /// `sent` or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+}
+
+/// Report whether a claimed chat message was posted.
+#[utoipa::path(post, path = "/api/bot/v1/chat/{messageId}/result", tag = "bot channel", request_body = ChatResult,
+    params(("messageId" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("botToken" = [])))]
+pub async fn chat_result(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    Path(message_id): Path<String>,
+    body: ApiJson<ChatResult>,
+) -> ApiResult<StatusCode> {
+    let sent = match body.value.status.as_str() {
+        "sent" => true,
+        "failed" => false,
+        _ => {
+            return Err(ApiError::invalid_field(
+                "status",
+                "invalid_value",
+                "status must be sent or failed",
+            ));
+        }
+    };
+    let error = body.value.error.as_deref().map(|e| truncate(e, 2000));
+    let mut tx = state.db.begin_write().await?;
+    if !chat::set_result(&mut tx, &bot.id, &message_id, sent, error.as_deref(), state.now()).await? {
+        return Err(ApiError::not_found("claimed chat message"));
+    }
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}

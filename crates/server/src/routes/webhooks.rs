@@ -1,0 +1,250 @@
+//! `/api/webhooks`: account-level endpoints, their deliveries, redelivery, and the
+//! secret that signs per-bot `webhookUrl` deliveries.
+
+use super::bots::parse_id;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::ApiJson;
+use crate::lifecycle::{event_type, new_webhook_secret};
+use crate::webhook_client::check_url_target;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use meeboter_core::create_bot::validate_webhook_url;
+use meeboter_db::DbError;
+use meeboter_db::webhooks::{self, DeliveryRecord, EndpointRecord};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEndpointRequest {
+    /// http(s) URL; private and loopback targets are refused unless `WEBHOOK_ALLOW_PRIVATE=true`.
+    pub url: String,
+    /// Event types to receive; empty or absent = all (`bot.status_changed`,
+    /// `bot.participant_joined`, `bot.participant_left`, `bot.chat_received`, `bot.recording_ready`).
+    #[serde(default)]
+    pub events: Vec<String>,
+    /// `whsec_<base64>`; generated when absent.
+    pub secret: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointResource {
+    pub id: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    /// Present only in the create response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+fn to_endpoint(e: EndpointRecord, with_secret: bool) -> EndpointResource {
+    EndpointResource {
+        id: e.id,
+        url: e.url,
+        events: e.events,
+        created_at: e.created_at,
+        secret: with_secret.then_some(e.secret),
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EndpointList {
+    pub endpoints: Vec<EndpointResource>,
+}
+
+/// Register a webhook endpoint. The secret is shown in this response only.
+#[utoipa::path(post, path = "/api/webhooks", tag = "webhooks", request_body = CreateEndpointRequest,
+    responses((status = 201, body = EndpointResource), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn create_endpoint(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: ApiJson<CreateEndpointRequest>,
+) -> ApiResult<(StatusCode, Json<EndpointResource>)> {
+    let req = body.value;
+    let mut errors = meeboter_core::ValidationErrors::default();
+    let url = match validate_webhook_url(&req.url)
+        .and_then(|u| check_url_target(&u, state.config.webhook_allow_private).map(|()| u))
+    {
+        Ok(u) => u,
+        Err(msg) => {
+            errors.push("url", "invalid_url", msg);
+            String::new()
+        }
+    };
+    for e in &req.events {
+        if !event_type::ALL.contains(&e.as_str()) {
+            errors.push(
+                "events",
+                "invalid_value",
+                format!("unknown event type `{e}`; known: {}", event_type::ALL.join(", ")),
+            );
+        }
+    }
+    let secret = match req.secret {
+        None => new_webhook_secret(),
+        Some(s) => {
+            use base64::Engine;
+            let ok = s.strip_prefix("whsec_").is_some_and(|b| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(b)
+                    .is_ok_and(|k| (24..=64).contains(&k.len()))
+            });
+            if !ok {
+                errors.push(
+                    "secret",
+                    "invalid_value",
+                    "secret must be whsec_ followed by base64 of 24 to 64 bytes",
+                );
+            }
+            s
+        }
+    };
+    errors.into_result(()).map_err(ApiError::from)?;
+    let mut tx = state.db.begin_write().await?;
+    let endpoint =
+        webhooks::insert_endpoint(&mut tx, &caller.account_id, &url, &req.events, &secret, state.now()).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok((StatusCode::CREATED, Json(to_endpoint(endpoint, true))))
+}
+
+/// Your webhook endpoints (without secrets).
+#[utoipa::path(get, path = "/api/webhooks", tag = "webhooks",
+    responses((status = 200, body = EndpointList)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn list_endpoints(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<EndpointList>> {
+    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+    let list = webhooks::list_endpoints(&mut conn, &caller.account_id).await?;
+    Ok(Json(EndpointList {
+        endpoints: list.into_iter().map(|e| to_endpoint(e, false)).collect(),
+    }))
+}
+
+/// Delete a webhook endpoint (its pending deliveries go with it).
+#[utoipa::path(delete, path = "/api/webhooks/{id}", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn delete_endpoint(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&id, "webhook endpoint")?;
+    let mut tx = state.db.begin_write().await?;
+    if !webhooks::delete_endpoint(&mut tx, &caller.account_id, &id).await? {
+        return Err(ApiError::not_found("webhook endpoint"));
+    }
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptResource {
+    pub at: DateTime<Utc>,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryResource {
+    /// Also the `webhook-id` header: stable across retries.
+    pub id: String,
+    pub event_type: String,
+    pub bot_id: Option<String>,
+    /// `pending`, `delivered` or `failed` (gave up after 24 h).
+    pub status: String,
+    pub attempts: Vec<AttemptResource>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeliveryList {
+    pub deliveries: Vec<DeliveryResource>,
+}
+
+async fn to_delivery(conn: &mut meeboter_db::AnyConnection, d: DeliveryRecord) -> ApiResult<DeliveryResource> {
+    let attempts = webhooks::attempts(conn, &d.id)
+        .await?
+        .into_iter()
+        .map(|(at, status_code, error, duration_ms)| AttemptResource {
+            at,
+            status_code,
+            error,
+            duration_ms,
+        })
+        .collect();
+    Ok(DeliveryResource {
+        next_attempt_at: (d.status == "pending").then_some(d.next_attempt_at),
+        id: d.id,
+        event_type: d.event_type,
+        bot_id: d.bot_id,
+        status: d.status,
+        attempts,
+        created_at: d.created_at,
+        delivered_at: d.delivered_at,
+    })
+}
+
+/// Recent deliveries to an endpoint (newest first, at most 100) with every attempt.
+#[utoipa::path(get, path = "/api/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path)),
+    responses((status = 200, body = DeliveryList), (status = 404, body = ErrorBody)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn list_deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<DeliveryList>> {
+    let id = parse_id(&id, "webhook endpoint")?;
+    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+    webhooks::find_endpoint(&mut conn, &caller.account_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
+    let mut out = Vec::new();
+    for d in webhooks::list_deliveries(&mut conn, &caller.account_id, &id, 100).await? {
+        out.push(to_delivery(&mut conn, d).await?);
+    }
+    Ok(Json(DeliveryList { deliveries: out }))
+}
+
+/// Send a delivery again now (same id, same payload).
+#[utoipa::path(post, path = "/api/webhooks/{id}/deliveries/{deliveryId}/redeliver", tag = "webhooks",
+    params(("id" = String, Path), ("deliveryId" = String, Path)),
+    responses((status = 202), (status = 404, body = ErrorBody)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn redeliver(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, delivery_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&id, "webhook endpoint")?;
+    let mut tx = state.db.begin_write().await?;
+    if !webhooks::redeliver(&mut tx, &caller.account_id, &id, &delivery_id, state.now()).await? {
+        return Err(ApiError::not_found("delivery"));
+    }
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SigningSecret {
+    /// Verifies deliveries to per-bot `webhookUrl`s of this account.
+    pub secret: String,
+}
+
+/// The secret that signs deliveries to bots' own `webhookUrl` (created on first use).
+#[utoipa::path(get, path = "/api/webhooks/signing-secret", tag = "webhooks",
+    responses((status = 200, body = SigningSecret)), security(("bearer" = []), ("apiKey" = [])))]
+pub async fn signing_secret(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<SigningSecret>> {
+    let mut tx = state.db.begin_write().await?;
+    let secret = webhooks::account_secret(&mut tx, &caller.account_id, &new_webhook_secret()).await?;
+    tx.commit().await.map_err(DbError::from)?;
+    Ok(Json(SigningSecret { secret }))
+}
