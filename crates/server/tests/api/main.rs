@@ -7,3 +7,4 @@ mod health_docs;
 mod idempotency;
 mod lifecycle;
 mod support;
+mod webhooks;

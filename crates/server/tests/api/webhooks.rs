@@ -1,0 +1,276 @@
+use crate::support::TestApp;
+use axum::http::HeaderMap;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+
+const ZOOM: &str = "https://zoom.us/j/123456789";
+
+/// A local webhook receiver that fails the first `fail_first` requests with 500.
+struct Receiver {
+    url: String,
+    received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+impl Receiver {
+    async fn start(fail_first: usize) -> Receiver {
+        let received: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+        let seen = received.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let seen = seen.clone();
+                async move {
+                    let mut list = seen.lock().unwrap();
+                    list.push((headers, body));
+                    if list.len() <= fail_first {
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        axum::http::StatusCode::NO_CONTENT
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Receiver {
+            url,
+            received,
+            _server: server,
+        }
+    }
+
+    fn requests(&self) -> Vec<(HeaderMap, String)> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+async fn deliver(app: &TestApp) -> usize {
+    let client = meeboter_server::webhook_client::client(true);
+    meeboter_server::workers::deliverer::run_once(&app.state, &client)
+        .await
+        .unwrap()
+}
+
+fn verify(headers: &HeaderMap, body: &str, secret: &str) {
+    let id = headers["webhook-id"].to_str().unwrap();
+    let ts: i64 = headers["webhook-timestamp"].to_str().unwrap().parse().unwrap();
+    let expected = meeboter_server::webhook_client::sign(secret, id, ts, body).unwrap();
+    assert_eq!(headers["webhook-signature"].to_str().unwrap(), expected);
+}
+
+#[tokio::test]
+async fn events_are_delivered_signed_and_retried_with_a_stable_id() {
+    let app = TestApp::spawn_with(|c| c.webhook_allow_private = true).await;
+    let receiver = Receiver::start(2).await;
+    let endpoint = app
+        .post(
+            &app.admin_key,
+            "/api/webhooks",
+            json!({"url": receiver.url, "events": ["bot.status_changed"]}),
+        )
+        .await;
+    assert_eq!(endpoint.status, 201, "{}", endpoint.body);
+    let secret = endpoint.body["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    let endpoint_id = endpoint.body["id"].as_str().unwrap().to_string();
+    let listed = app.get(&app.admin_key, "/api/webhooks").await;
+    assert!(listed.body["endpoints"][0].get("secret").is_none(), "secret shown once");
+
+    let (id, token) = app
+        .deployed_bot(json!({"meetingUrl": ZOOM, "metadata": {"ref": 7}}))
+        .await;
+    app.report(&token, "IN_CALL", None).await;
+    // Two status changes (DEPLOYING, IN_CALL) → two events for the endpoint.
+    assert_eq!(deliver(&app).await, 2);
+    assert_eq!(receiver.requests().len(), 2, "both failed once (500)");
+    assert_eq!(deliver(&app).await, 0, "not due before the backoff");
+    app.clock.advance(chrono::Duration::seconds(7));
+    assert_eq!(deliver(&app).await, 2);
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 4);
+    // Same event, same id, on every attempt; every request verifies.
+    let ids: Vec<&str> = requests
+        .iter()
+        .map(|(h, _)| h["webhook-id"].to_str().unwrap())
+        .collect();
+    let mut first_round = ids[..2].to_vec();
+    let mut second_round = ids[2..].to_vec();
+    first_round.sort();
+    second_round.sort();
+    assert_eq!(first_round, second_round, "retries reuse the event ids");
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 2);
+    for (headers, body) in &requests {
+        verify(headers, body, &secret);
+        let payload: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(payload["type"], "bot.status_changed");
+        assert_eq!(payload["data"]["botId"], id.as_str());
+        assert_eq!(payload["data"]["metadata"], json!({"ref": 7}));
+    }
+
+    let deliveries = app
+        .get(&app.admin_key, &format!("/api/webhooks/{endpoint_id}/deliveries"))
+        .await;
+    let list = deliveries.body["deliveries"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let statuses: Vec<&str> = list.iter().map(|d| d["status"].as_str().unwrap()).collect();
+    assert!(
+        statuses.iter().all(|s| *s == "delivered" || *s == "pending"),
+        "{statuses:?}"
+    );
+    let delivered = list.iter().filter(|d| d["status"] == "delivered").count();
+    assert!(delivered >= 1);
+    let attempts = list
+        .iter()
+        .map(|d| d["attempts"].as_array().unwrap().len())
+        .sum::<usize>();
+    assert_eq!(attempts, 4);
+    assert!(list.iter().any(|d| d["attempts"][0]["statusCode"] == 500));
+
+    // Manual redelivery sends the same id again.
+    let first = list[0]["id"].as_str().unwrap();
+    let r = app
+        .request(
+            Method::POST,
+            Some(&app.admin_key),
+            &format!("/api/webhooks/{endpoint_id}/deliveries/{first}/redeliver"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    deliver(&app).await;
+    assert_eq!(
+        receiver.requests().last().unwrap().0["webhook-id"].to_str().unwrap(),
+        first
+    );
+}
+
+#[tokio::test]
+async fn bot_webhook_urls_get_events_signed_with_the_account_secret() {
+    let app = TestApp::spawn_with(|c| c.webhook_allow_private = true).await;
+    let receiver = Receiver::start(0).await;
+    let (_, token) = app
+        .deployed_bot(json!({"meetingUrl": ZOOM, "webhookUrl": receiver.url}))
+        .await;
+    app.bot(
+        &token,
+        Method::POST,
+        "/events",
+        Some(
+            json!({"events": [{"type": "participant_join", "participantId": "p1", "name": "Ann"},
+                                {"type": "chat_received", "sender": "Ann", "text": "hi"}]}),
+        ),
+    )
+    .await;
+    while deliver(&app).await > 0 {}
+    let secret = app.get(&app.admin_key, "/api/webhooks/signing-secret").await.body["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let requests = receiver.requests();
+    let types: Vec<String> = requests
+        .iter()
+        .map(|(_, b)| {
+            serde_json::from_str::<Value>(b).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        types,
+        vec!["bot.status_changed", "bot.participant_joined", "bot.chat_received"]
+    );
+    for (headers, body) in &requests {
+        verify(headers, body, &secret);
+    }
+}
+
+#[tokio::test]
+async fn deliveries_survive_a_restart_and_give_up_after_a_day() {
+    let app = TestApp::spawn_with(|c| c.webhook_allow_private = true).await;
+    let receiver = Receiver::start(0).await;
+    app.post(&app.admin_key, "/api/webhooks", json!({"url": receiver.url}))
+        .await;
+    app.deployed_bot(json!({"meetingUrl": ZOOM})).await;
+    // The server "dies" before delivering: a fresh server over the same database delivers.
+    let mut restarted = meeboter_server::prepare(app.state.config.as_ref().clone())
+        .await
+        .unwrap();
+    restarted.clock = app.clock.clone();
+    let client = meeboter_server::webhook_client::client(true);
+    assert_eq!(
+        meeboter_server::workers::deliverer::run_once(&restarted, &client)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(receiver.requests().len(), 1);
+
+    // A receiver that is down for good: retried, then given up after 24 h.
+    let dead = "http://127.0.0.1:9/hook";
+    app.post(&app.admin_key, "/api/webhooks", json!({"url": dead})).await;
+    let (id, token) = app.deployed_bot(json!({"meetingUrl": ZOOM})).await;
+    app.report(&token, "JOINING_CALL", None).await;
+    for _ in 0..40 {
+        deliver(&app).await;
+        app.clock.advance(chrono::Duration::hours(1));
+    }
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let dead_ones: Vec<_> = meeboter_db::webhooks::deliveries_for_bot(&mut conn, &id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.url == dead)
+        .collect();
+    assert_eq!(dead_ones.len(), 2);
+    assert!(dead_ones.iter().all(|d| d.status == "failed"), "{dead_ones:?}");
+    assert!(dead_ones.iter().all(|d| d.attempts > 3));
+}
+
+#[tokio::test]
+async fn endpoints_are_validated_and_private_targets_refused() {
+    let app = TestApp::spawn().await;
+    for (body, field) in [
+        (json!({"url": "http://127.0.0.1:8080/hook"}), "url"),
+        (json!({"url": "http://169.254.169.254/latest"}), "url"),
+        (json!({"url": "http://localhost/hook"}), "url"),
+        (json!({"url": "ftp://example.com/"}), "url"),
+        (
+            json!({"url": "https://example.com/h", "events": ["bot.exploded"]}),
+            "events",
+        ),
+        (json!({"url": "https://example.com/h", "secret": "plain"}), "secret"),
+    ] {
+        let r = app.post(&app.admin_key, "/api/webhooks", body.clone()).await;
+        assert_eq!(r.status, 422, "{body}");
+        assert_eq!(r.error_fields(), vec![field], "{body}");
+    }
+    let ok = app
+        .post(&app.admin_key, "/api/webhooks", json!({"url": "https://example.com/h"}))
+        .await;
+    assert_eq!(ok.status, 201);
+    let id = ok.body["id"].as_str().unwrap();
+    // Other accounts cannot see or delete it.
+    let (_, other) = app.member("o").await;
+    assert_eq!(
+        app.get(&other, &format!("/api/webhooks/{id}/deliveries")).await.status,
+        404
+    );
+    assert_eq!(app.delete(&other, &format!("/api/webhooks/{id}")).await.status, 404);
+    assert_eq!(
+        app.delete(&app.admin_key, &format!("/api/webhooks/{id}")).await.status,
+        204
+    );
+    assert_eq!(
+        app.get(&app.admin_key, "/api/webhooks").await.body["endpoints"],
+        json!([])
+    );
+}
