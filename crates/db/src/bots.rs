@@ -336,9 +336,10 @@ pub async fn find_by_token_hash(conn: &mut AnyConnection, token_hash: &str) -> D
 }
 
 /// Stores the hash of the bot's control-channel token (replacing any earlier one).
-pub async fn set_token_hash(conn: &mut AnyConnection, id: &str, token_hash: &str) -> DbResult<()> {
-    sqlx::query("UPDATE bots SET bot_token_hash = $1 WHERE id = $2")
+pub async fn set_token_hash(conn: &mut AnyConnection, id: &str, token_hash: &str, now: DateTime<Utc>) -> DbResult<()> {
+    sqlx::query("UPDATE bots SET bot_token_hash = $1, updated_at = $2 WHERE id = $3")
         .bind(token_hash)
+        .bind(to_millis(now))
         .bind(id)
         .execute(&mut *conn)
         .await?;
@@ -533,4 +534,47 @@ pub async fn set_deployment(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+/// What a replica needs to answer a heartbeat without the database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectoryEntry {
+    pub bot_id: String,
+    pub token_hash: Option<String>,
+    pub status: BotStatus,
+    pub leave_requested: bool,
+    pub leave_reason: Option<String>,
+}
+
+fn directory_entry(r: &AnyRow) -> DbResult<DirectoryEntry> {
+    let status: String = r.get(2);
+    Ok(DirectoryEntry {
+        bot_id: r.get(0),
+        token_hash: r.get(1),
+        status: BotStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        leave_requested: r.get::<Option<i64>, _>(3).is_some(),
+        leave_reason: r.get(4),
+    })
+}
+
+/// Every live bot that holds a token (a replica's initial directory load).
+pub async fn live_directory(conn: &mut AnyConnection) -> DbResult<Vec<DirectoryEntry>> {
+    let rows = sqlx::query(
+        "SELECT id, bot_token_hash, status, leave_requested_at, leave_reason FROM bots
+         WHERE status NOT IN ('ENDED', 'FATAL') AND bot_token_hash IS NOT NULL",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(directory_entry).collect()
+}
+
+/// Bots changed at or after `since` (a replica's incremental directory refresh).
+pub async fn directory_changes(conn: &mut AnyConnection, since: DateTime<Utc>) -> DbResult<Vec<DirectoryEntry>> {
+    let rows = sqlx::query(
+        "SELECT id, bot_token_hash, status, leave_requested_at, leave_reason FROM bots WHERE updated_at >= $1",
+    )
+    .bind(to_millis(since))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(directory_entry).collect()
 }

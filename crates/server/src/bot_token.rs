@@ -30,9 +30,15 @@ pub fn mint(secret: &str, bot_id: &str, attempt: u32) -> String {
 
 /// Mints the token for `attempt` and stores its hash on the bot; returns the raw token
 /// (to hand to the bot as `MILO_AUTH_TOKEN`, never to store or log).
-pub async fn issue(conn: &mut AnyConnection, secret: &str, bot_id: &str, attempt: u32) -> DbResult<String> {
+pub async fn issue(
+    conn: &mut AnyConnection,
+    secret: &str,
+    bot_id: &str,
+    attempt: u32,
+    now: chrono::DateTime<chrono::Utc>,
+) -> DbResult<String> {
     let token = mint(secret, bot_id, attempt);
-    bots::set_token_hash(conn, bot_id, &hash_secret(&token)).await?;
+    bots::set_token_hash(conn, bot_id, &hash_secret(&token), now).await?;
     Ok(token)
 }
 

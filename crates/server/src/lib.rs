@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod heartbeats;
 pub mod lifecycle;
 pub mod rate_limit;
 pub mod routes;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
     /// Source of "now" for handlers and workers (a manual clock in tests).
     pub clock: Arc<dyn clock::Clock>,
+    /// Batches heartbeat writes and caches their answers.
+    pub heartbeats: Arc<heartbeats::HeartbeatBatcher>,
 }
 
 impl AppState {
@@ -176,6 +179,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         db,
         rate_limiter: Arc::new(rate_limit::RateLimiter::new(config.api_rate_limit_per_minute)),
         clock: Arc::new(clock::SystemClock),
+        heartbeats: Arc::new(heartbeats::HeartbeatBatcher::new()),
         config: Arc::new(config),
         bot_token_secret: Arc::new(bot_token_secret),
     })

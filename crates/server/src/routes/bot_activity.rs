@@ -80,6 +80,7 @@ pub async fn leave(
     };
     let resource = load_resource(&mut tx, updated).await?;
     tx.commit().await.map_err(DbError::from)?;
+    state.heartbeats.forget(&resource.id);
     tracing::info!(bot.id = %resource.id, status = %resource.status, "leave requested");
     Ok((StatusCode::ACCEPTED, Json(resource)))
 }

@@ -28,9 +28,9 @@ use utoipa::ToSchema;
 /// The bot calling the control channel.
 pub struct BotCaller(pub BotRecord);
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<BotRecord, ApiError> {
-    let header = parts
-        .headers
+/// The bot token from `Authorization: Bearer mbb_…`.
+fn bearer(headers: &axum::http::HeaderMap) -> Result<&str, ApiError> {
+    let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::unauthorized("missing bot token: send `Authorization: Bearer <MILO_AUTH_TOKEN>`"))?;
@@ -44,6 +44,11 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<BotRecord, ApiE
             "not a bot token; user API keys cannot call bot endpoints",
         ));
     }
+    Ok(token)
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<BotRecord, ApiError> {
+    let token = bearer(&parts.headers)?;
     let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
     bots::find_by_token_hash(&mut conn, &hash_secret(token))
         .await?
@@ -183,6 +188,7 @@ pub async fn report_status(
     .await?
     .ok_or_else(|| ApiError::unauthorized("invalid bot token"))?;
     tx.commit().await.map_err(DbError::from)?;
+    state.heartbeats.forget(&bot.id);
     match outcome {
         TransitionOutcome::Applied(updated) => {
             tracing::info!(bot.id = %bot.id, from = %bot.status, to = %updated.status, sub_code = ?report.sub_code, "bot status");
@@ -213,20 +219,29 @@ pub struct HeartbeatAnswer {
 }
 
 /// Heartbeat. Send every `heartbeatIntervalSecs`; the answer says whether to leave.
+///
+/// Answered from a per-replica cache at most one second old; the write is batched
+/// (see `HeartbeatBatcher`).
 #[utoipa::path(post, path = "/api/bot/v1/heartbeat", tag = "bot channel",
     responses((status = 200, body = HeartbeatAnswer), (status = 401, body = ErrorBody)),
     security(("botToken" = [])))]
-pub async fn heartbeat(State(state): State<AppState>, BotCaller(bot): BotCaller) -> ApiResult<Json<HeartbeatAnswer>> {
-    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
-    let answer = bots::heartbeat(&mut conn, &bot.id, state.now())
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Json<HeartbeatAnswer>> {
+    let token = bearer(&headers)?;
+    let beat = state
+        .heartbeats
+        .beat(&state.db, &hash_secret(token), state.now())
         .await?
         .ok_or_else(|| ApiError::unauthorized("invalid bot token"))?;
-    let reason = answer
-        .leave_reason
-        .or_else(|| (answer.status == BotStatus::Leaving).then(|| sub_code::USER_REQUESTED.to_string()));
+    if beat.status.is_terminal() {
+        return Err(ApiError::unauthorized(format!("this bot has ended ({})", beat.status))
+            .with_details(json!({"status": beat.status.as_str()})));
+    }
     Ok(Json(HeartbeatAnswer {
-        leave: reason.is_some() || answer.status.is_terminal(),
-        reason,
+        leave: beat.leave_reason.is_some(),
+        reason: beat.leave_reason,
     }))
 }
 

@@ -25,6 +25,8 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::tas
             }
         }
     });
+    let state_for_flush = state.clone();
+    let flush_stop = shutdown.clone();
     let mut deliver_shutdown = shutdown;
     let deliverer = tokio::spawn(async move {
         let client = crate::webhook_client::client(state.config.webhook_allow_private);
@@ -47,7 +49,23 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::tas
             }
         }
     });
-    vec![monitor, deliverer]
+    let flush_state = state_for_flush;
+    let mut flush_shutdown = flush_stop;
+    let flusher = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(crate::heartbeats::FLUSH_INTERVAL) => {}
+                _ = flush_shutdown.changed() => {
+                    let _ = flush_state.heartbeats.flush(&flush_state.db, flush_state.now()).await;
+                    break;
+                }
+            }
+            if let Err(e) = flush_state.heartbeats.flush(&flush_state.db, flush_state.now()).await {
+                tracing::warn!(error = %e, "heartbeat flush failed; will retry");
+            }
+        }
+    });
+    vec![monitor, deliverer, flusher]
 }
 
 fn hostname() -> String {

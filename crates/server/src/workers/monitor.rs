@@ -46,6 +46,7 @@ async fn apply(state: &AppState, bot_id: &str, to: BotStatus, code: &str, messag
     let outcome = lifecycle::transition(&mut tx, bot_id, to, Some(code), Some(message), state.now()).await?;
     tx.commit().await?;
     let applied = matches!(outcome, Some(TransitionOutcome::Applied(_)));
+    state.heartbeats.forget(bot_id);
     if applied {
         tracing::info!(bot.id = %bot_id, to = %to, sub_code = code, "monitor changed bot status");
     }
@@ -65,6 +66,8 @@ pub async fn run_once(state: &AppState, holder: &str) -> DbResult<MonitorReport>
             return Ok(MonitorReport::default());
         }
     }
+    // Timeouts must see this replica's latest heartbeats.
+    state.heartbeats.flush(&state.db, now).await?;
     let mut report = MonitorReport {
         leased: true,
         ..Default::default()
@@ -118,10 +121,12 @@ pub async fn run_once(state: &AppState, holder: &str) -> DbResult<MonitorReport>
     // Max duration: tell the bot to leave (it hears it on its next heartbeat).
     for id in bots::ids_over_max_duration(&mut conn, now, BATCH).await? {
         let mut tx = state.db.begin_write().await?;
-        if bots::request_leave(&mut tx, &id, sub_code::MAX_DURATION, now).await? {
+        let told = bots::request_leave(&mut tx, &id, sub_code::MAX_DURATION, now).await?;
+        tx.commit().await?;
+        if told {
+            state.heartbeats.forget(&id);
             report.told_to_leave += 1;
         }
-        tx.commit().await?;
     }
 
     // Leave timeout: told to leave, still not ended → stop it and end it.

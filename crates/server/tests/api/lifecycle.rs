@@ -229,7 +229,7 @@ async fn control_channel_auth_matrix() {
     assert_eq!(app.bot_resource(&b).await["status"], "DEPLOYING");
     // Redeploying (a new attempt) replaces the token; the old one stops working.
     let mut tx = app.db.begin_write().await.unwrap();
-    let new_token = meeboter_server::bot_token::issue(&mut tx, &app.state.bot_token_secret, &a, 2)
+    let new_token = meeboter_server::bot_token::issue(&mut tx, &app.state.bot_token_secret, &a, 2, app.state.now())
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -193,7 +193,7 @@ impl TestApp {
         meeboter_db::bots::set_deployment(&mut tx, bot_id, "test", Some("proc-1"), now)
             .await
             .unwrap();
-        let token = meeboter_server::bot_token::issue(&mut tx, &self.state.bot_token_secret, bot_id, 1)
+        let token = meeboter_server::bot_token::issue(&mut tx, &self.state.bot_token_secret, bot_id, 1, now)
             .await
             .unwrap();
         tx.commit().await.unwrap();
