@@ -568,13 +568,23 @@ pub async fn live_directory(conn: &mut AnyConnection) -> DbResult<Vec<DirectoryE
     rows.iter().map(directory_entry).collect()
 }
 
-/// Bots changed at or after `since` (a replica's incremental directory refresh).
+/// Bots holding a token changed at or after `since` (a replica's incremental directory
+/// refresh; bots never deployed have no token and do not matter to it).
 pub async fn directory_changes(conn: &mut AnyConnection, since: DateTime<Utc>) -> DbResult<Vec<DirectoryEntry>> {
     let rows = sqlx::query(
-        "SELECT id, bot_token_hash, status, leave_requested_at, leave_reason FROM bots WHERE updated_at >= $1",
+        "SELECT id, bot_token_hash, status, leave_requested_at, leave_reason FROM bots
+         WHERE updated_at >= $1 AND bot_token_hash IS NOT NULL",
     )
     .bind(to_millis(since))
     .fetch_all(&mut *conn)
     .await?;
     rows.iter().map(directory_entry).collect()
+}
+
+/// How many bots have ever heartbeat (benchmarks and diagnostics).
+pub async fn count_with_heartbeat(conn: &mut AnyConnection) -> DbResult<i64> {
+    let row = sqlx::query("SELECT COUNT(*) FROM bots WHERE last_heartbeat_at IS NOT NULL")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.get::<i64, _>(0))
 }

@@ -170,6 +170,12 @@ impl Db {
     }
 }
 
+/// Refreshes the planner's statistics (`ANALYZE`, on either backend).
+pub async fn analyze(db: &Db) -> DbResult<()> {
+    sqlx::query("ANALYZE").execute(db.pool()).await?;
+    Ok(())
+}
+
 /// The current time at the precision we store (milliseconds), so a value returned
 /// right after a write equals the one read back later.
 pub fn now() -> chrono::DateTime<chrono::Utc> {

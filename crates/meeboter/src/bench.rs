@@ -33,6 +33,12 @@ pub struct BenchArgs {
     /// Concurrent clients for the list benchmark.
     #[arg(long, default_value_t = 8)]
     pub list_concurrency: usize,
+    /// Live bots whose tokens the heartbeat benchmark cycles through.
+    #[arg(long, default_value_t = 20_000)]
+    pub heartbeat_bots: usize,
+    /// Which runs: any of create, list, heartbeat (comma-separated).
+    #[arg(long, default_value = "create,list,heartbeat", value_delimiter = ',')]
+    pub scenarios: Vec<String>,
 }
 
 struct Stats {
@@ -173,6 +179,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         (ka.secret, (kb.secret, b.id))
     };
 
+    let secret = state.bot_token_secret.to_string();
+    let state_for_workers = state.clone();
+    let state_for_directory = state.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let server = tokio::spawn(meeboter_server::serve(state, listener, std::future::pending()));
@@ -185,55 +194,131 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
 
     let duration = Duration::from_secs(args.seconds);
-    let body = serde_json::json!({
-        "meetingUrl": "https://zoom.us/j/123456789?pwd=abc",
-        "botName": "Bench",
-        "metadata": {"source": "bench"}
-    })
-    .to_string();
-    let (c, b, k) = (client.clone(), base.clone(), create_key.clone());
-    let create = drive(args.concurrency, duration, move || {
-        let req = c
-            .post(format!("{b}/api/bots"))
-            .bearer_auth(&k)
-            .header("content-type", "application/json")
-            .body(body.clone());
-        async move { read_ok(req, 201).await }
-    })
-    .await;
-    create.print(&format!("create ({backend})"));
+    let wants = |name: &str| args.scenarios.iter().any(|s| s == name);
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let workers = meeboter_server::workers::spawn(state_for_workers, workers_stopped);
+    let mut errors = 0;
+    if wants("create") {
+        let body = serde_json::json!({
+            "meetingUrl": "https://zoom.us/j/123456789?pwd=abc",
+            "botName": "Bench",
+            "metadata": {"source": "bench"}
+        })
+        .to_string();
+        let (c, b, k) = (client.clone(), base.clone(), create_key.clone());
+        let create = drive(args.concurrency, duration, move || {
+            let req = c
+                .post(format!("{b}/api/bots"))
+                .bearer_auth(&k)
+                .header("content-type", "application/json")
+                .body(body.clone());
+            async move { read_ok(req, 201).await }
+        })
+        .await;
+        create.print(&format!("create ({backend})"));
+        errors += create.errors;
+    }
 
     let (list_key, list_account) = list_key;
-    let started = Instant::now();
-    seed_bots(&db, &list_account, args.list_rows).await?;
-    println!(
-        "seeded {} bots in {:.1}s",
-        args.list_rows,
-        started.elapsed().as_secs_f64()
-    );
-    let (c, b, k) = (client.clone(), base.clone(), list_key.clone());
-    let list = drive(args.list_concurrency, duration, move || {
-        let req = c.get(format!("{b}/api/bots?limit=50")).bearer_auth(&k);
-        async move { read_ok(req, 200).await }
-    })
-    .await;
-    list.print(&format!(
-        "list 50 of {} ({backend}, {} clients)",
-        args.list_rows, args.list_concurrency
-    ));
-    let (c, b, k) = (client.clone(), base.clone(), list_key);
-    let filtered = drive(args.list_concurrency, duration, move || {
-        let req = c.get(format!("{b}/api/bots?limit=50&status=QUEUED")).bearer_auth(&k);
-        async move { read_ok(req, 200).await }
-    })
-    .await;
-    filtered.print(&format!(
-        "list 50 QUEUED of {} ({backend}, {} clients)",
-        args.list_rows, args.list_concurrency
-    ));
+    if wants("list") {
+        let started = Instant::now();
+        seed_bots(&db, &list_account, args.list_rows).await?;
+        println!(
+            "seeded {} bots in {:.1}s",
+            args.list_rows,
+            started.elapsed().as_secs_f64()
+        );
+        // Measure the steady state: PostgreSQL autovacuum analyses a table that grew by
+        // 100k rows within a minute; before that the planner has no statistics and may
+        // pick a sequential scan for the status-history lookup of a page.
+        meeboter_db::analyze(&db).await?;
+        let (c, b, k) = (client.clone(), base.clone(), list_key.clone());
+        let list = drive(args.list_concurrency, duration, move || {
+            let req = c.get(format!("{b}/api/bots?limit=50")).bearer_auth(&k);
+            async move { read_ok(req, 200).await }
+        })
+        .await;
+        list.print(&format!(
+            "list 50 of {} ({backend}, {} clients)",
+            args.list_rows, args.list_concurrency
+        ));
+        let (c, b, k) = (client.clone(), base.clone(), list_key);
+        let filtered = drive(args.list_concurrency, duration, move || {
+            let req = c.get(format!("{b}/api/bots?limit=50&status=QUEUED")).bearer_auth(&k);
+            async move { read_ok(req, 200).await }
+        })
+        .await;
+        filtered.print(&format!(
+            "list 50 QUEUED of {} ({backend}, {} clients)",
+            args.list_rows, args.list_concurrency
+        ));
+        errors += list.errors + filtered.errors;
+    }
+
+    if wants("heartbeat") {
+        let started = Instant::now();
+        let tokens = seed_live_bots(&db, &secret, &list_account, args.heartbeat_bots).await?;
+        println!(
+            "seeded {} live bots with tokens in {:.1}s",
+            tokens.len(),
+            started.elapsed().as_secs_f64()
+        );
+        // Let the replica's directory load them, as it would have at startup.
+        state_for_directory.heartbeats.flush(&db, meeboter_db::now()).await?;
+        let tokens = Arc::new(tokens);
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (c, b) = (client.clone(), base.clone());
+        let beats = drive(args.concurrency, duration, move || {
+            let i = next.fetch_add(1, Ordering::Relaxed) % tokens.len();
+            let req = c.post(format!("{b}/api/bot/v1/heartbeat")).bearer_auth(&tokens[i]);
+            async move { read_ok(req, 200).await }
+        })
+        .await;
+        beats.print(&format!(
+            "heartbeat ({backend}, {} live bots, {} clients)",
+            args.heartbeat_bots, args.concurrency
+        ));
+        errors += beats.errors;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let mut conn = db.pool().acquire().await?;
+        let recorded = meeboter_db::bots::count_with_heartbeat(&mut conn).await?;
+        println!("bots with a recorded heartbeat after the run: {recorded}");
+    }
+    let _ = stop_workers.send(true);
+    for w in workers {
+        let _ = w.await;
+    }
     server.abort();
-    if create.errors + list.errors + filtered.errors > 0 {
-        bail!("some requests failed");
+    if errors > 0 {
+        bail!("{errors} requests failed");
     }
     Ok(())
+}
+
+/// Creates `n` bots in `IN_CALL`, each with its own control-channel token.
+async fn seed_live_bots(db: &Db, secret: &str, account_id: &str, n: usize) -> anyhow::Result<Vec<String>> {
+    let now = meeboter_db::now();
+    let template = validate_create_bot(
+        CreateBotInput {
+            meeting_url: Some("https://zoom.us/j/123456789".into()),
+            ..Default::default()
+        },
+        now,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut tokens = Vec::with_capacity(n);
+    while tokens.len() < n {
+        let mut tx = db.begin_write().await?;
+        for _ in 0..(n - tokens.len()).min(1000) {
+            let (bot, _) = bots::insert(&mut tx, account_id, &template, BotStatus::Queued, now).await?;
+            let write = bots::StatusWrite {
+                in_call: true,
+                ..Default::default()
+            };
+            bots::set_status(&mut tx, &bot.id, BotStatus::Queued, BotStatus::InCall, &write, now).await?;
+            tokens.push(meeboter_server::bot_token::issue(&mut tx, secret, &bot.id, 1, now).await?);
+        }
+        tx.commit().await?;
+    }
+    Ok(tokens)
 }
