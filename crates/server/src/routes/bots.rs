@@ -465,8 +465,9 @@ pub async fn get_bot(
 
 /// Delete one of your bots and all its data.
 ///
-/// A bot still running is stopped first (by the deployment layer, once it has one);
-/// a bot that was never deployed is simply removed.
+/// A bot still running is stopped first: a release job for its process, task or slot is
+/// enqueued in the same transaction (and outlives the bot's rows); a bot that was never
+/// deployed is simply removed.
 #[utoipa::path(
     delete, path = "/api/bots/{id}", tag = "bots",
     params(("id" = String, Path, description = "bot id")),
@@ -480,9 +481,22 @@ pub async fn delete_bot(
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&id, "bot")?;
     let mut tx = state.db.begin_write().await?;
-    if !bots::delete(&mut tx, &caller.account_id, &id).await? {
-        return Err(ApiError::not_found("bot"));
+    let bot = bots::find(&mut tx, &caller.account_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("bot"))?;
+    // A live deployed bot is stopped first: the release job outlives the bot's rows.
+    if !bot.status.is_terminal() && bot.deployment_platform.is_some() {
+        meeboter_db::jobs::enqueue_release(
+            &mut tx,
+            &bot.id,
+            bot.deployment_platform.as_deref(),
+            bot.deployment_identifier.as_deref(),
+            "deleted",
+            state.now(),
+        )
+        .await?;
     }
+    bots::delete(&mut tx, &caller.account_id, &id).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(bot.id = %id, account.id = %caller.account_id, "bot deleted");
     Ok(StatusCode::NO_CONTENT)

@@ -532,3 +532,16 @@ async fn the_stream_sends_events_live_and_ends_with_the_bot() {
     assert_eq!(app.get(&other, &format!("/api/bots/{id}/stream")).await.status, 404);
     let _ = Value::Null;
 }
+
+#[tokio::test]
+async fn deleting_a_running_bot_releases_its_resources() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app.deployed_bot(json!({"meetingUrl": ZOOM})).await;
+    app.report(&token, "IN_CALL", None).await;
+    assert_eq!(app.delete(&app.admin_key, &format!("/api/bots/{id}")).await.status, 204);
+    let jobs = app.release_jobs(&id).await;
+    assert_eq!(jobs.len(), 1, "release job survives the bot");
+    assert_eq!(jobs[0].reason.as_deref(), Some("deleted"));
+    assert_eq!(jobs[0].identifier.as_deref(), Some("proc-1"));
+    assert_eq!(app.bot(&token, Method::GET, "/config", None).await.status, 401);
+}
