@@ -1,0 +1,87 @@
+//! Where bots run.
+//!
+//! A [`Platform`] starts a bot with exactly the deployment guide's environment, stops it
+//! (idempotently), and reports what became of it. The control plane never needs more:
+//! capacity, queueing and retries live in the server's deployment layer, over the
+//! database, so every platform gets them for free.
+//!
+//! **Architecture invariant:** platforms know nothing of HTTP handlers or SQL; they are
+//! driven by the server's deployment layer and report through return values and the
+//! [`LogSink`].
+
+pub mod local;
+
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+
+/// Everything a platform needs to start one bot.
+#[derive(Debug, Clone)]
+pub struct BotLaunch {
+    pub bot_id: String,
+    /// Which deployment attempt this is (1, 2, …); platforms use it to make a retried
+    /// launch of the same attempt idempotent.
+    pub attempt: u32,
+    /// `BOT_ID`, `MEETING_URL`, `MEETING_PLATFORM`, `BOT_NAME`, `API_CALLBACK_URL`,
+    /// `MILO_AUTH_TOKEN`, `RECORDING_MODE`.
+    pub env: BTreeMap<String, String>,
+}
+
+impl BotLaunch {
+    /// The environment variables every platform passes to a bot, in the guide's names.
+    pub const ENV_NAMES: [&'static str; 7] = [
+        "BOT_ID",
+        "MEETING_URL",
+        "MEETING_PLATFORM",
+        "BOT_NAME",
+        "API_CALLBACK_URL",
+        "MILO_AUTH_TOKEN",
+        "RECORDING_MODE",
+    ];
+}
+
+/// A started bot: the durable identifier stored on the bot (PID, slot, task ARN).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launched {
+    pub identifier: String,
+}
+
+/// What a platform knows about a bot it started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InstanceState {
+    Running,
+    /// It stopped; `reason` says how (exit code, signal, platform message).
+    Stopped {
+        reason: String,
+    },
+    /// The platform has no trace of it.
+    Gone,
+}
+
+/// Why a platform call failed. Transient failures are retried with backoff; permanent
+/// ones fail the bot (`FATAL`/`deploy_failed`) with the message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlatformError {
+    #[error("transient platform failure: {0}")]
+    Transient(String),
+    #[error("platform refused: {0}")]
+    Permanent(String),
+}
+
+/// Receives a bot's output lines (`bot id`, `level`, `line`); the server records them as
+/// the bot's log events.
+pub type LogSink = tokio::sync::mpsc::UnboundedSender<(String, &'static str, String)>;
+
+#[async_trait]
+pub trait Platform: Send + Sync {
+    /// `local`, `coolify`, `aws`, …: stored on each bot it runs.
+    fn name(&self) -> &'static str;
+    /// Starts a bot. Must not start a second instance for the same bot and attempt.
+    async fn deploy(&self, launch: &BotLaunch) -> Result<Launched, PlatformError>;
+    /// Stops a bot; an instance that is already gone counts as stopped.
+    async fn stop(&self, identifier: &str) -> Result<(), PlatformError>;
+    /// What became of a bot this platform started.
+    async fn observe(&self, identifier: &str) -> Result<InstanceState, PlatformError>;
+    /// Finds an instance of `bot_id`/`attempt` whose identifier was never recorded (the
+    /// server died between starting it and storing the identifier).
+    async fn find(&self, bot_id: &str, attempt: u32) -> Result<Option<Launched>, PlatformError>;
+}

@@ -1,0 +1,326 @@
+//! The local platform: each bot is a child process of the server (the zero-setup default).
+//!
+//! The identifier is `"{pid}:{start time}"` (start time in clock ticks since boot, from
+//! `/proc/<pid>/stat`), so a recycled PID is never mistaken for the bot. Each child gets a
+//! clean environment — the guide's bot variables plus `PATH`/`HOME`/locale and a
+//! `MEEBOTER_DEPLOYMENT=<bot id>/<attempt>` marker — never the server's own secrets, and
+//! runs in its own process group so stopping it also stops its browser.
+//! After a server restart, children that are still running are adopted (watched through
+//! `/proc`), and a launch whose identifier was never stored is found by its marker.
+
+use crate::{BotLaunch, InstanceState, Launched, LogSink, Platform, PlatformError};
+use async_trait::async_trait;
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+/// Variables passed through from the server's environment (nothing secret).
+const PASSTHROUGH: [&str; 7] = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "DISPLAY"];
+/// Marker variable that lets a restarted server find a child it launched.
+pub const DEPLOYMENT_MARKER: &str = "MEEBOTER_DEPLOYMENT";
+
+pub struct LocalPlatform {
+    command: Vec<String>,
+    stop_grace: Duration,
+    sink: Option<LogSink>,
+    /// Exit reasons of children this process spawned (`None` while running).
+    children: Arc<Mutex<HashMap<String, Option<String>>>>,
+}
+
+impl LocalPlatform {
+    /// `command` is the program and its arguments (default: this executable with `bot`).
+    pub fn new(command: Vec<String>, stop_grace: Duration, sink: Option<LogSink>) -> Self {
+        Self {
+            command,
+            stop_grace,
+            sink,
+            children: Arc::default(),
+        }
+    }
+
+    /// `meeboter bot` from the running executable.
+    pub fn default_command() -> Vec<String> {
+        let exe = std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| "meeboter".into());
+        vec![exe, "bot".into()]
+    }
+}
+
+/// Start time of `pid` in clock ticks since boot, if it is alive (and not a zombie).
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    if fields.first() == Some(&"Z") || fields.first() == Some(&"X") {
+        return None;
+    }
+    // `after` starts at field 3 (state); start time is field 22.
+    fields.get(19)?.parse().ok()
+}
+
+fn parse_identifier(identifier: &str) -> Option<(i32, u64)> {
+    let (pid, start) = identifier.split_once(':')?;
+    Some((pid.parse().ok()?, start.parse().ok()?))
+}
+
+fn alive(identifier: &str) -> bool {
+    parse_identifier(identifier).is_some_and(|(pid, start)| start_time(pid) == Some(start))
+}
+
+fn spawn_reader<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
+    reader: R,
+    bot_id: String,
+    level: &'static str,
+    sink: Option<LogSink>,
+) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            match &sink {
+                Some(s) => {
+                    let _ = s.send((bot_id.clone(), level, line));
+                }
+                None => tracing::debug!(bot.id = %bot_id, "{line}"),
+            }
+        }
+    });
+}
+
+#[async_trait]
+impl Platform for LocalPlatform {
+    fn name(&self) -> &'static str {
+        "local"
+    }
+
+    async fn deploy(&self, launch: &BotLaunch) -> Result<Launched, PlatformError> {
+        if let Some(existing) = self.find(&launch.bot_id, launch.attempt).await? {
+            return Ok(existing);
+        }
+        let (program, args) = self
+            .command
+            .split_first()
+            .ok_or_else(|| PlatformError::Permanent("LOCAL_BOT_COMMAND is empty".into()))?;
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .env_clear()
+            .envs(
+                PASSTHROUGH
+                    .iter()
+                    .filter_map(|k| std::env::var(k).ok().map(|v| (*k, v))),
+            )
+            .envs(&launch.env)
+            .env(DEPLOYMENT_MARKER, format!("{}/{}", launch.bot_id, launch.attempt))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(false);
+        let mut child = cmd.spawn().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
+                PlatformError::Permanent(format!("cannot run {program}: {e}"))
+            }
+            _ => PlatformError::Transient(format!("cannot start {program}: {e}")),
+        })?;
+        let pid = child
+            .id()
+            .ok_or_else(|| PlatformError::Transient("child exited before it could be tracked".into()))?;
+        let pid = i32::try_from(pid).map_err(|_| PlatformError::Transient("pid out of range".into()))?;
+        let start = start_time(pid).unwrap_or(0);
+        let identifier = format!("{pid}:{start}");
+        if let Some(out) = child.stdout.take() {
+            spawn_reader(out, launch.bot_id.clone(), "info", self.sink.clone());
+        }
+        if let Some(err) = child.stderr.take() {
+            spawn_reader(err, launch.bot_id.clone(), "warn", self.sink.clone());
+        }
+        self.children
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(identifier.clone(), None);
+        let children = self.children.clone();
+        let id = identifier.clone();
+        tokio::spawn(async move {
+            let reason = match child.wait().await {
+                Ok(status) => match (status.code(), std::os::unix::process::ExitStatusExt::signal(&status)) {
+                    (Some(code), _) => format!("process exited with code {code}"),
+                    (None, Some(sig)) => format!("process killed by signal {sig}"),
+                    _ => "process exited".to_string(),
+                },
+                Err(e) => format!("process could not be waited on: {e}"),
+            };
+            children
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(id, Some(reason));
+        });
+        tracing::info!(bot.id = %launch.bot_id, pid, "bot process started");
+        Ok(Launched { identifier })
+    }
+
+    async fn stop(&self, identifier: &str) -> Result<(), PlatformError> {
+        let Some((pid, _)) = parse_identifier(identifier) else {
+            return Ok(()); // never a process of ours
+        };
+        if !alive(identifier) {
+            return Ok(());
+        }
+        let group = Pid::from_raw(pid);
+        let _ = killpg(group, Signal::SIGTERM);
+        let deadline = tokio::time::Instant::now() + self.stop_grace;
+        while tokio::time::Instant::now() < deadline {
+            if !alive(identifier) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tracing::warn!(pid, "bot process ignored SIGTERM; sending SIGKILL");
+        let _ = killpg(group, Signal::SIGKILL);
+        for _ in 0..100 {
+            if !alive(identifier) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Err(PlatformError::Transient(format!("process {pid} survived SIGKILL")))
+    }
+
+    async fn observe(&self, identifier: &str) -> Result<InstanceState, PlatformError> {
+        if let Some(entry) = self.children.lock().unwrap_or_else(|p| p.into_inner()).get(identifier) {
+            return Ok(match entry {
+                None => InstanceState::Running,
+                Some(reason) => InstanceState::Stopped { reason: reason.clone() },
+            });
+        }
+        Ok(if alive(identifier) {
+            InstanceState::Running
+        } else {
+            InstanceState::Gone
+        })
+    }
+
+    async fn find(&self, bot_id: &str, attempt: u32) -> Result<Option<Launched>, PlatformError> {
+        let marker = format!("{DEPLOYMENT_MARKER}={bot_id}/{attempt}");
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Ok(None);
+        };
+        for entry in entries.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+                continue;
+            };
+            let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+                continue;
+            };
+            if environ.split(|b| *b == 0).any(|kv| kv == marker.as_bytes())
+                && let Some(start) = start_time(pid)
+            {
+                return Ok(Some(Launched {
+                    identifier: format!("{pid}:{start}"),
+                }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn launch(bot: &str) -> BotLaunch {
+        let mut env = BTreeMap::new();
+        env.insert("BOT_ID".to_string(), bot.to_string());
+        env.insert("MEETING_URL".to_string(), "https://zoom.us/j/123456789".to_string());
+        BotLaunch {
+            bot_id: bot.to_string(),
+            attempt: 1,
+            env,
+        }
+    }
+
+    fn sh(script: &str) -> Vec<String> {
+        vec!["/bin/sh".into(), "-c".into(), script.into()]
+    }
+
+    #[tokio::test]
+    async fn runs_with_only_the_bot_environment_and_logs_output() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        // The test process has CARGO_MANIFEST_DIR set (by cargo); the child must not see it.
+        assert!(std::env::var("CARGO_MANIFEST_DIR").is_ok());
+        let script = "echo \"id=$BOT_ID leak=${CARGO_MANIFEST_DIR:-none}\"; echo oops >&2";
+        let p = LocalPlatform::new(sh(script), Duration::from_secs(2), Some(tx));
+        let launched = p.deploy(&launch("b1")).await.unwrap();
+        let mut lines = Vec::new();
+        while lines.len() < 2 {
+            lines.push(
+                tokio::time::timeout(Duration::from_secs(5), rx.recv())
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
+        }
+        lines.sort_by_key(|l| l.1);
+        assert_eq!(lines[0], ("b1".to_string(), "info", "id=b1 leak=none".to_string()));
+        assert_eq!(lines[1].2, "oops");
+        for _ in 0..100 {
+            if matches!(
+                p.observe(&launched.identifier).await.unwrap(),
+                InstanceState::Stopped { .. }
+            ) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(
+            p.observe(&launched.identifier).await.unwrap(),
+            InstanceState::Stopped {
+                reason: "process exited with code 0".into()
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn stop_terminates_then_kills_and_is_idempotent() {
+        let p = LocalPlatform::new(sh("trap '' TERM; sleep 30"), Duration::from_millis(300), None);
+        let launched = p.deploy(&launch("b2")).await.unwrap();
+        assert_eq!(p.observe(&launched.identifier).await.unwrap(), InstanceState::Running);
+        // Found again by its marker, so a retried deploy does not start a second one.
+        assert_eq!(p.find("b2", 1).await.unwrap(), Some(launched.clone()));
+        assert_eq!(p.deploy(&launch("b2")).await.unwrap(), launched);
+        p.stop(&launched.identifier).await.unwrap();
+        assert!(!alive(&launched.identifier));
+        p.stop(&launched.identifier).await.unwrap();
+        p.stop("not-an-identifier").await.unwrap();
+        // A fresh platform (a restarted server) sees it as gone.
+        let fresh = LocalPlatform::new(sh("true"), Duration::from_secs(1), None);
+        assert_eq!(fresh.observe(&launched.identifier).await.unwrap(), InstanceState::Gone);
+    }
+
+    #[tokio::test]
+    async fn a_restarted_server_adopts_running_children() {
+        let p = LocalPlatform::new(sh("sleep 30"), Duration::from_secs(1), None);
+        let launched = p.deploy(&launch("b3")).await.unwrap();
+        let fresh = LocalPlatform::new(sh("true"), Duration::from_secs(1), None);
+        assert_eq!(
+            fresh.observe(&launched.identifier).await.unwrap(),
+            InstanceState::Running
+        );
+        assert_eq!(fresh.find("b3", 1).await.unwrap(), Some(launched.clone()));
+        fresh.stop(&launched.identifier).await.unwrap();
+        assert_eq!(fresh.observe(&launched.identifier).await.unwrap(), InstanceState::Gone);
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_is_a_permanent_failure() {
+        let p = LocalPlatform::new(vec!["/nonexistent/meeboter".into()], Duration::from_secs(1), None);
+        assert!(matches!(
+            p.deploy(&launch("b4")).await,
+            Err(PlatformError::Permanent(_))
+        ));
+    }
+}
