@@ -243,6 +243,17 @@ mod tests {
         }
     }
 
+    /// The marker is visible in /proc only once the child has exec'd; wait for that.
+    async fn found(p: &LocalPlatform, bot: &str) -> Option<Launched> {
+        for _ in 0..200 {
+            if let Some(l) = p.find(bot, 1).await.unwrap() {
+                return Some(l);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        None
+    }
+
     fn sh(script: &str) -> Vec<String> {
         vec!["/bin/sh".into(), "-c".into(), script.into()]
     }
@@ -290,7 +301,7 @@ mod tests {
         let launched = p.deploy(&launch("b2")).await.unwrap();
         assert_eq!(p.observe(&launched.identifier).await.unwrap(), InstanceState::Running);
         // Found again by its marker, so a retried deploy does not start a second one.
-        assert_eq!(p.find("b2", 1).await.unwrap(), Some(launched.clone()));
+        assert_eq!(found(&p, "b2").await, Some(launched.clone()));
         assert_eq!(p.deploy(&launch("b2")).await.unwrap(), launched);
         p.stop(&launched.identifier).await.unwrap();
         assert!(!alive(&launched.identifier));
@@ -310,7 +321,7 @@ mod tests {
             fresh.observe(&launched.identifier).await.unwrap(),
             InstanceState::Running
         );
-        assert_eq!(fresh.find("b3", 1).await.unwrap(), Some(launched.clone()));
+        assert_eq!(found(&fresh, "b3").await, Some(launched.clone()));
         fresh.stop(&launched.identifier).await.unwrap();
         assert_eq!(fresh.observe(&launched.identifier).await.unwrap(), InstanceState::Gone);
     }
