@@ -28,7 +28,11 @@ pub struct CreateBotInput {
     pub webhook_url: Option<String>,
     pub metadata: Option<serde_json::Value>,
     pub deduplication_key: Option<String>,
+    pub priority: Option<i64>,
 }
+
+/// Accepted deployment-queue priorities (higher goes first; default 0).
+pub const PRIORITY_RANGE: std::ops::RangeInclusive<i64> = -100..=100;
 
 /// Raw automatic-leave overrides; absent fields take the defaults.
 #[derive(Debug, Clone, Copy, Default)]
@@ -51,6 +55,8 @@ pub struct NewBot {
     pub webhook_url: Option<String>,
     pub metadata: serde_json::Map<String, serde_json::Value>,
     pub deduplication_key: Option<String>,
+    /// Deployment-queue priority; higher goes first.
+    pub priority: i64,
 }
 
 impl NewBot {
@@ -210,6 +216,11 @@ pub fn validate_create_bot(input: CreateBotInput, now: DateTime<Utc>) -> Result<
         Some(key) => Some(key),
     };
 
+    let priority = input.priority.unwrap_or(0);
+    if !PRIORITY_RANGE.contains(&priority) {
+        errors.push("priority", "out_of_range", "priority must be between -100 and 100");
+    }
+
     match meeting {
         Some(meeting) if errors.is_empty() => Ok(NewBot {
             meeting,
@@ -220,6 +231,7 @@ pub fn validate_create_bot(input: CreateBotInput, now: DateTime<Utc>) -> Result<
             webhook_url,
             metadata,
             deduplication_key,
+            priority,
         }),
         _ => Err(errors),
     }

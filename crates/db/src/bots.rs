@@ -38,6 +38,11 @@ pub struct BotRecord {
     pub leave_requested_at: Option<DateTime<Utc>>,
     /// The sub code to end with if the bot does not leave by itself in time.
     pub leave_reason: Option<String>,
+    /// Higher goes first in the deployment queue.
+    pub priority: i64,
+    /// When the bot first entered the queue (its place in line).
+    pub queued_at: Option<DateTime<Utc>>,
+    pub deploy_attempts: i64,
 }
 
 /// One entry of a bot's status history.
@@ -52,7 +57,8 @@ pub struct StatusChangeRecord {
 const COLUMNS: &str = "id, account_id, meeting_url, meeting_id, platform, bot_name, recording_mode, status, join_at, \
     waiting_room_timeout_secs, noone_joined_timeout_secs, everyone_left_timeout_secs, max_duration_secs, \
     webhook_url, metadata, deduplication_key, deployment_platform, deployment_identifier, created_at, updated_at, ended_at, \
-    status_at, deployment_started_at, last_heartbeat_at, in_call_at, leave_requested_at, leave_reason";
+    status_at, deployment_started_at, last_heartbeat_at, in_call_at, leave_requested_at, leave_reason, \
+    priority, queued_at, deploy_attempts";
 
 fn corrupt(what: &str, value: &str) -> DbError {
     DbError::Corrupt(format!("{what} `{value}`"))
@@ -97,6 +103,9 @@ fn from_row(row: &AnyRow) -> DbResult<BotRecord> {
         in_call_at: opt_time(row, "in_call_at"),
         leave_requested_at: opt_time(row, "leave_requested_at"),
         leave_reason: row.get("leave_reason"),
+        priority: row.get("priority"),
+        queued_at: opt_time(row, "queued_at"),
+        deploy_attempts: row.get("deploy_attempts"),
     })
 }
 
@@ -118,7 +127,7 @@ pub async fn insert(
     let metadata = serde_json::to_string(&bot.metadata).map_err(|e| DbError::Corrupt(e.to_string()))?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO bots ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, NULL, $17, $17, NULL, \
-         $17, NULL, NULL, NULL, NULL, NULL)"
+         $17, NULL, NULL, NULL, NULL, NULL, $18, $19, 0)"
     )))
     .bind(&id)
     .bind(account_id)
@@ -137,6 +146,8 @@ pub async fn insert(
     .bind(&metadata)
     .bind(&bot.deduplication_key)
     .bind(to_millis(now))
+    .bind(bot.priority)
+    .bind((status == BotStatus::Queued).then(|| to_millis(now)))
     .execute(&mut *conn)
     .await?;
     let change = StatusChangeRecord {
@@ -171,6 +182,9 @@ pub async fn insert(
         in_call_at: None,
         leave_requested_at: None,
         leave_reason: None,
+        priority: bot.priority,
+        queued_at: (status == BotStatus::Queued).then_some(now),
+        deploy_attempts: 0,
     };
     Ok((record, change))
 }
@@ -372,7 +386,8 @@ pub async fn set_status(
              deployment_started_at = CASE WHEN $4 = 1 THEN $2 ELSE deployment_started_at END,
              in_call_at = CASE WHEN $5 = 1 THEN $2 ELSE in_call_at END,
              leave_requested_at = CASE WHEN $6 IS NOT NULL AND leave_requested_at IS NULL THEN $2 ELSE leave_requested_at END,
-             leave_reason = COALESCE(leave_reason, $6)
+             leave_reason = COALESCE(leave_reason, $6),
+             queued_at = CASE WHEN $1 = 'QUEUED' AND queued_at IS NULL THEN $2 ELSE queued_at END
          WHERE id = $7 AND status = $8",
     )
     .bind(to.as_str())
@@ -466,7 +481,7 @@ pub async fn ids_where_older(
 ) -> DbResult<Vec<String>> {
     debug_assert!(matches!(
         column,
-        "status_at" | "deployment_started_at" | "leave_requested_at" | "join_at"
+        "status_at" | "deployment_started_at" | "leave_requested_at" | "join_at" | "queued_at"
     ));
     let sql = format!(
         "SELECT id FROM bots WHERE status IN ({}) AND {column} IS NOT NULL AND {column} <= ${} ORDER BY {column} LIMIT ${}",
@@ -587,4 +602,155 @@ pub async fn count_with_heartbeat(conn: &mut AnyConnection) -> DbResult<i64> {
         .fetch_one(&mut *conn)
         .await?;
     Ok(row.get::<i64, _>(0))
+}
+
+/// Statuses in which a bot occupies platform capacity.
+pub const ACTIVE_STATUSES: &str = "'DEPLOYING', 'JOINING_CALL', 'IN_WAITING_ROOM', 'IN_CALL', 'LEAVING'";
+
+/// Locks a platform's capacity row until the transaction ends (PostgreSQL); SQLite's
+/// write transaction already excludes every other writer.
+pub async fn lock_platform(conn: &mut AnyConnection, backend: crate::Backend, platform: &str) -> DbResult<()> {
+    if backend == crate::Backend::Postgres {
+        sqlx::query("SELECT name FROM platform_locks WHERE name = $1 FOR UPDATE")
+            .bind(platform)
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Bots occupying capacity on `platform`.
+pub async fn count_active(conn: &mut AnyConnection, platform: &str) -> DbResult<i64> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM bots WHERE deployment_platform = $1 AND status IN ({ACTIVE_STATUSES})"
+    )))
+    .bind(platform)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.get::<i64, _>(0))
+}
+
+/// The next `limit` queued bots that are due, in queue order, locked for this
+/// transaction (PostgreSQL skips bots another dispatcher holds).
+pub async fn next_queued(
+    conn: &mut AnyConnection,
+    backend: crate::Backend,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> DbResult<Vec<String>> {
+    let lock = match backend {
+        crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        crate::Backend::Sqlite => "",
+    };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM bots WHERE status = 'QUEUED' AND (next_deploy_at IS NULL OR next_deploy_at <= $1)
+         ORDER BY priority DESC, queued_at, id LIMIT $2{lock}"
+    )))
+    .bind(to_millis(now))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(|r| r.get::<String, _>(0)).collect())
+}
+
+/// Records the start of a deployment attempt on `platform`; returns the attempt number.
+pub async fn begin_deployment(conn: &mut AnyConnection, id: &str, platform: &str, now: DateTime<Utc>) -> DbResult<i64> {
+    let row = sqlx::query(
+        "UPDATE bots SET deployment_platform = $1, deployment_identifier = NULL, deploy_attempts = deploy_attempts + 1,
+             next_deploy_at = NULL, updated_at = $2
+         WHERE id = $3 RETURNING deploy_attempts",
+    )
+    .bind(platform)
+    .bind(to_millis(now))
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.get::<i64, _>(0))
+}
+
+/// Puts off the next deployment attempt of a requeued bot (transient failure backoff).
+pub async fn defer_deployment(conn: &mut AnyConnection, id: &str, until: DateTime<Utc>) -> DbResult<()> {
+    sqlx::query("UPDATE bots SET next_deploy_at = $1 WHERE id = $2")
+        .bind(to_millis(until))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// 1-based place in the deployment queue of a queued bot (global across accounts).
+pub async fn queue_position(conn: &mut AnyConnection, bot: &BotRecord) -> DbResult<i64> {
+    let queued_at = bot.queued_at.map(to_millis).unwrap_or(i64::MAX);
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM bots WHERE status = 'QUEUED' AND (
+             priority > $1
+             OR (priority = $1 AND queued_at < $2)
+             OR (priority = $1 AND queued_at = $2 AND id < $3))",
+    )
+    .bind(bot.priority)
+    .bind(queued_at)
+    .bind(&bot.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.get::<i64, _>(0) + 1)
+}
+
+/// Number of queued bots.
+pub async fn queue_length(conn: &mut AnyConnection) -> DbResult<i64> {
+    let row = sqlx::query("SELECT COUNT(*) FROM bots WHERE status = 'QUEUED'")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.get::<i64, _>(0))
+}
+
+/// Mean seconds recent bots spent deployed (for queue wait estimates); `None` without history.
+pub async fn recent_mean_run_secs(conn: &mut AnyConnection) -> DbResult<Option<f64>> {
+    let rows = sqlx::query(
+        "SELECT ended_at - deployment_started_at FROM bots
+         WHERE ended_at IS NOT NULL AND deployment_started_at IS NOT NULL ORDER BY ended_at DESC LIMIT 50",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let total: i64 = rows.iter().map(|r| r.get::<i64, _>(0).max(0)).sum();
+    Ok(Some(total as f64 / rows.len() as f64 / 1000.0))
+}
+
+/// Live bots on `platform` (for the reconciler): `(id, status, identifier, attempt, deployment started)`.
+pub async fn live_on_platform(
+    conn: &mut AnyConnection,
+    platform: &str,
+) -> DbResult<Vec<(String, BotStatus, Option<String>, i64, Option<DateTime<Utc>>)>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, status, deployment_identifier, deploy_attempts, deployment_started_at FROM bots
+         WHERE deployment_platform = $1 AND status IN ({ACTIVE_STATUSES})"
+    )))
+    .bind(platform)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let status: String = r.get(1);
+            Ok((
+                r.get(0),
+                BotStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+                r.get(2),
+                r.get(3),
+                r.get::<Option<i64>, _>(4).map(from_millis),
+            ))
+        })
+        .collect()
+}
+
+/// Live bots per platform name (for migration warnings and statistics).
+pub async fn live_platforms(conn: &mut AnyConnection) -> DbResult<Vec<(String, i64)>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT deployment_platform, COUNT(*) FROM bots WHERE deployment_platform IS NOT NULL
+         AND status IN ({ACTIVE_STATUSES}) GROUP BY deployment_platform"
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }

@@ -63,3 +63,27 @@ pub async fn list(
         })
         .collect())
 }
+
+/// The newest events of some types across all bots (infrastructure overview).
+pub async fn recent_of_types(conn: &mut AnyConnection, types: &[&str], limit: u32) -> DbResult<Vec<EventRecord>> {
+    let sql = format!(
+        "SELECT id, bot_id, type, data, at FROM bot_events WHERE type IN ({}) ORDER BY id DESC LIMIT {}",
+        placeholders(1, types.len()),
+        limit.min(1000)
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for t in types {
+        q = q.bind(*t);
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    Ok(rows
+        .iter()
+        .map(|r| EventRecord {
+            id: r.get(0),
+            bot_id: r.get(1),
+            event_type: r.get(2),
+            data: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or(serde_json::Value::Null),
+            at: from_millis(r.get(4)),
+        })
+        .collect())
+}

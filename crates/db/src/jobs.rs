@@ -14,6 +14,7 @@ pub struct DeploymentJob {
     pub identifier: Option<String>,
     pub reason: Option<String>,
     pub status: String,
+    pub attempts: i64,
 }
 
 /// Enqueues the release of a bot's platform resources.
@@ -44,7 +45,7 @@ pub async fn enqueue_release(
 /// Jobs of one bot, oldest first.
 pub async fn for_bot(conn: &mut AnyConnection, bot_id: &str) -> DbResult<Vec<DeploymentJob>> {
     let rows = sqlx::query(
-        "SELECT id, bot_id, kind, platform, identifier, reason, status FROM deployment_jobs WHERE bot_id = $1 ORDER BY id",
+        "SELECT id, bot_id, kind, platform, identifier, reason, status, attempts FROM deployment_jobs WHERE bot_id = $1 ORDER BY id",
     )
     .bind(bot_id)
     .fetch_all(&mut *conn)
@@ -59,6 +60,80 @@ pub async fn for_bot(conn: &mut AnyConnection, bot_id: &str) -> DbResult<Vec<Dep
             identifier: r.get(4),
             reason: r.get(5),
             status: r.get(6),
+            attempts: r.get(7),
         })
         .collect())
+}
+
+/// Claims up to `limit` due jobs of `kind` until `lease_until`.
+pub async fn claim_due(
+    conn: &mut AnyConnection,
+    backend: crate::Backend,
+    kind: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> DbResult<Vec<DeploymentJob>> {
+    let lock = match backend {
+        crate::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        crate::Backend::Sqlite => "",
+    };
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE deployment_jobs SET lease_until = $1, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM deployment_jobs
+                      WHERE kind = $2 AND status = 'pending' AND run_after <= $3 AND (lease_until IS NULL OR lease_until < $3)
+                      ORDER BY run_after LIMIT $4{lock})
+         RETURNING id, bot_id, kind, platform, identifier, reason, status, attempts"
+    )))
+    .bind(to_millis(lease_until))
+    .bind(kind)
+    .bind(to_millis(now))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| DeploymentJob {
+            id: r.get(0),
+            bot_id: r.get(1),
+            kind: r.get(2),
+            platform: r.get(3),
+            identifier: r.get(4),
+            reason: r.get(5),
+            status: r.get(6),
+            attempts: r.get(7),
+        })
+        .collect())
+}
+
+/// Marks a job finished (`done` or `failed`) or schedules a retry (`pending` at `retry_at`).
+pub async fn finish(
+    conn: &mut AnyConnection,
+    id: &str,
+    status: &str,
+    error: Option<&str>,
+    retry_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE deployment_jobs SET status = $1, last_error = $2, run_after = COALESCE($3, run_after),
+             lease_until = NULL, finished_at = CASE WHEN $1 = 'pending' THEN NULL ELSE $4 END
+         WHERE id = $5",
+    )
+    .bind(status)
+    .bind(error)
+    .bind(retry_at.map(to_millis))
+    .bind(to_millis(now))
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Pending jobs (for statistics).
+pub async fn pending_count(conn: &mut AnyConnection) -> DbResult<i64> {
+    let row = sqlx::query("SELECT COUNT(*) FROM deployment_jobs WHERE status = 'pending'")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.get::<i64, _>(0))
 }

@@ -129,6 +129,43 @@ pub const KEYS: &[KeySpec] = &[
         "allow webhook URLs that resolve to loopback/private addresses (tests, private networks)",
     ),
     key(
+        "PLATFORM_PRIORITY",
+        None,
+        false,
+        "optional overflow order, e.g. coolify,aws: the next platform takes bots when the first is full",
+    ),
+    key(
+        "LOCAL_BOT_LIMIT",
+        Some("2"),
+        false,
+        "most bots running at once as local processes",
+    ),
+    key(
+        "COOLIFY_BOT_LIMIT",
+        Some("20"),
+        false,
+        "most bots running at once on Coolify (pool slots)",
+    ),
+    key("AWS_BOT_LIMIT", Some("50"), false, "most bots running at once on ECS"),
+    key(
+        "QUEUE_TIMEOUT_SECS",
+        Some("600"),
+        false,
+        "a bot queued this long without capacity becomes FATAL/queue_timeout",
+    ),
+    key(
+        "LOCAL_BOT_COMMAND",
+        None,
+        false,
+        "program (and arguments, space-separated) run per bot by the local platform; default: this binary with `bot`",
+    ),
+    key(
+        "LOCAL_STOP_GRACE_SECS",
+        Some("30"),
+        false,
+        "local platform: SIGTERM, then SIGKILL after this long",
+    ),
+    key(
         "DEPLOYMENT_PLATFORM",
         Some("auto"),
         false,
@@ -166,6 +203,44 @@ pub enum DeploymentPlatformChoice {
     Local,
 }
 
+/// A deployment platform Meeboter can run bots on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PlatformKind {
+    Local,
+    Coolify,
+    Aws,
+}
+
+impl PlatformKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Coolify => "coolify",
+            Self::Aws => "aws",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "local" => Some(Self::Local),
+            "coolify" => Some(Self::Coolify),
+            "aws" => Some(Self::Aws),
+            _ => None,
+        }
+    }
+}
+
+/// Which platforms run bots, in overflow order, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformPlan {
+    /// First entry is the primary platform.
+    pub order: Vec<PlatformKind>,
+    /// How the choice was made, for `config check` and the infrastructure page.
+    pub explanation: String,
+    /// Startup warnings (e.g. both Coolify and ECS configured under `auto`).
+    pub warnings: Vec<String>,
+}
+
 /// The resolved, validated configuration.
 #[derive(Clone)]
 pub struct Config {
@@ -186,6 +261,13 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub deployment_platform: DeploymentPlatformChoice,
+    pub platforms: PlatformPlan,
+    pub local_bot_limit: u32,
+    pub coolify_bot_limit: u32,
+    pub aws_bot_limit: u32,
+    pub queue_timeout_secs: u64,
+    pub local_bot_command: Option<Vec<String>>,
+    pub local_stop_grace_secs: u64,
     /// Every raw value with its source, for `config check`.
     values: BTreeMap<&'static str, (String, Source)>,
 }
@@ -469,6 +551,112 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         _ => {}
     }
 
+    let coolify_ready = set("COOLIFY_API_URL") && set("COOLIFY_API_TOKEN");
+    let aws_ready = set("AWS_REGION") && set("ECS_CLUSTER");
+    let mut warnings = Vec::new();
+    let (primary, explanation) = match deployment_platform {
+        DeploymentPlatformChoice::Coolify => (PlatformKind::Coolify, "DEPLOYMENT_PLATFORM=coolify".to_string()),
+        DeploymentPlatformChoice::Aws => (PlatformKind::Aws, "DEPLOYMENT_PLATFORM=aws".to_string()),
+        DeploymentPlatformChoice::Local => (PlatformKind::Local, "DEPLOYMENT_PLATFORM=local".to_string()),
+        DeploymentPlatformChoice::Auto if coolify_ready && aws_ready => {
+            warnings.push(
+                "both Coolify and AWS ECS are configured; Coolify takes precedence — set DEPLOYMENT_PLATFORM explicitly"
+                    .to_string(),
+            );
+            (
+                PlatformKind::Coolify,
+                "auto: COOLIFY_API_URL and COOLIFY_API_TOKEN are set (ECS settings too; Coolify takes precedence)"
+                    .to_string(),
+            )
+        }
+        DeploymentPlatformChoice::Auto if coolify_ready => (
+            PlatformKind::Coolify,
+            "auto: COOLIFY_API_URL and COOLIFY_API_TOKEN are set".to_string(),
+        ),
+        DeploymentPlatformChoice::Auto if aws_ready => {
+            (PlatformKind::Aws, "auto: AWS_REGION and ECS_CLUSTER are set".to_string())
+        }
+        DeploymentPlatformChoice::Auto => (
+            PlatformKind::Local,
+            "auto: neither Coolify (COOLIFY_API_URL + COOLIFY_API_TOKEN) nor ECS (AWS_REGION + ECS_CLUSTER) is configured"
+                .to_string(),
+        ),
+    };
+    let mut order = vec![primary];
+    if let Some(raw) = get("PLATFORM_PRIORITY") {
+        let mut listed = Vec::new();
+        for name in raw.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match PlatformKind::parse(name) {
+                Some(k) if listed.contains(&k) => problems.push(format!("PLATFORM_PRIORITY lists {name} twice")),
+                Some(k) => listed.push(k),
+                None => problems.push(format!(
+                    "PLATFORM_PRIORITY: unknown platform `{name}` (use local, coolify, aws)"
+                )),
+            }
+        }
+        for k in &listed {
+            let ready = match k {
+                PlatformKind::Local => true,
+                PlatformKind::Coolify => coolify_ready,
+                PlatformKind::Aws => aws_ready,
+            };
+            if !ready {
+                problems.push(format!(
+                    "PLATFORM_PRIORITY lists {} but its settings are missing",
+                    k.as_str()
+                ));
+            }
+        }
+        if deployment_platform != DeploymentPlatformChoice::Auto && listed.first() != Some(&primary) {
+            problems.push(format!(
+                "PLATFORM_PRIORITY must start with DEPLOYMENT_PLATFORM ({})",
+                primary.as_str()
+            ));
+        }
+        if !listed.is_empty() {
+            order = listed;
+        }
+    }
+    let platforms = PlatformPlan {
+        explanation: if order.len() > 1 {
+            format!(
+                "{explanation}; overflow order {}",
+                order.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" → ")
+            )
+        } else {
+            explanation
+        },
+        order,
+        warnings,
+    };
+    let mut limit = |name: &str| -> u32 {
+        match get(name).unwrap_or_default().parse::<u32>() {
+            Ok(v) if (1..=10_000).contains(&v) => v,
+            _ => {
+                problems.push(format!("{name} must be a whole number between 1 and 10000"));
+                1
+            }
+        }
+    };
+    let local_bot_limit = limit("LOCAL_BOT_LIMIT");
+    let coolify_bot_limit = limit("COOLIFY_BOT_LIMIT");
+    let aws_bot_limit = limit("AWS_BOT_LIMIT");
+    let queue_timeout_secs = match get("QUEUE_TIMEOUT_SECS").unwrap_or_default().parse::<u64>() {
+        Ok(v) if (10..=86_400 * 7).contains(&v) => v,
+        _ => {
+            problems.push("QUEUE_TIMEOUT_SECS must be a whole number of seconds between 10 and 604800".to_string());
+            600
+        }
+    };
+    let local_stop_grace_secs = match get("LOCAL_STOP_GRACE_SECS").unwrap_or_default().parse::<u64>() {
+        Ok(v) if v <= 600 => v,
+        _ => {
+            problems.push("LOCAL_STOP_GRACE_SECS must be a whole number of seconds up to 600".to_string());
+            30
+        }
+    };
+    let local_bot_command = get("LOCAL_BOT_COMMAND").map(|c| c.split_whitespace().map(str::to_string).collect());
+
     Config {
         database_url,
         database_max_connections,
@@ -486,6 +674,13 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         log_format,
         log_level,
         deployment_platform,
+        platforms,
+        local_bot_limit,
+        coolify_bot_limit,
+        aws_bot_limit,
+        queue_timeout_secs,
+        local_bot_command,
+        local_stop_grace_secs,
         values,
     }
 }
@@ -520,6 +715,10 @@ impl Config {
     pub fn describe(&self) -> String {
         let mut out = describe_values(&self.values, Some(&self.public_url));
         let _ = writeln!(out, "{:<26} {}", "API_CALLBACK_URL", self.api_callback_url());
+        let _ = writeln!(out, "{:<26} {}", "platform", self.platforms.explanation);
+        for w in &self.platforms.warnings {
+            let _ = writeln!(out, "warning: {w}");
+        }
         out
     }
 
@@ -600,6 +799,50 @@ mod tests {
             assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
         }
         assert_eq!(problems.len(), 11, "{text}");
+    }
+
+    #[test]
+    fn platform_auto_detection_follows_the_deployment_guide() {
+        let coolify = [
+            ("COOLIFY_API_URL", "https://c.example.com/api/v1"),
+            ("COOLIFY_API_TOKEN", "t"),
+        ];
+        let aws = [("AWS_REGION", "us-east-1"), ("ECS_CLUSTER", "bots")];
+        let order = |env: &[(&str, &str)]| load(env).unwrap().platforms.order;
+        assert_eq!(order(&[]), vec![PlatformKind::Local]);
+        assert_eq!(order(&coolify), vec![PlatformKind::Coolify]);
+        assert_eq!(order(&aws), vec![PlatformKind::Aws]);
+        let both: Vec<_> = coolify.iter().chain(aws.iter()).copied().collect();
+        let c = load(&both).unwrap();
+        assert_eq!(c.platforms.order, vec![PlatformKind::Coolify]);
+        assert!(c.platforms.warnings[0].contains("set DEPLOYMENT_PLATFORM explicitly"));
+        // Half a configuration does not select a platform (and is itself reported).
+        assert_eq!(order(&[("AWS_REGION", "us-east-1")]), vec![PlatformKind::Local]);
+        assert!(load(&[("COOLIFY_API_TOKEN", "t")]).is_err());
+        // Explicit choices win over detection.
+        let mut explicit: Vec<_> = both.clone();
+        explicit.push(("DEPLOYMENT_PLATFORM", "aws"));
+        assert_eq!(order(&explicit), vec![PlatformKind::Aws]);
+        assert!(load(&explicit).unwrap().platforms.warnings.is_empty());
+        let mut local: Vec<_> = both.clone();
+        local.push(("DEPLOYMENT_PLATFORM", "local"));
+        assert_eq!(order(&local), vec![PlatformKind::Local]);
+        // Overflow order.
+        let mut prio = both.clone();
+        prio.push(("PLATFORM_PRIORITY", "coolify,aws,local"));
+        assert_eq!(
+            order(&prio),
+            vec![PlatformKind::Coolify, PlatformKind::Aws, PlatformKind::Local]
+        );
+        let p = load(&[("PLATFORM_PRIORITY", "local,aws,moon")]).unwrap_err().join("\n");
+        assert!(
+            p.contains("unknown platform `moon`") && p.contains("lists aws but its settings are missing"),
+            "{p}"
+        );
+        let p = load(&[("DEPLOYMENT_PLATFORM", "local"), ("PLATFORM_PRIORITY", "coolify,local")])
+            .unwrap_err()
+            .join("\n");
+        assert!(p.contains("must start with DEPLOYMENT_PLATFORM (local)"), "{p}");
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod bot_token;
 pub mod clock;
 pub mod config;
+pub mod deployment;
 pub mod error;
 pub mod extract;
 pub mod heartbeats;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub clock: Arc<dyn clock::Clock>,
     /// Batches heartbeat writes and caches their answers.
     pub heartbeats: Arc<heartbeats::HeartbeatBatcher>,
+    /// The platforms bots run on, and the dispatcher's wake-up signal.
+    pub deployer: Arc<deployment::Deployer>,
 }
 
 impl AppState {
@@ -72,6 +75,7 @@ Every error has the shape {\"error\": {\"code\", \"message\", \"details\"}}.",
     tags(
         (name = "bots", description = "Create and follow meeting bots"),
         (name = "keys", description = "API keys"),
+        (name = "infrastructure", description = "Platforms, capacity and the deployment queue"),
         (name = "webhooks", description = "Webhook endpoints and deliveries (Standard Webhooks signatures)"),
         (name = "bot channel", description = "Called by bots with their own token (MILO_AUTH_TOKEN); v1 changes are additive only"),
         (name = "accounts", description = "Accounts (admin)"),
@@ -106,6 +110,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::bots::create_bot, routes::bots::list_bots))
         .routes(routes!(routes::bots::get_bot, routes::bots::delete_bot))
+        .routes(routes!(routes::infrastructure::pool_stats))
+        .routes(routes!(routes::infrastructure::infrastructure))
         .routes(routes!(routes::bot_activity::leave))
         .routes(routes!(routes::bot_activity::list_events))
         .routes(routes!(routes::bot_activity::list_participants))
@@ -175,7 +181,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url, &settings).await?;
     db.migrate().await?;
     let bot_token_secret = bootstrap::bot_token_secret(&db, config.milo_auth_token.as_deref()).await?;
+    let deployer =
+        deployment::Deployer::from_config(&config, Some(bot_log_sink(db.clone()))).map_err(anyhow::Error::msg)?;
     Ok(AppState {
+        deployer: Arc::new(deployer),
         db,
         rate_limiter: Arc::new(rate_limit::RateLimiter::new(config.api_rate_limit_per_minute)),
         clock: Arc::new(clock::SystemClock),
@@ -183,6 +192,39 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         config: Arc::new(config),
         bot_token_secret: Arc::new(bot_token_secret),
     })
+}
+
+/// Records bot process output (stdout/stderr of local bots) as `log` events.
+fn bot_log_sink(db: Db) -> meeboter_platforms::LogSink {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, &'static str, String)>();
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < 200 {
+                match rx.try_recv() {
+                    Ok(line) => batch.push(line),
+                    Err(_) => break,
+                }
+            }
+            let written = async {
+                let mut tx = db.begin_write().await?;
+                for (bot_id, level, line) in &batch {
+                    let line: String = line.chars().take(4000).collect();
+                    let data = serde_json::json!({"level": level, "message": line, "source": "process"});
+                    // The bot may have been deleted meanwhile; its lines are dropped with it.
+                    if meeboter_db::bots::find_any(&mut tx, bot_id).await?.is_some() {
+                        meeboter_db::events::insert(&mut tx, bot_id, "log", &data, meeboter_db::now()).await?;
+                    }
+                }
+                tx.commit().await.map_err(meeboter_db::DbError::from)
+            }
+            .await;
+            if let Err(e) = written {
+                tracing::warn!(error = %e, lines = batch.len(), "could not record bot output");
+            }
+        }
+    });
+    tx
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves.

@@ -189,6 +189,9 @@ pub async fn report_status(
     .ok_or_else(|| ApiError::unauthorized("invalid bot token"))?;
     tx.commit().await.map_err(DbError::from)?;
     state.heartbeats.forget(&bot.id);
+    if status.is_terminal() {
+        state.deployer.wake(); // capacity freed: drain the queue now, not on the next tick
+    }
     match outcome {
         TransitionOutcome::Applied(updated) => {
             tracing::info!(bot.id = %bot.id, from = %bot.status, to = %updated.status, sub_code = ?report.sub_code, "bot status");

@@ -42,6 +42,8 @@ pub struct CreateBotRequest {
     pub metadata: Option<Value>,
     /// A second create with the same key, while the first bot is live, returns that bot.
     pub deduplication_key: Option<String>,
+    /// Deployment-queue priority, -100 to 100 (default 0); higher goes first.
+    pub priority: Option<i64>,
 }
 
 /// Automatic-leave overrides, in seconds. Absent fields take the defaults.
@@ -76,6 +78,7 @@ impl From<CreateBotRequest> for CreateBotInput {
             webhook_url: r.webhook_url,
             metadata: r.metadata,
             deduplication_key: r.deduplication_key,
+            priority: r.priority,
         }
     }
 }
@@ -103,6 +106,7 @@ pub struct BotResource {
     #[schema(value_type = Object)]
     pub metadata: Value,
     pub deduplication_key: Option<String>,
+    pub priority: i64,
     /// Where the bot runs, once deployed.
     pub deployment: Option<DeploymentResource>,
     /// Place in the deployment queue while `QUEUED`.
@@ -187,6 +191,7 @@ pub fn to_resource(bot: BotRecord, changes: Vec<StatusChangeRecord>) -> BotResou
         webhook_url: bot.webhook_url,
         metadata: Value::Object(bot.metadata),
         deduplication_key: bot.deduplication_key,
+        priority: bot.priority,
         deployment: bot.deployment_platform.map(|platform| DeploymentResource {
             platform,
             identifier: bot.deployment_identifier,
@@ -198,10 +203,36 @@ pub fn to_resource(bot: BotRecord, changes: Vec<StatusChangeRecord>) -> BotResou
     }
 }
 
-pub async fn load_resource(conn: &mut AnyConnection, bot: BotRecord) -> ApiResult<BotResource> {
+pub async fn load_resource(conn: &mut AnyConnection, bot: BotRecord, capacity: u32) -> ApiResult<BotResource> {
     let mut changes = bots::status_changes(conn, &[bot.id.as_str()]).await?;
     let history = changes.remove(&bot.id).unwrap_or_default();
-    Ok(to_resource(bot, history))
+    let queue = queue_info(conn, &bot, Some(capacity)).await?;
+    let mut resource = to_resource(bot, history);
+    resource.queue = queue;
+    Ok(resource)
+}
+
+/// Wait assumed per queue turn before any bot has finished on this installation.
+const DEFAULT_RUN_SECS: f64 = 600.0;
+
+/// Place in the queue and a wait estimate: turns ahead (position ÷ total capacity,
+/// rounded up) × the mean run time of recent bots.
+async fn queue_info(
+    conn: &mut AnyConnection,
+    bot: &BotRecord,
+    capacity: Option<u32>,
+) -> ApiResult<Option<QueueResource>> {
+    if bot.status != meeboter_core::BotStatus::Queued {
+        return Ok(None);
+    }
+    let position = bots::queue_position(conn, bot).await?.max(1) as u32;
+    let mean = bots::recent_mean_run_secs(conn).await?.unwrap_or(DEFAULT_RUN_SECS);
+    let capacity = capacity.unwrap_or(1).max(1);
+    let turns = position.div_ceil(capacity);
+    Ok(Some(QueueResource {
+        position,
+        estimated_wait_secs: (f64::from(turns) * mean).round() as u32,
+    }))
 }
 
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -290,9 +321,17 @@ pub async fn create_bot(
         None => None,
     };
     let (status, resource) = match existing {
-        Some(bot) => (StatusCode::OK, load_resource(&mut tx, bot).await?),
+        Some(bot) => (
+            StatusCode::OK,
+            load_resource(&mut tx, bot, state.deployer.total_capacity()).await?,
+        ),
         None => match bots::insert(&mut tx, &caller.account_id, &new_bot, new_bot.initial_status(now), now).await {
-            Ok((bot, change)) => (StatusCode::CREATED, to_resource(bot, vec![change])),
+            Ok((bot, change)) => {
+                let queue = queue_info(&mut tx, &bot, Some(state.deployer.total_capacity())).await?;
+                let mut resource = to_resource(bot, vec![change]);
+                resource.queue = queue;
+                (StatusCode::CREATED, resource)
+            }
             Err(e) if e.is_unique_violation() => {
                 // Another request took the deduplication key first; answer with its bot.
                 drop(tx);
@@ -322,6 +361,7 @@ pub async fn create_bot(
         }
     }
     tx.commit().await.map_err(DbError::from)?;
+    state.deployer.wake();
     if status == StatusCode::CREATED {
         tracing::info!(bot.id = %resource.id, account.id = %caller.account_id, platform = %resource.platform, "bot created");
     }
@@ -335,7 +375,7 @@ async fn existing_dedup_response(state: &AppState, caller: &Caller, key: Option<
         None => None,
     }
     .ok_or_else(|| ApiError::conflict("conflict", "a concurrent request changed this bot; retry"))?;
-    let resource = load_resource(&mut conn, bot).await?;
+    let resource = load_resource(&mut conn, bot, state.deployer.total_capacity()).await?;
     Ok((StatusCode::OK, Json(resource)).into_response())
 }
 
@@ -460,7 +500,9 @@ pub async fn get_bot(
     let bot = bots::find(&mut conn, &caller.account_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("bot"))?;
-    Ok(Json(load_resource(&mut conn, bot).await?))
+    Ok(Json(
+        load_resource(&mut conn, bot, state.deployer.total_capacity()).await?,
+    ))
 }
 
 /// Delete one of your bots and all its data.

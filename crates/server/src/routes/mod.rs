@@ -5,6 +5,7 @@ pub mod bot_activity;
 pub mod bot_channel;
 pub mod bots;
 pub mod health;
+pub mod infrastructure;
 pub mod keys;
 pub mod webhooks;
 pub mod wire;

@@ -26,6 +26,10 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::tas
         }
     });
     let state_for_flush = state.clone();
+    let state_for_dispatch = state.clone();
+    let dispatch_stop = shutdown.clone();
+    let state_for_upkeep = state.clone();
+    let upkeep_stop = shutdown.clone();
     let flush_stop = shutdown.clone();
     let mut deliver_shutdown = shutdown;
     let deliverer = tokio::spawn(async move {
@@ -65,7 +69,36 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::tas
             }
         }
     });
-    vec![monitor, deliverer, flusher]
+    let dispatch_state = state_for_dispatch;
+    let mut dispatch_shutdown = dispatch_stop;
+    let dispatcher = tokio::spawn(async move {
+        loop {
+            if let Err(e) = crate::deployment::dispatcher::dispatch_once(&dispatch_state).await {
+                tracing::warn!(error = %e, "dispatch failed; retrying");
+            }
+            tokio::select! {
+                _ = dispatch_state.deployer.woken(Duration::from_secs(1)) => {}
+                _ = dispatch_shutdown.changed() => break,
+            }
+        }
+    });
+    let upkeep_state = state_for_upkeep;
+    let mut upkeep_shutdown = upkeep_stop;
+    let upkeep = tokio::spawn(async move {
+        loop {
+            if let Err(e) = crate::deployment::releaser::release_once(&upkeep_state).await {
+                tracing::warn!(error = %e, "releasing bot resources failed; retrying");
+            }
+            if let Err(e) = crate::deployment::reconciler::reconcile_once(&upkeep_state).await {
+                tracing::warn!(error = %e, "reconciling platforms failed; retrying");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = upkeep_shutdown.changed() => break,
+            }
+        }
+    });
+    vec![monitor, deliverer, flusher, dispatcher, upkeep]
 }
 
 fn hostname() -> String {

@@ -23,6 +23,7 @@ pub struct MonitorReport {
     pub deploy_timeouts: usize,
     pub told_to_leave: usize,
     pub leave_timeouts: usize,
+    pub queue_timeouts: usize,
 }
 
 const LIVE_IN_MEETING: [BotStatus; 4] = [
@@ -143,6 +144,19 @@ pub async fn run_once(state: &AppState, holder: &str) -> DbResult<MonitorReport>
         }
     }
 
+    // Queue timeout: waited too long for capacity.
+    let queued_before = now - Duration::seconds(cfg.queue_timeout_secs as i64);
+    let ids = bots::ids_where_older(&mut conn, &[BotStatus::Queued], "queued_at", queued_before, BATCH).await?;
+    for id in ids {
+        let msg = format!("no capacity within {} s", cfg.queue_timeout_secs);
+        if apply(state, &id, BotStatus::Fatal, sub_code::QUEUE_TIMEOUT, &msg).await? {
+            report.queue_timeouts += 1;
+        }
+    }
+
     idempotency::purge_expired(&mut conn, now, 1000).await?;
+    if report.scheduled_queued + report.heartbeat_timeouts + report.deploy_timeouts + report.leave_timeouts > 0 {
+        state.deployer.wake();
+    }
     Ok(report)
 }

@@ -22,7 +22,10 @@ async fn create_with_defaults_and_get() {
     );
     assert_eq!(bot["metadata"], json!({}));
     assert_eq!(bot["deployment"], Value::Null);
-    assert_eq!(bot["queue"], Value::Null);
+    // Nothing deploys in this test, so the bot waits first in line.
+    assert_eq!(bot["queue"]["position"], 1);
+    assert!(bot["queue"]["estimatedWaitSecs"].as_u64().unwrap() > 0);
+    assert_eq!(bot["priority"], 0);
     assert_eq!(bot["endedAt"], Value::Null);
     let id = bot["id"].as_str().unwrap();
     assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 7);

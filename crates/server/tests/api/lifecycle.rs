@@ -317,7 +317,7 @@ async fn deploy_timeout_counts_from_the_start_of_deployment() {
     let bot = app.create_bot(&app.admin_key, json!({"meetingUrl": ZOOM})).await;
     let id = bot["id"].as_str().unwrap();
     // Queued for a long time: that is not deploying.
-    app.advance_and_monitor(2000).await;
+    app.advance_and_monitor(500).await;
     app.deploy(id).await;
     assert_eq!(app.advance_and_monitor(899).await.deploy_timeouts, 0);
     assert_eq!(app.advance_and_monitor(2).await.deploy_timeouts, 1);

@@ -1,0 +1,151 @@
+//! Drains the deployment queue into free capacity.
+
+use crate::AppState;
+use crate::bot_token;
+use crate::deployment::PlatformSlot;
+use crate::lifecycle::{self, TransitionOutcome};
+use chrono::Duration;
+use meeboter_core::BotStatus;
+use meeboter_core::lifecycle::sub_code;
+use meeboter_db::bots::{self, BotRecord};
+use meeboter_db::{DbResult, events};
+use meeboter_platforms::{BotLaunch, PlatformError};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Transient failures are retried this many times in all before the bot fails.
+pub const MAX_DEPLOY_ATTEMPTS: i64 = 3;
+/// A platform call that takes longer than this counts as a transient failure.
+const DEPLOY_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// A bot claimed for deployment.
+struct Claimed {
+    bot: BotRecord,
+    attempt: i64,
+    token: String,
+}
+
+/// One pass: for each platform in overflow order, claim as many queued bots as it has
+/// free capacity and start them. Returns how many bots were started.
+pub async fn dispatch_once(state: &AppState) -> DbResult<usize> {
+    let mut started = 0;
+    for slot in state.deployer.slots() {
+        let claimed = claim(state, slot).await?;
+        if claimed.is_empty() {
+            continue;
+        }
+        let launches = claimed.into_iter().map(|c| launch(state, slot, c));
+        for result in futures::future::join_all(launches).await {
+            started += usize::from(result?);
+        }
+    }
+    Ok(started)
+}
+
+async fn claim(state: &AppState, slot: &PlatformSlot) -> DbResult<Vec<Claimed>> {
+    let name = slot.platform.name();
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    bots::lock_platform(&mut tx, state.db.backend(), name).await?;
+    let active = bots::count_active(&mut tx, name).await?;
+    let free = i64::from(slot.limit) - active;
+    if free <= 0 {
+        return Ok(Vec::new());
+    }
+    let ids = bots::next_queued(&mut tx, state.db.backend(), now, free).await?;
+    let mut claimed = Vec::with_capacity(ids.len());
+    for id in ids {
+        let outcome = lifecycle::transition(&mut tx, &id, BotStatus::Deploying, None, None, now).await?;
+        if !matches!(outcome, Some(TransitionOutcome::Applied(_))) {
+            continue;
+        }
+        let attempt = bots::begin_deployment(&mut tx, &id, name, now).await?;
+        let token = bot_token::issue(&mut tx, &state.bot_token_secret, &id, attempt as u32, now).await?;
+        if let Some(bot) = bots::find_any(&mut tx, &id).await? {
+            claimed.push(Claimed { bot, attempt, token });
+        }
+    }
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+/// The deployment guide's bot environment.
+pub fn bot_environment(state: &AppState, bot: &BotRecord, token: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("BOT_ID".to_string(), bot.id.clone()),
+        ("MEETING_URL".to_string(), bot.meeting_url.clone()),
+        ("MEETING_PLATFORM".to_string(), bot.platform.bot_env_value().to_string()),
+        ("BOT_NAME".to_string(), bot.bot_name.clone()),
+        ("API_CALLBACK_URL".to_string(), state.config.api_callback_url()),
+        ("MILO_AUTH_TOKEN".to_string(), token.to_string()),
+        ("RECORDING_MODE".to_string(), bot.recording_mode.as_str().to_string()),
+    ])
+}
+
+/// Starts one claimed bot; true if it is now running on the platform.
+async fn launch(state: &AppState, slot: &PlatformSlot, claimed: Claimed) -> DbResult<bool> {
+    let Claimed { bot, attempt, token } = claimed;
+    let launch = BotLaunch {
+        bot_id: bot.id.clone(),
+        attempt: attempt as u32,
+        env: bot_environment(state, &bot, &token),
+    };
+    let started = Instant::now();
+    let result = match tokio::time::timeout(DEPLOY_CALL_TIMEOUT, slot.platform.deploy(&launch)).await {
+        Ok(r) => r,
+        Err(_) => Err(PlatformError::Transient(format!(
+            "the platform did not answer within {} s",
+            DEPLOY_CALL_TIMEOUT.as_secs()
+        ))),
+    };
+    let latency_ms = started.elapsed().as_millis() as i64;
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    let ok = match result {
+        Ok(launched) => {
+            bots::set_deployment(&mut tx, &bot.id, slot.platform.name(), Some(&launched.identifier), now).await?;
+            let data = json!({"platform": slot.platform.name(), "identifier": launched.identifier, "attempt": attempt, "latencyMs": latency_ms});
+            events::insert(&mut tx, &bot.id, "deployed", &data, now).await?;
+            tracing::info!(bot.id = %bot.id, platform = slot.platform.name(), latency_ms, "bot deployed");
+            true
+        }
+        Err(PlatformError::Transient(msg)) if attempt < MAX_DEPLOY_ATTEMPTS => {
+            let retry_in = Duration::seconds(5 * (1 << (attempt - 1).clamp(0, 6)));
+            let data = json!({"platform": slot.platform.name(), "attempt": attempt, "error": msg, "retryInSecs": retry_in.num_seconds()});
+            events::insert(&mut tx, &bot.id, "deploy_retry", &data, now).await?;
+            lifecycle::transition(
+                &mut tx,
+                &bot.id,
+                BotStatus::Queued,
+                Some("deploy_retry"),
+                Some(&msg),
+                now,
+            )
+            .await?;
+            bots::defer_deployment(&mut tx, &bot.id, now + retry_in).await?;
+            tracing::warn!(bot.id = %bot.id, attempt, error = %msg, "deploy failed; will retry");
+            false
+        }
+        Err(e) => {
+            let msg = match e {
+                PlatformError::Transient(m) => format!("{m} (after {attempt} attempts)"),
+                PlatformError::Permanent(m) => m,
+            };
+            lifecycle::transition(
+                &mut tx,
+                &bot.id,
+                BotStatus::Fatal,
+                Some(sub_code::DEPLOY_FAILED),
+                Some(&msg),
+                now,
+            )
+            .await?;
+            tracing::warn!(bot.id = %bot.id, error = %msg, "deploy failed");
+            false
+        }
+    };
+    tx.commit().await?;
+    state.heartbeats.forget(&bot.id);
+    Ok(ok)
+}

@@ -1,0 +1,98 @@
+//! The deployment layer: which platforms run bots, the durable queue in front of them,
+//! and the workers that start, watch and release bots.
+//!
+//! **Invariants**
+//! - A bot is started only after its `QUEUED → DEPLOYING` compare-and-set committed, in the
+//!   same transaction that counted the platform's active bots under the platform's lock:
+//!   capacity is never exceeded and no bot is claimed twice, whatever the replicas.
+//! - Every terminal bot's resources are released through the platform it ran on (a
+//!   `release` job written with the terminal transition), even after
+//!   `DEPLOYMENT_PLATFORM` changed, as long as that platform is still configured.
+
+pub mod dispatcher;
+pub mod reconciler;
+pub mod releaser;
+
+use crate::config::{Config, PlatformKind};
+use meeboter_platforms::local::LocalPlatform;
+use meeboter_platforms::{LogSink, Platform};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// One platform and its capacity.
+#[derive(Clone)]
+pub struct PlatformSlot {
+    pub platform: Arc<dyn Platform>,
+    pub limit: u32,
+}
+
+/// The configured platforms in overflow order, plus the wake-up signal for the dispatcher.
+pub struct Deployer {
+    slots: Vec<PlatformSlot>,
+    wake: Notify,
+}
+
+impl Deployer {
+    pub fn new(slots: Vec<PlatformSlot>) -> Self {
+        Self {
+            slots,
+            wake: Notify::new(),
+        }
+    }
+
+    /// Builds the platforms the configuration selects.
+    pub fn from_config(config: &Config, sink: Option<LogSink>) -> Result<Self, String> {
+        let mut slots = Vec::new();
+        for kind in &config.platforms.order {
+            let slot = match kind {
+                PlatformKind::Local => PlatformSlot {
+                    platform: Arc::new(LocalPlatform::new(
+                        config
+                            .local_bot_command
+                            .clone()
+                            .unwrap_or_else(LocalPlatform::default_command),
+                        Duration::from_secs(config.local_stop_grace_secs),
+                        sink.clone(),
+                    )),
+                    limit: config.local_bot_limit,
+                },
+                PlatformKind::Coolify | PlatformKind::Aws => {
+                    return Err(format!(
+                        "the {} platform is selected ({}) but this build does not include it yet; \
+                         set DEPLOYMENT_PLATFORM=local to run bots as local processes",
+                        kind.as_str(),
+                        config.platforms.explanation
+                    ));
+                }
+            };
+            slots.push(slot);
+        }
+        Ok(Self::new(slots))
+    }
+
+    /// Platforms in overflow order.
+    pub fn slots(&self) -> &[PlatformSlot] {
+        &self.slots
+    }
+
+    /// The platform a bot runs on, by the name stored on the bot.
+    pub fn get(&self, name: &str) -> Option<&PlatformSlot> {
+        self.slots.iter().find(|s| s.platform.name() == name)
+    }
+
+    /// Total capacity of all platforms.
+    pub fn total_capacity(&self) -> u32 {
+        self.slots.iter().map(|s| s.limit).sum()
+    }
+
+    /// Asks the dispatcher to look at the queue now (capacity freed or bots queued).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Waits for [`Deployer::wake`] or `timeout`, whichever comes first.
+    pub async fn woken(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
+    }
+}

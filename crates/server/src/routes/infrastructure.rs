@@ -1,0 +1,134 @@
+//! Pool statistics (the deployment guide's shape) and the infrastructure overview.
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiResult, ErrorBody};
+use axum::Json;
+use axum::extract::State;
+use meeboter_db::{DbError, bots, events};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The deployment guide's `pool-stats`, plus the platform. For pool platforms the counts
+/// are slots; for process and task platforms `total` is the capacity limit, `busy` the
+/// active bots and `idle` the rest.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolStats {
+    pub platform: String,
+    pub total: i64,
+    pub idle: i64,
+    pub busy: i64,
+    pub error: i64,
+    pub queue_length: i64,
+}
+
+/// Capacity of the primary platform and the queue in front of it.
+#[utoipa::path(get, path = "/api/bots/pool-stats", tag = "infrastructure",
+    responses((status = 200, body = PoolStats), (status = 401, body = ErrorBody)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn pool_stats(State(state): State<AppState>, _caller: Caller) -> ApiResult<Json<PoolStats>> {
+    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+    let queue_length = bots::queue_length(&mut conn).await?;
+    let Some(slot) = state.deployer.slots().first() else {
+        return Ok(Json(PoolStats {
+            platform: "none".into(),
+            total: 0,
+            idle: 0,
+            busy: 0,
+            error: 0,
+            queue_length,
+        }));
+    };
+    let busy = bots::count_active(&mut conn, slot.platform.name()).await?;
+    let total = i64::from(slot.limit);
+    Ok(Json(PoolStats {
+        platform: slot.platform.name().to_string(),
+        total,
+        idle: (total - busy).max(0),
+        busy,
+        error: 0,
+        queue_length,
+    }))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformOverview {
+    pub name: String,
+    pub capacity: u32,
+    pub active: i64,
+    /// Recent deploy-call latencies in milliseconds, newest first.
+    pub recent_deploy_latencies_ms: Vec<i64>,
+    /// Recent deployment errors, newest first.
+    pub recent_errors: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Infrastructure {
+    /// Platforms in overflow order; the first is the primary.
+    pub platforms: Vec<PlatformOverview>,
+    /// Why these platforms (auto-detection explained).
+    pub selection: String,
+    pub warnings: Vec<String>,
+    pub queue_length: i64,
+    pub pending_release_jobs: i64,
+    /// Live bots on platforms that are no longer configured: `{platform: count}`.
+    pub orphaned_platforms: std::collections::BTreeMap<String, i64>,
+}
+
+/// Platforms, capacity, queue and recent deployment health (admin).
+#[utoipa::path(get, path = "/api/infrastructure", tag = "infrastructure",
+    responses((status = 200, body = Infrastructure), (status = 403, body = ErrorBody)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn infrastructure(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Infrastructure>> {
+    caller.require_admin()?;
+    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+    let recent = events::recent_of_types(&mut conn, &["deployed", "deploy_retry", "status_change"], 200).await?;
+    let mut platforms = Vec::new();
+    for slot in state.deployer.slots() {
+        let name = slot.platform.name();
+        let latencies = recent
+            .iter()
+            .filter(|e| e.event_type == "deployed" && e.data["platform"] == name)
+            .filter_map(|e| e.data["latencyMs"].as_i64())
+            .take(20)
+            .collect();
+        let errors = recent
+            .iter()
+            .filter(|e| {
+                (e.event_type == "deploy_retry" && e.data["platform"] == name)
+                    || (e.event_type == "status_change" && e.data["subCode"] == "deploy_failed")
+            })
+            .map(|e| {
+                let msg = e.data["error"]
+                    .as_str()
+                    .or(e.data["message"].as_str())
+                    .unwrap_or("unknown error");
+                format!("{} bot {}: {msg}", e.at.to_rfc3339(), e.bot_id)
+            })
+            .take(10)
+            .collect();
+        platforms.push(PlatformOverview {
+            name: name.to_string(),
+            capacity: slot.limit,
+            active: bots::count_active(&mut conn, name).await?,
+            recent_deploy_latencies_ms: latencies,
+            recent_errors: errors,
+        });
+    }
+    let orphaned_platforms = bots::live_platforms(&mut conn)
+        .await?
+        .into_iter()
+        .filter(|(p, _)| state.deployer.get(p).is_none())
+        .collect();
+    Ok(Json(Infrastructure {
+        platforms,
+        selection: state.config.platforms.explanation.clone(),
+        warnings: state.config.platforms.warnings.clone(),
+        queue_length: bots::queue_length(&mut conn).await?,
+        pending_release_jobs: meeboter_db::jobs::pending_count(&mut conn).await?,
+        orphaned_platforms,
+    }))
+}
