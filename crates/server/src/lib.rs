@@ -195,7 +195,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
 }
 
 /// Records bot process output (stdout/stderr of local bots) as `log` events.
-fn bot_log_sink(db: Db) -> meeboter_platforms::LogSink {
+pub fn bot_log_sink(db: Db) -> meeboter_platforms::LogSink {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, &'static str, String)>();
     tokio::spawn(async move {
         while let Some(first) = rx.recv().await {

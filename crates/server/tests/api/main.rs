@@ -2,6 +2,7 @@
 
 mod accounts_keys;
 mod bots;
+mod deployment;
 mod errors;
 mod health_docs;
 mod idempotency;

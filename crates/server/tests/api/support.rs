@@ -22,10 +22,14 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     _database: TestDatabase,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
+    workers: Option<tokio::sync::watch::Sender<bool>>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        if let Some(stop) = &self.workers {
+            let _ = stop.send(true);
+        }
         self.server.abort();
     }
 }
@@ -71,12 +75,18 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`], with configuration changes applied first.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+        Self::spawn_full(configure, |_| {}).await
+    }
+
+    /// Full control: configuration changes, then state changes (e.g. test platforms).
+    pub async fn spawn_full(configure: impl FnOnce(&mut Config), adjust: impl FnOnce(&mut AppState)) -> TestApp {
         let database = TestDatabase::create().await.expect("test database");
         let mut config = Config::for_tests(&database.url);
         configure(&mut config);
         let mut state = meeboter_server::prepare(config).await.expect("prepare");
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         state.clock = clock.clone();
+        adjust(&mut state);
         let admin = meeboter_server::bootstrap::first_admin_key(&state.db)
             .await
             .expect("bootstrap")
@@ -84,6 +94,10 @@ impl TestApp {
         let db = state.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
+        // Bots must be able to call back: point PUBLIC_URL at this listener.
+        let mut config = state.config.as_ref().clone();
+        config.public_url = base.clone();
+        state.config = Arc::new(config);
         let server = tokio::spawn(meeboter_server::serve(state.clone(), listener, std::future::pending()));
         TestApp {
             base,
@@ -95,6 +109,7 @@ impl TestApp {
             clock,
             _database: database,
             server,
+            workers: None,
         }
     }
 
@@ -260,4 +275,91 @@ pub fn history(bot: &Value) -> Vec<String> {
             None => c["status"].as_str().unwrap().to_string(),
         })
         .collect()
+}
+
+impl TestApp {
+    /// Starts the background workers (dispatcher, releaser, reconciler, monitor, …).
+    pub fn start_workers(&mut self) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        meeboter_server::workers::spawn(self.state.clone(), rx);
+        self.workers = Some(tx);
+    }
+}
+
+/// The fake bot executable (Python, obeys the control protocol) with extra arguments.
+pub fn fake_bot(args: &[&str]) -> Vec<String> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fake_bot.py");
+    let mut cmd = vec!["python3".to_string(), script.to_string()];
+    cmd.extend(args.iter().map(|a| a.to_string()));
+    cmd
+}
+
+/// A platform under the test's control: records launches, fails on command, and keeps
+/// instances in memory (nothing runs).
+#[derive(Default)]
+pub struct TestPlatform {
+    pub failures: std::sync::Mutex<std::collections::VecDeque<meeboter_platforms::PlatformError>>,
+    pub launches: std::sync::Mutex<Vec<meeboter_platforms::BotLaunch>>,
+    pub instances: std::sync::Mutex<std::collections::HashMap<String, meeboter_platforms::InstanceState>>,
+    pub stopped: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl meeboter_platforms::Platform for TestPlatform {
+    fn name(&self) -> &'static str {
+        "test"
+    }
+
+    async fn deploy(
+        &self,
+        launch: &meeboter_platforms::BotLaunch,
+    ) -> Result<meeboter_platforms::Launched, meeboter_platforms::PlatformError> {
+        if let Some(e) = self.failures.lock().unwrap().pop_front() {
+            return Err(e);
+        }
+        self.launches.lock().unwrap().push(launch.clone());
+        let identifier = format!("inst-{}-{}", launch.bot_id, launch.attempt);
+        self.instances
+            .lock()
+            .unwrap()
+            .insert(identifier.clone(), meeboter_platforms::InstanceState::Running);
+        Ok(meeboter_platforms::Launched { identifier })
+    }
+
+    async fn stop(&self, identifier: &str) -> Result<(), meeboter_platforms::PlatformError> {
+        self.stopped.lock().unwrap().push(identifier.to_string());
+        self.instances
+            .lock()
+            .unwrap()
+            .insert(identifier.to_string(), meeboter_platforms::InstanceState::Gone);
+        Ok(())
+    }
+
+    async fn observe(
+        &self,
+        identifier: &str,
+    ) -> Result<meeboter_platforms::InstanceState, meeboter_platforms::PlatformError> {
+        Ok(self
+            .instances
+            .lock()
+            .unwrap()
+            .get(identifier)
+            .cloned()
+            .unwrap_or(meeboter_platforms::InstanceState::Gone))
+    }
+
+    async fn find(
+        &self,
+        _bot_id: &str,
+        _attempt: u32,
+    ) -> Result<Option<meeboter_platforms::Launched>, meeboter_platforms::PlatformError> {
+        Ok(None)
+    }
+}
+
+/// Replaces the app's platforms with one test platform of `limit` capacity.
+pub fn with_test_platform(state: &mut AppState, platform: Arc<TestPlatform>, limit: u32) {
+    state.deployer = Arc::new(meeboter_server::deployment::Deployer::new(vec![
+        meeboter_server::deployment::PlatformSlot { platform, limit },
+    ]));
 }
