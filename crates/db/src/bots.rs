@@ -678,15 +678,21 @@ pub async fn defer_deployment(conn: &mut AnyConnection, id: &str, until: DateTim
     Ok(())
 }
 
-/// 1-based place in the deployment queue of a queued bot (global across accounts).
+/// Positions are counted exactly up to this many bots ahead; further back the queue
+/// reports `QUEUE_POSITION_CAP + 1`, so reading a bot never costs more than a bounded
+/// index scan however long the backlog.
+pub const QUEUE_POSITION_CAP: i64 = 200;
+
+/// 1-based place in the deployment queue of a queued bot (global across accounts),
+/// at most `QUEUE_POSITION_CAP + 1`.
 pub async fn queue_position(conn: &mut AnyConnection, bot: &BotRecord) -> DbResult<i64> {
     let queued_at = bot.queued_at.map(to_millis).unwrap_or(i64::MAX);
-    let row = sqlx::query(
-        "SELECT COUNT(*) FROM bots WHERE status = 'QUEUED' AND (
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM bots WHERE status = 'QUEUED' AND (
              priority > $1
              OR (priority = $1 AND queued_at < $2)
-             OR (priority = $1 AND queued_at = $2 AND id < $3))",
-    )
+             OR (priority = $1 AND queued_at = $2 AND id < $3)) LIMIT {QUEUE_POSITION_CAP}) ahead"
+    )))
     .bind(bot.priority)
     .bind(queued_at)
     .bind(&bot.id)

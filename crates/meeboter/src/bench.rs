@@ -10,10 +10,12 @@ use clap::Args;
 use meeboter_core::BotStatus;
 use meeboter_core::create_bot::{CreateBotInput, validate_create_bot};
 use meeboter_db::{Db, accounts, bots};
+use meeboter_platforms::{BotLaunch, InstanceState, Launched, Platform, PlatformError};
 use meeboter_server::config::Config;
+use meeboter_server::deployment::{Deployer, PlatformSlot};
 use meeboter_server::routes::keys::issue_key;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Args, Clone)]
@@ -36,9 +38,12 @@ pub struct BenchArgs {
     /// Live bots whose tokens the heartbeat benchmark cycles through.
     #[arg(long, default_value_t = 20_000)]
     pub heartbeat_bots: usize,
-    /// Which runs: any of create, list, heartbeat (comma-separated).
-    #[arg(long, default_value = "create,list,heartbeat", value_delimiter = ',')]
+    /// Which runs: any of drain, create, list, heartbeat (comma-separated).
+    #[arg(long, default_value = "drain,create,list,heartbeat", value_delimiter = ',')]
     pub scenarios: Vec<String>,
+    /// Capacity ends measured by the drain benchmark.
+    #[arg(long, default_value_t = 300)]
+    pub drain_samples: usize,
 }
 
 struct Stats {
@@ -163,9 +168,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let mut config = Config::for_tests(&args.db);
     config.database_max_connections = 32;
-    let state = meeboter_server::prepare(config)
+    let mut state = meeboter_server::prepare(config)
         .await
         .context("preparing the benchmark database")?;
+    // Bots are "deployed" on a platform that only records when it was called, so the
+    // benchmarks measure the control plane, not process start-up.
+    let recorder = Arc::new(RecordingPlatform::default());
+    state.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
+        platform: recorder.clone(),
+        limit: 10,
+    }]));
     let db = state.db.clone();
     let backend = db.backend().as_str();
     let suffix = meeboter_core::new_id().simple().to_string();
@@ -198,6 +210,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let workers = meeboter_server::workers::spawn(state_for_workers, workers_stopped);
     let mut errors = 0;
+    if wants("drain") {
+        drain(&client, &base, &create_key, &recorder, args.drain_samples).await?;
+    }
     if wants("create") {
         let body = serde_json::json!({
             "meetingUrl": "https://zoom.us/j/123456789?pwd=abc",
@@ -321,4 +336,109 @@ async fn seed_live_bots(db: &Db, secret: &str, account_id: &str, n: usize) -> an
         tx.commit().await?;
     }
     Ok(tokens)
+}
+
+/// A platform that starts nothing and records each deploy call (bot id, token, when).
+#[derive(Default)]
+struct RecordingPlatform {
+    calls: Mutex<Vec<(String, String, Instant)>>,
+}
+
+#[async_trait::async_trait]
+impl Platform for RecordingPlatform {
+    fn name(&self) -> &'static str {
+        "test"
+    }
+    async fn deploy(&self, launch: &BotLaunch) -> Result<Launched, PlatformError> {
+        let token = launch.env.get("MILO_AUTH_TOKEN").cloned().unwrap_or_default();
+        self.calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((launch.bot_id.clone(), token, Instant::now()));
+        Ok(Launched {
+            identifier: format!("rec-{}", launch.bot_id),
+        })
+    }
+    async fn stop(&self, _identifier: &str) -> Result<(), PlatformError> {
+        Ok(())
+    }
+    async fn observe(&self, _identifier: &str) -> Result<InstanceState, PlatformError> {
+        Ok(InstanceState::Running)
+    }
+    async fn find(&self, _bot_id: &str, _attempt: u32) -> Result<Option<Launched>, PlatformError> {
+        Ok(None)
+    }
+}
+
+/// Latency from a bot reporting ENDED (capacity freed) to the platform's deploy call for
+/// the next queued bot, with the queue never empty and the platform full.
+async fn drain(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    recorder: &RecordingPlatform,
+    samples: usize,
+) -> anyhow::Result<()> {
+    let body = serde_json::json!({"meetingUrl": "https://zoom.us/j/123456789"}).to_string();
+    let create = || {
+        client
+            .post(format!("{base}/api/bots"))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body.clone())
+    };
+    for _ in 0..(samples + 10) {
+        if !read_ok(create(), 201).await {
+            bail!("could not create a bot for the drain benchmark");
+        }
+    }
+    let calls = |n: usize| recorder.calls.lock().unwrap_or_else(|p| p.into_inner()).len() >= n;
+    let wait_for = |n: usize| async move {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !calls(n) {
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        true
+    };
+    if !wait_for(10).await {
+        bail!("the first 10 bots were not deployed");
+    }
+    let mut latencies = Vec::with_capacity(samples);
+    for i in 0..samples {
+        let (_, token, _) = recorder.calls.lock().unwrap_or_else(|p| p.into_inner())[i].clone();
+        let before = recorder.calls.lock().unwrap_or_else(|p| p.into_inner()).len();
+        let ended_at = Instant::now();
+        let report = client
+            .post(format!("{base}/api/bot/v1/status"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(r#"{"status":"ENDED","subCode":"meeting_ended"}"#);
+        if !read_ok(report, 200).await {
+            bail!("ending bot {i} failed");
+        }
+        if !wait_for(before + 1).await {
+            bail!("no bot deployed after capacity freed (sample {i})");
+        }
+        let deployed_at = recorder.calls.lock().unwrap_or_else(|p| p.into_inner())[before].2;
+        latencies.push(deployed_at.duration_since(ended_at).as_micros() as u64);
+    }
+    latencies.sort_unstable();
+    let stats = Stats {
+        count: latencies.len(),
+        errors: 0,
+        elapsed: Duration::from_micros(latencies.iter().sum()),
+        latencies_us: latencies,
+    };
+    println!(
+        "drain: capacity freed → next deploy call, {} samples: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        stats.count,
+        stats.percentile(0.50),
+        stats.percentile(0.95),
+        stats.percentile(0.99),
+        stats.percentile(1.0)
+    );
+    Ok(())
 }

@@ -172,6 +172,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         eprintln!("================================================================");
         eprintln!();
     }
+    tracing::info!(platforms = %state.config.platforms.explanation, "deployment platforms selected");
+    for warning in &state.config.platforms.warnings {
+        tracing::warn!("{warning}");
+    }
+    warn_about_unmanaged_bots(&state).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen} (MEEBOTER_LISTEN)"))?;
@@ -189,6 +194,30 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let _ = worker.await;
     }
     tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// After a platform change, bots still running on a platform that is no longer configured
+/// cannot be watched or stopped: say so, with their ids.
+async fn warn_about_unmanaged_bots(state: &meeboter_server::AppState) -> anyhow::Result<()> {
+    let mut conn = state.db.pool().acquire().await?;
+    for (platform, count) in meeboter_db::bots::live_platforms(&mut conn).await? {
+        if state.deployer.get(&platform).is_some() {
+            continue;
+        }
+        let ids: Vec<String> = meeboter_db::bots::live_on_platform(&mut conn, &platform)
+            .await?
+            .into_iter()
+            .map(|(id, ..)| id)
+            .collect();
+        tracing::warn!(
+            platform = %platform,
+            count,
+            bots = %ids.join(","),
+            "bots are still running on a platform that is no longer configured; they cannot be monitored or stopped \
+             until its settings are restored (or end them with POST /api/bots/{{id}}/leave)"
+        );
+    }
     Ok(())
 }
 

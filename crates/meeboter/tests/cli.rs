@@ -164,10 +164,17 @@ fn migrate_creates_the_sqlite_file() {
 
 /// Starts `meeboter serve` on a free port; returns the child, its address and stderr lines seen.
 fn start_server(dir: &std::path::Path) -> (std::process::Child, String, Vec<String>) {
-    let mut child = meeboter()
+    start_server_with(dir, &[("MEEBOTER_LISTEN", "127.0.0.1:0")])
+}
+
+fn start_server_with(dir: &std::path::Path, env: &[(&str, &str)]) -> (std::process::Child, String, Vec<String>) {
+    let mut cmd = meeboter();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
         .arg("serve")
         .current_dir(dir)
-        .env("MEEBOTER_LISTEN", "127.0.0.1:0")
         .env("LOG_FORMAT", "json")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -176,10 +183,10 @@ fn start_server(dir: &std::path::Path) -> (std::process::Child, String, Vec<Stri
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
+        // Keep draining after the test stops listening: a closed pipe would make the
+        // server's log writes fail.
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
+            let _ = tx.send(line);
         }
     });
     let mut lines = Vec::new();
@@ -235,4 +242,129 @@ fn first_start_prints_an_admin_key_once_and_serves_with_it() {
     );
     let _ = again.kill();
     let _ = again.wait();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn kill_dash_nine_mid_burst_loses_no_bot_and_starts_none_twice() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let t = runtime.block_on(TestDatabase::create()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fake = concat!(env!("CARGO_MANIFEST_DIR"), "/../server/tests/fixtures/fake_bot.py");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let public = format!("http://{listen}");
+    let command = format!("python3 {fake} --stay 0.5");
+    let env = [
+        ("DATABASE_URL", t.url.as_str()),
+        ("MEEBOTER_LISTEN", listen.as_str()),
+        ("PUBLIC_URL", public.as_str()),
+        ("LOCAL_BOT_COMMAND", command.as_str()),
+        ("LOCAL_BOT_LIMIT", "5"),
+        ("MONITOR_INTERVAL_SECS", "1"),
+    ];
+    let (mut first, _, lines) = start_server_with(dir.path(), &env);
+    let key = lines
+        .iter()
+        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
+        .expect("admin key")
+        .to_string();
+    let client = reqwest::Client::new();
+    let total = 30;
+    let ids: Vec<String> = runtime.block_on(async {
+        let mut ids = Vec::new();
+        for _ in 0..total {
+            let res = client
+                .post(format!("{public}/api/bots"))
+                .bearer_auth(&key)
+                .json(&serde_json::json!({"meetingUrl": "https://zoom.us/j/123456789"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+            let body: serde_json::Value = res.json().await.unwrap();
+            ids.push(body["id"].as_str().unwrap().to_string());
+        }
+        ids
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    first.kill().unwrap(); // SIGKILL: no shutdown code runs
+    first.wait().unwrap();
+
+    let (mut second, _, _) = start_server_with(dir.path(), &env);
+    let deadline = Instant::now() + Duration::from_secs(200);
+    let db = t.db.clone();
+    loop {
+        let (open,): (i64,) = runtime
+            .block_on(
+                sqlx::query_as("SELECT COUNT(*) FROM bots WHERE status NOT IN ('ENDED', 'FATAL')").fetch_one(db.pool()),
+            )
+            .unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{open} bots never finished after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let rows: Vec<(String, String, i64)> = runtime
+        .block_on(sqlx::query_as("SELECT id, status, deploy_attempts FROM bots").fetch_all(db.pool()))
+        .unwrap();
+    assert_eq!(rows.len(), total, "no bot lost");
+    for (id, status, attempts) in &rows {
+        let history: Vec<(String, Option<String>, Option<String>)> = runtime
+            .block_on(
+                sqlx::query_as(
+                    "SELECT status, sub_code, message FROM bot_status_changes WHERE bot_id = $1 ORDER BY id",
+                )
+                .bind(id)
+                .fetch_all(db.pool()),
+            )
+            .unwrap();
+        assert_eq!(status, "ENDED", "bot {id}: {history:?}");
+        assert_eq!(*attempts, 1, "bot {id} was started more than once");
+    }
+    let (ended_twice,): (i64,) = runtime
+        .block_on(
+            sqlx::query_as(
+                "SELECT COUNT(*) FROM (SELECT bot_id FROM bot_status_changes WHERE status IN ('ENDED', 'FATAL')
+                 GROUP BY bot_id HAVING COUNT(*) > 1) x",
+            )
+            .fetch_one(db.pool()),
+        )
+        .unwrap();
+    assert_eq!(ended_twice, 0, "every bot ended exactly once");
+    // No orphans: every bot process is gone.
+    let markers: Vec<String> = ids.iter().map(|id| format!("MEEBOTER_DEPLOYMENT={id}/")).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let running = std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                std::fs::read(e.path().join("environ"))
+                    .map(|env| {
+                        env.split(|b| *b == 0)
+                            .any(|kv| markers.iter().any(|m| kv.starts_with(m.as_bytes())))
+                    })
+                    .unwrap_or(false)
+            })
+            .count();
+        if running == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{running} orphan bot processes");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = second.kill();
+    let _ = second.wait();
 }

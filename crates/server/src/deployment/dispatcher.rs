@@ -46,6 +46,14 @@ pub async fn dispatch_once(state: &AppState) -> DbResult<usize> {
 async fn claim(state: &AppState, slot: &PlatformSlot) -> DbResult<Vec<Claimed>> {
     let name = slot.platform.name();
     let now = state.now();
+    // Cheap look first: a full platform needs no write transaction (on SQLite that would
+    // take the only write lock from the API on every wake-up).
+    {
+        let mut conn = state.db.pool().acquire().await.map_err(meeboter_db::DbError::from)?;
+        if bots::count_active(&mut conn, name).await? >= i64::from(slot.limit) {
+            return Ok(Vec::new());
+        }
+    }
     let mut tx = state.db.begin_write().await?;
     bots::lock_platform(&mut tx, state.db.backend(), name).await?;
     let active = bots::count_active(&mut tx, name).await?;

@@ -31,13 +31,22 @@ pub struct PlatformSlot {
 pub struct Deployer {
     slots: Vec<PlatformSlot>,
     wake: Notify,
+    /// Mean run time of recent bots, cached: queue estimates are rough by nature and must
+    /// not cost a query on every bot read.
+    mean_run: std::sync::Mutex<Option<(std::time::Instant, f64)>>,
 }
+
+/// How long the cached mean run time is used before it is read again.
+const MEAN_RUN_TTL: Duration = Duration::from_secs(30);
+/// Assumed run time before any bot has finished on this installation.
+const DEFAULT_RUN_SECS: f64 = 600.0;
 
 impl Deployer {
     pub fn new(slots: Vec<PlatformSlot>) -> Self {
         Self {
             slots,
             wake: Notify::new(),
+            mean_run: std::sync::Mutex::new(None),
         }
     }
 
@@ -84,6 +93,20 @@ impl Deployer {
     /// Total capacity of all platforms.
     pub fn total_capacity(&self) -> u32 {
         self.slots.iter().map(|s| s.limit).sum()
+    }
+
+    /// Mean seconds recent bots ran (cached for 30 s; 600 s before any bot finished).
+    pub async fn mean_run_secs(&self, conn: &mut meeboter_db::AnyConnection) -> meeboter_db::DbResult<f64> {
+        if let Some((at, v)) = *self.mean_run.lock().unwrap_or_else(|p| p.into_inner())
+            && at.elapsed() < MEAN_RUN_TTL
+        {
+            return Ok(v);
+        }
+        let v = meeboter_db::bots::recent_mean_run_secs(conn)
+            .await?
+            .unwrap_or(DEFAULT_RUN_SECS);
+        *self.mean_run.lock().unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), v));
+        Ok(v)
     }
 
     /// Asks the dispatcher to look at the queue now (capacity freed or bots queued).

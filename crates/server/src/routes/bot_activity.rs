@@ -50,7 +50,7 @@ pub async fn leave(
     let (to, code) = match bot.status {
         BotStatus::Scheduled | BotStatus::Queued => (BotStatus::Ended, sub_code::CANCELLED),
         BotStatus::Leaving => {
-            let resource = load_resource(&mut tx, bot, state.deployer.total_capacity()).await?;
+            let resource = load_resource(&mut tx, bot, &state.deployer).await?;
             return Ok((StatusCode::ACCEPTED, Json(resource)));
         }
         s if s.is_terminal() => {
@@ -78,7 +78,7 @@ pub async fn leave(
                 .with_details(json!({"status": current.as_str()})));
         }
     };
-    let resource = load_resource(&mut tx, updated, state.deployer.total_capacity()).await?;
+    let resource = load_resource(&mut tx, updated, &state.deployer).await?;
     tx.commit().await.map_err(DbError::from)?;
     state.heartbeats.forget(&resource.id);
     tracing::info!(bot.id = %resource.id, status = %resource.status, "leave requested");

@@ -203,31 +203,32 @@ pub fn to_resource(bot: BotRecord, changes: Vec<StatusChangeRecord>) -> BotResou
     }
 }
 
-pub async fn load_resource(conn: &mut AnyConnection, bot: BotRecord, capacity: u32) -> ApiResult<BotResource> {
+pub async fn load_resource(
+    conn: &mut AnyConnection,
+    bot: BotRecord,
+    deployer: &crate::deployment::Deployer,
+) -> ApiResult<BotResource> {
     let mut changes = bots::status_changes(conn, &[bot.id.as_str()]).await?;
     let history = changes.remove(&bot.id).unwrap_or_default();
-    let queue = queue_info(conn, &bot, Some(capacity)).await?;
+    let queue = queue_info(conn, &bot, deployer).await?;
     let mut resource = to_resource(bot, history);
     resource.queue = queue;
     Ok(resource)
 }
-
-/// Wait assumed per queue turn before any bot has finished on this installation.
-const DEFAULT_RUN_SECS: f64 = 600.0;
 
 /// Place in the queue and a wait estimate: turns ahead (position ÷ total capacity,
 /// rounded up) × the mean run time of recent bots.
 async fn queue_info(
     conn: &mut AnyConnection,
     bot: &BotRecord,
-    capacity: Option<u32>,
+    deployer: &crate::deployment::Deployer,
 ) -> ApiResult<Option<QueueResource>> {
     if bot.status != meeboter_core::BotStatus::Queued {
         return Ok(None);
     }
     let position = bots::queue_position(conn, bot).await?.max(1) as u32;
-    let mean = bots::recent_mean_run_secs(conn).await?.unwrap_or(DEFAULT_RUN_SECS);
-    let capacity = capacity.unwrap_or(1).max(1);
+    let mean = deployer.mean_run_secs(conn).await?;
+    let capacity = deployer.total_capacity().max(1);
     let turns = position.div_ceil(capacity);
     Ok(Some(QueueResource {
         position,
@@ -321,13 +322,10 @@ pub async fn create_bot(
         None => None,
     };
     let (status, resource) = match existing {
-        Some(bot) => (
-            StatusCode::OK,
-            load_resource(&mut tx, bot, state.deployer.total_capacity()).await?,
-        ),
+        Some(bot) => (StatusCode::OK, load_resource(&mut tx, bot, &state.deployer).await?),
         None => match bots::insert(&mut tx, &caller.account_id, &new_bot, new_bot.initial_status(now), now).await {
             Ok((bot, change)) => {
-                let queue = queue_info(&mut tx, &bot, Some(state.deployer.total_capacity())).await?;
+                let queue = queue_info(&mut tx, &bot, &state.deployer).await?;
                 let mut resource = to_resource(bot, vec![change]);
                 resource.queue = queue;
                 (StatusCode::CREATED, resource)
@@ -375,7 +373,7 @@ async fn existing_dedup_response(state: &AppState, caller: &Caller, key: Option<
         None => None,
     }
     .ok_or_else(|| ApiError::conflict("conflict", "a concurrent request changed this bot; retry"))?;
-    let resource = load_resource(&mut conn, bot, state.deployer.total_capacity()).await?;
+    let resource = load_resource(&mut conn, bot, &state.deployer).await?;
     Ok((StatusCode::OK, Json(resource)).into_response())
 }
 
@@ -500,9 +498,7 @@ pub async fn get_bot(
     let bot = bots::find(&mut conn, &caller.account_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("bot"))?;
-    Ok(Json(
-        load_resource(&mut conn, bot, state.deployer.total_capacity()).await?,
-    ))
+    Ok(Json(load_resource(&mut conn, bot, &state.deployer).await?))
 }
 
 /// Delete one of your bots and all its data.

@@ -76,6 +76,9 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::tas
             if let Err(e) = crate::deployment::dispatcher::dispatch_once(&dispatch_state).await {
                 tracing::warn!(error = %e, "dispatch failed; retrying");
             }
+            // At most ~100 passes a second under a storm of creates: wake-ups coalesce while
+            // we pause, and a freed slot still waits at most this long.
+            tokio::time::sleep(Duration::from_millis(10)).await;
             tokio::select! {
                 _ = dispatch_state.deployer.woken(Duration::from_secs(1)) => {}
                 _ = dispatch_shutdown.changed() => break,
