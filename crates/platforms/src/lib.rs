@@ -9,6 +9,7 @@
 //! driven by the server's deployment layer and report through return values and the
 //! [`LogSink`].
 
+pub mod coolify;
 pub mod local;
 
 use async_trait::async_trait;
