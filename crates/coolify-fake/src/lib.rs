@@ -46,6 +46,8 @@ pub struct FakeControls {
     pub error_next: usize,
     /// The next N requests answer 429 with `Retry-After: 1`.
     pub throttle_next: usize,
+    /// Requests whose `METHOD /path` contains any of these answer 500 (e.g. `"/stop"`).
+    pub fail_paths: Vec<String>,
     /// Applications forced to `degraded:unhealthy` once running.
     pub degraded: Vec<String>,
     pub on_start: Option<AppHook>,
@@ -63,6 +65,7 @@ impl Default for FakeControls {
             queue_full_next: 0,
             error_next: 0,
             throttle_next: 0,
+            fail_paths: Vec::new(),
             degraded: Vec::new(),
             on_start: None,
             on_stop: None,
@@ -299,6 +302,10 @@ fn guard(inner: &mut Inner, method: &Method, path: &str, headers: &HeaderMap) ->
     }
     if inner.controls.error_next > 0 {
         inner.controls.error_next -= 1;
+        return Some(message(StatusCode::INTERNAL_SERVER_ERROR, "Server Error"));
+    }
+    let call = format!("{method} {path}");
+    if inner.controls.fail_paths.iter().any(|p| call.contains(p.as_str())) {
         return Some(message(StatusCode::INTERNAL_SERVER_ERROR, "Server Error"));
     }
     None

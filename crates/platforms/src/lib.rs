@@ -85,4 +85,14 @@ pub trait Platform: Send + Sync {
     /// Finds an instance of `bot_id`/`attempt` whose identifier was never recorded (the
     /// server died between starting it and storing the identifier).
     async fn find(&self, bot_id: &str, attempt: u32) -> Result<Option<Launched>, PlatformError>;
+    /// How often the reconciler may `observe` one bot (remote APIs have request budgets).
+    fn observe_interval(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+    /// Background upkeep (pool scaling, slot recovery); called often, throttles itself.
+    async fn maintain(&self) {}
+    /// Slot counts `(total, idle, busy, error)` for pool platforms; `None` for others.
+    async fn pool_counts(&self) -> Option<(i64, i64, i64, i64)> {
+        None
+    }
 }

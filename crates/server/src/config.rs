@@ -178,6 +178,52 @@ pub const KEYS: &[KeySpec] = &[
         "Coolify API base, e.g. https://coolify.example.com/api/v1",
     ),
     key("COOLIFY_API_TOKEN", None, true, "Coolify API token"),
+    key(
+        "COOLIFY_PROJECT_UUID",
+        None,
+        false,
+        "Coolify project that holds the bot slots",
+    ),
+    key("COOLIFY_SERVER_UUID", None, false, "Coolify server the slots run on"),
+    key(
+        "COOLIFY_ENVIRONMENT_NAME",
+        Some("production"),
+        false,
+        "Coolify environment of the slots",
+    ),
+    key(
+        "COOLIFY_DESTINATION_UUID",
+        None,
+        false,
+        "Coolify destination (needed when the server has several)",
+    ),
+    key(
+        "GHCR_ORG",
+        None,
+        false,
+        "GitHub org of the bot image: ghcr.io/<org>/meeboter-bot",
+    ),
+    key(
+        "BOT_IMAGE",
+        None,
+        false,
+        "bot image (default ghcr.io/<GHCR_ORG>/meeboter-bot)",
+    ),
+    key("BOT_IMAGE_TAG", Some("latest"), false, "bot image tag"),
+    key(
+        "POOL_MIN_IDLE",
+        Some("1"),
+        false,
+        "idle Coolify slots kept ready ahead of demand",
+    ),
+    key("POOL_SLOT_CPUS", None, false, "CPU limit per slot, e.g. 1"),
+    key("POOL_SLOT_MEMORY", None, false, "memory limit per slot, e.g. 2048m"),
+    key(
+        "POOL_RECOVERY_INTERVAL_SECS",
+        Some("300"),
+        false,
+        "how often ERROR slots are recovered (replaced after 3 failures)",
+    ),
     key("AWS_REGION", None, false, "AWS region for ECS"),
     key("ECS_CLUSTER", None, false, "ECS cluster name or ARN"),
     key("S3_ENDPOINT", None, false, "S3-compatible endpoint for recordings"),
@@ -241,6 +287,23 @@ pub struct PlatformPlan {
     pub warnings: Vec<String>,
 }
 
+/// Settings of the Coolify pool platform (present when Coolify is among the platforms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoolifySettings {
+    pub api_url: String,
+    pub api_token: String,
+    pub project_uuid: String,
+    pub server_uuid: String,
+    pub environment_name: String,
+    pub destination_uuid: Option<String>,
+    pub image: String,
+    pub image_tag: String,
+    pub min_idle: u32,
+    pub slot_cpus: Option<String>,
+    pub slot_memory: Option<String>,
+    pub recovery_interval_secs: u64,
+}
+
 /// The resolved, validated configuration.
 #[derive(Clone)]
 pub struct Config {
@@ -268,6 +331,7 @@ pub struct Config {
     pub queue_timeout_secs: u64,
     pub local_bot_command: Option<Vec<String>>,
     pub local_stop_grace_secs: u64,
+    pub coolify: Option<CoolifySettings>,
     /// Every raw value with its source, for `config check`.
     values: BTreeMap<&'static str, (String, Source)>,
 }
@@ -656,6 +720,52 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         }
     };
     let local_bot_command = get("LOCAL_BOT_COMMAND").map(|c| c.split_whitespace().map(str::to_string).collect());
+    let coolify = if platforms.order.contains(&PlatformKind::Coolify) {
+        for k in ["COOLIFY_PROJECT_UUID", "COOLIFY_SERVER_UUID"] {
+            if !set(k) {
+                problems.push(format!("the Coolify platform is selected but {k} is missing"));
+            }
+        }
+        let image = get("BOT_IMAGE").or_else(|| get("GHCR_ORG").map(|org| format!("ghcr.io/{org}/meeboter-bot")));
+        if image.is_none() {
+            problems.push("the Coolify platform is selected but neither BOT_IMAGE nor GHCR_ORG is set".to_string());
+        }
+        let min_idle = get("POOL_MIN_IDLE")
+            .unwrap_or_default()
+            .parse::<u32>()
+            .unwrap_or_else(|_| {
+                problems.push("POOL_MIN_IDLE must be a whole number".to_string());
+                1
+            });
+        if min_idle > coolify_bot_limit {
+            problems.push(format!(
+                "POOL_MIN_IDLE ({min_idle}) cannot exceed COOLIFY_BOT_LIMIT ({coolify_bot_limit})"
+            ));
+        }
+        let recovery_interval_secs = match get("POOL_RECOVERY_INTERVAL_SECS").unwrap_or_default().parse::<u64>() {
+            Ok(v) if (1..=86_400).contains(&v) => v,
+            _ => {
+                problems.push("POOL_RECOVERY_INTERVAL_SECS must be between 1 and 86400".to_string());
+                300
+            }
+        };
+        Some(CoolifySettings {
+            api_url: get("COOLIFY_API_URL").unwrap_or_default(),
+            api_token: get("COOLIFY_API_TOKEN").unwrap_or_default(),
+            project_uuid: get("COOLIFY_PROJECT_UUID").unwrap_or_default(),
+            server_uuid: get("COOLIFY_SERVER_UUID").unwrap_or_default(),
+            environment_name: get("COOLIFY_ENVIRONMENT_NAME").unwrap_or_else(|| "production".into()),
+            destination_uuid: get("COOLIFY_DESTINATION_UUID"),
+            image: image.unwrap_or_default(),
+            image_tag: get("BOT_IMAGE_TAG").unwrap_or_else(|| "latest".into()),
+            min_idle,
+            slot_cpus: get("POOL_SLOT_CPUS"),
+            slot_memory: get("POOL_SLOT_MEMORY"),
+            recovery_interval_secs,
+        })
+    } else {
+        None
+    };
 
     Config {
         database_url,
@@ -681,6 +791,7 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         queue_timeout_secs,
         local_bot_command,
         local_stop_grace_secs,
+        coolify,
         values,
     }
 }
@@ -806,6 +917,9 @@ mod tests {
         let coolify = [
             ("COOLIFY_API_URL", "https://c.example.com/api/v1"),
             ("COOLIFY_API_TOKEN", "t"),
+            ("COOLIFY_PROJECT_UUID", "p"),
+            ("COOLIFY_SERVER_UUID", "s"),
+            ("GHCR_ORG", "acme"),
         ];
         let aws = [("AWS_REGION", "us-east-1"), ("ECS_CLUSTER", "bots")];
         let order = |env: &[(&str, &str)]| load(env).unwrap().platforms.order;
@@ -819,6 +933,22 @@ mod tests {
         // Half a configuration does not select a platform (and is itself reported).
         assert_eq!(order(&[("AWS_REGION", "us-east-1")]), vec![PlatformKind::Local]);
         assert!(load(&[("COOLIFY_API_TOKEN", "t")]).is_err());
+        // Coolify selected without its pool settings: every missing one is named.
+        let p = load(&[
+            ("COOLIFY_API_URL", "https://c.example.com/api/v1"),
+            ("COOLIFY_API_TOKEN", "t"),
+        ])
+        .unwrap_err()
+        .join("\n");
+        for k in ["COOLIFY_PROJECT_UUID", "COOLIFY_SERVER_UUID", "BOT_IMAGE nor GHCR_ORG"] {
+            assert!(p.contains(k), "{p}");
+        }
+        let c = load(&coolify).unwrap().coolify.unwrap();
+        assert_eq!(c.image, "ghcr.io/acme/meeboter-bot");
+        assert_eq!(
+            (c.image_tag.as_str(), c.min_idle, c.environment_name.as_str()),
+            ("latest", 1, "production")
+        );
         // Explicit choices win over detection.
         let mut explicit: Vec<_> = both.clone();
         explicit.push(("DEPLOYMENT_PLATFORM", "aws"));
@@ -898,6 +1028,9 @@ mod tests {
             ("MILO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef-secret"),
             ("COOLIFY_API_URL", "https://c.example.com/api/v1"),
             ("COOLIFY_API_TOKEN", "coolify-token-value"),
+            ("COOLIFY_PROJECT_UUID", "p"),
+            ("COOLIFY_SERVER_UUID", "s"),
+            ("BOT_IMAGE", "registry.example.com/bot"),
         ])
         .unwrap();
         let d = c.describe();

@@ -182,7 +182,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     db.migrate().await?;
     let bot_token_secret = bootstrap::bot_token_secret(&db, config.milo_auth_token.as_deref()).await?;
     let deployer =
-        deployment::Deployer::from_config(&config, Some(bot_log_sink(db.clone()))).map_err(anyhow::Error::msg)?;
+        deployment::Deployer::from_config(&config, &db, Some(bot_log_sink(db.clone()))).map_err(anyhow::Error::msg)?;
     Ok(AppState {
         deployer: Arc::new(deployer),
         db,

@@ -54,10 +54,20 @@ async fn claim(state: &AppState, slot: &PlatformSlot) -> DbResult<Vec<Claimed>> 
             return Ok(Vec::new());
         }
     }
+    // A pool platform frees capacity when a slot is back in the pool, a moment after its
+    // bot ended: do not claim more bots than there are slots to take. (Read before the
+    // write transaction: on SQLite a second connection inside it could deadlock the pool.)
+    let pool_free = match slot.platform.pool_counts().await {
+        Some((total, idle, _, _)) => idle + (i64::from(slot.limit) - total).max(0),
+        None => i64::MAX,
+    };
+    if pool_free <= 0 {
+        return Ok(Vec::new());
+    }
     let mut tx = state.db.begin_write().await?;
     bots::lock_platform(&mut tx, state.db.backend(), name).await?;
     let active = bots::count_active(&mut tx, name).await?;
-    let free = i64::from(slot.limit) - active;
+    let free = (i64::from(slot.limit) - active).min(pool_free);
     if free <= 0 {
         return Ok(Vec::new());
     }

@@ -9,6 +9,7 @@
 //!   `release` job written with the terminal transition), even after
 //!   `DEPLOYMENT_PLATFORM` changed, as long as that platform is still configured.
 
+pub mod coolify_pool;
 pub mod dispatcher;
 pub mod reconciler;
 pub mod releaser;
@@ -34,6 +35,8 @@ pub struct Deployer {
     /// Mean run time of recent bots, cached: queue estimates are rough by nature and must
     /// not cost a query on every bot read.
     mean_run: std::sync::Mutex<Option<(std::time::Instant, f64)>>,
+    /// When each bot was last observed, so remote platforms are polled within budget.
+    observed: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 /// How long the cached mean run time is used before it is read again.
@@ -47,11 +50,12 @@ impl Deployer {
             slots,
             wake: Notify::new(),
             mean_run: std::sync::Mutex::new(None),
+            observed: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
     /// Builds the platforms the configuration selects.
-    pub fn from_config(config: &Config, sink: Option<LogSink>) -> Result<Self, String> {
+    pub fn from_config(config: &Config, db: &meeboter_db::Db, sink: Option<LogSink>) -> Result<Self, String> {
         let mut slots = Vec::new();
         for kind in &config.platforms.order {
             let slot = match kind {
@@ -66,7 +70,18 @@ impl Deployer {
                     )),
                     limit: config.local_bot_limit,
                 },
-                PlatformKind::Coolify | PlatformKind::Aws => {
+                PlatformKind::Coolify => {
+                    let settings = config.coolify.clone().ok_or("Coolify settings are missing")?;
+                    PlatformSlot {
+                        platform: Arc::new(coolify_pool::CoolifyPool::new(
+                            db.clone(),
+                            settings,
+                            config.coolify_bot_limit,
+                        )),
+                        limit: config.coolify_bot_limit,
+                    }
+                }
+                PlatformKind::Aws => {
                     return Err(format!(
                         "the {} platform is selected ({}) but this build does not include it yet; \
                          set DEPLOYMENT_PLATFORM=local to run bots as local processes",
@@ -107,6 +122,24 @@ impl Deployer {
             .unwrap_or(DEFAULT_RUN_SECS);
         *self.mean_run.lock().unwrap_or_else(|p| p.into_inner()) = Some((std::time::Instant::now(), v));
         Ok(v)
+    }
+
+    /// Whether `bot_id` may be observed again (at most once per `interval`).
+    pub fn due_for_observation(&self, bot_id: &str, interval: Duration) -> bool {
+        if interval.is_zero() {
+            return true;
+        }
+        let mut seen = self.observed.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() > 100_000 {
+            seen.retain(|_, t| t.elapsed() < interval);
+        }
+        match seen.get(bot_id) {
+            Some(t) if t.elapsed() < interval => false,
+            _ => {
+                seen.insert(bot_id.to_string(), std::time::Instant::now());
+                true
+            }
+        }
     }
 
     /// Asks the dispatcher to look at the queue now (capacity freed or bots queued).

@@ -22,6 +22,7 @@ pub async fn reconcile_once(state: &AppState) -> DbResult<usize> {
     let mut changed = 0;
     for slot in state.deployer.slots() {
         let name = slot.platform.name();
+        slot.platform.maintain().await;
         let live = {
             let mut conn = state.db.pool().acquire().await.map_err(meeboter_db::DbError::from)?;
             bots::live_on_platform(&mut conn, name).await?
@@ -30,6 +31,12 @@ pub async fn reconcile_once(state: &AppState) -> DbResult<usize> {
             let now = state.now();
             match identifier {
                 Some(identifier) => {
+                    if !state
+                        .deployer
+                        .due_for_observation(&bot_id, slot.platform.observe_interval())
+                    {
+                        continue;
+                    }
                     let reason = match slot.platform.observe(&identifier).await {
                         Ok(InstanceState::Running) | Err(_) => continue,
                         Ok(InstanceState::Stopped { reason }) => reason,

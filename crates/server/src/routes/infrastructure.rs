@@ -40,6 +40,16 @@ pub async fn pool_stats(State(state): State<AppState>, _caller: Caller) -> ApiRe
             queue_length,
         }));
     };
+    if let Some((total, idle, busy, error)) = slot.platform.pool_counts().await {
+        return Ok(Json(PoolStats {
+            platform: slot.platform.name().to_string(),
+            total,
+            idle,
+            busy,
+            error,
+            queue_length,
+        }));
+    }
     let busy = bots::count_active(&mut conn, slot.platform.name()).await?;
     let total = i64::from(slot.limit);
     Ok(Json(PoolStats {

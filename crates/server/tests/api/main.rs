@@ -2,6 +2,7 @@
 
 mod accounts_keys;
 mod bots;
+mod coolify;
 mod deployment;
 mod errors;
 mod health_docs;

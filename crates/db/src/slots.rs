@@ -1,0 +1,207 @@
+//! Pool slots: pre-provisioned bot containers (Coolify applications) and which bot holds each.
+
+use crate::{AnyConnection, Backend, DbResult, from_millis, to_millis};
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SlotRecord {
+    pub id: String,
+    pub platform: String,
+    pub name: String,
+    pub application_uuid: Option<String>,
+    pub image: String,
+    /// `CREATING`, `IDLE`, `DEPLOYING`, `BUSY` or `ERROR`.
+    pub status: String,
+    pub bot_id: Option<String>,
+    pub deployment_uuid: Option<String>,
+    pub error: Option<String>,
+    pub recovery_attempts: i64,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub status_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, platform, name, application_uuid, image, status, bot_id, deployment_uuid, error, \
+    recovery_attempts, last_used_at, status_at";
+
+fn from_row(r: &AnyRow) -> SlotRecord {
+    SlotRecord {
+        id: r.get(0),
+        platform: r.get(1),
+        name: r.get(2),
+        application_uuid: r.get(3),
+        image: r.get(4),
+        status: r.get(5),
+        bot_id: r.get(6),
+        deployment_uuid: r.get(7),
+        error: r.get(8),
+        recovery_attempts: r.get(9),
+        last_used_at: r.get::<Option<i64>, _>(10).map(from_millis),
+        status_at: from_millis(r.get(11)),
+    }
+}
+
+/// Reserves a new slot row in `CREATING` (before its application exists, so a crash
+/// leaves a visible record to clean up rather than an unknown application).
+pub async fn insert_creating(
+    conn: &mut AnyConnection,
+    platform: &str,
+    name: &str,
+    image: &str,
+    now: DateTime<Utc>,
+) -> DbResult<SlotRecord> {
+    let id = meeboter_core::new_id().to_string();
+    sqlx::query(
+        "INSERT INTO pool_slots (id, platform, name, image, status, status_at, created_at)
+         VALUES ($1, $2, $3, $4, 'CREATING', $5, $5)",
+    )
+    .bind(&id)
+    .bind(platform)
+    .bind(name)
+    .bind(image)
+    .bind(to_millis(now))
+    .execute(&mut *conn)
+    .await?;
+    find(conn, &id)
+        .await?
+        .ok_or_else(|| crate::DbError::Corrupt("slot vanished".into()))
+}
+
+pub async fn find(conn: &mut AnyConnection, id: &str) -> DbResult<Option<SlotRecord>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM pool_slots WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
+pub async fn find_by_bot(conn: &mut AnyConnection, bot_id: &str) -> DbResult<Option<SlotRecord>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM pool_slots WHERE bot_id = $1"
+    )))
+    .bind(bot_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
+pub async fn list(conn: &mut AnyConnection, platform: &str) -> DbResult<Vec<SlotRecord>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM pool_slots WHERE platform = $1 ORDER BY name"
+    )))
+    .bind(platform)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(from_row).collect())
+}
+
+/// Atomically gives the least recently used idle slot (with `image`) to `bot_id`.
+pub async fn acquire_idle(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    platform: &str,
+    image: &str,
+    bot_id: &str,
+    now: DateTime<Utc>,
+) -> DbResult<Option<SlotRecord>> {
+    let lock = match backend {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE pool_slots SET status = 'DEPLOYING', bot_id = $1, deployment_uuid = NULL, error = NULL, status_at = $2
+         WHERE status = 'IDLE' AND id = (SELECT id FROM pool_slots WHERE platform = $3 AND status = 'IDLE' AND image = $4
+                                         ORDER BY COALESCE(last_used_at, 0), name LIMIT 1{lock})
+         RETURNING {COLUMNS}"
+    )))
+    .bind(bot_id)
+    .bind(to_millis(now))
+    .bind(platform)
+    .bind(image)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.as_ref().map(from_row))
+}
+
+/// A change to a slot.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SlotUpdate<'a> {
+    pub status: &'a str,
+    /// `Some(Some(id))` assigns a bot, `Some(None)` clears it, `None` leaves it.
+    pub bot: Option<Option<&'a str>>,
+    pub application_uuid: Option<&'a str>,
+    pub deployment_uuid: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+/// Changes a slot's state.
+pub async fn update(conn: &mut AnyConnection, id: &str, change: SlotUpdate<'_>, now: DateTime<Utc>) -> DbResult<()> {
+    let SlotUpdate {
+        status,
+        bot,
+        application_uuid,
+        deployment_uuid,
+        error,
+    } = change;
+    let (set_bot, bot_value) = match bot {
+        None => (0i64, None),
+        Some(b) => (1, b),
+    };
+    sqlx::query(
+        "UPDATE pool_slots SET status = $1, status_at = $2, error = $3,
+             bot_id = CASE WHEN $4 = 1 THEN $5 ELSE bot_id END,
+             application_uuid = COALESCE($6, application_uuid),
+             deployment_uuid = CASE WHEN $7 IS NOT NULL THEN $7 WHEN $1 IN ('IDLE', 'ERROR') THEN NULL ELSE deployment_uuid END,
+             last_used_at = CASE WHEN $1 = 'IDLE' AND $4 = 1 THEN $2 ELSE last_used_at END
+         WHERE id = $8",
+    )
+    .bind(status)
+    .bind(to_millis(now))
+    .bind(error)
+    .bind(set_bot)
+    .bind(bot_value)
+    .bind(application_uuid)
+    .bind(deployment_uuid)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn bump_recovery(conn: &mut AnyConnection, id: &str) -> DbResult<i64> {
+    let row = sqlx::query(
+        "UPDATE pool_slots SET recovery_attempts = recovery_attempts + 1 WHERE id = $1 RETURNING recovery_attempts",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.get(0))
+}
+
+pub async fn reset_recovery(conn: &mut AnyConnection, id: &str) -> DbResult<()> {
+    sqlx::query("UPDATE pool_slots SET recovery_attempts = 0 WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(conn: &mut AnyConnection, id: &str) -> DbResult<()> {
+    sqlx::query("DELETE FROM pool_slots WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Slot counts by status for one platform.
+pub async fn counts(conn: &mut AnyConnection, platform: &str) -> DbResult<Vec<(String, i64)>> {
+    let rows = sqlx::query("SELECT status, COUNT(*) FROM pool_slots WHERE platform = $1 GROUP BY status")
+        .bind(platform)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}

@@ -1,0 +1,470 @@
+//! The Coolify pool platform: a pool of pre-provisioned bot applications ("slots") on a
+//! self-hosted Coolify. A bot takes the least recently used idle slot; its environment is
+//! upserted on the application and the application started; when the bot ends the
+//! application is stopped and the slot returns to the pool.
+//!
+//! **Invariants**
+//! - Slots live in the database (`pool_slots`); one bot per slot and one slot per bot are
+//!   unique indexes, and a slot is taken with one compare-and-set `UPDATE`.
+//! - A container started with a previous bot's environment cannot act for anyone: its
+//!   `MILO_AUTH_TOKEN` belongs to a bot that has ended and the control channel refuses it.
+//! - Only applications recorded in `pool_slots` are ever touched — never anything else on a
+//!   shared Coolify.
+
+use async_trait::async_trait;
+use meeboter_db::{Db, DbResult, slots};
+use meeboter_platforms::coolify::{
+    AppState, CoolifyClient, CoolifyError, DeploymentState, NewApplication, StartOutcome,
+};
+use meeboter_platforms::{BotLaunch, InstanceState, Launched, Platform, PlatformError};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::config::CoolifySettings;
+
+const PLATFORM: &str = "coolify";
+/// Failed recoveries after which a slot's application is deleted and replaced.
+const MAX_RECOVERIES: i64 = 3;
+/// How often a running bot's application is looked at (Coolify allows 200 requests/min).
+const OBSERVE_EVERY: Duration = Duration::from_secs(10);
+/// How often the pool checks its idle minimum.
+const SCALE_EVERY: Duration = Duration::from_secs(5);
+
+pub struct CoolifyPool {
+    db: Db,
+    client: CoolifyClient,
+    settings: CoolifySettings,
+    limit: u32,
+    last_scale: Mutex<Option<Instant>>,
+    last_recovery: Mutex<Option<Instant>>,
+}
+
+fn transient(e: impl std::fmt::Display) -> PlatformError {
+    PlatformError::Transient(e.to_string())
+}
+
+fn classify(e: CoolifyError) -> PlatformError {
+    if e.is_transient() {
+        PlatformError::Transient(e.to_string())
+    } else {
+        PlatformError::Permanent(e.to_string())
+    }
+}
+
+impl CoolifyPool {
+    pub fn new(db: Db, settings: CoolifySettings, limit: u32) -> Self {
+        Self {
+            client: CoolifyClient::new(&settings.api_url, &settings.api_token),
+            db,
+            settings,
+            limit,
+            last_scale: Mutex::new(None),
+            last_recovery: Mutex::new(None),
+        }
+    }
+
+    fn image(&self) -> String {
+        format!("{}:{}", self.settings.image, self.settings.image_tag)
+    }
+
+    async fn set_slot(
+        &self,
+        id: &str,
+        status: &str,
+        bot: Option<Option<&str>>,
+        app: Option<&str>,
+        deployment: Option<&str>,
+        error: Option<&str>,
+    ) -> DbResult<()> {
+        let mut tx = self.db.begin_write().await?;
+        let change = slots::SlotUpdate {
+            status,
+            bot,
+            application_uuid: app,
+            deployment_uuid: deployment,
+            error,
+        };
+        slots::update(&mut tx, id, change, meeboter_db::now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Mirrors the slot's state into the application's description for Coolify's UI.
+    async fn mirror(&self, app: &str, text: &str) {
+        let _ = self
+            .client
+            .set_description(app, &format!("meeboter pool slot — {text}"))
+            .await;
+    }
+
+    /// Creates one slot: a row first, then the application (never retried blindly).
+    async fn create_slot(&self, for_bot: Option<&str>) -> Result<slots::SlotRecord, PlatformError> {
+        let name = format!("meeboter-slot-{}", &meeboter_core::new_id().simple().to_string()[20..]);
+        let record = {
+            let mut tx = self.db.begin_write().await.map_err(transient)?;
+            let r = slots::insert_creating(&mut tx, PLATFORM, &name, &self.image(), meeboter_db::now())
+                .await
+                .map_err(transient)?;
+            tx.commit().await.map_err(transient)?;
+            r
+        };
+        let app = NewApplication {
+            project_uuid: self.settings.project_uuid.clone(),
+            server_uuid: self.settings.server_uuid.clone(),
+            environment_name: self.settings.environment_name.clone(),
+            destination_uuid: self.settings.destination_uuid.clone(),
+            image: self.settings.image.clone(),
+            tag: self.settings.image_tag.clone(),
+            name: name.clone(),
+            description: "meeboter pool slot — creating".into(),
+            limits_cpus: self.settings.slot_cpus.clone(),
+            limits_memory: self.settings.slot_memory.clone(),
+        };
+        match self.client.create_application(&app).await {
+            Ok(uuid) => {
+                let (status, bot) = match for_bot {
+                    Some(b) => ("DEPLOYING", Some(Some(b))),
+                    None => ("IDLE", Some(None)),
+                };
+                self.set_slot(&record.id, status, bot, Some(&uuid), None, None)
+                    .await
+                    .map_err(transient)?;
+                tracing::info!(slot = %name, application = %uuid, "Coolify pool slot created");
+                let mut conn = self
+                    .db
+                    .pool()
+                    .acquire()
+                    .await
+                    .map_err(|e| transient(meeboter_db::DbError::from(e)))?;
+                slots::find(&mut conn, &record.id)
+                    .await
+                    .map_err(transient)?
+                    .ok_or_else(|| transient("slot vanished"))
+            }
+            Err(e) => {
+                // Nothing was created as far as we know; drop the reservation.
+                let mut tx = self.db.begin_write().await.map_err(transient)?;
+                slots::delete(&mut tx, &record.id).await.map_err(transient)?;
+                tx.commit().await.map_err(transient)?;
+                Err(classify(e))
+            }
+        }
+    }
+
+    async fn acquire(&self, bot_id: &str) -> Result<slots::SlotRecord, PlatformError> {
+        let mut tx = self.db.begin_write().await.map_err(transient)?;
+        if let Some(existing) = slots::find_by_bot(&mut tx, bot_id).await.map_err(transient)? {
+            return Ok(existing); // a retried launch of the same bot keeps its slot
+        }
+        let now = meeboter_db::now();
+        if let Some(slot) = slots::acquire_idle(&mut tx, self.db.backend(), PLATFORM, &self.image(), bot_id, now)
+            .await
+            .map_err(transient)?
+        {
+            tx.commit().await.map_err(transient)?;
+            return Ok(slot);
+        }
+        let total: i64 = slots::counts(&mut tx, PLATFORM)
+            .await
+            .map_err(transient)?
+            .iter()
+            .map(|(_, n)| n)
+            .sum();
+        tx.commit().await.map_err(transient)?;
+        if total >= i64::from(self.limit) {
+            return Err(PlatformError::Transient(format!(
+                "all {total} Coolify pool slots are busy or recovering"
+            )));
+        }
+        self.create_slot(Some(bot_id)).await
+    }
+
+    async fn slot(&self, id: &str) -> Result<Option<slots::SlotRecord>, PlatformError> {
+        let mut conn = self
+            .db
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| transient(meeboter_db::DbError::from(e)))?;
+        slots::find(&mut conn, id).await.map_err(transient)
+    }
+
+    /// Keeps `POOL_MIN_IDLE` idle slots, within the limit.
+    async fn scale(&self) -> Result<(), PlatformError> {
+        let counts = {
+            let mut conn = self
+                .db
+                .pool()
+                .acquire()
+                .await
+                .map_err(|e| transient(meeboter_db::DbError::from(e)))?;
+            slots::counts(&mut conn, PLATFORM).await.map_err(transient)?
+        };
+        let get = |s: &str| counts.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
+        let total: i64 = counts.iter().map(|(_, n)| n).sum();
+        let idle = get("IDLE") + get("CREATING");
+        let wanted = (i64::from(self.settings.min_idle) - idle).min(i64::from(self.limit) - total);
+        for _ in 0..wanted.max(0) {
+            self.create_slot(None).await?;
+        }
+        Ok(())
+    }
+
+    /// Resets `ERROR` slots (stop, verify, back to idle); replaces a slot after
+    /// `MAX_RECOVERIES` failed recoveries; forgets slots whose application vanished.
+    pub async fn recover(&self) -> Result<(), PlatformError> {
+        let all = {
+            let mut conn = self
+                .db
+                .pool()
+                .acquire()
+                .await
+                .map_err(|e| transient(meeboter_db::DbError::from(e)))?;
+            slots::list(&mut conn, PLATFORM).await.map_err(transient)?
+        };
+        for slot in all.into_iter().filter(|s| s.status == "ERROR" || s.status == "IDLE") {
+            let Some(app) = slot.application_uuid.clone() else {
+                continue;
+            };
+            // Rate limits and unreachable Coolify say nothing about the slot: try later.
+            let unreachable = |e: &CoolifyError| matches!(e, CoolifyError::RateLimited | CoolifyError::Transport(_));
+            let outcome: Result<(), String> = match self.client.get_application(&app).await {
+                Ok(None) => {
+                    tracing::warn!(slot = %slot.name, "slot's application vanished from Coolify; forgetting it");
+                    let mut tx = self.db.begin_write().await.map_err(transient)?;
+                    slots::delete(&mut tx, &slot.id).await.map_err(transient)?;
+                    tx.commit().await.map_err(transient)?;
+                    continue;
+                }
+                Err(e) if unreachable(&e) => continue,
+                _ if slot.status == "IDLE" => continue,
+                Err(e) => Err(e.to_string()),
+                Ok(Some(_)) => match self.client.stop(&app).await {
+                    Ok(()) => Ok(()),
+                    Err(e) if unreachable(&e) => continue,
+                    Err(e) => Err(e.to_string()),
+                },
+            };
+            let mut tx = self.db.begin_write().await.map_err(transient)?;
+            match outcome {
+                Ok(()) => {
+                    let idle = slots::SlotUpdate {
+                        status: "IDLE",
+                        bot: Some(None),
+                        ..Default::default()
+                    };
+                    slots::update(&mut tx, &slot.id, idle, meeboter_db::now())
+                        .await
+                        .map_err(transient)?;
+                    slots::reset_recovery(&mut tx, &slot.id).await.map_err(transient)?;
+                    tx.commit().await.map_err(transient)?;
+                    self.mirror(&app, "idle").await;
+                    tracing::info!(slot = %slot.name, "slot recovered");
+                }
+                Err(error) if slot.recovery_attempts + 1 >= MAX_RECOVERIES => {
+                    // Replace it: delete the application first; forget the slot only once
+                    // Coolify confirmed, so no application of ours is ever left behind.
+                    tx.commit().await.map_err(transient)?;
+                    match self.client.delete_application(&app).await {
+                        Ok(()) => {
+                            let mut tx = self.db.begin_write().await.map_err(transient)?;
+                            slots::delete(&mut tx, &slot.id).await.map_err(transient)?;
+                            tx.commit().await.map_err(transient)?;
+                            tracing::warn!(slot = %slot.name, %error, "slot failed {MAX_RECOVERIES} recoveries; replaced");
+                        }
+                        Err(e) => {
+                            let mut tx = self.db.begin_write().await.map_err(transient)?;
+                            slots::bump_recovery(&mut tx, &slot.id).await.map_err(transient)?;
+                            tx.commit().await.map_err(transient)?;
+                            tracing::warn!(slot = %slot.name, error = %e, "could not delete a failed slot; will retry");
+                        }
+                    }
+                }
+                Err(error) => {
+                    slots::bump_recovery(&mut tx, &slot.id).await.map_err(transient)?;
+                    tx.commit().await.map_err(transient)?;
+                    tracing::warn!(slot = %slot.name, %error, "slot recovery failed");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn due(last: &Mutex<Option<Instant>>, every: Duration) -> bool {
+    let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+    if last.is_some_and(|t| t.elapsed() < every) {
+        return false;
+    }
+    *last = Some(Instant::now());
+    true
+}
+
+#[async_trait]
+impl Platform for CoolifyPool {
+    fn name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    async fn deploy(&self, launch: &BotLaunch) -> Result<Launched, PlatformError> {
+        let slot = self.acquire(&launch.bot_id).await?;
+        let app = slot
+            .application_uuid
+            .clone()
+            .ok_or_else(|| transient("slot has no application yet"))?;
+        let mut env = launch.env.clone();
+        env.insert("MEEBOTER_SLOT_ID".into(), slot.id.clone());
+        let fail = |slot_id: String, status: &'static str, msg: String| async move {
+            // Either way the bot no longer holds the slot (it will be retried elsewhere).
+            let _ = self
+                .set_slot(&slot_id, status, Some(None), None, None, Some(&msg))
+                .await;
+            msg
+        };
+        match self.client.upsert_envs(&app, &env).await {
+            Ok(true) => {}
+            Ok(false) => {
+                let msg = fail(slot.id.clone(), "ERROR", "application vanished".into()).await;
+                return Err(PlatformError::Transient(msg));
+            }
+            Err(e) => {
+                // Nothing started: the slot is fine, give it back.
+                let status = if e.is_transient() { "IDLE" } else { "ERROR" };
+                let msg = fail(slot.id.clone(), status, e.to_string()).await;
+                return Err(if e.is_transient() {
+                    PlatformError::Transient(msg)
+                } else {
+                    PlatformError::Permanent(msg)
+                });
+            }
+        }
+        match self.client.start(&app).await {
+            Ok(Some(StartOutcome::Queued { deployment_uuid })) => {
+                self.set_slot(&slot.id, "DEPLOYING", None, None, Some(&deployment_uuid), None)
+                    .await
+                    .map_err(transient)?;
+            }
+            Ok(Some(StartOutcome::AlreadyQueued)) => {}
+            Ok(None) => {
+                let msg = fail(slot.id.clone(), "ERROR", "application vanished".into()).await;
+                return Err(PlatformError::Transient(msg));
+            }
+            Err(e) => {
+                let msg = fail(slot.id.clone(), "ERROR", e.to_string()).await;
+                return Err(PlatformError::Transient(msg));
+            }
+        }
+        self.mirror(&app, &format!("deploying bot {}", launch.bot_id)).await;
+        Ok(Launched { identifier: slot.id })
+    }
+
+    async fn stop(&self, identifier: &str) -> Result<(), PlatformError> {
+        let Some(slot) = self.slot(identifier).await? else {
+            return Ok(());
+        };
+        let Some(app) = slot.application_uuid.clone() else {
+            return Ok(());
+        };
+        match self.client.stop(&app).await {
+            Ok(()) => {
+                self.set_slot(&slot.id, "IDLE", Some(None), None, None, None)
+                    .await
+                    .map_err(transient)?;
+                self.mirror(&app, "idle").await;
+            }
+            Err(e) => {
+                // The bot is over either way; the recovery job deals with the slot.
+                self.set_slot(&slot.id, "ERROR", Some(None), None, None, Some(&e.to_string()))
+                    .await
+                    .map_err(transient)?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn observe(&self, identifier: &str) -> Result<InstanceState, PlatformError> {
+        let Some(slot) = self.slot(identifier).await? else {
+            return Ok(InstanceState::Gone);
+        };
+        let Some(app) = slot.application_uuid.clone() else {
+            return Ok(InstanceState::Gone);
+        };
+        if slot.status == "DEPLOYING" {
+            let Some(dep) = slot.deployment_uuid.clone() else {
+                return Ok(InstanceState::Running);
+            };
+            return match self.client.deployment(&dep).await.map_err(classify)? {
+                Some(DeploymentState::Finished) => {
+                    self.set_slot(&slot.id, "BUSY", None, None, None, None)
+                        .await
+                        .map_err(transient)?;
+                    Ok(InstanceState::Running)
+                }
+                Some(DeploymentState::Queued | DeploymentState::InProgress) => Ok(InstanceState::Running),
+                Some(other) => {
+                    let msg = format!("Coolify deployment ended {other:?}");
+                    self.set_slot(&slot.id, "ERROR", None, None, None, Some(&msg))
+                        .await
+                        .map_err(transient)?;
+                    Ok(InstanceState::Stopped { reason: msg })
+                }
+                None => {
+                    let msg = "Coolify has no record of the deployment (its queue was full)".to_string();
+                    self.set_slot(&slot.id, "ERROR", None, None, None, Some(&msg))
+                        .await
+                        .map_err(transient)?;
+                    Ok(InstanceState::Stopped { reason: msg })
+                }
+            };
+        }
+        match self.client.get_application(&app).await.map_err(classify)? {
+            None => Ok(InstanceState::Gone),
+            Some(a) => Ok(match a.state() {
+                AppState::Exited => InstanceState::Stopped {
+                    reason: format!("the application's container is {}", a.status),
+                },
+                _ => InstanceState::Running,
+            }),
+        }
+    }
+
+    async fn find(&self, bot_id: &str, _attempt: u32) -> Result<Option<Launched>, PlatformError> {
+        let mut conn = self
+            .db
+            .pool()
+            .acquire()
+            .await
+            .map_err(|e| transient(meeboter_db::DbError::from(e)))?;
+        Ok(slots::find_by_bot(&mut conn, bot_id)
+            .await
+            .map_err(transient)?
+            .map(|s| Launched { identifier: s.id }))
+    }
+
+    fn observe_interval(&self) -> Duration {
+        OBSERVE_EVERY
+    }
+
+    async fn maintain(&self) {
+        if due(&self.last_scale, SCALE_EVERY)
+            && let Err(e) = self.scale().await
+        {
+            tracing::warn!(error = %e, "could not keep the Coolify pool's idle minimum");
+        }
+        if due(
+            &self.last_recovery,
+            Duration::from_secs(self.settings.recovery_interval_secs),
+        ) && let Err(e) = self.recover().await
+        {
+            tracing::warn!(error = %e, "Coolify slot recovery failed");
+        }
+    }
+
+    async fn pool_counts(&self) -> Option<(i64, i64, i64, i64)> {
+        let mut conn = self.db.pool().acquire().await.ok()?;
+        let counts = slots::counts(&mut conn, PLATFORM).await.ok()?;
+        let get = |s: &str| counts.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
+        let total: i64 = counts.iter().map(|(_, n)| n).sum();
+        Some((total, get("IDLE"), get("DEPLOYING") + get("BUSY"), get("ERROR")))
+    }
+}

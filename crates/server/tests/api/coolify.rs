@@ -1,0 +1,208 @@
+use crate::support::{TestApp, fake_bot, history};
+use coolify_fake::{CoolifyFake, DESTINATION_UUID, PROJECT_UUID, SERVER_UUID};
+use meeboter_server::config::CoolifySettings;
+use meeboter_server::deployment::coolify_pool::CoolifyPool;
+use meeboter_server::deployment::{Deployer, PlatformSlot};
+use serde_json::json;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn settings(fake: &CoolifyFake, min_idle: u32) -> CoolifySettings {
+    CoolifySettings {
+        api_url: fake.base_url.clone(),
+        api_token: "coolify-token".into(),
+        project_uuid: PROJECT_UUID.into(),
+        server_uuid: SERVER_UUID.into(),
+        environment_name: "production".into(),
+        destination_uuid: Some(DESTINATION_UUID.into()),
+        image: "ghcr.io/acme/meeboter-bot".into(),
+        image_tag: "latest".into(),
+        min_idle,
+        slot_cpus: Some("1".into()),
+        slot_memory: Some("2048m".into()),
+        recovery_interval_secs: 3600,
+    }
+}
+
+/// Starts the fake bot with the application's environment when the fake "runs" it — the
+/// stand-in for the bot container.
+fn run_bots_on_start(fake: &CoolifyFake) {
+    fake.control(|c| {
+        c.on_start = Some(Arc::new(|_app, envs| {
+            let cmd = fake_bot(&["--stay", "0.3"]);
+            let _ = std::process::Command::new(&cmd[0])
+                .args(&cmd[1..])
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .envs(envs)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+        }));
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bots_run_in_pool_slots_and_slots_return_to_the_pool() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    run_bots_on_start(&fake);
+    let foreign = fake.add_foreign_app("someone-elses-app");
+    let limit = 3;
+    let f = fake.clone();
+    let mut app = TestApp::spawn_full(
+        |_| {},
+        move |s| {
+            // Real time: slots, processes and backoffs all run on the wall clock here.
+            s.clock = Arc::new(meeboter_server::clock::SystemClock);
+            let pool = CoolifyPool::new(s.db.clone(), settings(&f, 1), limit);
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
+                platform: Arc::new(pool),
+                limit,
+            }]));
+        },
+    )
+    .await;
+    app.start_workers();
+    let creates = (0..8).map(|_| {
+        app.post(
+            &app.admin_key,
+            "/api/bots",
+            json!({"meetingUrl": "https://zoom.us/j/123456789"}),
+        )
+    });
+    let ids: Vec<String> = futures::future::join_all(creates)
+        .await
+        .iter()
+        .map(|r| r.body["id"].as_str().unwrap().to_string())
+        .collect();
+
+    let mut max_busy = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let stats = app.get(&app.admin_key, "/api/bots/pool-stats").await.body;
+        assert_eq!(stats["platform"], "coolify");
+        assert!(stats["total"].as_i64().unwrap() <= i64::from(limit), "{stats}");
+        max_busy = max_busy.max(stats["busy"].as_i64().unwrap());
+        let (open,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM bots WHERE status NOT IN ('ENDED', 'FATAL')")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{open} bots still open; stats {stats}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(max_busy <= i64::from(limit));
+    for id in &ids {
+        let bot = app.bot_resource(id).await;
+        assert_eq!(history(&bot).last().unwrap(), "ENDED/meeting_ended", "{id}: {bot}");
+        assert_eq!(bot["deployment"]["platform"], "coolify");
+    }
+    // Every slot goes back to the pool once its bot's release ran.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats = app.get(&app.admin_key, "/api/bots/pool-stats").await.body;
+        if stats["busy"] == 0 && stats["idle"] == stats["total"] {
+            assert!(stats["total"].as_i64().unwrap() >= 1);
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "slots not returned: {stats}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Each slot application carries the last bot's environment plus its slot id.
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let slots = meeboter_db::slots::list(&mut conn, "coolify").await.unwrap();
+    for slot in &slots {
+        let envs = fake.envs_of(slot.application_uuid.as_ref().unwrap()).unwrap();
+        if let Some(bot) = envs.get("BOT_ID") {
+            assert!(ids.contains(bot));
+            assert_eq!(envs["MEEBOTER_SLOT_ID"], slot.id);
+            assert_eq!(envs["MEETING_PLATFORM"], "zoom");
+        }
+    }
+    // The neighbour's application was never touched.
+    assert!(fake.app_uuids().contains(&foreign));
+    assert!(
+        !fake.calls().iter().any(|c| c.contains(&foreign)),
+        "foreign app touched"
+    );
+    // All state changes went out as POST; no GET on start/stop.
+    assert!(
+        !fake
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("GET") && (c.ends_with("/start") || c.ends_with("/stop")))
+    );
+}
+
+#[tokio::test]
+async fn recovery_resets_error_slots_replaces_repeat_failures_and_forgets_vanished_apps() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    let app = TestApp::spawn().await;
+    let pool = CoolifyPool::new(app.db.clone(), settings(&fake, 2), 5);
+    meeboter_platforms::Platform::maintain(&pool).await; // creates the idle minimum
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let slots = meeboter_db::slots::list(&mut conn, "coolify").await.unwrap();
+    assert_eq!(slots.len(), 2);
+    assert!(slots.iter().all(|s| s.status == "IDLE"));
+    // An ERROR slot whose application answers is reset to IDLE.
+    app.sql(&format!(
+        "UPDATE pool_slots SET status = 'ERROR', error = 'stop failed' WHERE id = '{}'",
+        slots[0].id
+    ))
+    .await;
+    pool.recover().await.unwrap();
+    let s0 = meeboter_db::slots::find(&mut conn, &slots[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((s0.status.as_str(), s0.recovery_attempts), ("IDLE", 0));
+    // An application deleted behind our back: the slot is forgotten (scaling replaces it).
+    fake.delete_behind_back(slots[1].application_uuid.as_ref().unwrap());
+    pool.recover().await.unwrap();
+    assert!(
+        meeboter_db::slots::find(&mut conn, &slots[1].id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A slot whose recovery keeps failing (Coolify answers 500 to everything) is replaced
+    // after 3 failures — once Coolify confirms the application's deletion.
+    let app_uuid = slots[0].application_uuid.clone().unwrap();
+    app.sql(&format!(
+        "UPDATE pool_slots SET status = 'ERROR' WHERE id = '{}'",
+        slots[0].id
+    ))
+    .await;
+    for round in 1..=3 {
+        fake.control(|c| c.error_next = 1000);
+        pool.recover().await.unwrap();
+        fake.control(|c| c.error_next = 0);
+        let s = meeboter_db::slots::find(&mut conn, &slots[0].id).await.unwrap();
+        if round < 3 {
+            assert_eq!(s.unwrap().recovery_attempts, round, "round {round}");
+        } else {
+            assert_eq!(s.unwrap().recovery_attempts, 3, "kept until the delete is confirmed");
+        }
+    }
+    // Coolify is back but stopping this application keeps failing: now it is replaced.
+    fake.control(|c| c.fail_paths = vec![format!("/applications/{app_uuid}/stop")]);
+    pool.recover().await.unwrap();
+    fake.control(|c| c.fail_paths.clear());
+    assert!(
+        meeboter_db::slots::find(&mut conn, &slots[0].id)
+            .await
+            .unwrap()
+            .is_none(),
+        "replaced"
+    );
+    assert!(!fake.app_uuids().contains(&app_uuid), "its application was deleted");
+    // Scaling brings the idle minimum back.
+    meeboter_platforms::Platform::maintain(&pool).await;
+    let idle = meeboter_db::slots::list(&mut conn, "coolify").await.unwrap();
+    assert_eq!(idle.iter().filter(|s| s.status == "IDLE").count(), 2);
+}
