@@ -43,14 +43,28 @@ fn from_row(r: &AnyRow) -> SlotRecord {
 }
 
 /// Reserves a new slot row in `CREATING` (before its application exists, so a crash
-/// leaves a visible record to clean up rather than an unknown application).
+/// leaves a visible record to clean up rather than an unknown application) — unless the
+/// platform already has `limit` slots. Counting and inserting happen under the platform's
+/// lock, so concurrent creators (on-demand and idle-minimum, several replicas) never
+/// exceed the limit.
 pub async fn insert_creating(
     conn: &mut AnyConnection,
+    backend: Backend,
     platform: &str,
     name: &str,
     image: &str,
+    limit: i64,
     now: DateTime<Utc>,
-) -> DbResult<SlotRecord> {
+) -> DbResult<Option<SlotRecord>> {
+    crate::bots::lock_platform(conn, backend, platform).await?;
+    let total: i64 = sqlx::query("SELECT COUNT(*) FROM pool_slots WHERE platform = $1")
+        .bind(platform)
+        .fetch_one(&mut *conn)
+        .await?
+        .get(0);
+    if total >= limit {
+        return Ok(None);
+    }
     let id = meeboter_core::new_id().to_string();
     sqlx::query(
         "INSERT INTO pool_slots (id, platform, name, image, status, status_at, created_at)
@@ -63,9 +77,7 @@ pub async fn insert_creating(
     .bind(to_millis(now))
     .execute(&mut *conn)
     .await?;
-    find(conn, &id)
-        .await?
-        .ok_or_else(|| crate::DbError::Corrupt("slot vanished".into()))
+    find(conn, &id).await
 }
 
 pub async fn find(conn: &mut AnyConnection, id: &str) -> DbResult<Option<SlotRecord>> {

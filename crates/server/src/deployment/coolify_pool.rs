@@ -102,11 +102,19 @@ impl CoolifyPool {
         let name = format!("meeboter-slot-{}", &meeboter_core::new_id().simple().to_string()[20..]);
         let record = {
             let mut tx = self.db.begin_write().await.map_err(transient)?;
-            let r = slots::insert_creating(&mut tx, PLATFORM, &name, &self.image(), meeboter_db::now())
-                .await
-                .map_err(transient)?;
+            let r = slots::insert_creating(
+                &mut tx,
+                self.db.backend(),
+                PLATFORM,
+                &name,
+                &self.image(),
+                i64::from(self.limit),
+                meeboter_db::now(),
+            )
+            .await
+            .map_err(transient)?;
             tx.commit().await.map_err(transient)?;
-            r
+            r.ok_or_else(|| PlatformError::Transient(format!("the pool already has {} slots", self.limit)))?
         };
         let app = NewApplication {
             project_uuid: self.settings.project_uuid.clone(),
@@ -205,7 +213,11 @@ impl CoolifyPool {
         let idle = get("IDLE") + get("CREATING");
         let wanted = (i64::from(self.settings.min_idle) - idle).min(i64::from(self.limit) - total);
         for _ in 0..wanted.max(0) {
-            self.create_slot(None).await?;
+            if let Err(e) = self.create_slot(None).await {
+                // Another creator may have reached the limit first; that is fine.
+                tracing::debug!(error = %e, "idle slot not created");
+                break;
+            }
         }
         Ok(())
     }

@@ -77,11 +77,12 @@ async fn bots_run_in_pool_slots_and_slots_return_to_the_pool() {
         .collect();
 
     let mut max_busy = 0;
+    let mut max_total = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
         let stats = app.get(&app.admin_key, "/api/bots/pool-stats").await.body;
         assert_eq!(stats["platform"], "coolify");
-        assert!(stats["total"].as_i64().unwrap() <= i64::from(limit), "{stats}");
+        max_total = max_total.max(stats["total"].as_i64().unwrap());
         max_busy = max_busy.max(stats["busy"].as_i64().unwrap());
         let (open,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM bots WHERE status NOT IN ('ENDED', 'FATAL')")
             .fetch_one(app.db.pool())
@@ -97,6 +98,7 @@ async fn bots_run_in_pool_slots_and_slots_return_to_the_pool() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(max_busy <= i64::from(limit));
+    assert!(max_total <= i64::from(limit), "never more slots than COOLIFY_BOT_LIMIT");
     for id in &ids {
         let bot = app.bot_resource(id).await;
         assert_eq!(history(&bot).last().unwrap(), "ENDED/meeting_ended", "{id}: {bot}");
