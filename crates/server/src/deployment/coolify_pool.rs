@@ -26,7 +26,7 @@ const PLATFORM: &str = "coolify";
 /// Failed recoveries after which a slot's application is deleted and replaced.
 const MAX_RECOVERIES: i64 = 3;
 /// How often a running bot's application is looked at (Coolify allows 200 requests/min).
-const OBSERVE_EVERY: Duration = Duration::from_secs(10);
+const OBSERVE_EVERY: Duration = Duration::from_secs(30);
 /// How often the pool checks its idle minimum.
 const SCALE_EVERY: Duration = Duration::from_secs(5);
 

@@ -208,3 +208,47 @@ async fn recovery_resets_error_slots_replaces_repeat_failures_and_forgets_vanish
     let idle = meeboter_db::slots::list(&mut conn, "coolify").await.unwrap();
     assert_eq!(idle.iter().filter(|s| s.status == "IDLE").count(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_lifecycle_costs_at_most_six_coolify_calls() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    run_bots_on_start(&fake);
+    let f = fake.clone();
+    let mut app = TestApp::spawn_full(
+        |_| {},
+        move |s| {
+            s.clock = Arc::new(meeboter_server::clock::SystemClock);
+            let pool = CoolifyPool::new(s.db.clone(), settings(&f, 1), 2);
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot { platform: Arc::new(pool), limit: 2 }]));
+        },
+    )
+    .await;
+    app.start_workers();
+    // Let the idle minimum be created first; its calls are not part of a bot's lifecycle.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while app.get(&app.admin_key, "/api/bots/pool-stats").await.body["idle"] != 1 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let before = fake.calls().len();
+    let bot = app.create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"})).await;
+    let id = bot["id"].as_str().unwrap().to_string();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let stats = app.get(&app.admin_key, "/api/bots/pool-stats").await.body;
+        let done = app.bot_resource(&id).await["status"] == "ENDED";
+        if done && stats["busy"] == 0 && stats["idle"] == stats["total"] {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{stats}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let calls: Vec<String> = fake.calls()[before..].to_vec();
+    let lifecycle: Vec<&String> = calls
+        .iter()
+        .filter(|c| !c.contains("/applications/dockerimage") && !c.ends_with(" /applications"))
+        .collect();
+    assert!(lifecycle.len() <= 6, "{} Coolify calls: {lifecycle:?}", lifecycle.len());
+    assert!(lifecycle.iter().any(|c| c.starts_with("POST") && c.ends_with("/start")));
+    assert!(lifecycle.iter().any(|c| c.starts_with("POST") && c.ends_with("/stop")));
+}
