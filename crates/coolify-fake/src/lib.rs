@@ -106,8 +106,8 @@ struct Inner {
     apps: BTreeMap<String, App>,
     deployments: HashMap<String, Deployment>,
     controls: FakeControls,
-    /// Every request as `METHOD path` (for call-count assertions).
-    calls: Vec<String>,
+    /// Every request as `METHOD path` with when it arrived (for call-count assertions).
+    calls: Vec<(Instant, String)>,
 }
 
 /// A running fake.
@@ -152,6 +152,11 @@ impl CoolifyFake {
 
     /// Requests received so far, as `METHOD /path`.
     pub fn calls(&self) -> Vec<String> {
+        self.timed_calls().into_iter().map(|(_, c)| c).collect()
+    }
+
+    /// Requests received so far with their arrival time.
+    pub fn timed_calls(&self) -> Vec<(Instant, String)> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner()).calls.clone()
     }
 
@@ -281,7 +286,7 @@ type Shared = Arc<Mutex<Inner>>;
 
 /// Auth, fault injection and call recording, before every handler.
 fn guard(inner: &mut Inner, method: &Method, path: &str, headers: &HeaderMap) -> Option<Response> {
-    inner.calls.push(format!("{method} {path}"));
+    inner.calls.push((Instant::now(), format!("{method} {path}")));
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

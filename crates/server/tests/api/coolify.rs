@@ -219,7 +219,10 @@ async fn a_bot_lifecycle_costs_at_most_six_coolify_calls() {
         move |s| {
             s.clock = Arc::new(meeboter_server::clock::SystemClock);
             let pool = CoolifyPool::new(s.db.clone(), settings(&f, 1), 2);
-            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot { platform: Arc::new(pool), limit: 2 }]));
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
+                platform: Arc::new(pool),
+                limit: 2,
+            }]));
         },
     )
     .await;
@@ -231,7 +234,9 @@ async fn a_bot_lifecycle_costs_at_most_six_coolify_calls() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let before = fake.calls().len();
-    let bot = app.create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"})).await;
+    let bot = app
+        .create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"}))
+        .await;
     let id = bot["id"].as_str().unwrap().to_string();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
