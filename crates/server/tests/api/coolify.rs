@@ -257,3 +257,35 @@ async fn a_bot_lifecycle_costs_at_most_six_coolify_calls() {
     assert!(lifecycle.iter().any(|c| c.starts_with("POST") && c.ends_with("/start")));
     assert!(lifecycle.iter().any(|c| c.starts_with("POST") && c.ends_with("/stop")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_idle_minimum_is_filled_in_the_background() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    let f = fake.clone();
+    let mut app = TestApp::spawn_full(
+        |_| {},
+        move |s| {
+            s.clock = Arc::new(meeboter_server::clock::SystemClock);
+            let pool = CoolifyPool::new(s.db.clone(), settings(&f, 5), 5);
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
+                platform: Arc::new(pool),
+                limit: 5,
+            }]));
+        },
+    )
+    .await;
+    app.start_workers();
+    let filled = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let stats = app.get(&app.admin_key, "/api/bots/pool-stats").await.body;
+            if stats["idle"] == 5 {
+                return stats;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the idle minimum was never reached");
+    assert_eq!(filled["total"], 5);
+    assert_eq!(fake.app_uuids().len(), 5);
+}
