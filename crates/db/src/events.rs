@@ -13,6 +13,16 @@ pub struct EventRecord {
     pub at: DateTime<Utc>,
 }
 
+fn event_from_row(r: &sqlx::any::AnyRow) -> EventRecord {
+    EventRecord {
+        id: r.get(0),
+        bot_id: r.get(1),
+        event_type: r.get(2),
+        data: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or(serde_json::Value::Null),
+        at: from_millis(r.get(4)),
+    }
+}
+
 pub async fn insert(
     conn: &mut AnyConnection,
     bot_id: &str,
@@ -52,16 +62,7 @@ pub async fn list(
         q = q.bind(t.clone());
     }
     let rows = q.fetch_all(&mut *conn).await?;
-    Ok(rows
-        .iter()
-        .map(|r| EventRecord {
-            id: r.get(0),
-            bot_id: r.get(1),
-            event_type: r.get(2),
-            data: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or(serde_json::Value::Null),
-            at: from_millis(r.get(4)),
-        })
-        .collect())
+    Ok(rows.iter().map(event_from_row).collect())
 }
 
 /// The newest events of some types across all bots (infrastructure overview).
@@ -76,14 +77,5 @@ pub async fn recent_of_types(conn: &mut AnyConnection, types: &[&str], limit: u3
         q = q.bind(*t);
     }
     let rows = q.fetch_all(&mut *conn).await?;
-    Ok(rows
-        .iter()
-        .map(|r| EventRecord {
-            id: r.get(0),
-            bot_id: r.get(1),
-            event_type: r.get(2),
-            data: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or(serde_json::Value::Null),
-            at: from_millis(r.get(4)),
-        })
-        .collect())
+    Ok(rows.iter().map(event_from_row).collect())
 }

@@ -17,6 +17,19 @@ pub struct DeploymentJob {
     pub attempts: i64,
 }
 
+fn job_from_row(r: &sqlx::any::AnyRow) -> DeploymentJob {
+    DeploymentJob {
+        id: r.get(0),
+        bot_id: r.get(1),
+        kind: r.get(2),
+        platform: r.get(3),
+        identifier: r.get(4),
+        reason: r.get(5),
+        status: r.get(6),
+        attempts: r.get(7),
+    }
+}
+
 /// Enqueues the release of a bot's platform resources.
 pub async fn enqueue_release(
     conn: &mut AnyConnection,
@@ -50,19 +63,7 @@ pub async fn for_bot(conn: &mut AnyConnection, bot_id: &str) -> DbResult<Vec<Dep
     .bind(bot_id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| DeploymentJob {
-            id: r.get(0),
-            bot_id: r.get(1),
-            kind: r.get(2),
-            platform: r.get(3),
-            identifier: r.get(4),
-            reason: r.get(5),
-            status: r.get(6),
-            attempts: r.get(7),
-        })
-        .collect())
+    Ok(rows.iter().map(job_from_row).collect())
 }
 
 /// Claims up to `limit` due jobs of `kind` until `lease_until`.
@@ -91,19 +92,7 @@ pub async fn claim_due(
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|r| DeploymentJob {
-            id: r.get(0),
-            bot_id: r.get(1),
-            kind: r.get(2),
-            platform: r.get(3),
-            identifier: r.get(4),
-            reason: r.get(5),
-            status: r.get(6),
-            attempts: r.get(7),
-        })
-        .collect())
+    Ok(rows.iter().map(job_from_row).collect())
 }
 
 /// Marks a job finished (`done` or `failed`) or schedules a retry (`pending` at `retry_at`).
