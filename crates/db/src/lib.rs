@@ -160,6 +160,11 @@ impl Db {
         tx.map_err(DbError::from)
     }
 
+    /// A pooled connection, with pool errors classified like every other database error.
+    pub async fn acquire(&self) -> DbResult<sqlx::pool::PoolConnection<Any>> {
+        self.pool.acquire().await.map_err(DbError::from)
+    }
+
     /// Checks the database answers (for readiness probes).
     pub async fn ping(&self) -> DbResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

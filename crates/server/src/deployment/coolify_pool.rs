@@ -138,12 +138,7 @@ impl CoolifyPool {
                     .await
                     .map_err(transient)?;
                 tracing::info!(slot = %name, application = %uuid, "Coolify pool slot created");
-                let mut conn = self
-                    .db
-                    .pool()
-                    .acquire()
-                    .await
-                    .map_err(|e| transient(meeboter_db::DbError::from(e)))?;
+                let mut conn = self.db.acquire().await.map_err(transient)?;
                 slots::find(&mut conn, &record.id)
                     .await
                     .map_err(transient)?
@@ -151,9 +146,7 @@ impl CoolifyPool {
             }
             Err(e) => {
                 // Nothing was created as far as we know; drop the reservation.
-                let mut tx = self.db.begin_write().await.map_err(transient)?;
-                slots::delete(&mut tx, &record.id).await.map_err(transient)?;
-                tx.commit().await.map_err(transient)?;
+                self.forget_slot(&record.id).await?;
                 Err(classify(e))
             }
         }
@@ -187,25 +180,22 @@ impl CoolifyPool {
         self.create_slot(Some(bot_id)).await
     }
 
+    /// Forgets a slot record (its application is gone or was deleted).
+    async fn forget_slot(&self, id: &str) -> Result<(), PlatformError> {
+        let mut tx = self.db.begin_write().await.map_err(transient)?;
+        slots::delete(&mut tx, id).await.map_err(transient)?;
+        tx.commit().await.map_err(transient)
+    }
+
     async fn slot(&self, id: &str) -> Result<Option<slots::SlotRecord>, PlatformError> {
-        let mut conn = self
-            .db
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| transient(meeboter_db::DbError::from(e)))?;
+        let mut conn = self.db.acquire().await.map_err(transient)?;
         slots::find(&mut conn, id).await.map_err(transient)
     }
 
     /// Keeps `POOL_MIN_IDLE` idle slots, within the limit.
     async fn scale(&self) -> Result<(), PlatformError> {
         let counts = {
-            let mut conn = self
-                .db
-                .pool()
-                .acquire()
-                .await
-                .map_err(|e| transient(meeboter_db::DbError::from(e)))?;
+            let mut conn = self.db.acquire().await.map_err(transient)?;
             slots::counts(&mut conn, PLATFORM).await.map_err(transient)?
         };
         let get = |s: &str| counts.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
@@ -226,12 +216,7 @@ impl CoolifyPool {
     /// `MAX_RECOVERIES` failed recoveries; forgets slots whose application vanished.
     pub async fn recover(&self) -> Result<(), PlatformError> {
         let all = {
-            let mut conn = self
-                .db
-                .pool()
-                .acquire()
-                .await
-                .map_err(|e| transient(meeboter_db::DbError::from(e)))?;
+            let mut conn = self.db.acquire().await.map_err(transient)?;
             slots::list(&mut conn, PLATFORM).await.map_err(transient)?
         };
         for slot in all.into_iter().filter(|s| s.status == "ERROR" || s.status == "IDLE") {
@@ -243,9 +228,7 @@ impl CoolifyPool {
             let outcome: Result<(), String> = match self.client.get_application(&app).await {
                 Ok(None) => {
                     tracing::warn!(slot = %slot.name, "slot's application vanished from Coolify; forgetting it");
-                    let mut tx = self.db.begin_write().await.map_err(transient)?;
-                    slots::delete(&mut tx, &slot.id).await.map_err(transient)?;
-                    tx.commit().await.map_err(transient)?;
+                    self.forget_slot(&slot.id).await?;
                     continue;
                 }
                 Err(e) if unreachable(&e) => continue,
@@ -279,9 +262,7 @@ impl CoolifyPool {
                     tx.commit().await.map_err(transient)?;
                     match self.client.delete_application(&app).await {
                         Ok(()) => {
-                            let mut tx = self.db.begin_write().await.map_err(transient)?;
-                            slots::delete(&mut tx, &slot.id).await.map_err(transient)?;
-                            tx.commit().await.map_err(transient)?;
+                            self.forget_slot(&slot.id).await?;
                             tracing::warn!(slot = %slot.name, %error, "slot failed {MAX_RECOVERIES} recoveries; replaced");
                         }
                         Err(e) => {
@@ -441,12 +422,7 @@ impl Platform for CoolifyPool {
     }
 
     async fn find(&self, bot_id: &str, _attempt: u32) -> Result<Option<Launched>, PlatformError> {
-        let mut conn = self
-            .db
-            .pool()
-            .acquire()
-            .await
-            .map_err(|e| transient(meeboter_db::DbError::from(e)))?;
+        let mut conn = self.db.acquire().await.map_err(transient)?;
         Ok(slots::find_by_bot(&mut conn, bot_id)
             .await
             .map_err(transient)?
