@@ -174,6 +174,12 @@ impl CoolifyFake {
         inner.apps.get(uuid).map(|a| a.envs.clone())
     }
 
+    /// The `image:tag` an application runs.
+    pub fn image_of(&self, uuid: &str) -> Option<String> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.apps.get(uuid).map(|a| format!("{}:{}", a.image, a.tag))
+    }
+
     /// Uuids of applications that exist (not deleted).
     pub fn app_uuids(&self) -> Vec<String> {
         let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());

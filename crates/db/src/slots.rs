@@ -183,6 +183,20 @@ pub async fn update(conn: &mut AnyConnection, id: &str, change: SlotUpdate<'_>, 
     Ok(())
 }
 
+/// Takes an idle slot out of the pool to delete it (compare-and-set on `IDLE`, so a slot
+/// being acquired at the same moment is never retired). True if this caller got it.
+pub async fn mark_retiring(conn: &mut AnyConnection, id: &str, now: DateTime<Utc>) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE pool_slots SET status = 'ERROR', error = 'retiring to make room for another image', status_at = $1
+         WHERE id = $2 AND status = 'IDLE' AND bot_id IS NULL",
+    )
+    .bind(to_millis(now))
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 pub async fn bump_recovery(conn: &mut AnyConnection, id: &str) -> DbResult<i64> {
     let row = sqlx::query(
         "UPDATE pool_slots SET recovery_attempts = recovery_attempts + 1 WHERE id = $1 RETURNING recovery_attempts",

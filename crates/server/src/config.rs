@@ -211,6 +211,24 @@ pub const KEYS: &[KeySpec] = &[
     ),
     key("BOT_IMAGE_TAG", Some("latest"), false, "bot image tag"),
     key(
+        "BOT_IMAGE_ZOOM",
+        None,
+        false,
+        "image for Zoom bots only, e.g. ghcr.io/<org>/meeboter-zoom-bot (default BOT_IMAGE)",
+    ),
+    key(
+        "BOT_IMAGE_TEAMS",
+        None,
+        false,
+        "image for Teams bots only, e.g. ghcr.io/<org>/meeboter-microsoft-teams-bot",
+    ),
+    key(
+        "BOT_IMAGE_MEET",
+        None,
+        false,
+        "image for Google Meet bots only, e.g. ghcr.io/<org>/meeboter-google-meet-bot",
+    ),
+    key(
         "POOL_MIN_IDLE",
         Some("1"),
         false,
@@ -296,12 +314,37 @@ pub struct CoolifySettings {
     pub server_uuid: String,
     pub environment_name: String,
     pub destination_uuid: Option<String>,
+    /// Image (without tag) for every meeting platform without its own image.
     pub image: String,
     pub image_tag: String,
+    /// Per-meeting-platform images, keyed by `MEETING_PLATFORM` (`zoom`, `teams`, `meet`).
+    pub platform_images: std::collections::BTreeMap<String, String>,
     pub min_idle: u32,
     pub slot_cpus: Option<String>,
     pub slot_memory: Option<String>,
     pub recovery_interval_secs: u64,
+}
+
+impl CoolifySettings {
+    /// The image (name, tag) that runs bots of `meeting_platform` (a `MEETING_PLATFORM` value).
+    pub fn image_for(&self, meeting_platform: &str) -> (String, String) {
+        let name = self.platform_images.get(meeting_platform).unwrap_or(&self.image);
+        (name.clone(), self.image_tag.clone())
+    }
+
+    /// Every distinct image the pool runs, as `name:tag`.
+    pub fn images(&self) -> Vec<String> {
+        let mut all: Vec<String> = ["zoom", "teams", "meet"]
+            .iter()
+            .map(|p| {
+                let (n, t) = self.image_for(p);
+                format!("{n}:{t}")
+            })
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
 }
 
 /// The resolved, validated configuration.
@@ -727,8 +770,17 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             }
         }
         let image = get("BOT_IMAGE").or_else(|| get("GHCR_ORG").map(|org| format!("ghcr.io/{org}/meeboter-bot")));
-        if image.is_none() {
+        let per_platform = ["BOT_IMAGE_ZOOM", "BOT_IMAGE_TEAMS", "BOT_IMAGE_MEET"];
+        if image.is_none() && !per_platform.iter().all(|k| set(k)) {
             problems.push("the Coolify platform is selected but neither BOT_IMAGE nor GHCR_ORG is set".to_string());
+        }
+        for k in ["BOT_IMAGE"].iter().chain(per_platform.iter()) {
+            // A tag in the name would be doubled with BOT_IMAGE_TAG (`bot:1.2:latest`).
+            if get(k).is_some_and(|v| v.rsplit('/').next().is_some_and(|last| last.contains(':'))) {
+                problems.push(format!(
+                    "{k} must be an image name without a tag; set the tag with BOT_IMAGE_TAG"
+                ));
+            }
         }
         let min_idle = get("POOL_MIN_IDLE")
             .unwrap_or_default()
@@ -758,6 +810,14 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             destination_uuid: get("COOLIFY_DESTINATION_UUID"),
             image: image.unwrap_or_default(),
             image_tag: get("BOT_IMAGE_TAG").unwrap_or_else(|| "latest".into()),
+            platform_images: [
+                ("zoom", "BOT_IMAGE_ZOOM"),
+                ("teams", "BOT_IMAGE_TEAMS"),
+                ("meet", "BOT_IMAGE_MEET"),
+            ]
+            .into_iter()
+            .filter_map(|(p, k)| get(k).map(|v| (p.to_string(), v)))
+            .collect(),
             min_idle,
             slot_cpus: get("POOL_SLOT_CPUS"),
             slot_memory: get("POOL_SLOT_MEMORY"),
@@ -1039,6 +1099,47 @@ mod tests {
         }
         assert!(!format!("{c:?}").contains("hunter2"));
         assert!(d.contains("COOLIFY_API_URL") && d.contains("https://c.example.com/api/v1"));
+    }
+
+    #[test]
+    fn per_platform_images_override_the_shared_one() {
+        let base = [
+            ("COOLIFY_API_URL", "https://c.example.com/api/v1"),
+            ("COOLIFY_API_TOKEN", "t"),
+            ("COOLIFY_PROJECT_UUID", "p"),
+            ("COOLIFY_SERVER_UUID", "s"),
+            ("GHCR_ORG", "acme"),
+            ("BOT_IMAGE_TAG", "1.4"),
+        ];
+        let c = load(&base).unwrap().coolify.unwrap();
+        assert_eq!(c.images(), vec!["ghcr.io/acme/meeboter-bot:1.4".to_string()]);
+        let mut env = base.to_vec();
+        env.push(("BOT_IMAGE_ZOOM", "ghcr.io/acme/meeboter-zoom-bot"));
+        let c = load(&env).unwrap().coolify.unwrap();
+        assert_eq!(c.image_for("zoom").0, "ghcr.io/acme/meeboter-zoom-bot");
+        assert_eq!(c.image_for("meet").0, "ghcr.io/acme/meeboter-bot");
+        assert_eq!(c.images().len(), 2);
+        // All three set: no shared image needed.
+        let only = [
+            ("COOLIFY_API_URL", "https://c.example.com/api/v1"),
+            ("COOLIFY_API_TOKEN", "t"),
+            ("COOLIFY_PROJECT_UUID", "p"),
+            ("COOLIFY_SERVER_UUID", "s"),
+            ("BOT_IMAGE_ZOOM", "r.example.com/z"),
+            ("BOT_IMAGE_TEAMS", "r.example.com/t"),
+            ("BOT_IMAGE_MEET", "r.example.com/m"),
+        ];
+        assert_eq!(load(&only).unwrap().coolify.unwrap().images().len(), 3);
+        env.push(("BOT_IMAGE_MEET", "localhost:5000/meet-bot:2.0"));
+        let problems = load(&env).unwrap_err().join("\n");
+        assert!(
+            problems.contains("BOT_IMAGE_MEET must be an image name without a tag"),
+            "{problems}"
+        );
+        // A registry port is not a tag.
+        env.pop();
+        env.push(("BOT_IMAGE_MEET", "localhost:5000/meet-bot"));
+        assert!(load(&env).is_ok());
     }
 
     #[test]

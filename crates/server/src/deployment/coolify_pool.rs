@@ -63,8 +63,10 @@ impl CoolifyPool {
         }
     }
 
-    fn image(&self) -> String {
-        format!("{}:{}", self.settings.image, self.settings.image_tag)
+    /// The image (`name:tag`) a bot of `meeting_platform` runs in; slots are matched on it.
+    fn image_for(&self, meeting_platform: &str) -> String {
+        let (name, tag) = self.settings.image_for(meeting_platform);
+        format!("{name}:{tag}")
     }
 
     async fn set_slot(
@@ -97,8 +99,9 @@ impl CoolifyPool {
             .await;
     }
 
-    /// Creates one slot: a row first, then the application (never retried blindly).
-    async fn create_slot(&self, for_bot: Option<&str>) -> Result<slots::SlotRecord, PlatformError> {
+    /// Creates one slot running `image` (`name:tag`): a row first, then the application
+    /// (never retried blindly).
+    async fn create_slot(&self, image: &str, for_bot: Option<&str>) -> Result<slots::SlotRecord, PlatformError> {
         let name = format!("meeboter-slot-{}", &meeboter_core::new_id().simple().to_string()[20..]);
         let record = {
             let mut tx = self.db.begin_write().await.map_err(transient)?;
@@ -107,7 +110,7 @@ impl CoolifyPool {
                 self.db.backend(),
                 PLATFORM,
                 &name,
-                &self.image(),
+                image,
                 i64::from(self.limit),
                 meeboter_db::now(),
             )
@@ -121,8 +124,8 @@ impl CoolifyPool {
             server_uuid: self.settings.server_uuid.clone(),
             environment_name: self.settings.environment_name.clone(),
             destination_uuid: self.settings.destination_uuid.clone(),
-            image: self.settings.image.clone(),
-            tag: self.settings.image_tag.clone(),
+            image: image.rsplit_once(':').map_or(image, |(n, _)| n).to_string(),
+            tag: image.rsplit_once(':').map_or("latest", |(_, t)| t).to_string(),
             name: name.clone(),
             description: "meeboter pool slot — creating".into(),
             limits_cpus: self.settings.slot_cpus.clone(),
@@ -152,13 +155,13 @@ impl CoolifyPool {
         }
     }
 
-    async fn acquire(&self, bot_id: &str) -> Result<slots::SlotRecord, PlatformError> {
+    async fn acquire(&self, bot_id: &str, image: &str) -> Result<slots::SlotRecord, PlatformError> {
         let mut tx = self.db.begin_write().await.map_err(transient)?;
         if let Some(existing) = slots::find_by_bot(&mut tx, bot_id).await.map_err(transient)? {
             return Ok(existing); // a retried launch of the same bot keeps its slot
         }
         let now = meeboter_db::now();
-        if let Some(slot) = slots::acquire_idle(&mut tx, self.db.backend(), PLATFORM, &self.image(), bot_id, now)
+        if let Some(slot) = slots::acquire_idle(&mut tx, self.db.backend(), PLATFORM, image, bot_id, now)
             .await
             .map_err(transient)?
         {
@@ -172,12 +175,58 @@ impl CoolifyPool {
             .map(|(_, n)| n)
             .sum();
         tx.commit().await.map_err(transient)?;
-        if total >= i64::from(self.limit) {
+        if total >= i64::from(self.limit) && !self.retire_idle_other_than(image).await? {
             return Err(PlatformError::Transient(format!(
                 "all {total} Coolify pool slots are busy or recovering"
             )));
         }
-        self.create_slot(Some(bot_id)).await
+        self.create_slot(image, Some(bot_id)).await
+    }
+
+    /// With per-platform images a full pool may hold idle slots of another image: retire
+    /// the least recently used one to make room. True if one was retired.
+    async fn retire_idle_other_than(&self, image: &str) -> Result<bool, PlatformError> {
+        let candidates = {
+            let mut conn = self.db.acquire().await.map_err(transient)?;
+            slots::list(&mut conn, PLATFORM).await.map_err(transient)?
+        };
+        let mut idle: Vec<_> = candidates
+            .into_iter()
+            .filter(|s| s.status == "IDLE" && s.image != image && s.bot_id.is_none())
+            .collect();
+        idle.sort_by_key(|s| s.last_used_at);
+        for slot in idle {
+            // Take it out of the pool first (CAS on IDLE), so nobody acquires it meanwhile.
+            let taken = {
+                let mut tx = self.db.begin_write().await.map_err(transient)?;
+                let n = slots::mark_retiring(&mut tx, &slot.id, meeboter_db::now())
+                    .await
+                    .map_err(transient)?;
+                tx.commit().await.map_err(transient)?;
+                n
+            };
+            if !taken {
+                continue;
+            }
+            let deleted = match &slot.application_uuid {
+                Some(app) => self.client.delete_application(app).await,
+                None => Ok(()),
+            };
+            return match deleted {
+                Ok(()) => {
+                    self.forget_slot(&slot.id).await?;
+                    tracing::info!(slot = %slot.name, image = %slot.image, "idle slot retired to make room for {image}");
+                    Ok(true)
+                }
+                Err(e) => {
+                    self.set_slot(&slot.id, "ERROR", None, None, None, Some(&e.to_string()))
+                        .await
+                        .map_err(transient)?;
+                    Err(classify(e))
+                }
+            };
+        }
+        Ok(false)
     }
 
     /// Forgets a slot record (its application is gone or was deleted).
@@ -192,21 +241,25 @@ impl CoolifyPool {
         slots::find(&mut conn, id).await.map_err(transient)
     }
 
-    /// Keeps `POOL_MIN_IDLE` idle slots, within the limit.
+    /// Keeps `POOL_MIN_IDLE` idle slots of every image the pool runs, within the limit.
     async fn scale(&self) -> Result<(), PlatformError> {
-        let counts = {
-            let mut conn = self.db.acquire().await.map_err(transient)?;
-            slots::counts(&mut conn, PLATFORM).await.map_err(transient)?
-        };
-        let get = |s: &str| counts.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
-        let total: i64 = counts.iter().map(|(_, n)| n).sum();
-        let idle = get("IDLE") + get("CREATING");
-        let wanted = (i64::from(self.settings.min_idle) - idle).min(i64::from(self.limit) - total);
-        for _ in 0..wanted.max(0) {
-            if let Err(e) = self.create_slot(None).await {
-                // Another creator may have reached the limit first; that is fine.
-                tracing::debug!(error = %e, "idle slot not created");
-                break;
+        for image in self.settings.images() {
+            let all = {
+                let mut conn = self.db.acquire().await.map_err(transient)?;
+                slots::list(&mut conn, PLATFORM).await.map_err(transient)?
+            };
+            let total = all.len() as i64;
+            let idle = all
+                .iter()
+                .filter(|s| s.image == image && (s.status == "IDLE" || s.status == "CREATING"))
+                .count() as i64;
+            let wanted = (i64::from(self.settings.min_idle) - idle).min(i64::from(self.limit) - total);
+            for _ in 0..wanted.max(0) {
+                if let Err(e) = self.create_slot(&image, None).await {
+                    // Another creator may have reached the limit first; that is fine.
+                    tracing::debug!(error = %e, "idle slot not created");
+                    break;
+                }
             }
         }
         Ok(())
@@ -300,7 +353,8 @@ impl Platform for CoolifyPool {
     }
 
     async fn deploy(&self, launch: &BotLaunch) -> Result<Launched, PlatformError> {
-        let slot = self.acquire(&launch.bot_id).await?;
+        let meeting_platform = launch.env.get("MEETING_PLATFORM").map_or("", String::as_str);
+        let slot = self.acquire(&launch.bot_id, &self.image_for(meeting_platform)).await?;
         let app = slot
             .application_uuid
             .clone()

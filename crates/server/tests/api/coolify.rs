@@ -17,6 +17,7 @@ fn settings(fake: &CoolifyFake, min_idle: u32) -> CoolifySettings {
         destination_uuid: Some(DESTINATION_UUID.into()),
         image: "ghcr.io/acme/meeboter-bot".into(),
         image_tag: "latest".into(),
+        platform_images: Default::default(),
         min_idle,
         slot_cpus: Some("1".into()),
         slot_memory: Some("2048m".into()),
@@ -288,4 +289,65 @@ async fn the_idle_minimum_is_filled_in_the_background() {
     .expect("the idle minimum was never reached");
     assert_eq!(filled["total"], 5);
     assert_eq!(fake.app_uuids().len(), 5);
+}
+
+#[tokio::test]
+async fn per_platform_images_get_matching_slots() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    let app = TestApp::spawn().await;
+    let mut s = settings(&fake, 1);
+    s.platform_images
+        .insert("zoom".into(), "ghcr.io/acme/meeboter-zoom-bot".into());
+    let pool = CoolifyPool::new(app.db.clone(), s, 2);
+    // The idle minimum is kept per image: one shared-image slot, one Zoom slot.
+    meeboter_platforms::Platform::maintain(&pool).await;
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let mut images: Vec<String> = meeboter_db::slots::list(&mut conn, "coolify")
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.image.clone())
+        .collect();
+    images.sort();
+    assert_eq!(
+        images,
+        [
+            "ghcr.io/acme/meeboter-bot:latest",
+            "ghcr.io/acme/meeboter-zoom-bot:latest"
+        ]
+    );
+    let launch = |bot: &str, platform: &str| meeboter_platforms::BotLaunch {
+        bot_id: bot.into(),
+        attempt: 1,
+        env: [("BOT_ID", bot), ("MEETING_PLATFORM", platform)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    };
+    let image_of = |slot_id: String| {
+        let fake = fake.clone();
+        let db = app.db.clone();
+        async move {
+            let mut conn = db.pool().acquire().await.unwrap();
+            let slot = meeboter_db::slots::find(&mut conn, &slot_id).await.unwrap().unwrap();
+            fake.image_of(slot.application_uuid.as_ref().unwrap()).unwrap()
+        }
+    };
+    use meeboter_platforms::Platform;
+    let zoom1 = pool.deploy(&launch("bot-z1", "zoom")).await.unwrap();
+    assert_eq!(
+        image_of(zoom1.identifier).await,
+        "ghcr.io/acme/meeboter-zoom-bot:latest"
+    );
+    // No idle Zoom slot and the pool is full: the idle shared-image slot is retired (its
+    // application deleted) to make room for a second Zoom slot.
+    let zoom2 = pool.deploy(&launch("bot-z2", "zoom")).await.unwrap();
+    assert_eq!(
+        image_of(zoom2.identifier).await,
+        "ghcr.io/acme/meeboter-zoom-bot:latest"
+    );
+    assert_eq!(fake.app_uuids().len(), 2, "the retired application was deleted");
+    // Full with busy Zoom slots: a Meet bot has to wait (never runs in a Zoom image).
+    let err = pool.deploy(&launch("bot-m1", "meet")).await.unwrap_err();
+    assert!(matches!(err, meeboter_platforms::PlatformError::Transient(_)), "{err}");
 }
