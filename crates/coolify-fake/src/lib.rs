@@ -48,6 +48,12 @@ pub struct FakeControls {
     pub throttle_next: usize,
     /// Requests whose `METHOD /path` contains any of these answer 500 (e.g. `"/stop"`).
     pub fail_paths: Vec<String>,
+    /// Share of requests (0.0–1.0, any endpoint but `/health`) that meet a fault, drawn
+    /// from a seeded generator: a third answer 500 before acting, a third 429 with
+    /// `Retry-After: 1`, a third act and then hold the answer for `lost_response_delay`
+    /// (the client times out although the action happened).
+    pub fault_rate: f64,
+    pub lost_response_delay: Duration,
     /// Applications forced to `degraded:unhealthy` once running.
     pub degraded: Vec<String>,
     pub on_start: Option<AppHook>,
@@ -66,6 +72,8 @@ impl Default for FakeControls {
             error_next: 0,
             throttle_next: 0,
             fail_paths: Vec::new(),
+            fault_rate: 0.0,
+            lost_response_delay: Duration::from_secs(3),
             degraded: Vec::new(),
             on_start: None,
             on_stop: None,
@@ -108,6 +116,8 @@ struct Inner {
     controls: FakeControls,
     /// Every request as `METHOD path` with when it arrived (for call-count assertions).
     calls: Vec<(Instant, String)>,
+    /// Seeded, so a fault pattern can be replayed.
+    rng: rand::rngs::StdRng,
 }
 
 /// A running fake.
@@ -135,6 +145,7 @@ impl CoolifyFake {
             deployments: HashMap::new(),
             controls: FakeControls::default(),
             calls: Vec::new(),
+            rng: rand::SeedableRng::seed_from_u64(0x00c0_01f1),
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base_url = format!("http://{}/api/v1", listener.local_addr().expect("addr"));
@@ -418,6 +429,59 @@ const ENV_FIELDS: &[&str] = &[
     "comment",
 ];
 
+/// What a random fault does to one request.
+enum Fault {
+    Error,
+    Throttle,
+    LoseResponse(Duration),
+}
+
+/// Random faults (see [`FakeControls::fault_rate`]) around every handler.
+async fn random_faults(State(s): State<Shared>, req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let fault = {
+        let mut inner = s.lock().unwrap_or_else(|p| p.into_inner());
+        let rate = inner.controls.fault_rate;
+        if rate <= 0.0 || req.uri().path().ends_with("/health") || req.uri().path().contains("/_fake/") {
+            None
+        } else {
+            use rand::Rng;
+            let delay = inner.controls.lost_response_delay;
+            let roll: f64 = inner.rng.random();
+            if roll >= rate {
+                None
+            } else {
+                let call = format!("{} {}", req.method(), req.uri().path());
+                match inner.rng.random_range(0..3) {
+                    0 => {
+                        inner.calls.push((Instant::now(), call));
+                        Some(Fault::Error)
+                    }
+                    1 => {
+                        inner.calls.push((Instant::now(), call));
+                        Some(Fault::Throttle)
+                    }
+                    _ => Some(Fault::LoseResponse(delay)),
+                }
+            }
+        }
+    };
+    match fault {
+        None => next.run(req).await,
+        Some(Fault::Error) => message(StatusCode::INTERNAL_SERVER_ERROR, "Server Error"),
+        Some(Fault::Throttle) => {
+            let mut r = message(StatusCode::TOO_MANY_REQUESTS, "Too Many Attempts.");
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, "1".parse().expect("static header"));
+            r
+        }
+        Some(Fault::LoseResponse(delay)) => {
+            let r = next.run(req).await;
+            tokio::time::sleep(delay).await;
+            r
+        }
+    }
+}
+
 fn router(inner: Shared) -> Router {
     Router::new()
         .route("/api/v1/health", get(|| async { "OK" }))
@@ -437,6 +501,7 @@ fn router(inner: Shared) -> Router {
         .route("/api/v1/deployments/{uuid}", get(get_deployment))
         .route("/api/v1/deployments/applications/{uuid}", get(app_deployments))
         .route("/api/v1/_fake/reset", delete(reset))
+        .layer(axum::middleware::from_fn_with_state(inner.clone(), random_faults))
         .with_state(inner)
 }
 

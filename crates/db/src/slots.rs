@@ -20,10 +20,12 @@ pub struct SlotRecord {
     pub recovery_attempts: i64,
     pub last_used_at: Option<DateTime<Utc>>,
     pub status_at: DateTime<Utc>,
+    /// The newest deployment this installation saw for the application (kept across bots).
+    pub last_deployment_uuid: Option<String>,
 }
 
 const COLUMNS: &str = "id, platform, name, application_uuid, image, status, bot_id, deployment_uuid, error, \
-    recovery_attempts, last_used_at, status_at";
+    recovery_attempts, last_used_at, status_at, last_deployment_uuid";
 
 fn from_row(r: &AnyRow) -> SlotRecord {
     SlotRecord {
@@ -39,6 +41,7 @@ fn from_row(r: &AnyRow) -> SlotRecord {
         recovery_attempts: r.get(9),
         last_used_at: r.get::<Option<i64>, _>(10).map(from_millis),
         status_at: from_millis(r.get(11)),
+        last_deployment_uuid: r.get(12),
     }
 }
 
@@ -167,6 +170,7 @@ pub async fn update(conn: &mut AnyConnection, id: &str, change: SlotUpdate<'_>, 
              bot_id = CASE WHEN $4 = 1 THEN $5 ELSE bot_id END,
              application_uuid = COALESCE($6, application_uuid),
              deployment_uuid = CASE WHEN $7 IS NOT NULL THEN $7 WHEN $1 IN ('IDLE', 'ERROR') THEN NULL ELSE deployment_uuid END,
+             last_deployment_uuid = COALESCE($7, last_deployment_uuid),
              last_used_at = CASE WHEN $1 = 'IDLE' AND $4 = 1 THEN $2 ELSE last_used_at END
          WHERE id = $8",
     )
@@ -192,6 +196,22 @@ pub async fn mark_retiring(conn: &mut AnyConnection, id: &str, now: DateTime<Utc
     )
     .bind(to_millis(now))
     .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Marks a slot still held by `bot_id` (`DEPLOYING`/`BUSY`) as `ERROR` so recovery resets
+/// it — the safety net for a release that never came. Compare-and-set on the holder, so a
+/// slot that was released and taken again meanwhile is left alone.
+pub async fn abandon(conn: &mut AnyConnection, id: &str, bot_id: &str, now: DateTime<Utc>) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE pool_slots SET status = 'ERROR', error = 'held by a bot that has ended', bot_id = NULL, status_at = $1
+         WHERE id = $2 AND bot_id = $3 AND status IN ('DEPLOYING', 'BUSY')",
+    )
+    .bind(to_millis(now))
+    .bind(id)
+    .bind(bot_id)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Per-request timeout.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Default per-request timeout.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// Attempts for requests that are safe to repeat (reads, upserts, stop, delete).
 const IDEMPOTENT_ATTEMPTS: u32 = 4;
 /// Longest `Retry-After` we wait for inside one call before giving up on it.
@@ -174,9 +174,14 @@ fn message_of(body: &Value) -> String {
 impl CoolifyClient {
     /// `base_url` is the API root, e.g. `https://coolify.example.com/api/v1`.
     pub fn new(base_url: &str, token: &str) -> Self {
+        Self::with_timeout(base_url, token, REQUEST_TIMEOUT)
+    }
+
+    /// Like [`CoolifyClient::new`] with another per-request timeout.
+    pub fn with_timeout(base_url: &str, token: &str, timeout: Duration) -> Self {
         let http = reqwest::Client::builder()
-            .timeout(REQUEST_TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("Meeboter/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("static HTTP client configuration is valid");
@@ -386,10 +391,13 @@ impl CoolifyClient {
     }
 
     /// Starts (deploys) the application. `None` if it does not exist.
+    ///
+    /// Never repeated after a lost answer (only after 429, which means "not done"): a
+    /// start repeated once the first deployment finished restarts the container. Callers
+    /// that lose the answer check [`CoolifyClient::latest_deployment`] instead.
     pub async fn start(&self, uuid: &str) -> Result<Option<StartOutcome>, CoolifyError> {
-        // Safe to repeat: a second start while one is queued answers "already queued".
         let (status, body) = self
-            .send(Method::POST, &format!("/applications/{uuid}/start"), None, true)
+            .send(Method::POST, &format!("/applications/{uuid}/start"), None, false)
             .await?;
         if status == StatusCode::NOT_FOUND {
             return Ok(None);
@@ -428,6 +436,34 @@ impl CoolifyClient {
 
     /// A deployment's state; `None` if Coolify has no such deployment (e.g. the start was
     /// accepted while the queue was full).
+    /// The application's newest deployment (uuid and state), if it has any; `None` also
+    /// when the application does not exist.
+    pub async fn latest_deployment(&self, app_uuid: &str) -> Result<Option<(String, DeploymentState)>, CoolifyError> {
+        let (status, body) = self
+            .send(
+                Method::GET,
+                &format!("/deployments/applications/{app_uuid}?take=1"),
+                None,
+                true,
+            )
+            .await?;
+        if status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        Self::expect_ok(status, &body, "application deployments")?;
+        // Coolify answers `{count, deployments: [...]}`, newest first.
+        let newest = body
+            .get("deployments")
+            .and_then(Value::as_array)
+            .and_then(|list| list.first())
+            .and_then(|d| {
+                let uuid = d.get("deployment_uuid")?.as_str()?.to_string();
+                let state = DeploymentState::parse(d.get("status").and_then(Value::as_str).unwrap_or(""));
+                Some((uuid, state))
+            });
+        Ok(newest)
+    }
+
     pub async fn deployment(&self, deployment_uuid: &str) -> Result<Option<DeploymentState>, CoolifyError> {
         let (status, body) = self
             .send(Method::GET, &format!("/deployments/{deployment_uuid}"), None, true)

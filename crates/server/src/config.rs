@@ -242,6 +242,12 @@ pub const KEYS: &[KeySpec] = &[
         false,
         "how often ERROR slots are recovered (replaced after 3 failures)",
     ),
+    key(
+        "COOLIFY_REQUEST_TIMEOUT_SECS",
+        Some("15"),
+        false,
+        "timeout of one Coolify API request",
+    ),
     key("AWS_REGION", None, false, "AWS region for ECS"),
     key("ECS_CLUSTER", None, false, "ECS cluster name or ARN"),
     key("S3_ENDPOINT", None, false, "S3-compatible endpoint for recordings"),
@@ -323,6 +329,7 @@ pub struct CoolifySettings {
     pub slot_cpus: Option<String>,
     pub slot_memory: Option<String>,
     pub recovery_interval_secs: u64,
+    pub request_timeout_secs: u64,
 }
 
 impl CoolifySettings {
@@ -801,6 +808,13 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
                 300
             }
         };
+        let request_timeout_secs = match get("COOLIFY_REQUEST_TIMEOUT_SECS").unwrap_or_default().parse::<u64>() {
+            Ok(v) if (1..=300).contains(&v) => v,
+            _ => {
+                problems.push("COOLIFY_REQUEST_TIMEOUT_SECS must be between 1 and 300".to_string());
+                15
+            }
+        };
         Some(CoolifySettings {
             api_url: get("COOLIFY_API_URL").unwrap_or_default(),
             api_token: get("COOLIFY_API_TOKEN").unwrap_or_default(),
@@ -822,6 +836,7 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             slot_cpus: get("POOL_SLOT_CPUS"),
             slot_memory: get("POOL_SLOT_MEMORY"),
             recovery_interval_secs,
+            request_timeout_secs,
         })
     } else {
         None

@@ -29,6 +29,12 @@ const MAX_RECOVERIES: i64 = 3;
 const OBSERVE_EVERY: Duration = Duration::from_secs(30);
 /// How often the pool checks its idle minimum.
 const SCALE_EVERY: Duration = Duration::from_secs(5);
+/// Error text of a slot whose application creation got no answer.
+const UNCONFIRMED: &str = "application creation unconfirmed";
+/// A slot still held by a bot this long after the bot ended missed its release.
+const ABANDONED_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+/// A slot still `CREATING` after this long lost its creator (crash, kill -9).
+const CREATING_GRACE: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
 
 pub struct CoolifyPool {
     db: Db,
@@ -54,7 +60,11 @@ fn classify(e: CoolifyError) -> PlatformError {
 impl CoolifyPool {
     pub fn new(db: Db, settings: CoolifySettings, limit: u32) -> Self {
         Self {
-            client: CoolifyClient::new(&settings.api_url, &settings.api_token),
+            client: CoolifyClient::with_timeout(
+                &settings.api_url,
+                &settings.api_token,
+                Duration::from_secs(settings.request_timeout_secs),
+            ),
             db,
             settings,
             limit,
@@ -147,8 +157,16 @@ impl CoolifyPool {
                     .map_err(transient)?
                     .ok_or_else(|| transient("slot vanished"))
             }
+            Err(e @ (CoolifyError::Transport(_) | CoolifyError::Server(..))) => {
+                // The application may exist all the same (the answer was lost): keep the
+                // row so recovery adopts the application by its unique name or forgets it.
+                self.set_slot(&record.id, "ERROR", Some(None), None, None, Some(UNCONFIRMED))
+                    .await
+                    .map_err(transient)?;
+                Err(classify(e))
+            }
             Err(e) => {
-                // Nothing was created as far as we know; drop the reservation.
+                // Coolify refused: nothing was created; drop the reservation.
                 self.forget_slot(&record.id).await?;
                 Err(classify(e))
             }
@@ -272,6 +290,8 @@ impl CoolifyPool {
             let mut conn = self.db.acquire().await.map_err(transient)?;
             slots::list(&mut conn, PLATFORM).await.map_err(transient)?
         };
+        let all = self.adopt_unconfirmed(all).await?;
+        let all = self.reclaim_abandoned(all).await?;
         for slot in all.into_iter().filter(|s| s.status == "ERROR" || s.status == "IDLE") {
             let Some(app) = slot.application_uuid.clone() else {
                 continue;
@@ -337,6 +357,85 @@ impl CoolifyPool {
     }
 }
 
+impl CoolifyPool {
+    /// Slots still held by a bot that ended more than a minute ago (its release was lost,
+    /// e.g. the server died in between) are marked `ERROR`, so this pass resets them.
+    async fn reclaim_abandoned(&self, all: Vec<slots::SlotRecord>) -> Result<Vec<slots::SlotRecord>, PlatformError> {
+        let now = meeboter_db::now();
+        let mut out = Vec::with_capacity(all.len());
+        for mut slot in all {
+            if let (Some(bot_id), "DEPLOYING" | "BUSY") = (slot.bot_id.clone(), slot.status.as_str()) {
+                let bot = {
+                    let mut conn = self.db.acquire().await.map_err(transient)?;
+                    meeboter_db::bots::find_any(&mut conn, &bot_id)
+                        .await
+                        .map_err(transient)?
+                };
+                let over = bot.is_none_or(|b| b.status.is_terminal() && now - b.status_at > ABANDONED_GRACE);
+                if over {
+                    let mut tx = self.db.begin_write().await.map_err(transient)?;
+                    let taken = slots::abandon(&mut tx, &slot.id, &bot_id, now)
+                        .await
+                        .map_err(transient)?;
+                    tx.commit().await.map_err(transient)?;
+                    if taken {
+                        tracing::warn!(slot = %slot.name, bot.id = %bot_id, "slot held by an ended bot; recovering it");
+                        slot.status = "ERROR".into();
+                        slot.bot_id = None;
+                    }
+                }
+            }
+            out.push(slot);
+        }
+        Ok(out)
+    }
+
+    /// Slots whose application creation got no answer (or whose creator died) are matched
+    /// to Coolify's applications by their unique name: adopted as `ERROR` (recovery then
+    /// resets them) when found, forgotten when not. Returns the slots, updated.
+    async fn adopt_unconfirmed(&self, all: Vec<slots::SlotRecord>) -> Result<Vec<slots::SlotRecord>, PlatformError> {
+        let now = meeboter_db::now();
+        let orphan = |s: &slots::SlotRecord| {
+            s.application_uuid.is_none()
+                && ((s.status == "ERROR" && s.error.as_deref() == Some(UNCONFIRMED))
+                    || (s.status == "CREATING" && now - s.status_at > CREATING_GRACE))
+        };
+        if !all.iter().any(orphan) {
+            return Ok(all);
+        }
+        let apps = match self.client.list_applications().await {
+            Ok(apps) => apps,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot list Coolify applications; adoption deferred");
+                return Ok(all);
+            }
+        };
+        let mut kept = Vec::with_capacity(all.len());
+        for mut slot in all {
+            if !orphan(&slot) {
+                kept.push(slot);
+                continue;
+            }
+            match apps.iter().find(|a| a.name == slot.name) {
+                Some(found) => {
+                    self.set_slot(&slot.id, "ERROR", Some(None), Some(&found.uuid), None, Some("adopted"))
+                        .await
+                        .map_err(transient)?;
+                    tracing::info!(slot = %slot.name, application = %found.uuid, "adopted an unconfirmed slot application");
+                    slot.application_uuid = Some(found.uuid.clone());
+                    slot.status = "ERROR".into();
+                    kept.push(slot);
+                }
+                None => {
+                    self.forget_slot(&slot.id).await?;
+                    tracing::info!(slot = %slot.name, "unconfirmed slot application does not exist; forgotten");
+                }
+            }
+        }
+        Ok(kept)
+    }
+}
+
 fn due(last: &Mutex<Option<Instant>>, every: Duration) -> bool {
     let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
     if last.is_some_and(|t| t.elapsed() < every) {
@@ -385,7 +484,21 @@ impl Platform for CoolifyPool {
                 });
             }
         }
-        match self.client.start(&app).await {
+        let started = match self.client.start(&app).await {
+            Err(e @ (CoolifyError::Transport(_) | CoolifyError::Server(..))) => {
+                // The answer was lost; the start may have happened. A deployment newer than
+                // the last one we know proves it did (the slot was stopped and ours alone).
+                match self.client.latest_deployment(&app).await {
+                    Ok(Some((uuid, _))) if slot.last_deployment_uuid.as_deref() != Some(uuid.as_str()) => {
+                        tracing::info!(slot = %slot.name, deployment = %uuid, "start answer lost but the deployment exists; adopted");
+                        Ok(Some(StartOutcome::Queued { deployment_uuid: uuid }))
+                    }
+                    _ => Err(e),
+                }
+            }
+            other => other,
+        };
+        match started {
             Ok(Some(StartOutcome::Queued { deployment_uuid })) => {
                 self.set_slot(&slot.id, "DEPLOYING", None, None, Some(&deployment_uuid), None)
                     .await

@@ -123,6 +123,23 @@ async fn launch(state: &AppState, slot: &PlatformSlot, claimed: Claimed) -> DbRe
     let ok = match result {
         Ok(launched) => {
             bots::set_deployment(&mut tx, &bot.id, slot.platform.name(), Some(&launched.identifier), now).await?;
+            // The bot may have ended while the platform call ran (it can be that fast, or
+            // time out): its release job then knew no identifier, so release it from here.
+            if bots::find_any(&mut tx, &bot.id)
+                .await?
+                .is_some_and(|b| b.status.is_terminal())
+            {
+                meeboter_db::jobs::enqueue_release(
+                    &mut tx,
+                    &bot.id,
+                    Some(slot.platform.name()),
+                    Some(&launched.identifier),
+                    "ended during launch",
+                    now,
+                )
+                .await?;
+                state.deployer.wake();
+            }
             let data = json!({"platform": slot.platform.name(), "identifier": launched.identifier, "attempt": attempt, "latencyMs": latency_ms});
             events::insert(&mut tx, &bot.id, "deployed", &data, now).await?;
             tracing::info!(bot.id = %bot.id, platform = slot.platform.name(), latency_ms, "bot deployed");

@@ -22,6 +22,7 @@ fn settings(fake: &CoolifyFake, min_idle: u32) -> CoolifySettings {
         slot_cpus: Some("1".into()),
         slot_memory: Some("2048m".into()),
         recovery_interval_secs: 3600,
+        request_timeout_secs: 15,
     }
 }
 
@@ -234,6 +235,12 @@ async fn a_bot_lifecycle_costs_at_most_six_coolify_calls() {
         assert!(tokio::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // ...and the first recovery pass (which checks the idle slot's application) done.
+    let slot_app = fake.app_uuids()[0].clone();
+    while !fake.calls().contains(&format!("GET /applications/{slot_app}")) {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let before = fake.calls().len();
     let bot = app
         .create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"}))
@@ -350,4 +357,261 @@ async fn per_platform_images_get_matching_slots() {
     // Full with busy Zoom slots: a Meet bot has to wait (never runs in a Zoom image).
     let err = pool.deploy(&launch("bot-m1", "meet")).await.unwrap_err();
     assert!(matches!(err, meeboter_platforms::PlatformError::Transient(_)), "{err}");
+}
+
+/// Every bot's environment the fake started, as (BOT_ID, MILO_AUTH_TOKEN).
+type Starts = Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
+fn run_and_record_bots(fake: &CoolifyFake, stay: &'static str) -> Starts {
+    let starts: Starts = Arc::default();
+    let seen = starts.clone();
+    fake.control(move |c| {
+        c.on_start = Some(Arc::new(move |_app, envs| {
+            seen.lock()
+                .unwrap()
+                .push((envs["BOT_ID"].clone(), envs["MILO_AUTH_TOKEN"].clone()));
+            let cmd = fake_bot(&["--stay", stay]);
+            let _ = std::process::Command::new(&cmd[0])
+                .args(&cmd[1..])
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .envs(envs)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn();
+        }));
+    });
+    starts
+}
+
+/// Waits until no bot is open any more; panics after `secs`.
+async fn until_all_terminal(app: &TestApp, secs: u64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let (open,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM bots WHERE status NOT IN ('ENDED', 'FATAL')")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        if open == 0 {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+                "SELECT id, status, deployment_identifier FROM bots WHERE status NOT IN ('ENDED', 'FATAL')",
+            )
+            .fetch_all(app.db.pool())
+            .await
+            .unwrap();
+            let mut detail = Vec::new();
+            for (id, _, _) in &rows {
+                detail.push(history(&app.bot_resource(id).await));
+            }
+            let mut conn = app.db.pool().acquire().await.unwrap();
+            let slots = meeboter_db::slots::list(&mut conn, "coolify").await.unwrap();
+            panic!("{open} bots still open: {rows:?}\n{detail:?}\nslots: {slots:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_thirty_percent_of_coolify_calls_failing_no_bot_or_slot_is_lost() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    let starts = run_and_record_bots(&fake, "0.3");
+    let foreign = fake.add_foreign_app("neighbour");
+    fake.control(|c| {
+        c.fault_rate = 0.3;
+        c.lost_response_delay = Duration::from_millis(1500);
+    });
+    let limit = 6;
+    let f = fake.clone();
+    let mut app = TestApp::spawn_full(
+        |c| c.deploy_timeout_secs = 15,
+        move |s| {
+            s.clock = Arc::new(meeboter_server::clock::SystemClock);
+            let mut settings = settings(&f, 2);
+            settings.request_timeout_secs = 1;
+            settings.recovery_interval_secs = 1;
+            let pool = CoolifyPool::new(s.db.clone(), settings, limit);
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
+                platform: Arc::new(pool),
+                limit,
+            }]));
+        },
+    )
+    .await;
+    app.start_workers();
+    let mut ids = Vec::new();
+    for _ in 0..24 {
+        let bot = app
+            .create_bot(
+                &app.admin_key,
+                json!({"meetingUrl": "https://meet.google.com/abc-defg-hij"}),
+            )
+            .await;
+        ids.push(bot["id"].as_str().unwrap().to_string());
+    }
+    until_all_terminal(&app, 240).await;
+
+    // Every bot ended or failed with a sub_code that says why.
+    let mut ended = 0;
+    for id in &ids {
+        let bot = app.bot_resource(id).await;
+        let h = history(&bot);
+        let last = h.last().unwrap().as_str();
+        match last {
+            "ENDED/meeting_ended" => ended += 1,
+            "FATAL/deploy_failed" | "FATAL/deploy_timeout" | "FATAL/platform_stopped" => {}
+            other => panic!("{id} ended as {other}: {h:?}"),
+        }
+        // A bot was in the call at most once (no second container acted for it).
+        assert!(h.iter().filter(|s| s.starts_with("IN_CALL")).count() <= 1, "{h:?}");
+    }
+    assert!(ended >= ids.len() / 2, "only {ended} of {} bots ran", ids.len());
+    // No bot environment (attempt token) was ever started twice.
+    let starts = starts.lock().unwrap().clone();
+    let mut tokens: Vec<&String> = starts.iter().map(|(_, t)| t).collect();
+    tokens.sort();
+    let n = tokens.len();
+    tokens.dedup();
+    assert_eq!(tokens.len(), n, "an attempt was started twice");
+
+    // Faults stop: recovery brings every slot back; no application leaked or foreign touched.
+    fake.control(|c| c.fault_rate = 0.0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let mut conn = app.db.pool().acquire().await.unwrap();
+        let slots = meeboter_db::slots::list(&mut conn, "coolify").await.unwrap();
+        drop(conn);
+        let ours: Vec<String> = fake.app_uuids().into_iter().filter(|u| *u != foreign).collect();
+        let known: Vec<String> = slots.iter().filter_map(|s| s.application_uuid.clone()).collect();
+        let settled = slots.iter().all(|s| s.status == "IDLE" && s.bot_id.is_none())
+            && ours.len() == known.len()
+            && ours.iter().all(|u| known.contains(u))
+            && ours
+                .iter()
+                .all(|u| fake.status_of(u).is_some_and(|s| s.starts_with("exited")));
+        if settled {
+            assert!(slots.len() <= limit as usize);
+            break;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let mut bots = Vec::new();
+            for s in &slots {
+                if let Some(b) = &s.bot_id {
+                    let events = app.get(&app.admin_key, &format!("/api/bots/{b}/events")).await.body;
+                    bots.push((history(&app.bot_resource(b).await), events));
+                }
+            }
+            panic!("pool not settled: slots {slots:?}, apps {ours:?}\nbots: {bots:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let stats = app.get(&app.admin_key, "/api/bots/pool-stats").await.body;
+    assert_eq!(stats["busy"], 0, "{stats}");
+    assert_eq!(stats["idle"], stats["total"], "{stats}");
+    assert!(
+        !fake.calls().iter().any(|c| c.contains(&foreign)),
+        "foreign app touched"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hundred_creates_share_twenty_slots_in_order() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    let starts = run_and_record_bots(&fake, "0.4");
+    let limit = 20;
+    let f = fake.clone();
+    let mut app = TestApp::spawn_full(
+        |_| {},
+        move |s| {
+            s.clock = Arc::new(meeboter_server::clock::SystemClock);
+            let pool = CoolifyPool::new(s.db.clone(), settings(&f, 1), limit);
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
+                platform: Arc::new(pool),
+                limit,
+            }]));
+        },
+    )
+    .await;
+    app.start_workers();
+    let creates = (0..100).map(|i| {
+        app.post(
+            &app.admin_key,
+            "/api/bots",
+            json!({"meetingUrl": "https://teams.microsoft.com/meet/123456789?p=abc", "botName": format!("bot {i}")}),
+        )
+    });
+    let created = futures::future::join_all(creates).await;
+    assert!(created.iter().all(|r| r.status == 201));
+
+    let active_sql = "SELECT COUNT(*) FROM bots WHERE status IN ('DEPLOYING', 'JOINING_CALL', 'IN_WAITING_ROOM', 'IN_CALL', 'LEAVING')";
+    let mut max_queued = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let stats = app.get(&app.admin_key, "/api/bots/pool-stats").await.body;
+        let n = |k: &str| stats[k].as_i64().unwrap();
+        assert!(n("total") <= i64::from(limit), "{stats}");
+        assert!(n("idle") + n("busy") + n("error") <= n("total"), "{stats}");
+        assert!(n("busy") <= i64::from(limit), "{stats}");
+        max_queued = max_queued.max(n("queueLength"));
+        let (active,): (i64,) = sqlx::query_as(active_sql).fetch_one(app.db.pool()).await.unwrap();
+        assert!(active <= i64::from(limit), "{active} bots active at once");
+        // Every held slot is held by the bot that records it (never two bots on one slot).
+        let held: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT s.id, s.bot_id, b.deployment_identifier FROM pool_slots s JOIN bots b ON b.id = s.bot_id",
+        )
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+        for (slot, bot, recorded) in held {
+            assert!(recorded.is_none_or(|r| r == slot), "bot {bot} holds {slot}");
+        }
+        let (open,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM bots WHERE status NOT IN ('ENDED', 'FATAL')")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{open} bots open; {stats}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(max_queued >= 60, "the queue peaked at only {max_queued}");
+    // Served in order: bots were first deployed in the order they were created.
+    let mut bots = Vec::new();
+    for r in &created {
+        let bot = app.bot_resource(r.body["id"].as_str().unwrap()).await;
+        assert_eq!(history(&bot).last().unwrap(), "ENDED/meeting_ended", "{bot}");
+        let first_deploy = bot["statusChanges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["status"] == "DEPLOYING")
+            .map(|c| {
+                c["at"]
+                    .as_str()
+                    .unwrap()
+                    .parse::<chrono::DateTime<chrono::Utc>>()
+                    .unwrap()
+            })
+            .unwrap();
+        let created_at = bot["createdAt"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap();
+        bots.push((created_at, bot["id"].as_str().unwrap().to_string(), first_deploy));
+    }
+    bots.sort();
+    for pair in bots.windows(2) {
+        assert!(pair[0].2 <= pair[1].2, "{} deployed after {}", pair[0].1, pair[1].1);
+    }
+    // One start per bot, each with its own environment.
+    let starts = starts.lock().unwrap().clone();
+    assert_eq!(starts.len(), 100);
+    let mut ids: Vec<&String> = starts.iter().map(|(b, _)| b).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 100);
 }
