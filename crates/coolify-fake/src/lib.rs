@@ -116,6 +116,8 @@ struct Inner {
     controls: FakeControls,
     /// Every request as `METHOD path` with when it arrived (for call-count assertions).
     calls: Vec<(Instant, String)>,
+    /// Applications that came up since the ticker last ran the start hooks.
+    started: Vec<(String, BTreeMap<String, String>)>,
     /// Seeded, so a fault pattern can be replayed.
     rng: rand::rngs::StdRng,
 }
@@ -145,6 +147,7 @@ impl CoolifyFake {
             deployments: HashMap::new(),
             controls: FakeControls::default(),
             calls: Vec::new(),
+            started: Vec::new(),
             rng: rand::SeedableRng::seed_from_u64(0x00c0_01f1),
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -152,6 +155,25 @@ impl CoolifyFake {
         let router = router(inner.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
+        });
+        // Coolify runs deployments on its own, whether or not anyone is asking about them.
+        // Start hooks run here, outside the lock, so a slow hook never stalls the API.
+        let ticking = Arc::downgrade(&inner);
+        tokio::spawn(async move {
+            while let Some(inner) = ticking.upgrade() {
+                let (hook, fired) = {
+                    let mut guard = inner.lock().unwrap_or_else(|p| p.into_inner());
+                    progress(&mut guard);
+                    (guard.controls.on_start.clone(), std::mem::take(&mut guard.started))
+                };
+                drop(inner);
+                if let Some(hook) = hook {
+                    for (uuid, envs) in fired {
+                        hook(&uuid, &envs);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
         });
         CoolifyFake { inner, base_url }
     }
@@ -253,11 +275,7 @@ fn progress(inner: &mut Inner) {
             fire.push((app.uuid.clone(), app.envs.clone()));
         }
     }
-    if let Some(hook) = inner.controls.on_start.clone() {
-        for (uuid, envs) in fire {
-            hook(&uuid, &envs);
-        }
-    }
+    inner.started.extend(fire);
 }
 
 fn deployment_status(inner: &Inner, d: &Deployment) -> &'static str {

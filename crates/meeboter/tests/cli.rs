@@ -378,3 +378,126 @@ fn kill_dash_nine_mid_burst_loses_no_bot_and_starts_none_twice() {
     let _ = second.kill();
     let _ = second.wait();
 }
+
+#[test]
+fn kill_dash_nine_mid_coolify_deploy_leaves_a_consistent_pool() {
+    use coolify_fake::{CoolifyFake, DESTINATION_UUID, PROJECT_UUID, SERVER_UUID};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let t = runtime.block_on(TestDatabase::create()).unwrap();
+    let fake = runtime.block_on(CoolifyFake::start("coolify-token"));
+    let starts = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = starts.clone();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../server/tests/fixtures/fake_bot.py");
+    fake.control(move |c| {
+        // Slow deployments keep several launches in flight when the server dies.
+        c.queued_for = Duration::from_millis(800);
+        c.on_start = Some(std::sync::Arc::new(move |_app, envs| {
+            seen.lock().unwrap().push(envs["MILO_AUTH_TOKEN"].clone());
+            let _ = Command::new("python3")
+                .args([script, "--stay", "0.5"])
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .envs(envs)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+        }));
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let public = format!("http://{listen}");
+    let env = [
+        ("DATABASE_URL", t.url.as_str()),
+        ("MEEBOTER_LISTEN", listen.as_str()),
+        ("PUBLIC_URL", public.as_str()),
+        ("DEPLOYMENT_PLATFORM", "coolify"),
+        ("COOLIFY_API_URL", fake.base_url.as_str()),
+        ("COOLIFY_API_TOKEN", "coolify-token"),
+        ("COOLIFY_PROJECT_UUID", PROJECT_UUID),
+        ("COOLIFY_SERVER_UUID", SERVER_UUID),
+        ("COOLIFY_DESTINATION_UUID", DESTINATION_UUID),
+        ("GHCR_ORG", "acme"),
+        ("COOLIFY_BOT_LIMIT", "5"),
+        ("POOL_MIN_IDLE", "2"),
+        ("POOL_RECOVERY_INTERVAL_SECS", "2"),
+        ("MONITOR_INTERVAL_SECS", "1"),
+        ("DEPLOY_TIMEOUT_SECS", "60"),
+    ];
+    let (mut first, _, lines) = start_server_with(dir.path(), &env);
+    let key = lines
+        .iter()
+        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
+        .expect("admin key")
+        .to_string();
+    let client = reqwest::Client::new();
+    let total = 12;
+    runtime.block_on(async {
+        for _ in 0..total {
+            let res = client
+                .post(format!("{public}/api/bots"))
+                .bearer_auth(&key)
+                .json(&serde_json::json!({"meetingUrl": "https://meet.google.com/abc-defg-hij"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+        }
+    });
+    std::thread::sleep(Duration::from_millis(700));
+    first.kill().unwrap(); // SIGKILL mid-deploy
+    first.wait().unwrap();
+
+    let (mut second, _, _) = start_server_with(dir.path(), &env);
+    let db = t.db.clone();
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let (open,): (i64,) = runtime
+            .block_on(
+                sqlx::query_as("SELECT COUNT(*) FROM bots WHERE status NOT IN ('ENDED', 'FATAL')").fetch_one(db.pool()),
+            )
+            .unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{open} bots never finished after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let rows: Vec<(String, String, Option<String>)> = runtime
+        .block_on(sqlx::query_as(
+            "SELECT id, status, (SELECT sub_code FROM bot_status_changes c WHERE c.bot_id = bots.id ORDER BY c.id DESC LIMIT 1) FROM bots",
+        ).fetch_all(db.pool()))
+        .unwrap();
+    assert_eq!(rows.len(), total, "no bot lost");
+    for (id, status, sub_code) in &rows {
+        assert_eq!(status, "ENDED", "bot {id}: {sub_code:?}");
+    }
+    // No attempt's environment was started twice.
+    let mut tokens = starts.lock().unwrap().clone();
+    let n = tokens.len();
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(tokens.len(), n, "an attempt was started twice");
+    // The pool settles: every slot idle, one application per slot, none leaked.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let slots: Vec<(String, Option<String>)> = runtime
+            .block_on(sqlx::query_as("SELECT status, application_uuid FROM pool_slots").fetch_all(db.pool()))
+            .unwrap();
+        let apps = fake.app_uuids();
+        let settled = slots.iter().all(|(s, _)| s == "IDLE")
+            && slots.len() == apps.len()
+            && slots.iter().all(|(_, a)| a.as_ref().is_some_and(|a| apps.contains(a)))
+            && slots.len() <= 5;
+        if settled {
+            break;
+        }
+        assert!(Instant::now() < deadline, "pool not settled: {slots:?} vs {apps:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = second.kill();
+    let _ = second.wait();
+}

@@ -590,9 +590,12 @@ impl Platform for CoolifyPool {
 
     async fn find(&self, bot_id: &str, _attempt: u32) -> Result<Option<Launched>, PlatformError> {
         let mut conn = self.db.acquire().await.map_err(transient)?;
+        // A slot taken for the bot whose start was never recorded did not start it: the
+        // bot is queued again and its next attempt reuses the slot (see `acquire`).
         Ok(slots::find_by_bot(&mut conn, bot_id)
             .await
             .map_err(transient)?
+            .filter(|s| s.deployment_uuid.is_some() || s.status == "BUSY")
             .map(|s| Launched { identifier: s.id }))
     }
 

@@ -615,3 +615,51 @@ async fn a_hundred_creates_share_twenty_slots_in_order() {
     ids.dedup();
     assert_eq!(ids.len(), 100);
 }
+
+#[tokio::test]
+async fn a_slot_stuck_deploying_fails_its_bot_and_returns_to_the_pool() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    // Coolify never gets to the deployment (its queue is stuck).
+    fake.control(|c| c.queued_for = Duration::from_secs(3600));
+    let f = fake.clone();
+    let app = TestApp::spawn_full(
+        |c| c.deploy_timeout_secs = 300,
+        move |s| {
+            let pool = CoolifyPool::new(s.db.clone(), settings(&f, 0), 2);
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
+                platform: Arc::new(pool),
+                limit: 2,
+            }]));
+        },
+    )
+    .await;
+    let bot = app
+        .create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"}))
+        .await;
+    let id = bot["id"].as_str().unwrap();
+    let started = meeboter_server::deployment::dispatcher::dispatch_once(&app.state)
+        .await
+        .unwrap();
+    assert_eq!(started, 1);
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let slot = meeboter_db::slots::find_by_bot(&mut conn, id).await.unwrap().unwrap();
+    assert_eq!(slot.status, "DEPLOYING");
+    let app_uuid = slot.application_uuid.clone().unwrap();
+    // Four minutes in: still waiting.
+    app.advance_and_monitor(240).await;
+    assert_eq!(app.bot_resource(id).await["status"], "DEPLOYING");
+    // Past five minutes without a word from the bot: FATAL/deploy_timeout...
+    app.advance_and_monitor(61).await;
+    let bot = app.bot_resource(id).await;
+    assert_eq!(history(&bot).last().unwrap(), "FATAL/deploy_timeout", "{bot}");
+    // ...and the slot is stopped and back in the pool.
+    meeboter_server::deployment::releaser::release_once(&app.state)
+        .await
+        .unwrap();
+    let slot = meeboter_db::slots::find(&mut conn, &slot.id).await.unwrap().unwrap();
+    assert_eq!((slot.status.as_str(), slot.bot_id.as_deref()), ("IDLE", None));
+    assert!(
+        fake.calls().contains(&format!("POST /applications/{app_uuid}/stop")),
+        "the application was stopped"
+    );
+}
