@@ -10,6 +10,7 @@
 //! [`LogSink`].
 
 pub mod coolify;
+pub mod ecs;
 pub mod local;
 
 use async_trait::async_trait;
@@ -88,6 +89,22 @@ pub trait Platform: Send + Sync {
     /// How often the reconciler may `observe` one bot (remote APIs have request budgets).
     fn observe_interval(&self) -> std::time::Duration {
         std::time::Duration::ZERO
+    }
+    /// [`Platform::observe`] for many bots at once (platforms with batch APIs override it).
+    async fn observe_many(
+        &self,
+        identifiers: &[String],
+    ) -> Result<std::collections::HashMap<String, InstanceState>, PlatformError> {
+        let mut out = std::collections::HashMap::new();
+        for id in identifiers {
+            out.insert(id.clone(), self.observe(id).await?);
+        }
+        Ok(out)
+    }
+    /// Stops instances this installation started that no live bot owns; `live` maps each
+    /// live bot on this platform to its current attempt. Returns how many were stopped.
+    async fn sweep(&self, _live: &std::collections::HashMap<String, u32>) -> Result<usize, PlatformError> {
+        Ok(0)
     }
     /// Background upkeep (pool scaling, slot recovery); called often, throttles itself.
     async fn maintain(&self) {}
