@@ -630,6 +630,21 @@ pub async fn count_active(conn: &mut AnyConnection, platform: &str) -> DbResult<
     Ok(row.get::<i64, _>(0))
 }
 
+/// Capacity a platform has in use: its active bots plus ended bots whose instance is not
+/// released yet (a task still stopping costs what a running one does). The dispatcher
+/// counts this, so `*_BOT_LIMIT` bounds running instances, not only live bots.
+pub async fn capacity_in_use(conn: &mut AnyConnection, platform: &str) -> DbResult<i64> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT (SELECT COUNT(*) FROM bots WHERE deployment_platform = $1 AND status IN ({ACTIVE_STATUSES}))
+              + (SELECT COUNT(*) FROM deployment_jobs
+                 WHERE kind = 'release' AND status = 'pending' AND platform = $1 AND identifier IS NOT NULL)"
+    )))
+    .bind(platform)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.get::<i64, _>(0))
+}
+
 /// The next `limit` queued bots that are due, in queue order, locked for this
 /// transaction (PostgreSQL skips bots another dispatcher holds).
 pub async fn next_queued(

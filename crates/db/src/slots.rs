@@ -154,6 +154,29 @@ pub struct SlotUpdate<'a> {
 
 /// Changes a slot's state.
 pub async fn update(conn: &mut AnyConnection, id: &str, change: SlotUpdate<'_>, now: DateTime<Utc>) -> DbResult<()> {
+    update_where(conn, id, None, change, now).await.map(|_| ())
+}
+
+/// Changes a slot's state only while `bot_id` still holds it (compare-and-set): a slow
+/// observation or launch must not overwrite a release that happened meanwhile. True if
+/// the change was made.
+pub async fn update_held(
+    conn: &mut AnyConnection,
+    id: &str,
+    bot_id: &str,
+    change: SlotUpdate<'_>,
+    now: DateTime<Utc>,
+) -> DbResult<bool> {
+    update_where(conn, id, Some(bot_id), change, now).await
+}
+
+async fn update_where(
+    conn: &mut AnyConnection,
+    id: &str,
+    held_by: Option<&str>,
+    change: SlotUpdate<'_>,
+    now: DateTime<Utc>,
+) -> DbResult<bool> {
     let SlotUpdate {
         status,
         bot,
@@ -165,14 +188,14 @@ pub async fn update(conn: &mut AnyConnection, id: &str, change: SlotUpdate<'_>, 
         None => (0i64, None),
         Some(b) => (1, b),
     };
-    sqlx::query(
+    let done = sqlx::query(
         "UPDATE pool_slots SET status = $1, status_at = $2, error = $3,
              bot_id = CASE WHEN $4 = 1 THEN $5 ELSE bot_id END,
              application_uuid = COALESCE($6, application_uuid),
              deployment_uuid = CASE WHEN $7 IS NOT NULL THEN $7 WHEN $1 IN ('IDLE', 'ERROR') THEN NULL ELSE deployment_uuid END,
              last_deployment_uuid = COALESCE($7, last_deployment_uuid),
              last_used_at = CASE WHEN $1 = 'IDLE' AND $4 = 1 THEN $2 ELSE last_used_at END
-         WHERE id = $8",
+         WHERE id = $8 AND ($9 IS NULL OR bot_id = $9)",
     )
     .bind(status)
     .bind(to_millis(now))
@@ -182,9 +205,10 @@ pub async fn update(conn: &mut AnyConnection, id: &str, change: SlotUpdate<'_>, 
     .bind(application_uuid)
     .bind(deployment_uuid)
     .bind(id)
+    .bind(held_by)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Takes an idle slot out of the pool to delete it (compare-and-set on `IDLE`, so a slot

@@ -6,12 +6,13 @@
 //! - With `ECS_CAPACITY_PROVIDERS=FARGATE_SPOT,FARGATE`, Spot is tried first and on-demand
 //!   when Spot reports no capacity.
 //! - Observation batches `DescribeTasks` (≤ 100 ARNs); a `MISSING` task is gone.
-//! - [`EcsPlatform::sweep`] stops tasks of this installation that no live bot owns.
+//! - [`Platform::instances`] lists this installation's tasks (by tag) for the server's
+//!   orphan sweep; tasks without our installation tag are never touched.
 //!
 //! Every call has a per-attempt and an overall timeout; the SDK's standard retry mode
 //! (3 attempts, exponential backoff with jitter) retries throttling and 5xx.
 
-use crate::{BotLaunch, InstanceState, Launched, Platform, PlatformError};
+use crate::{BotLaunch, Instance, InstanceState, Launched, Platform, PlatformError};
 use async_trait::async_trait;
 use aws_sdk_ecs::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::{
@@ -31,7 +32,7 @@ pub const TAG_INSTALLATION: &str = "meeboter:installation";
 const DESCRIBE_BATCH: usize = 100;
 
 /// The settings of the ECS platform (the deployment guide's names in brackets).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct EcsSettings {
     /// `AWS_REGION`
     pub region: String,
@@ -58,6 +59,24 @@ pub struct EcsSettings {
     pub static_credentials: Option<(String, String)>,
     /// Timeout of one API call attempt.
     pub request_timeout: Duration,
+}
+
+impl std::fmt::Debug for EcsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EcsSettings")
+            .field("region", &self.region)
+            .field("cluster", &self.cluster)
+            .field("subnets", &self.subnets)
+            .field("task_definitions", &self.task_definitions)
+            .field("default_task_definition", &self.default_task_definition)
+            .field("capacity_providers", &self.capacity_providers)
+            .field("endpoint_url", &self.endpoint_url)
+            .field(
+                "static_credentials",
+                &self.static_credentials.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl EcsSettings {
@@ -496,25 +515,19 @@ impl Platform for EcsPlatform {
         Duration::from_secs(10)
     }
 
-    async fn sweep(&self, live: &HashMap<String, u32>) -> Result<usize, PlatformError> {
+    async fn instances(&self) -> Result<Option<Vec<Instance>>, PlatformError> {
         let arns = self.list_running(None).await?;
-        let mut stopped = 0;
-        for (arn, bot, attempt) in self.our_tasks(&arns).await? {
-            if live.get(&bot) == Some(&attempt) {
-                continue;
-            }
-            tracing::warn!(task = %arn, bot.id = %bot, attempt, "stopping an ECS task no live bot owns");
-            self.client
-                .stop_task()
-                .cluster(&self.settings.cluster)
-                .task(&arn)
-                .reason("Meeboter: no live bot owns this task")
-                .send()
-                .await
-                .map_err(|e| classify("StopTask", e))?;
-            stopped += 1;
-        }
-        Ok(stopped)
+        Ok(Some(
+            self.our_tasks(&arns)
+                .await?
+                .into_iter()
+                .map(|(identifier, bot_id, attempt)| Instance {
+                    identifier,
+                    bot_id,
+                    attempt,
+                })
+                .collect(),
+        ))
     }
 }
 
@@ -808,33 +821,28 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn sweep_stops_only_this_installations_tasks_without_a_live_bot() {
-        let (url, seen) = scripted(Arc::new(|op, _| match op {
-            "ListTasks" => (StatusCode::OK, json!({"taskArns": ["t-live", "t-old-attempt", "t-orphan", "t-foreign"]})),
-            "DescribeTasks" => {
+    async fn instances_are_only_this_installations_tasks() {
+        let (url, _) = scripted(Arc::new(|op, _| match op {
+            "ListTasks" => (StatusCode::OK, json!({"taskArns": ["t1", "t2", "t-foreign", "t-untagged"]})),
+            _ => {
                 let t = |arn: &str, inst: &str, bot: &str, attempt: &str| {
                     json!({"taskArn": arn, "lastStatus": "RUNNING", "tags": [
                         {"key": TAG_INSTALLATION, "value": inst}, {"key": TAG_BOT, "value": bot}, {"key": TAG_ATTEMPT, "value": attempt}]})
                 };
                 (
                     StatusCode::OK,
-                    json!({"tasks": [t("t-live", "inst", "b1", "1"), t("t-old-attempt", "inst", "b2", "1"),
-                                     t("t-orphan", "inst", "b3", "1"), t("t-foreign", "other", "b4", "1")]}),
+                    json!({"tasks": [t("t1", "inst", "b1", "1"), t("t2", "inst", "b2", "3"),
+                                     t("t-foreign", "other", "b4", "1"), {"taskArn": "t-untagged", "lastStatus": "RUNNING"}]}),
                 )
             }
-            _ => (StatusCode::OK, json!({"task": {}})),
         }))
         .await;
         let ecs = EcsPlatform::new(settings(&url), "inst").await;
-        let live = HashMap::from([("b1".to_string(), 1), ("b2".to_string(), 2)]);
-        assert_eq!(ecs.sweep(&live).await.unwrap(), 2);
-        let stopped: Vec<String> = seen
-            .lock()
-            .unwrap()
+        let found = ecs.instances().await.unwrap().unwrap();
+        let ids: Vec<(&str, &str, u32)> = found
             .iter()
-            .filter(|(op, _)| op == "StopTask")
-            .map(|(_, r)| r["task"].as_str().unwrap().to_string())
+            .map(|i| (i.identifier.as_str(), i.bot_id.as_str(), i.attempt))
             .collect();
-        assert_eq!(stopped, ["t-old-attempt", "t-orphan"]);
+        assert_eq!(ids, [("t1", "b1", 1), ("t2", "b2", 3)]);
     }
 }

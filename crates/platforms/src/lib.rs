@@ -47,6 +47,14 @@ pub struct Launched {
     pub identifier: String,
 }
 
+/// A running instance and the bot attempt it was started for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Instance {
+    pub identifier: String,
+    pub bot_id: String,
+    pub attempt: u32,
+}
+
 /// What a platform knows about a bot it started.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InstanceState {
@@ -101,10 +109,10 @@ pub trait Platform: Send + Sync {
         }
         Ok(out)
     }
-    /// Stops instances this installation started that no live bot owns; `live` maps each
-    /// live bot on this platform to its current attempt. Returns how many were stopped.
-    async fn sweep(&self, _live: &std::collections::HashMap<String, u32>) -> Result<usize, PlatformError> {
-        Ok(0)
+    /// Every instance this installation has running on the platform, for the orphan sweep
+    /// (the server stops those no live bot owns). `None`: the platform cannot list them.
+    async fn instances(&self) -> Result<Option<Vec<Instance>>, PlatformError> {
+        Ok(None)
     }
     /// Background upkeep (pool scaling, slot recovery); called often, throttles itself.
     async fn maintain(&self) {}

@@ -20,6 +20,15 @@ pub async fn bot_token_secret(db: &Db, configured: Option<&str>) -> DbResult<Str
     Ok(secret)
 }
 
+/// This installation's id, generated once: it marks the resources it starts on shared
+/// infrastructure (ECS task tags), so it never touches another installation's.
+pub async fn installation_id(db: &Db) -> DbResult<String> {
+    let mut tx = db.begin_write().await?;
+    let id = settings::get_or_insert(&mut tx, "installation_id", &meeboter_core::new_id().to_string()).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
 /// Creates the `default` account and an admin key when the database has no key at all.
 /// Returns the new key (to print once) or `None` when keys already exist.
 pub async fn first_admin_key(db: &Db) -> DbResult<Option<CreatedKey>> {

@@ -250,6 +250,74 @@ pub const KEYS: &[KeySpec] = &[
     ),
     key("AWS_REGION", None, false, "AWS region for ECS"),
     key("ECS_CLUSTER", None, false, "ECS cluster name or ARN"),
+    key(
+        "ECS_SUBNETS",
+        None,
+        false,
+        "comma-separated subnets for bot tasks (awsvpc)",
+    ),
+    key(
+        "ECS_SECURITY_GROUPS",
+        None,
+        false,
+        "comma-separated security groups for bot tasks (default: the VPC's default group)",
+    ),
+    key(
+        "ECS_ASSIGN_PUBLIC_IP",
+        Some("true"),
+        false,
+        "give bot tasks a public IP (needed in public subnets without a NAT)",
+    ),
+    key(
+        "ECS_TASK_DEF",
+        None,
+        false,
+        "task definition (family or family:revision) for every meeting platform",
+    ),
+    key("ECS_TASK_DEF_ZOOM", None, false, "task definition for Zoom bots"),
+    key(
+        "ECS_TASK_DEF_MICROSOFT_TEAMS",
+        None,
+        false,
+        "task definition for Microsoft Teams bots",
+    ),
+    key(
+        "ECS_TASK_DEF_GOOGLE_MEET",
+        None,
+        false,
+        "task definition for Google Meet bots",
+    ),
+    key(
+        "ECS_CONTAINER_NAME",
+        None,
+        false,
+        "container to override (default: the task definition's first)",
+    ),
+    key(
+        "ECS_CAPACITY_PROVIDERS",
+        None,
+        false,
+        "e.g. FARGATE_SPOT,FARGATE: tried in order on no capacity (default: launch type FARGATE)",
+    ),
+    key(
+        "ECS_REQUEST_TIMEOUT_SECS",
+        Some("15"),
+        false,
+        "timeout of one ECS API call attempt",
+    ),
+    key(
+        "AWS_ACCESS_KEY_ID",
+        None,
+        true,
+        "AWS access key (default: the SDK's credential chain, e.g. an IAM role)",
+    ),
+    key("AWS_SECRET_ACCESS_KEY", None, true, "AWS secret key"),
+    key(
+        "AWS_ENDPOINT_URL",
+        None,
+        false,
+        "ECS API endpoint override (LocalStack, moto)",
+    ),
     key("S3_ENDPOINT", None, false, "S3-compatible endpoint for recordings"),
     key("S3_ACCESS_KEY", None, true, "S3 access key"),
     key("S3_SECRET_KEY", None, true, "S3 secret key"),
@@ -382,6 +450,8 @@ pub struct Config {
     pub local_bot_command: Option<Vec<String>>,
     pub local_stop_grace_secs: u64,
     pub coolify: Option<CoolifySettings>,
+    /// Present when AWS ECS is among the platforms.
+    pub aws: Option<meeboter_platforms::ecs::EcsSettings>,
     /// Every raw value with its source, for `config check`.
     values: BTreeMap<&'static str, (String, Source)>,
 }
@@ -841,6 +911,93 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
     } else {
         None
     };
+    let aws = if platforms.order.contains(&PlatformKind::Aws) {
+        let list = |k: &str| -> Vec<String> {
+            get(k)
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        let subnets = list("ECS_SUBNETS");
+        if subnets.is_empty() {
+            problems.push(
+                "the AWS ECS platform is selected but ECS_SUBNETS is missing (bot tasks use awsvpc networking)"
+                    .to_string(),
+            );
+        }
+        let task_definitions: BTreeMap<String, String> = [
+            ("zoom", "ECS_TASK_DEF_ZOOM"),
+            ("teams", "ECS_TASK_DEF_MICROSOFT_TEAMS"),
+            ("meet", "ECS_TASK_DEF_GOOGLE_MEET"),
+        ]
+        .into_iter()
+        .filter_map(|(p, k)| get(k).map(|v| (p.to_string(), v)))
+        .collect();
+        let default_task_definition = get("ECS_TASK_DEF");
+        if default_task_definition.is_none() && task_definitions.len() < 3 {
+            let missing: Vec<&str> = [
+                ("zoom", "ECS_TASK_DEF_ZOOM"),
+                ("teams", "ECS_TASK_DEF_MICROSOFT_TEAMS"),
+                ("meet", "ECS_TASK_DEF_GOOGLE_MEET"),
+            ]
+            .into_iter()
+            .filter(|(p, _)| !task_definitions.contains_key(*p))
+            .map(|(_, k)| k)
+            .collect();
+            problems.push(format!(
+                "the AWS ECS platform is selected but has no task definition for every meeting platform: set ECS_TASK_DEF or {}",
+                missing.join(", ")
+            ));
+        }
+        let assign_public_ip = match get("ECS_ASSIGN_PUBLIC_IP").unwrap_or_default().as_str() {
+            "true" | "1" | "yes" => true,
+            "false" | "0" | "no" => false,
+            other => {
+                problems.push(format!("ECS_ASSIGN_PUBLIC_IP must be true or false, not `{other}`"));
+                true
+            }
+        };
+        let capacity_providers = list("ECS_CAPACITY_PROVIDERS");
+        let static_credentials = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
+            (Some(id), Some(secret)) => Some((id, secret)),
+            (None, None) => None,
+            _ => {
+                problems.push("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set together".to_string());
+                None
+            }
+        };
+        if let Some(raw) = get("AWS_ENDPOINT_URL")
+            && !url::Url::parse(&raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            problems.push(format!("AWS_ENDPOINT_URL `{raw}` must be an absolute http(s) URL"));
+        }
+        let request_timeout = match get("ECS_REQUEST_TIMEOUT_SECS").unwrap_or_default().parse::<u64>() {
+            Ok(v) if (1..=300).contains(&v) => v,
+            _ => {
+                problems.push("ECS_REQUEST_TIMEOUT_SECS must be between 1 and 300".to_string());
+                15
+            }
+        };
+        Some(meeboter_platforms::ecs::EcsSettings {
+            region: get("AWS_REGION").unwrap_or_default(),
+            cluster: get("ECS_CLUSTER").unwrap_or_default(),
+            subnets,
+            security_groups: list("ECS_SECURITY_GROUPS"),
+            assign_public_ip,
+            task_definitions,
+            default_task_definition,
+            container_name: get("ECS_CONTAINER_NAME"),
+            capacity_providers,
+            endpoint_url: get("AWS_ENDPOINT_URL"),
+            static_credentials,
+            request_timeout: std::time::Duration::from_secs(request_timeout),
+        })
+    } else {
+        None
+    };
 
     Config {
         database_url,
@@ -867,6 +1024,7 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         local_bot_command,
         local_stop_grace_secs,
         coolify,
+        aws,
         values,
     }
 }
@@ -996,7 +1154,12 @@ mod tests {
             ("COOLIFY_SERVER_UUID", "s"),
             ("GHCR_ORG", "acme"),
         ];
-        let aws = [("AWS_REGION", "us-east-1"), ("ECS_CLUSTER", "bots")];
+        let aws = [
+            ("AWS_REGION", "us-east-1"),
+            ("ECS_CLUSTER", "bots"),
+            ("ECS_SUBNETS", "subnet-1"),
+            ("ECS_TASK_DEF", "meeboter-bot"),
+        ];
         let order = |env: &[(&str, &str)]| load(env).unwrap().platforms.order;
         assert_eq!(order(&[]), vec![PlatformKind::Local]);
         assert_eq!(order(&coolify), vec![PlatformKind::Coolify]);
@@ -1053,9 +1216,43 @@ mod tests {
     #[test]
     fn explicit_platform_requires_its_settings() {
         let p = load(&[("DEPLOYMENT_PLATFORM", "aws"), ("AWS_REGION", "eu-west-1")]).unwrap_err();
-        assert_eq!(
-            p,
-            vec!["DEPLOYMENT_PLATFORM is aws but ECS_CLUSTER is missing".to_string()]
+        // Every missing setting of the chosen platform is named, each once.
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert_eq!(p[0], "DEPLOYMENT_PLATFORM is aws but ECS_CLUSTER is missing");
+        assert!(p[1].contains("ECS_SUBNETS is missing"));
+        assert!(p[2].contains("set ECS_TASK_DEF or ECS_TASK_DEF_ZOOM, ECS_TASK_DEF_MICROSOFT_TEAMS"));
+        // Per-platform task definitions for all three stand in for ECS_TASK_DEF.
+        let ok = load(&[
+            ("DEPLOYMENT_PLATFORM", "aws"),
+            ("AWS_REGION", "eu-west-1"),
+            ("ECS_CLUSTER", "bots"),
+            ("ECS_SUBNETS", "subnet-a, subnet-b"),
+            ("ECS_TASK_DEF_ZOOM", "meeboter-zoom-bot:1"),
+            ("ECS_TASK_DEF_MICROSOFT_TEAMS", "meeboter-microsoft-teams-bot:1"),
+            ("ECS_TASK_DEF_GOOGLE_MEET", "meeboter-google-meet-bot:1"),
+            ("ECS_CAPACITY_PROVIDERS", "FARGATE_SPOT,FARGATE"),
+        ])
+        .unwrap();
+        let aws = ok.aws.unwrap();
+        assert_eq!(aws.subnets, ["subnet-a", "subnet-b"]);
+        assert_eq!(aws.task_definition_for("teams"), Some("meeboter-microsoft-teams-bot:1"));
+        assert_eq!(aws.capacity_providers, ["FARGATE_SPOT", "FARGATE"]);
+        assert!(aws.assign_public_ip);
+        assert!(aws.static_credentials.is_none(), "the SDK's credential chain");
+        let p = load(&[
+            ("DEPLOYMENT_PLATFORM", "aws"),
+            ("AWS_REGION", "eu-west-1"),
+            ("ECS_CLUSTER", "bots"),
+            ("ECS_SUBNETS", "subnet-a"),
+            ("ECS_TASK_DEF", "meeboter-bot"),
+            ("AWS_ACCESS_KEY_ID", "AKIA"),
+            ("ECS_ASSIGN_PUBLIC_IP", "maybe"),
+        ])
+        .unwrap_err()
+        .join("\n");
+        assert!(
+            p.contains("must be set together") && p.contains("ECS_ASSIGN_PUBLIC_IP"),
+            "{p}"
         );
         assert!(load(&[("DEPLOYMENT_PLATFORM", "local")]).is_ok());
     }

@@ -181,8 +181,10 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url, &settings).await?;
     db.migrate().await?;
     let bot_token_secret = bootstrap::bot_token_secret(&db, config.milo_auth_token.as_deref()).await?;
-    let deployer =
-        deployment::Deployer::from_config(&config, &db, Some(bot_log_sink(db.clone()))).map_err(anyhow::Error::msg)?;
+    let installation = bootstrap::installation_id(&db).await?;
+    let deployer = deployment::Deployer::from_config(&config, &db, &installation, Some(bot_log_sink(db.clone())))
+        .await
+        .map_err(anyhow::Error::msg)?;
     Ok(AppState {
         deployer: Arc::new(deployer),
         db,

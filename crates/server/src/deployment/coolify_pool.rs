@@ -101,6 +101,28 @@ impl CoolifyPool {
         Ok(())
     }
 
+    /// Like `set_slot`, but only while `bot_id` still holds the slot (see `slots::update_held`).
+    async fn set_slot_held(
+        &self,
+        id: &str,
+        bot_id: &str,
+        status: &str,
+        deployment: Option<&str>,
+        error: Option<&str>,
+    ) -> DbResult<bool> {
+        let mut tx = self.db.begin_write().await?;
+        let change = slots::SlotUpdate {
+            status,
+            bot: None,
+            application_uuid: None,
+            deployment_uuid: deployment,
+            error,
+        };
+        let done = slots::update_held(&mut tx, id, bot_id, change, meeboter_db::now()).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
     /// Mirrors the slot's state into the application's description for Coolify's UI.
     async fn mirror(&self, app: &str, text: &str) {
         let _ = self
@@ -364,6 +386,17 @@ impl CoolifyPool {
         let now = meeboter_db::now();
         let mut out = Vec::with_capacity(all.len());
         for mut slot in all {
+            if slot.bot_id.is_none()
+                && matches!(slot.status.as_str(), "DEPLOYING" | "BUSY")
+                && now - slot.status_at > ABANDONED_GRACE
+            {
+                // Should not happen (every write that clears the holder also sets the status);
+                // if it does, recovery resets the slot rather than leaving it out of the pool.
+                self.set_slot(&slot.id, "ERROR", None, None, None, Some("busy without a bot"))
+                    .await
+                    .map_err(transient)?;
+                slot.status = "ERROR".into();
+            }
             if let (Some(bot_id), "DEPLOYING" | "BUSY") = (slot.bot_id.clone(), slot.status.as_str()) {
                 let bot = {
                     let mut conn = self.db.acquire().await.map_err(transient)?;
@@ -500,7 +533,7 @@ impl Platform for CoolifyPool {
         };
         match started {
             Ok(Some(StartOutcome::Queued { deployment_uuid })) => {
-                self.set_slot(&slot.id, "DEPLOYING", None, None, Some(&deployment_uuid), None)
+                self.set_slot_held(&slot.id, &launch.bot_id, "DEPLOYING", Some(&deployment_uuid), None)
                     .await
                     .map_err(transient)?;
             }
@@ -549,13 +582,17 @@ impl Platform for CoolifyPool {
         let Some(app) = slot.application_uuid.clone() else {
             return Ok(InstanceState::Gone);
         };
+        let Some(holder) = slot.bot_id.clone() else {
+            // Released meanwhile: whatever ran there is over.
+            return Ok(InstanceState::Gone);
+        };
         if slot.status == "DEPLOYING" {
             let Some(dep) = slot.deployment_uuid.clone() else {
                 return Ok(InstanceState::Running);
             };
             return match self.client.deployment(&dep).await.map_err(classify)? {
                 Some(DeploymentState::Finished) => {
-                    self.set_slot(&slot.id, "BUSY", None, None, None, None)
+                    self.set_slot_held(&slot.id, &holder, "BUSY", None, None)
                         .await
                         .map_err(transient)?;
                     Ok(InstanceState::Running)
@@ -563,14 +600,14 @@ impl Platform for CoolifyPool {
                 Some(DeploymentState::Queued | DeploymentState::InProgress) => Ok(InstanceState::Running),
                 Some(other) => {
                     let msg = format!("Coolify deployment ended {other:?}");
-                    self.set_slot(&slot.id, "ERROR", None, None, None, Some(&msg))
+                    self.set_slot_held(&slot.id, &holder, "ERROR", None, Some(&msg))
                         .await
                         .map_err(transient)?;
                     Ok(InstanceState::Stopped { reason: msg })
                 }
                 None => {
                     let msg = "Coolify has no record of the deployment (its queue was full)".to_string();
-                    self.set_slot(&slot.id, "ERROR", None, None, None, Some(&msg))
+                    self.set_slot_held(&slot.id, &holder, "ERROR", None, Some(&msg))
                         .await
                         .map_err(transient)?;
                     Ok(InstanceState::Stopped { reason: msg })

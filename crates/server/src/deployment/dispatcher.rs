@@ -50,7 +50,7 @@ async fn claim(state: &AppState, slot: &PlatformSlot) -> DbResult<Vec<Claimed>> 
     // take the only write lock from the API on every wake-up).
     {
         let mut conn = state.db.pool().acquire().await.map_err(meeboter_db::DbError::from)?;
-        if bots::count_active(&mut conn, name).await? >= i64::from(slot.limit) {
+        if bots::capacity_in_use(&mut conn, name).await? >= i64::from(slot.limit) {
             return Ok(Vec::new());
         }
     }
@@ -66,7 +66,7 @@ async fn claim(state: &AppState, slot: &PlatformSlot) -> DbResult<Vec<Claimed>> 
     }
     let mut tx = state.db.begin_write().await?;
     bots::lock_platform(&mut tx, state.db.backend(), name).await?;
-    let active = bots::count_active(&mut tx, name).await?;
+    let active = bots::capacity_in_use(&mut tx, name).await?;
     let free = (i64::from(slot.limit) - active).min(pool_free);
     if free <= 0 {
         return Ok(Vec::new());

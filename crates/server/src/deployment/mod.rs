@@ -32,6 +32,8 @@ pub struct PlatformSlot {
 pub struct Deployer {
     slots: Vec<PlatformSlot>,
     wake: Notify,
+    /// Wakes the releaser (a bot ended: stop its instance now, which frees capacity).
+    release_wake: Notify,
     /// Mean run time of recent bots, cached: queue estimates are rough by nature and must
     /// not cost a query on every bot read.
     mean_run: std::sync::Mutex<Option<(std::time::Instant, f64)>>,
@@ -49,13 +51,19 @@ impl Deployer {
         Self {
             slots,
             wake: Notify::new(),
+            release_wake: Notify::new(),
             mean_run: std::sync::Mutex::new(None),
             observed: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
     /// Builds the platforms the configuration selects.
-    pub fn from_config(config: &Config, db: &meeboter_db::Db, sink: Option<LogSink>) -> Result<Self, String> {
+    pub async fn from_config(
+        config: &Config,
+        db: &meeboter_db::Db,
+        installation: &str,
+        sink: Option<LogSink>,
+    ) -> Result<Self, String> {
         let mut slots = Vec::new();
         for kind in &config.platforms.order {
             let slot = match kind {
@@ -82,12 +90,11 @@ impl Deployer {
                     }
                 }
                 PlatformKind::Aws => {
-                    return Err(format!(
-                        "the {} platform is selected ({}) but this build does not include it yet; \
-                         set DEPLOYMENT_PLATFORM=local to run bots as local processes",
-                        kind.as_str(),
-                        config.platforms.explanation
-                    ));
+                    let settings = config.aws.clone().ok_or("AWS ECS settings are missing")?;
+                    PlatformSlot {
+                        platform: Arc::new(meeboter_platforms::ecs::EcsPlatform::new(settings, installation).await),
+                        limit: config.aws_bot_limit,
+                    }
                 }
             };
             slots.push(slot);
@@ -142,9 +149,16 @@ impl Deployer {
         }
     }
 
-    /// Asks the dispatcher to look at the queue now (capacity freed or bots queued).
+    /// Asks the dispatcher to look at the queue now (capacity freed or bots queued), and
+    /// the releaser to stop ended bots' instances.
     pub fn wake(&self) {
         self.wake.notify_one();
+        self.release_wake.notify_one();
+    }
+
+    /// Waits for [`Deployer::wake`] or `timeout` (the releaser's loop).
+    pub async fn release_woken(&self, timeout: Duration) {
+        let _ = tokio::time::timeout(timeout, self.release_wake.notified()).await;
     }
 
     /// Waits for [`Deployer::wake`] or `timeout`, whichever comes first.

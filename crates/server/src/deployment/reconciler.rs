@@ -27,20 +27,33 @@ pub async fn reconcile_once(state: &AppState) -> DbResult<usize> {
             let mut conn = state.db.pool().acquire().await.map_err(meeboter_db::DbError::from)?;
             bots::live_on_platform(&mut conn, name).await?
         };
+        // Observe every bot that is due in one batch (ECS describes 100 tasks per call).
+        let due: Vec<String> = live
+            .iter()
+            .filter_map(|(bot_id, _, identifier, _, _)| {
+                let identifier = identifier.as_ref()?;
+                state
+                    .deployer
+                    .due_for_observation(bot_id, slot.platform.observe_interval())
+                    .then(|| identifier.clone())
+            })
+            .collect();
+        let observed = if due.is_empty() {
+            Default::default()
+        } else {
+            slot.platform.observe_many(&due).await.unwrap_or_else(|e| {
+                tracing::debug!(platform = name, error = %e, "observation failed; trying again later");
+                Default::default()
+            })
+        };
         for (bot_id, status, identifier, attempt, started) in live {
             let now = state.now();
             match identifier {
                 Some(identifier) => {
-                    if !state
-                        .deployer
-                        .due_for_observation(&bot_id, slot.platform.observe_interval())
-                    {
-                        continue;
-                    }
-                    let reason = match slot.platform.observe(&identifier).await {
-                        Ok(InstanceState::Running) | Err(_) => continue,
-                        Ok(InstanceState::Stopped { reason }) => reason,
-                        Ok(InstanceState::Gone) => format!("the {name} platform has no trace of the bot"),
+                    let reason = match observed.get(&identifier) {
+                        None | Some(InstanceState::Running) => continue,
+                        Some(InstanceState::Stopped { reason }) => reason.clone(),
+                        Some(InstanceState::Gone) => format!("the {name} platform has no trace of the bot"),
                     };
                     let code = if name == "local" {
                         sub_code::BROWSER_CRASHED
@@ -79,6 +92,61 @@ pub async fn reconcile_once(state: &AppState) -> DbResult<usize> {
         state.deployer.wake();
     }
     Ok(changed)
+}
+
+/// How often each platform's instances are compared with the live bots.
+pub const SWEEP_EVERY: Duration = Duration::seconds(60);
+
+/// Stops instances this installation started that no live bot owns (a launch whose bot
+/// ended before its identifier was recorded, a retry's abandoned first attempt, a task
+/// left behind by a crash). One replica at a time, under a lease per platform. The
+/// platform lists first and the database is read after, so a bot claimed meanwhile is
+/// seen as live. Returns how many instances were stopped.
+pub async fn sweep_orphans(state: &AppState, holder: &str) -> DbResult<usize> {
+    let mut stopped = 0;
+    for slot in state.deployer.slots() {
+        let name = slot.platform.name();
+        let now = state.now();
+        {
+            let mut tx = state.db.begin_write().await?;
+            let lease = format!("orphan-sweep:{name}");
+            // A fresh holder per attempt: the lease then means "swept within the last
+            // minute" across all replicas, not "this replica may sweep at will".
+            let attempt_holder = format!("{holder}-{}", now.timestamp_millis());
+            let got = meeboter_db::leases::try_acquire(&mut tx, &lease, &attempt_holder, SWEEP_EVERY, now).await?;
+            tx.commit().await?;
+            if !got {
+                continue;
+            }
+        }
+        let instances = match slot.platform.instances().await {
+            Ok(Some(list)) => list,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::debug!(platform = name, error = %e, "cannot list instances; sweep later");
+                continue;
+            }
+        };
+        let live: std::collections::HashMap<String, i64> = {
+            let mut conn = state.db.pool().acquire().await.map_err(meeboter_db::DbError::from)?;
+            bots::live_on_platform(&mut conn, name)
+                .await?
+                .into_iter()
+                .map(|(bot_id, _, _, attempt, _)| (bot_id, attempt))
+                .collect()
+        };
+        for instance in instances {
+            if live.get(&instance.bot_id) == Some(&i64::from(instance.attempt)) {
+                continue;
+            }
+            tracing::warn!(platform = name, identifier = %instance.identifier, bot.id = %instance.bot_id, attempt = instance.attempt, "stopping an instance no live bot owns");
+            match slot.platform.stop(&instance.identifier).await {
+                Ok(()) => stopped += 1,
+                Err(e) => tracing::warn!(platform = name, error = %e, "could not stop an orphan; next sweep retries"),
+            }
+        }
+    }
+    Ok(stopped)
 }
 
 async fn apply(state: &AppState, bot_id: &str, to: BotStatus, code: &str, message: &str) -> DbResult<bool> {

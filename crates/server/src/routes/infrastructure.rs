@@ -97,6 +97,20 @@ pub async fn infrastructure(State(state): State<AppState>, caller: Caller) -> Ap
     let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
     let recent = events::recent_of_types(&mut conn, &["deployed", "deploy_retry", "status_change"], 200).await?;
     let mut platforms = Vec::new();
+    let mut warnings = state.config.platforms.warnings.clone();
+    // A deployment refused within the last hour usually means a setting to fix (the
+    // message names it): say so where operators look first.
+    let hour_ago = state.now() - chrono::Duration::hours(1);
+    if let Some(failed) = recent
+        .iter()
+        .find(|e| e.event_type == "status_change" && e.data["subCode"] == "deploy_failed" && e.at > hour_ago)
+    {
+        let msg = failed.data["message"].as_str().unwrap_or("unknown error");
+        warnings.push(format!(
+            "deployments are failing (latest {}): {msg}",
+            failed.at.to_rfc3339()
+        ));
+    }
     for slot in state.deployer.slots() {
         let name = slot.platform.name();
         let latencies = recent
@@ -136,7 +150,7 @@ pub async fn infrastructure(State(state): State<AppState>, caller: Caller) -> Ap
     Ok(Json(Infrastructure {
         platforms,
         selection: state.config.platforms.explanation.clone(),
-        warnings: state.config.platforms.warnings.clone(),
+        warnings,
         queue_length: bots::queue_length(&mut conn).await?,
         pending_release_jobs: meeboter_db::jobs::pending_count(&mut conn).await?,
         orphaned_platforms,

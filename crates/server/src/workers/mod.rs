@@ -11,6 +11,7 @@ use tokio::sync::watch;
 /// Runs every worker until `shutdown` flips to true.
 pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
     let holder = format!("{}-{}", hostname(), meeboter_core::new_id().simple());
+    let sweep_holder = holder.clone();
     let monitor_state = state.clone();
     let mut monitor_shutdown = shutdown.clone();
     let monitor = tokio::spawn(async move {
@@ -29,6 +30,8 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::tas
     let state_for_dispatch = state.clone();
     let dispatch_stop = shutdown.clone();
     let state_for_upkeep = state.clone();
+    let state_for_release = state.clone();
+    let release_stop = shutdown.clone();
     let upkeep_stop = shutdown.clone();
     let flush_stop = shutdown.clone();
     let mut deliver_shutdown = shutdown;
@@ -89,11 +92,11 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::tas
     let mut upkeep_shutdown = upkeep_stop;
     let upkeep = tokio::spawn(async move {
         loop {
-            if let Err(e) = crate::deployment::releaser::release_once(&upkeep_state).await {
-                tracing::warn!(error = %e, "releasing bot resources failed; retrying");
-            }
             if let Err(e) = crate::deployment::reconciler::reconcile_once(&upkeep_state).await {
                 tracing::warn!(error = %e, "reconciling platforms failed; retrying");
+            }
+            if let Err(e) = crate::deployment::reconciler::sweep_orphans(&upkeep_state, &sweep_holder).await {
+                tracing::warn!(error = %e, "sweeping orphan instances failed; retrying");
             }
             tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(500)) => {}
@@ -101,7 +104,20 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::tas
             }
         }
     });
-    vec![monitor, deliverer, flusher, dispatcher, upkeep]
+    let release_state = state_for_release;
+    let mut release_shutdown = release_stop;
+    let releaser = tokio::spawn(async move {
+        loop {
+            if let Err(e) = crate::deployment::releaser::release_once(&release_state).await {
+                tracing::warn!(error = %e, "releasing bot resources failed; retrying");
+            }
+            tokio::select! {
+                _ = release_state.deployer.release_woken(Duration::from_millis(500)) => {}
+                _ = release_shutdown.changed() => break,
+            }
+        }
+    });
+    vec![monitor, deliverer, flusher, dispatcher, upkeep, releaser]
 }
 
 fn hostname() -> String {

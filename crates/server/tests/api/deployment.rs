@@ -69,18 +69,24 @@ async fn queued_bots_wait_in_line_with_positions_and_priority() {
     assert_eq!(launch.env["API_CALLBACK_URL"], format!("{}/api/bot/v1", app.base));
     assert!(launch.env["MILO_AUTH_TOKEN"].starts_with("mbb_"));
 
-    // A bot ends: its capacity goes to the highest-priority bot, then first come first served.
+    // A bot ends: its capacity is free once its instance is stopped (a stopping instance
+    // still costs what a running one does), and goes to the highest-priority bot.
     let token = launch.env["MILO_AUTH_TOKEN"].clone();
     app.report(&token, "ENDED", Some("meeting_ended")).await;
-    assert_eq!(dispatcher::dispatch_once(&app.state).await.unwrap(), 1);
     assert_eq!(
-        app.bot_resource(urgent["id"].as_str().unwrap()).await["status"],
-        "DEPLOYING"
+        dispatcher::dispatch_once(&app.state).await.unwrap(),
+        0,
+        "instance not released yet"
     );
     assert_eq!(releaser::release_once(&app.state).await.unwrap(), 1);
     assert_eq!(
         platform.stopped.lock().unwrap().as_slice(),
         [format!("inst-{}-1", ids[0])]
+    );
+    assert_eq!(dispatcher::dispatch_once(&app.state).await.unwrap(), 1);
+    assert_eq!(
+        app.bot_resource(urgent["id"].as_str().unwrap()).await["status"],
+        "DEPLOYING"
     );
 }
 
