@@ -11,17 +11,21 @@ use std::time::Duration;
 const INSTALLATION: &str = "test-installation";
 
 async fn app_on(settings: EcsSettings, limit: u32) -> TestApp {
+    let mut app = app_without_workers(settings, limit).await;
+    app.start_workers();
+    app
+}
+
+async fn app_without_workers(settings: EcsSettings, limit: u32) -> TestApp {
     let platform = Arc::new(EcsPlatform::new(settings, INSTALLATION).await);
-    let mut app = TestApp::spawn_full(
+    TestApp::spawn_full(
         |_| {},
         move |s| {
             s.clock = Arc::new(meeboter_server::clock::SystemClock);
             s.deployer = Arc::new(Deployer::new(vec![PlatformSlot { platform, limit }]));
         },
     )
-    .await;
-    app.start_workers();
-    app
+    .await
 }
 
 async fn until(what: &str, secs: u64, mut check: impl AsyncFnMut() -> bool) {
@@ -293,7 +297,7 @@ async fn spot_is_tried_first_and_on_demand_takes_over_without_capacity() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sweep_stops_our_orphan_tasks_and_nothing_else() {
     let moto = Moto::start().await;
-    let app = app_on(moto.settings(), 5).await;
+    let app = app_without_workers(moto.settings(), 5).await;
     // Two tasks nobody in the database owns: one tagged as ours, one another installation's.
     let run = |installation: &'static str| {
         let ecs = moto.ecs.clone();
@@ -326,14 +330,18 @@ async fn the_sweep_stops_our_orphan_tasks_and_nothing_else() {
     };
     let orphan = run(INSTALLATION).await;
     let foreign = run("someone-else").await;
-    until("the sweep", 30, async || {
-        let tasks = moto.tasks().await;
-        tasks
-            .iter()
-            .any(|t| t.task_arn() == Some(orphan.as_str()) && t.last_status() == Some("STOPPED"))
-    })
-    .await;
+    let stopped = meeboter_server::deployment::reconciler::sweep_orphans(&app.state, "test-replica")
+        .await
+        .unwrap();
+    assert_eq!(stopped, 1);
+    // Within the minute the lease covers, another replica does not sweep again.
+    let again = meeboter_server::deployment::reconciler::sweep_orphans(&app.state, "other-replica")
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
     let tasks = moto.tasks().await;
+    let orphan_task = tasks.iter().find(|t| t.task_arn() == Some(orphan.as_str())).unwrap();
+    assert_eq!(orphan_task.last_status(), Some("STOPPED"));
     let foreign_task = tasks.iter().find(|t| t.task_arn() == Some(foreign.as_str())).unwrap();
     assert_eq!(
         foreign_task.last_status(),
