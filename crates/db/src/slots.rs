@@ -212,14 +212,16 @@ async fn update_where(
 }
 
 /// Takes an idle slot out of the pool to delete it (compare-and-set on `IDLE`, so a slot
-/// being acquired at the same moment is never retired). True if this caller got it.
-pub async fn mark_retiring(conn: &mut AnyConnection, id: &str, now: DateTime<Utc>) -> DbResult<bool> {
+/// being acquired at the same moment is never retired); `why` is kept as its error text
+/// in case the deletion fails. True if this caller got it.
+pub async fn mark_retiring(conn: &mut AnyConnection, id: &str, why: &str, now: DateTime<Utc>) -> DbResult<bool> {
     let done = sqlx::query(
-        "UPDATE pool_slots SET status = 'ERROR', error = 'retiring to make room for another image', status_at = $1
+        "UPDATE pool_slots SET status = 'ERROR', error = $3, status_at = $1
          WHERE id = $2 AND status = 'IDLE' AND bot_id IS NULL",
     )
     .bind(to_millis(now))
     .bind(id)
+    .bind(why)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -102,6 +102,8 @@ async fn main() {
         image_tag: "latest".into(),
         platform_images: Default::default(),
         min_idle: SLOTS,
+        max_idle: None,
+        idle_ttl_secs: 1800,
         slot_cpus: None,
         slot_memory: None,
         recovery_interval_secs: 300,

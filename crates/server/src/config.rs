@@ -234,6 +234,18 @@ pub const KEYS: &[KeySpec] = &[
         false,
         "idle Coolify slots kept ready ahead of demand",
     ),
+    key(
+        "POOL_MAX_IDLE",
+        None,
+        false,
+        "idle slots above this number are deleted after POOL_IDLE_TTL_SECS (default: never)",
+    ),
+    key(
+        "POOL_IDLE_TTL_SECS",
+        Some("1800"),
+        false,
+        "how long a surplus idle slot is kept before it is deleted",
+    ),
     key("POOL_SLOT_CPUS", None, false, "CPU limit per slot, e.g. 1"),
     key("POOL_SLOT_MEMORY", None, false, "memory limit per slot, e.g. 2048m"),
     key(
@@ -394,6 +406,9 @@ pub struct CoolifySettings {
     /// Per-meeting-platform images, keyed by `MEETING_PLATFORM` (`zoom`, `teams`, `meet`).
     pub platform_images: std::collections::BTreeMap<String, String>,
     pub min_idle: u32,
+    /// `POOL_MAX_IDLE`: surplus idle slots are retired; `None` keeps them.
+    pub max_idle: Option<u32>,
+    pub idle_ttl_secs: u64,
     pub slot_cpus: Option<String>,
     pub slot_memory: Option<String>,
     pub recovery_interval_secs: u64,
@@ -871,6 +886,22 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
                 "POOL_MIN_IDLE ({min_idle}) cannot exceed COOLIFY_BOT_LIMIT ({coolify_bot_limit})"
             ));
         }
+        let max_idle = get("POOL_MAX_IDLE").map(|v| match v.parse::<u32>() {
+            Ok(n) if n >= min_idle => n,
+            _ => {
+                problems.push(format!(
+                    "POOL_MAX_IDLE must be a whole number no smaller than POOL_MIN_IDLE ({min_idle})"
+                ));
+                min_idle
+            }
+        });
+        let idle_ttl_secs = get("POOL_IDLE_TTL_SECS")
+            .unwrap_or_default()
+            .parse::<u64>()
+            .unwrap_or_else(|_| {
+                problems.push("POOL_IDLE_TTL_SECS must be a whole number of seconds".to_string());
+                1800
+            });
         let recovery_interval_secs = match get("POOL_RECOVERY_INTERVAL_SECS").unwrap_or_default().parse::<u64>() {
             Ok(v) if (1..=86_400).contains(&v) => v,
             _ => {
@@ -903,6 +934,8 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             .filter_map(|(p, k)| get(k).map(|v| (p.to_string(), v)))
             .collect(),
             min_idle,
+            max_idle,
+            idle_ttl_secs,
             slot_cpus: get("POOL_SLOT_CPUS"),
             slot_memory: get("POOL_SLOT_MEMORY"),
             recovery_interval_secs,
@@ -1352,6 +1385,14 @@ mod tests {
         env.pop();
         env.push(("BOT_IMAGE_MEET", "localhost:5000/meet-bot"));
         assert!(load(&env).is_ok());
+        let mut m = env.clone();
+        m.push(("POOL_MIN_IDLE", "3"));
+        m.push(("POOL_MAX_IDLE", "2"));
+        assert!(load(&m).unwrap_err().join("\n").contains("POOL_MAX_IDLE"));
+        m.pop();
+        m.push(("POOL_MAX_IDLE", "5"));
+        let c = load(&m).unwrap().coolify.unwrap();
+        assert_eq!((c.max_idle, c.idle_ttl_secs), (Some(5), 1800));
     }
 
     #[test]

@@ -236,37 +236,72 @@ impl CoolifyPool {
             .collect();
         idle.sort_by_key(|s| s.last_used_at);
         for slot in idle {
-            // Take it out of the pool first (CAS on IDLE), so nobody acquires it meanwhile.
-            let taken = {
-                let mut tx = self.db.begin_write().await.map_err(transient)?;
-                let n = slots::mark_retiring(&mut tx, &slot.id, meeboter_db::now())
-                    .await
-                    .map_err(transient)?;
-                tx.commit().await.map_err(transient)?;
-                n
-            };
-            if !taken {
-                continue;
+            if self.retire(&slot, &format!("retired to make room for {image}")).await? {
+                return Ok(true);
             }
-            let deleted = match &slot.application_uuid {
-                Some(app) => self.client.delete_application(app).await,
-                None => Ok(()),
-            };
-            return match deleted {
-                Ok(()) => {
-                    self.forget_slot(&slot.id).await?;
-                    tracing::info!(slot = %slot.name, image = %slot.image, "idle slot retired to make room for {image}");
-                    Ok(true)
-                }
-                Err(e) => {
-                    self.set_slot(&slot.id, "ERROR", None, None, None, Some(&e.to_string()))
-                        .await
-                        .map_err(transient)?;
-                    Err(classify(e))
-                }
-            };
         }
         Ok(false)
+    }
+
+    /// Deletes an idle slot's application and forgets the slot: taken out of the pool first
+    /// (CAS on `IDLE`), so nobody acquires it meanwhile. False if someone took it first.
+    async fn retire(&self, slot: &slots::SlotRecord, why: &str) -> Result<bool, PlatformError> {
+        let taken = {
+            let mut tx = self.db.begin_write().await.map_err(transient)?;
+            let n = slots::mark_retiring(&mut tx, &slot.id, why, meeboter_db::now())
+                .await
+                .map_err(transient)?;
+            tx.commit().await.map_err(transient)?;
+            n
+        };
+        if !taken {
+            return Ok(false);
+        }
+        let deleted = match &slot.application_uuid {
+            Some(app) => self.client.delete_application(app).await,
+            None => Ok(()),
+        };
+        match deleted {
+            Ok(()) => {
+                self.forget_slot(&slot.id).await?;
+                tracing::info!(slot = %slot.name, image = %slot.image, why, "idle slot retired");
+                Ok(true)
+            }
+            Err(e) => {
+                // Recovery deletes or resets it later.
+                self.set_slot(&slot.id, "ERROR", None, None, None, Some(&e.to_string()))
+                    .await
+                    .map_err(transient)?;
+                Err(classify(e))
+            }
+        }
+    }
+
+    /// With `POOL_MAX_IDLE` set, deletes idle slots of `image` above that number that have
+    /// been idle longer than `POOL_IDLE_TTL_SECS`, least recently used first.
+    async fn trim_idle(&self, image: &str, all: &[slots::SlotRecord]) -> Result<(), PlatformError> {
+        let Some(max_idle) = self.settings.max_idle else {
+            return Ok(());
+        };
+        let mut idle: Vec<&slots::SlotRecord> = all
+            .iter()
+            .filter(|s| s.image == image && s.status == "IDLE" && s.bot_id.is_none())
+            .collect();
+        let surplus = idle.len().saturating_sub(max_idle as usize);
+        if surplus == 0 {
+            return Ok(());
+        }
+        idle.sort_by_key(|s| s.last_used_at.unwrap_or(s.status_at));
+        let now = meeboter_db::now();
+        let ttl = chrono::TimeDelta::seconds(self.settings.idle_ttl_secs as i64);
+        for slot in idle.into_iter().take(surplus) {
+            if now - slot.last_used_at.unwrap_or(slot.status_at) < ttl {
+                break; // the rest were used more recently still
+            }
+            self.retire(slot, "idle above POOL_MAX_IDLE for longer than POOL_IDLE_TTL_SECS")
+                .await?;
+        }
+        Ok(())
     }
 
     /// Forgets a slot record (its application is gone or was deleted).
@@ -281,7 +316,8 @@ impl CoolifyPool {
         slots::find(&mut conn, id).await.map_err(transient)
     }
 
-    /// Keeps `POOL_MIN_IDLE` idle slots of every image the pool runs, within the limit.
+    /// Keeps `POOL_MIN_IDLE` idle slots of every image the pool runs, within the limit, and
+    /// retires idle slots above `POOL_MAX_IDLE` after `POOL_IDLE_TTL_SECS`.
     async fn scale(&self) -> Result<(), PlatformError> {
         for image in self.settings.images() {
             let all = {
@@ -300,6 +336,9 @@ impl CoolifyPool {
                     tracing::debug!(error = %e, "idle slot not created");
                     break;
                 }
+            }
+            if let Err(e) = self.trim_idle(&image, &all).await {
+                tracing::debug!(error = %e, "idle slot not retired; trying again later");
             }
         }
         Ok(())

@@ -19,6 +19,8 @@ fn settings(fake: &CoolifyFake, min_idle: u32) -> CoolifySettings {
         image_tag: "latest".into(),
         platform_images: Default::default(),
         min_idle,
+        max_idle: None,
+        idle_ttl_secs: 1800,
         slot_cpus: Some("1".into()),
         slot_memory: Some("2048m".into()),
         recovery_interval_secs: 3600,
@@ -666,5 +668,40 @@ async fn a_slot_stuck_deploying_fails_its_bot_and_returns_to_the_pool() {
     assert!(
         fake.calls().contains(&format!("POST /applications/{app_uuid}/stop")),
         "the application was stopped"
+    );
+}
+
+#[tokio::test]
+async fn surplus_idle_slots_are_retired_after_their_ttl() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    let app = TestApp::spawn().await;
+    // A burst left four idle slots behind.
+    let busy_day = CoolifyPool::new(app.db.clone(), settings(&fake, 4), 6);
+    meeboter_platforms::Platform::maintain(&busy_day).await;
+    assert_eq!(fake.app_uuids().len(), 4);
+    // Keep at most two idle; none has been idle for an hour yet.
+    let mut s = settings(&fake, 1);
+    s.max_idle = Some(2);
+    s.idle_ttl_secs = 3600;
+    let quiet = CoolifyPool::new(app.db.clone(), s.clone(), 6);
+    meeboter_platforms::Platform::maintain(&quiet).await;
+    assert_eq!(fake.app_uuids().len(), 4, "not idle long enough to retire");
+    // An hour later the two least recently used are deleted, in Coolify and in the pool.
+    app.sql(&format!(
+        "UPDATE pool_slots SET last_used_at = {}",
+        (chrono::Utc::now() - chrono::Duration::hours(2)).timestamp_millis()
+    ))
+    .await;
+    s.idle_ttl_secs = 3600;
+    let later = CoolifyPool::new(app.db.clone(), s, 6);
+    meeboter_platforms::Platform::maintain(&later).await;
+    assert_eq!(fake.app_uuids().len(), 2);
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let left = meeboter_db::slots::list(&mut conn, "coolify").await.unwrap();
+    assert_eq!(left.len(), 2);
+    assert!(left.iter().all(|s| s.status == "IDLE"));
+    assert!(
+        left.iter()
+            .all(|s| fake.app_uuids().contains(s.application_uuid.as_ref().unwrap()))
     );
 }
