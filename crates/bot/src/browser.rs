@@ -1,0 +1,188 @@
+//! Finding and launching Chromium for a meeting bot.
+
+use chromiumoxide::{Browser, BrowserConfig};
+use futures::StreamExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Names tried on `PATH` when `CHROMIUM_PATH` is not set.
+const CANDIDATES: [&str; 5] = [
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+    "google-chrome-stable",
+    "chrome",
+];
+
+/// How long Chromium may take to start and open its DevTools endpoint.
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrowserError {
+    #[error("Chromium not found: {0}")]
+    NotFound(String),
+    #[error("Chromium failed to start: {0}")]
+    Launch(String),
+}
+
+/// The browser to run: `explicit` (`CHROMIUM_PATH`) if given, else the first candidate on
+/// `PATH`.
+pub fn find_chromium(explicit: Option<&Path>) -> Result<PathBuf, BrowserError> {
+    if let Some(path) = explicit {
+        return if path.is_file() {
+            Ok(path.to_path_buf())
+        } else {
+            Err(BrowserError::NotFound(format!(
+                "CHROMIUM_PATH {} is not a file",
+                path.display()
+            )))
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        for name in CANDIDATES {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Ok(candidate);
+            }
+        }
+    }
+    Err(BrowserError::NotFound(format!(
+        "none of {} is on PATH; install Chromium or set CHROMIUM_PATH",
+        CANDIDATES.join(", ")
+    )))
+}
+
+/// The command-line flags a meeting bot runs Chromium with (before `BROWSER_EXTRA_ARGS`).
+pub fn bot_flags(running_as_root: bool) -> Vec<String> {
+    let mut flags: Vec<String> = [
+        // Camera and microphone: granted without a prompt, fed from fake devices.
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        // Meeting audio must play without a user gesture (recording captures it).
+        "--autoplay-policy=no-user-gesture-required",
+        // Containers have a small /dev/shm; Chromium crashes on large pages without this.
+        "--disable-dev-shm-usage",
+        // No calls home: the network may be closed, and nothing should slow the join.
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--no-first-run",
+        "--no-default-browser-check",
+        // Keep timers running in a page nobody looks at.
+        "--disable-background-timer-throttling",
+        "--disable-backgrounding-occluded-windows",
+        "--disable-renderer-backgrounding",
+        "--window-size=1280,720",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if running_as_root {
+        // Chromium refuses to run as root with its sandbox; containers often run as root.
+        flags.push("--no-sandbox".into());
+    }
+    flags
+}
+
+fn running_as_root() -> bool {
+    // SAFETY-free check: the effective uid is readable from /proc on Linux.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|uid| uid == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// A running Chromium; dropping it kills the browser and removes its profile.
+pub struct RunningBrowser {
+    pub browser: Browser,
+    handler: tokio::task::JoinHandle<()>,
+    _profile: tempfile::TempDir,
+}
+
+impl RunningBrowser {
+    /// Closes the browser politely, then makes sure it is gone.
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.browser.close()).await;
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.browser.wait()).await;
+        self.handler.abort();
+    }
+}
+
+impl Drop for RunningBrowser {
+    fn drop(&mut self) {
+        self.handler.abort();
+    }
+}
+
+/// Starts Chromium (headless unless `headful`, which recording under Xvfb needs) with the
+/// bot flags plus `extra_args`, in a fresh profile.
+pub async fn launch(executable: &Path, headful: bool, extra_args: &[String]) -> Result<RunningBrowser, BrowserError> {
+    let profile = tempfile::Builder::new()
+        .prefix("meeboter-chromium-")
+        .tempdir()
+        .map_err(|e| BrowserError::Launch(format!("cannot create a browser profile directory: {e}")))?;
+    let mut args = bot_flags(running_as_root());
+    args.extend(extra_args.iter().cloned());
+    let mut builder = BrowserConfig::builder()
+        .chrome_executable(executable)
+        .user_data_dir(profile.path())
+        .launch_timeout(LAUNCH_TIMEOUT)
+        .request_timeout(Duration::from_secs(30));
+    // chromiumoxide takes flags as key/value and writes the `--` itself.
+    for flag in &args {
+        let flag = flag.trim_start_matches('-');
+        builder = match flag.split_once('=') {
+            Some((key, value)) => builder.arg((key, value)),
+            None => builder.arg(flag),
+        };
+    }
+    builder = if headful {
+        builder.with_head()
+    } else {
+        builder.new_headless_mode()
+    };
+    let config = builder.build().map_err(BrowserError::Launch)?;
+    let (browser, mut events) = tokio::time::timeout(LAUNCH_TIMEOUT + Duration::from_secs(5), Browser::launch(config))
+        .await
+        .map_err(|_| BrowserError::Launch(format!("no DevTools endpoint within {} s", LAUNCH_TIMEOUT.as_secs())))?
+        .map_err(|e| BrowserError::Launch(e.to_string()))?;
+    // The CDP connection only makes progress while its event stream is polled.
+    let handler = tokio::spawn(async move { while events.next().await.is_some() {} });
+    Ok(RunningBrowser {
+        browser,
+        handler,
+        _profile: profile,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_explicit_browser_is_named() {
+        let err = find_chromium(Some(Path::new("/nonexistent/chrome"))).unwrap_err();
+        assert!(err.to_string().contains("CHROMIUM_PATH /nonexistent/chrome"), "{err}");
+    }
+
+    #[test]
+    fn root_needs_no_sandbox_and_media_is_faked() {
+        let flags = bot_flags(true);
+        for f in [
+            "--no-sandbox",
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            "--disable-dev-shm-usage",
+            "--autoplay-policy=no-user-gesture-required",
+        ] {
+            assert!(flags.iter().any(|x| x == f), "{f}");
+        }
+        assert!(!bot_flags(false).iter().any(|x| x == "--no-sandbox"));
+    }
+}

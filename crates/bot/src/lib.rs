@@ -1,0 +1,15 @@
+//! The bot runtime behind `meeboter bot`: everything a bot needs besides the meeting
+//! providers themselves.
+//!
+//! - [`env::BotEnv`]: the deployment guide's environment, validated (a bot started with a
+//!   bad environment says what is wrong and exits 2).
+//! - [`control::ControlClient`]: the control channel (`config`, `status`, `heartbeat`,
+//!   `events`), with timeouts and bounded retries so a short API outage loses nothing.
+//! - [`browser`]: finding and launching Chromium with the flags a meeting bot needs.
+//!
+//! **Architecture invariant:** the runtime depends on `meeboter-core` only; it reaches the
+//! server through HTTP, like a bot in a container on another machine.
+
+pub mod browser;
+pub mod control;
+pub mod env;
