@@ -6,10 +6,14 @@
 //! - [`control::ControlClient`]: the control channel (`config`, `status`, `heartbeat`,
 //!   `events`), with timeouts and bounded retries so a short API outage loses nothing.
 //! - [`browser`]: finding and launching Chromium with the flags a meeting bot needs.
+//! - [`driver`]: the lifecycle every provider shares (lobby, admission, automatic leave,
+//!   removal with debounce, participants) over a `Provider` that only reports what the
+//!   page shows.
 //!
 //! **Architecture invariant:** the runtime depends on `meeboter-core` only; it reaches the
 //! server through HTTP, like a bot in a container on another machine.
 
 pub mod browser;
 pub mod control;
+pub mod driver;
 pub mod env;

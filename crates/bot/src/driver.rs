@@ -1,0 +1,594 @@
+//! The lifecycle driver every meeting provider shares: join, wait in the lobby, stay in
+//! the call, and leave at the right time with the right sub code.
+//!
+//! Providers only say what the page shows ([`Observation`]); the driver decides. Hard
+//! signals (kicked dialog, "meeting ended" screen) act at once; a page that shows none of
+//! the in-call indicators is only treated as removal after [`SOFT_SIGNAL_DEBOUNCE`], so a
+//! reconnecting banner or a slow re-render never ends a healthy bot.
+
+use crate::control::{AutomaticLeave, ControlError, HeartbeatReply};
+use async_trait::async_trait;
+use meeboter_core::lifecycle::sub_code;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How long the in-call indicators may be missing before the bot counts as removed.
+pub const SOFT_SIGNAL_DEBOUNCE: Duration = Duration::from_secs(30);
+/// How often the page is looked at.
+pub const POLL_EVERY: Duration = Duration::from_secs(1);
+/// Names of other notetakers: they do not count as people in the meeting.
+pub const KNOWN_BOT_NAMES: [&str; 9] = [
+    "otter",
+    "fireflies",
+    "read.ai",
+    "fathom",
+    "tl;dv",
+    "notetaker",
+    "meeting bot",
+    "recall",
+    "meeboter",
+];
+
+/// Someone in the call as the page shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Participant {
+    pub id: String,
+    pub name: String,
+}
+
+/// What the meeting page shows right now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Observation {
+    /// Still on the join screen (or between screens).
+    Joining,
+    /// In the lobby, waiting to be admitted.
+    WaitingRoom,
+    /// Admitted: in-call-only indicators are present. `participants` excludes the bot.
+    InCall { participants: Vec<Participant> },
+    /// A screen that keeps the bot out (`meeting_not_found`, `sign_in_required`,
+    /// `captcha`, `join_denied`, `knocking_disabled`), with the page's text.
+    Blocked { sub_code: String, message: String },
+    /// The host removed the bot (hard signal).
+    Removed,
+    /// The meeting is over (hard signal).
+    MeetingEnded,
+    /// None of the known screens (a soft signal once in the call).
+    Unknown,
+}
+
+/// A meeting client (Meet, Teams, Zoom) driven in a browser page.
+#[async_trait]
+pub trait Provider: Send {
+    /// Pre-join: open the meeting, dismiss dialogs, enter `bot_name`, mic and camera off,
+    /// press join (or ask to join).
+    async fn join(&mut self, bot_name: &str) -> Result<(), String>;
+    /// What the page shows now.
+    async fn observe(&mut self) -> Result<Observation, String>;
+    /// Leaves the call politely (best effort).
+    async fn leave(&mut self) -> Result<(), String>;
+}
+
+/// The control channel as the driver uses it (a trait so the driver is tested on its own).
+#[async_trait]
+pub trait Channel: Send + Sync {
+    async fn report_status(
+        &self,
+        status: &str,
+        sub_code: Option<&str>,
+        message: Option<&str>,
+    ) -> Result<String, ControlError>;
+    async fn heartbeat(&self) -> Result<HeartbeatReply, ControlError>;
+    async fn events(&self, events: &[Value]) -> Result<(), ControlError>;
+}
+
+#[async_trait]
+impl Channel for crate::control::ControlClient {
+    async fn report_status(
+        &self,
+        status: &str,
+        sub_code: Option<&str>,
+        message: Option<&str>,
+    ) -> Result<String, ControlError> {
+        crate::control::ControlClient::report_status(self, status, sub_code, message).await
+    }
+    async fn heartbeat(&self) -> Result<HeartbeatReply, ControlError> {
+        crate::control::ControlClient::heartbeat(self).await
+    }
+    async fn events(&self, events: &[Value]) -> Result<(), ControlError> {
+        crate::control::ControlClient::events(self, events).await
+    }
+}
+
+/// How the bot's run ended: the final status and sub code it reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub status: &'static str,
+    pub sub_code: String,
+    pub message: Option<String>,
+}
+
+impl Outcome {
+    fn ended(code: &str) -> Self {
+        Self {
+            status: "ENDED",
+            sub_code: code.to_string(),
+            message: None,
+        }
+    }
+    fn fatal(code: &str, message: String) -> Self {
+        Self {
+            status: "FATAL",
+            sub_code: code.to_string(),
+            message: Some(message),
+        }
+    }
+}
+
+/// Whether a participant's name marks another bot (a notetaker) or this bot itself.
+pub fn looks_like_a_bot(name: &str, own_name: &str) -> bool {
+    let lower = name.to_lowercase();
+    lower == own_name.to_lowercase() || KNOWN_BOT_NAMES.iter().any(|b| lower.contains(b))
+}
+
+/// The driver's settings.
+#[derive(Debug, Clone)]
+pub struct DriverSettings {
+    pub bot_name: String,
+    pub automatic_leave: AutomaticLeave,
+    pub heartbeat_every: Duration,
+    /// A shutdown request (SIGTERM) makes the bot leave politely.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
+}
+
+enum Phase {
+    Joining,
+    Waiting { since: Instant },
+    InCall(InCall),
+}
+
+struct InCall {
+    roster: BTreeMap<String, Participant>,
+    /// When the last human left (or `since`, if none ever came); `None` while humans are in.
+    alone_since: Option<Instant>,
+    humans_ever: bool,
+    missing_since: Option<Instant>,
+}
+
+/// Runs a bot from join to leave; reports every status and returns the final outcome
+/// (already reported unless the server had ended the bot itself).
+pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut settings: DriverSettings) -> Outcome {
+    let leave = settings.automatic_leave.clone();
+    let started = Instant::now();
+    let _ = channel.report_status("JOINING_CALL", None, None).await;
+    if let Err(e) = provider.join(&settings.bot_name).await {
+        return finish(
+            provider,
+            channel,
+            Outcome::fatal(sub_code::BROWSER_CRASHED, format!("could not join: {e}")),
+            false,
+        )
+        .await;
+    }
+    let mut phase = Phase::Joining;
+    let mut next_heartbeat = Instant::now();
+    loop {
+        // Leave on request: the user (heartbeat answer) or the host machine (SIGTERM).
+        if *settings.shutdown.borrow_and_update() {
+            let in_call = matches!(phase, Phase::InCall(_));
+            return finish(provider, channel, Outcome::ended(sub_code::USER_REQUESTED), in_call).await;
+        }
+        if Instant::now() >= next_heartbeat {
+            next_heartbeat = Instant::now() + settings.heartbeat_every;
+            match channel.heartbeat().await {
+                Ok(HeartbeatReply { leave: true, reason }) => {
+                    let code = reason.unwrap_or_else(|| sub_code::USER_REQUESTED.to_string());
+                    let in_call = matches!(phase, Phase::InCall(_));
+                    return finish(provider, channel, Outcome::ended(&code), in_call).await;
+                }
+                Err(ControlError::Unauthorized(msg)) => {
+                    // The server has ended this bot; leave without reporting.
+                    let _ = provider.leave().await;
+                    return Outcome::fatal(sub_code::HEARTBEAT_TIMEOUT, msg);
+                }
+                _ => {}
+            }
+        }
+        let now = Instant::now();
+        if now - started >= Duration::from_secs(leave.max_duration_secs) {
+            let in_call = matches!(phase, Phase::InCall(_));
+            return finish(provider, channel, Outcome::ended(sub_code::MAX_DURATION), in_call).await;
+        }
+        let seen = match provider.observe().await {
+            Ok(o) => o,
+            Err(e) => return finish(provider, channel, Outcome::fatal(sub_code::BROWSER_CRASHED, e), false).await,
+        };
+        match (&mut phase, seen) {
+            (_, Observation::Blocked { sub_code, message }) => {
+                return finish(provider, channel, Outcome::fatal(&sub_code, message), false).await;
+            }
+            (_, Observation::Removed) => {
+                return finish(provider, channel, Outcome::ended(sub_code::KICKED), false).await;
+            }
+            (_, Observation::MeetingEnded) => {
+                return finish(provider, channel, Outcome::ended(sub_code::MEETING_ENDED), false).await;
+            }
+            (Phase::Joining, Observation::WaitingRoom) => {
+                let _ = channel.report_status("IN_WAITING_ROOM", None, None).await;
+                phase = Phase::Waiting { since: now };
+            }
+            (Phase::Waiting { since }, Observation::WaitingRoom | Observation::Joining | Observation::Unknown) => {
+                if now - *since >= Duration::from_secs(leave.waiting_room_timeout_secs) {
+                    return finish(provider, channel, Outcome::ended(sub_code::WAITING_ROOM_TIMEOUT), false).await;
+                }
+            }
+            (Phase::Joining | Phase::Waiting { .. }, Observation::InCall { participants }) => {
+                let _ = channel.report_status("IN_CALL", None, None).await;
+                let mut call = InCall {
+                    roster: BTreeMap::new(),
+                    alone_since: Some(now),
+                    humans_ever: false,
+                    missing_since: None,
+                };
+                track(&mut call, participants, &settings.bot_name, channel, now).await;
+                phase = Phase::InCall(call);
+            }
+            (Phase::Joining, Observation::Joining | Observation::Unknown) => {
+                // Joining without a lobby verdict for as long as a lobby may take.
+                if now - started >= Duration::from_secs(leave.waiting_room_timeout_secs) {
+                    return finish(provider, channel, Outcome::ended(sub_code::WAITING_ROOM_TIMEOUT), false).await;
+                }
+            }
+            (Phase::InCall(call), Observation::InCall { participants }) => {
+                call.missing_since = None;
+                track(call, participants, &settings.bot_name, channel, now).await;
+                if let Some(alone) = call.alone_since {
+                    let (timeout, code) = if call.humans_ever {
+                        (leave.everyone_left_timeout_secs, sub_code::EVERYONE_LEFT)
+                    } else {
+                        (leave.noone_joined_timeout_secs, sub_code::NOONE_JOINED)
+                    };
+                    if now - alone >= Duration::from_secs(timeout) {
+                        return finish(provider, channel, Outcome::ended(code), true).await;
+                    }
+                }
+            }
+            (Phase::InCall(call), Observation::WaitingRoom | Observation::Joining | Observation::Unknown) => {
+                // Soft signal: only a sustained absence of the call means removal.
+                let missing = *call.missing_since.get_or_insert(now);
+                if now - missing >= SOFT_SIGNAL_DEBOUNCE {
+                    return finish(provider, channel, Outcome::ended(sub_code::KICKED), false).await;
+                }
+            }
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// Diffs the roster into `participant_join`/`participant_leave` events and keeps the
+/// alone-since clock (only humans count).
+async fn track(call: &mut InCall, now_in: Vec<Participant>, own: &str, channel: &dyn Channel, now: Instant) {
+    let mut events = Vec::new();
+    let current: BTreeMap<String, Participant> = now_in.into_iter().map(|p| (p.id.clone(), p)).collect();
+    for (id, p) in &current {
+        if !call.roster.contains_key(id) {
+            let is_bot = looks_like_a_bot(&p.name, own);
+            events.push(json!({"type": "participant_join", "participantId": id, "name": p.name, "isBot": is_bot}));
+        }
+    }
+    for (id, p) in &call.roster {
+        if !current.contains_key(id) {
+            let is_bot = looks_like_a_bot(&p.name, own);
+            events.push(json!({"type": "participant_leave", "participantId": id, "name": p.name, "isBot": is_bot}));
+        }
+    }
+    let humans = current.values().filter(|p| !looks_like_a_bot(&p.name, own)).count();
+    if humans > 0 {
+        call.humans_ever = true;
+        call.alone_since = None;
+    } else if call.alone_since.is_none() {
+        call.alone_since = Some(now);
+    }
+    call.roster = current;
+    if !events.is_empty() {
+        let _ = channel.events(&events).await;
+    }
+}
+
+async fn finish(provider: &mut dyn Provider, channel: &dyn Channel, outcome: Outcome, was_in_call: bool) -> Outcome {
+    if outcome.status == "ENDED" && was_in_call {
+        let _ = channel.report_status("LEAVING", Some(&outcome.sub_code), None).await;
+    }
+    let _ = provider.leave().await;
+    let _ = channel
+        .report_status(outcome.status, Some(&outcome.sub_code), outcome.message.as_deref())
+        .await;
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    type Script = Box<dyn Fn(Duration) -> Observation + Send>;
+
+    /// A provider whose page follows a script over (paused) time.
+    struct Scripted {
+        start: Instant,
+        script: Script,
+        left: Arc<Mutex<bool>>,
+    }
+
+    #[async_trait]
+    impl Provider for Scripted {
+        async fn join(&mut self, _name: &str) -> Result<(), String> {
+            Ok(())
+        }
+        async fn observe(&mut self) -> Result<Observation, String> {
+            Ok((self.script)(self.start.elapsed()))
+        }
+        async fn leave(&mut self) -> Result<(), String> {
+            *self.left.lock().unwrap() = true;
+            Ok(())
+        }
+    }
+
+    #[derive(Default)]
+    struct Recorder {
+        statuses: Mutex<Vec<String>>,
+        events: Mutex<Vec<Value>>,
+        /// Answer heartbeats with "leave" from this point on.
+        leave_after: Option<Duration>,
+        start: Option<Instant>,
+    }
+
+    #[async_trait]
+    impl Channel for Recorder {
+        async fn report_status(
+            &self,
+            status: &str,
+            sub_code: Option<&str>,
+            _m: Option<&str>,
+        ) -> Result<String, ControlError> {
+            let entry = match sub_code {
+                Some(c) => format!("{status}/{c}"),
+                None => status.to_string(),
+            };
+            self.statuses.lock().unwrap().push(entry);
+            Ok(status.to_string())
+        }
+        async fn heartbeat(&self) -> Result<HeartbeatReply, ControlError> {
+            let leave = match (self.leave_after, self.start) {
+                (Some(after), Some(start)) => start.elapsed() >= after,
+                _ => false,
+            };
+            Ok(HeartbeatReply {
+                leave,
+                reason: leave.then(|| "user_requested".to_string()),
+            })
+        }
+        async fn events(&self, events: &[Value]) -> Result<(), ControlError> {
+            self.events.lock().unwrap().extend_from_slice(events);
+            Ok(())
+        }
+    }
+
+    fn people(names: &[&str]) -> Observation {
+        Observation::InCall {
+            participants: names
+                .iter()
+                .map(|n| Participant {
+                    id: n.to_lowercase(),
+                    name: n.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn settings() -> (DriverSettings, tokio::sync::watch::Sender<bool>) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let s = DriverSettings {
+            bot_name: "Meeboter Notes".into(),
+            automatic_leave: AutomaticLeave {
+                waiting_room_timeout_secs: 120,
+                noone_joined_timeout_secs: 300,
+                everyone_left_timeout_secs: 60,
+                max_duration_secs: 4 * 3600,
+            },
+            heartbeat_every: Duration::from_secs(30),
+            shutdown: rx,
+        };
+        (s, tx)
+    }
+
+    async fn drive(script: Script, channel: Recorder) -> (Outcome, Vec<String>, Vec<Value>, bool, Duration) {
+        let left = Arc::new(Mutex::new(false));
+        let start = Instant::now();
+        let mut provider = Scripted {
+            start,
+            script,
+            left: left.clone(),
+        };
+        let (s, _tx) = settings();
+        let outcome = run(&mut provider, &channel, s).await;
+        let statuses = channel.statuses.lock().unwrap().clone();
+        let events = channel.events.lock().unwrap().clone();
+        let left = *left.lock().unwrap();
+        (outcome, statuses, events, left, start.elapsed())
+    }
+
+    fn secs(d: Duration) -> u64 {
+        d.as_secs()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lobby_then_admitted_then_everyone_leaves() {
+        let script: Script = Box::new(|t| match secs(t) {
+            0..5 => Observation::Joining,
+            5..20 => Observation::WaitingRoom,
+            20..40 => people(&["Fireflies.ai Notetaker"]),
+            40..100 => people(&["Ada Lovelace", "Fireflies.ai Notetaker"]),
+            // Only the other notetaker is left: that is "everyone left".
+            _ => people(&["Fireflies.ai Notetaker"]),
+        });
+        let (outcome, statuses, events, left, took) = drive(script, Recorder::default()).await;
+        assert_eq!(
+            statuses,
+            [
+                "JOINING_CALL",
+                "IN_WAITING_ROOM",
+                "IN_CALL",
+                "LEAVING/everyone_left",
+                "ENDED/everyone_left"
+            ]
+        );
+        assert_eq!(outcome, Outcome::ended("everyone_left"));
+        assert!(left, "left the call politely");
+        assert!((160..=162).contains(&secs(took)), "{took:?}");
+        let kinds: Vec<(String, bool)> = events
+            .iter()
+            .map(|e| {
+                (
+                    format!("{} {}", e["type"].as_str().unwrap(), e["name"].as_str().unwrap()),
+                    e["isBot"] == true,
+                )
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("participant_join Fireflies.ai Notetaker".to_string(), true),
+                ("participant_join Ada Lovelace".to_string(), false),
+                ("participant_leave Ada Lovelace".to_string(), false),
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_one_joining_ends_the_bot_after_its_timeout() {
+        let (outcome, statuses, ..) = drive(Box::new(|_| people(&["Otter.ai"])), Recorder::default()).await;
+        assert_eq!(outcome, Outcome::ended("noone_joined"));
+        assert_eq!(statuses.last().unwrap(), "ENDED/noone_joined");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn blocking_screens_and_hard_signals_act_at_once() {
+        let denied: Script = Box::new(|t| {
+            if t < Duration::from_secs(3) {
+                Observation::WaitingRoom
+            } else {
+                Observation::Blocked {
+                    sub_code: "join_denied".into(),
+                    message: "Someone in the meeting denied your request to join".into(),
+                }
+            }
+        });
+        let (outcome, statuses, ..) = drive(denied, Recorder::default()).await;
+        assert_eq!(outcome.status, "FATAL");
+        assert_eq!(statuses, ["JOINING_CALL", "IN_WAITING_ROOM", "FATAL/join_denied"]);
+
+        let kicked: Script = Box::new(|t| {
+            if secs(t) < 10 {
+                people(&["Ada"])
+            } else {
+                Observation::Removed
+            }
+        });
+        let (outcome, _, _, _, took) = drive(kicked, Recorder::default()).await;
+        assert_eq!(outcome, Outcome::ended("kicked"));
+        assert!(secs(took) <= 11);
+
+        let ended: Script = Box::new(|t| {
+            if secs(t) < 10 {
+                people(&["Ada"])
+            } else {
+                Observation::MeetingEnded
+            }
+        });
+        assert_eq!(
+            drive(ended, Recorder::default()).await.0,
+            Outcome::ended("meeting_ended")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_short_blip_is_not_a_removal_but_a_long_absence_is() {
+        // In-call indicators vanish for 20 s (reconnecting), then for good at 100 s.
+        let script: Script = Box::new(|t| match secs(t) {
+            40..60 => Observation::Unknown,
+            100.. => Observation::Unknown,
+            _ => people(&["Ada"]),
+        });
+        let (outcome, _, _, _, took) = drive(script, Recorder::default()).await;
+        assert_eq!(outcome, Outcome::ended("kicked"));
+        assert!(
+            (129..=132).contains(&secs(took)),
+            "removed only after the debounce: {took:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn waiting_too_long_in_the_lobby_gives_up() {
+        let (outcome, statuses, ..) = drive(Box::new(|_| Observation::WaitingRoom), Recorder::default()).await;
+        assert_eq!(outcome, Outcome::ended("waiting_room_timeout"));
+        assert_eq!(
+            statuses,
+            ["JOINING_CALL", "IN_WAITING_ROOM", "ENDED/waiting_room_timeout"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_heartbeat_answer_makes_the_bot_leave() {
+        let channel = Recorder {
+            leave_after: Some(Duration::from_secs(45)),
+            start: Some(Instant::now()),
+            ..Default::default()
+        };
+        let (outcome, statuses, _, left, took) = drive(Box::new(|_| people(&["Ada"])), channel).await;
+        assert_eq!(outcome, Outcome::ended("user_requested"));
+        assert_eq!(statuses.last().unwrap(), "ENDED/user_requested");
+        assert!(left);
+        // Heartbeats every 30 s: the request is seen at the second one after it.
+        assert_eq!(secs(took), 60);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sigterm_makes_the_bot_leave_politely() {
+        let left = Arc::new(Mutex::new(false));
+        let mut provider = Scripted {
+            start: Instant::now(),
+            script: Box::new(|_| people(&["Ada"])),
+            left: left.clone(),
+        };
+        let channel = Recorder::default();
+        let (s, tx) = settings();
+        let stopper = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            tx.send(true).unwrap();
+            tx
+        });
+        let outcome = run(&mut provider, &channel, s).await;
+        let _tx = stopper.await.unwrap();
+        assert_eq!(outcome, Outcome::ended("user_requested"));
+        assert!(*left.lock().unwrap());
+        assert_eq!(
+            channel.statuses.lock().unwrap().as_slice(),
+            [
+                "JOINING_CALL",
+                "IN_CALL",
+                "LEAVING/user_requested",
+                "ENDED/user_requested"
+            ]
+        );
+    }
+
+    #[test]
+    fn notetakers_and_the_bot_itself_are_not_people() {
+        assert!(looks_like_a_bot("Fireflies.ai Notetaker", "Meeboter"));
+        assert!(looks_like_a_bot("meeboter", "Meeboter"));
+        assert!(looks_like_a_bot("Otter.ai", "x"));
+        assert!(!looks_like_a_bot("Ada Lovelace", "Meeboter"));
+    }
+}
