@@ -217,6 +217,22 @@ async fn fifty_creates_never_run_more_than_ten_tasks() {
     assert_eq!(moto.tasks().await.len(), 50, "one task per bot");
 }
 
+/// Creates a Zoom bot and waits for its task; returns the task ARN.
+async fn deploy_one(app: &TestApp) -> String {
+    let bot = app
+        .create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"}))
+        .await;
+    let id = bot["id"].as_str().unwrap().to_string();
+    until("the task", 30, async || {
+        !app.bot_resource(&id).await["deployment"]["identifier"].is_null()
+    })
+    .await;
+    app.bot_resource(&id).await["deployment"]["identifier"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// Forwards to moto, except that Spot has no capacity.
 async fn spot_outage_proxy(moto_url: String) -> String {
     let http = reqwest::Client::new();
@@ -257,18 +273,7 @@ async fn spot_is_tried_first_and_on_demand_takes_over_without_capacity() {
     let mut settings = moto.settings();
     settings.capacity_providers = vec!["FARGATE_SPOT".into(), "FARGATE".into()];
     let app = app_on(settings.clone(), 5).await;
-    let bot = app
-        .create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"}))
-        .await;
-    let id = bot["id"].as_str().unwrap().to_string();
-    until("the task", 30, async || {
-        !app.bot_resource(&id).await["deployment"]["identifier"].is_null()
-    })
-    .await;
-    let arn = app.bot_resource(&id).await["deployment"]["identifier"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let arn = deploy_one(&app).await;
     let provider = |tasks: Vec<aws_sdk_ecs::types::Task>, arn: &str| {
         tasks
             .into_iter()
@@ -279,18 +284,7 @@ async fn spot_is_tried_first_and_on_demand_takes_over_without_capacity() {
     // Spot out of capacity: the same bot configuration lands on FARGATE.
     settings.endpoint_url = Some(spot_outage_proxy(moto.url.clone()).await);
     let app = app_on(settings, 5).await;
-    let bot = app
-        .create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"}))
-        .await;
-    let id = bot["id"].as_str().unwrap().to_string();
-    until("the task", 30, async || {
-        !app.bot_resource(&id).await["deployment"]["identifier"].is_null()
-    })
-    .await;
-    let arn = app.bot_resource(&id).await["deployment"]["identifier"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let arn = deploy_one(&app).await;
     assert_eq!(provider(moto.tasks().await, &arn).as_deref(), Some("FARGATE"));
 }
 
