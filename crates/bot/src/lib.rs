@@ -17,3 +17,4 @@ pub mod browser;
 pub mod control;
 pub mod driver;
 pub mod env;
+pub mod providers;

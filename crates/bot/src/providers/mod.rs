@@ -1,0 +1,235 @@
+//! Meeting web clients. Each client is a [`ClientSpec`] — its selectors and texts in one
+//! file, so a UI change is a one-file edit — driven by one [`WebClient`] provider.
+//!
+//! The page is read with one script per look ([`PROBE`]) that classifies the screen and
+//! lists participants; the driver decides what that means.
+
+pub mod meet;
+
+use crate::driver::{Observation, Participant, Provider};
+use async_trait::async_trait;
+use chromiumoxide::Page;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// What identifies one web client's screens. Texts match case-insensitively as
+/// substrings of the page's visible text (buttons: of their text or `aria-label`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientSpec {
+    pub name: &'static str,
+    /// Buttons clicked whenever present before joining: consent, "Got it", "Continue on
+    /// this browser", "Join from your browser".
+    pub dismiss_buttons: &'static [&'static str],
+    /// Where the bot's name goes (CSS selectors, first match).
+    pub name_inputs: &'static [&'static str],
+    /// Buttons that turn the microphone or camera off, clicked once if present.
+    pub mute_buttons: &'static [&'static str],
+    /// The join button (text or aria-label), in order of preference.
+    pub join_buttons: &'static [&'static str],
+    /// Texts of the lobby.
+    pub lobby_texts: &'static [&'static str],
+    /// Elements that exist only once admitted (never in the lobby).
+    pub in_call_selectors: &'static [&'static str],
+    /// One element per participant tile or roster entry, and the attribute with its id.
+    pub participant_selector: &'static str,
+    pub participant_id_attribute: &'static str,
+    /// Attribute holding the name; the element's first line of text otherwise.
+    pub participant_name_attribute: Option<&'static str>,
+    /// Hard signals.
+    pub removed_texts: &'static [&'static str],
+    pub ended_texts: &'static [&'static str],
+    /// Screens that keep the bot out: (sub code, texts).
+    pub blocked: &'static [(&'static str, &'static [&'static str])],
+    /// The leave button.
+    pub leave_buttons: &'static [&'static str],
+}
+
+/// Classifies the page and lists participants; `spec` is the client's [`ClientSpec`].
+pub const PROBE: &str = r#"
+(spec) => {
+  const visible = (el) => !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
+  const text = (document.body ? document.body.innerText : '').toLowerCase();
+  const has = (list) => list.find((t) => text.includes(t.toLowerCase()));
+  for (const [code, texts] of spec.blocked) {
+    const hit = has(texts);
+    if (hit) return { state: 'blocked', subCode: code, message: hit };
+  }
+  if (has(spec.removedTexts)) return { state: 'removed' };
+  if (has(spec.endedTexts)) return { state: 'ended' };
+  const inCall = spec.inCallSelectors.some((s) => Array.from(document.querySelectorAll(s)).some(visible));
+  if (inCall) {
+    const seen = new Map();
+    for (const el of document.querySelectorAll(spec.participantSelector)) {
+      const id = el.getAttribute(spec.participantIdAttribute);
+      if (!id || seen.has(id)) continue;
+      const raw = spec.participantNameAttribute ? el.getAttribute(spec.participantNameAttribute) : el.innerText;
+      const name = (raw || '').split('\n')[0].trim();
+      seen.set(id, { id, name });
+    }
+    return { state: 'in_call', participants: Array.from(seen.values()) };
+  }
+  if (has(spec.lobbyTexts)) return { state: 'lobby' };
+  return { state: 'joining' };
+}
+"#;
+
+/// One pre-join step: dismiss what is in the way, fill the name, mute, press join.
+/// Returns what it did (`joined` once the join button was pressed).
+const PREJOIN: &str = r#"
+(spec, botName) => {
+  const visible = (el) => !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
+  const label = (el) => ((el.innerText || '') + ' ' + (el.getAttribute('aria-label') || '')).trim().toLowerCase();
+  const buttons = () => Array.from(document.querySelectorAll('button, [role="button"], a')).filter(visible);
+  const find = (texts) => {
+    for (const t of texts) {
+      const hit = buttons().find((b) => label(b).includes(t.toLowerCase()) && !b.disabled && b.getAttribute('aria-disabled') !== 'true');
+      if (hit) return hit;
+    }
+    return null;
+  };
+  const done = [];
+  const dismiss = find(spec.dismissButtons);
+  if (dismiss) { dismiss.click(); done.push('dismissed'); }
+  for (const sel of spec.nameInputs) {
+    const input = Array.from(document.querySelectorAll(sel)).find(visible);
+    if (input && input.value !== botName) {
+      const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
+      setter.call(input, botName);
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+      done.push('named');
+    }
+    if (input) break;
+  }
+  for (const sel of spec.muteButtons) {
+    for (const b of document.querySelectorAll(sel)) {
+      if (visible(b) && !b.dataset.meeboterMuted) { b.dataset.meeboterMuted = '1'; b.click(); done.push('muted'); }
+    }
+  }
+  const join = find(spec.joinButtons);
+  if (join) { join.click(); done.push('joined'); }
+  return done;
+}
+"#;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Probe {
+    state: String,
+    sub_code: Option<String>,
+    message: Option<String>,
+    #[serde(default)]
+    participants: Vec<ProbeParticipant>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProbeParticipant {
+    id: String,
+    name: String,
+}
+
+/// How long the pre-join screens may take before joining counts as failed.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A meeting web client in a Chromium page.
+pub struct WebClient {
+    page: Page,
+    spec: &'static ClientSpec,
+    meeting_url: String,
+}
+
+impl WebClient {
+    pub fn new(page: Page, spec: &'static ClientSpec, meeting_url: &str) -> Self {
+        Self {
+            page,
+            spec,
+            meeting_url: meeting_url.to_string(),
+        }
+    }
+
+    async fn call<T: for<'de> Deserialize<'de>>(&self, function: &str, args: &str) -> Result<T, String> {
+        let script = format!("({function})({args})");
+        self.page
+            .evaluate(script)
+            .await
+            .map_err(|e| format!("the page did not answer: {e}"))?
+            .into_value()
+            .map_err(|e| format!("unexpected answer from the page: {e}"))
+    }
+
+    fn spec_json(&self) -> String {
+        serde_json::to_string(self.spec).expect("specs serialise")
+    }
+
+    async fn probe(&self) -> Result<Probe, String> {
+        self.call(PROBE, &self.spec_json()).await
+    }
+}
+
+#[async_trait]
+impl Provider for WebClient {
+    async fn join(&mut self, bot_name: &str) -> Result<(), String> {
+        self.page
+            .goto(self.meeting_url.as_str())
+            .await
+            .map_err(|e| format!("cannot open {}: {e}", self.meeting_url))?;
+        let deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
+        let args = format!(
+            "{}, {}",
+            self.spec_json(),
+            serde_json::to_string(bot_name).expect("a string")
+        );
+        loop {
+            // Already past the join screen (lobby, call, or a blocking screen)?
+            if let Ok(p) = self.probe().await
+                && p.state != "joining"
+            {
+                return Ok(());
+            }
+            let done: Vec<String> = self.call(PREJOIN, &args).await.unwrap_or_default();
+            if done.iter().any(|d| d == "joined") {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!(
+                    "no {} join button appeared within {} s",
+                    self.spec.name,
+                    JOIN_TIMEOUT.as_secs()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    async fn observe(&mut self) -> Result<Observation, String> {
+        let p = self.probe().await?;
+        Ok(match p.state.as_str() {
+            "blocked" => Observation::Blocked {
+                sub_code: p.sub_code.unwrap_or_else(|| "join_denied".into()),
+                message: p.message.unwrap_or_default(),
+            },
+            "removed" => Observation::Removed,
+            "ended" => Observation::MeetingEnded,
+            "in_call" => Observation::InCall {
+                participants: p
+                    .participants
+                    .into_iter()
+                    .map(|x| Participant { id: x.id, name: x.name })
+                    .collect(),
+            },
+            "lobby" => Observation::WaitingRoom,
+            "joining" => Observation::Joining,
+            _ => Observation::Unknown,
+        })
+    }
+
+    async fn leave(&mut self) -> Result<(), String> {
+        let script = format!(
+            "(() => {{ const sels = {}; for (const s of sels) {{ const b = document.querySelector(s); if (b) {{ b.click(); return true; }} }} return false; }})()",
+            serde_json::to_string(self.spec.leave_buttons).expect("strings")
+        );
+        let _ = self.page.evaluate(script).await;
+        Ok(())
+    }
+}

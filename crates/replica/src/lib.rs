@@ -1,0 +1,250 @@
+//! Replica meetings: local pages that reproduce the markup contract of the real web
+//! clients (the same labels, texts and flows the providers rely on), plus a control API
+//! to admit, deny, kick, end, and add or remove participants.
+//!
+//! They are fixtures, not the spec: providers follow the real clients, and the replicas
+//! follow what the providers need from them.
+//!
+//! Routes (`code` is a Meet-style `xxx-yyyy-zzz`):
+//! - `GET /{code}` — the Meet page a bot opens.
+//! - `PUT /_replica/{code}` `{"lobby": bool}` — (re)configure; `GET` reads the state.
+//! - `POST /_replica/{code}/{admit|deny|kick|end}` — the host's actions (on every guest).
+//! - `POST /_replica/{code}/participants` `{"name"}`, `DELETE …/participants/{name}`.
+//! - `POST /_replica/{code}/guests` `{"name"}`, `GET …/guests/{id}`, `POST …/guests/{id}/leave`
+//!   — what the page itself calls.
+
+use axum::extract::{Path, State};
+use axum::response::{Html, IntoResponse};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Screen {
+    Lobby,
+    Call,
+    Denied,
+    Removed,
+    Ended,
+    Left,
+}
+
+impl Screen {
+    fn as_str(&self) -> &'static str {
+        match self {
+            Screen::Lobby => "lobby",
+            Screen::Call => "call",
+            Screen::Denied => "denied",
+            Screen::Removed => "removed",
+            Screen::Ended => "ended",
+            Screen::Left => "left",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Meeting {
+    /// Guests wait in the lobby until admitted (otherwise they join directly).
+    lobby: bool,
+    ended: bool,
+    guests: BTreeMap<String, (String, Screen)>,
+    /// Other people in the call (not guests of this page).
+    people: Vec<String>,
+    next_id: u64,
+}
+
+type Meetings = Arc<Mutex<BTreeMap<String, Meeting>>>;
+
+fn with<T>(meetings: &Meetings, code: &str, f: impl FnOnce(&mut Meeting) -> T) -> T {
+    let mut all = meetings.lock().unwrap_or_else(|p| p.into_inner());
+    f(all.entry(code.to_string()).or_default())
+}
+
+/// The replica router; mount it anywhere (tests serve it on a loopback port).
+pub fn router() -> Router {
+    let meetings: Meetings = Arc::default();
+    Router::new()
+        .route("/{code}", get(meet_page))
+        .route("/_replica/{code}", get(state).put(configure))
+        .route("/_replica/{code}/admit", post(|s, p| host_action(s, p, "admit")))
+        .route("/_replica/{code}/deny", post(|s, p| host_action(s, p, "deny")))
+        .route("/_replica/{code}/kick", post(|s, p| host_action(s, p, "kick")))
+        .route("/_replica/{code}/end", post(|s, p| host_action(s, p, "end")))
+        .route("/_replica/{code}/participants", post(add_person))
+        .route("/_replica/{code}/participants/{name}", delete(remove_person))
+        .route("/_replica/{code}/guests", post(guest_join))
+        .route("/_replica/{code}/guests/{id}", get(guest_state))
+        .route("/_replica/{code}/guests/{id}/leave", post(guest_leave))
+        .with_state(meetings)
+}
+
+#[derive(Deserialize)]
+struct Config {
+    lobby: bool,
+}
+
+async fn configure(State(m): State<Meetings>, Path(code): Path<String>, Json(c): Json<Config>) -> Json<Value> {
+    with(&m, &code, |meeting| meeting.lobby = c.lobby);
+    Json(json!({"ok": true}))
+}
+
+async fn state(State(m): State<Meetings>, Path(code): Path<String>) -> Json<Value> {
+    with(&m, &code, |meeting| {
+        let guests: Vec<Value> = meeting
+            .guests
+            .iter()
+            .map(|(id, (name, screen))| json!({"id": id, "name": name, "screen": screen.as_str()}))
+            .collect();
+        Json(json!({"lobby": meeting.lobby, "ended": meeting.ended, "guests": guests, "people": meeting.people}))
+    })
+}
+
+async fn host_action(State(m): State<Meetings>, Path(code): Path<String>, action: &'static str) -> Json<Value> {
+    with(&m, &code, |meeting| {
+        if action == "end" {
+            meeting.ended = true;
+        }
+        for (_, screen) in meeting.guests.values_mut() {
+            *screen = match (action, screen.clone()) {
+                ("admit", Screen::Lobby) => Screen::Call,
+                ("deny", Screen::Lobby) => Screen::Denied,
+                ("kick", Screen::Call) => Screen::Removed,
+                ("end", Screen::Call | Screen::Lobby) => Screen::Ended,
+                (_, same) => same,
+            };
+        }
+    });
+    Json(json!({"ok": true}))
+}
+
+#[derive(Deserialize)]
+struct Named {
+    name: String,
+}
+
+async fn add_person(State(m): State<Meetings>, Path(code): Path<String>, Json(p): Json<Named>) -> Json<Value> {
+    with(&m, &code, |meeting| meeting.people.push(p.name));
+    Json(json!({"ok": true}))
+}
+
+async fn remove_person(State(m): State<Meetings>, Path((code, name)): Path<(String, String)>) -> Json<Value> {
+    with(&m, &code, |meeting| meeting.people.retain(|p| *p != name));
+    Json(json!({"ok": true}))
+}
+
+async fn guest_join(State(m): State<Meetings>, Path(code): Path<String>, Json(p): Json<Named>) -> Json<Value> {
+    with(&m, &code, |meeting| {
+        meeting.next_id += 1;
+        let id = format!("g{}", meeting.next_id);
+        let screen = if meeting.ended {
+            Screen::Ended
+        } else if meeting.lobby {
+            Screen::Lobby
+        } else {
+            Screen::Call
+        };
+        meeting.guests.insert(id.clone(), (p.name, screen));
+        Json(json!({"id": id}))
+    })
+}
+
+async fn guest_state(State(m): State<Meetings>, Path((code, id)): Path<(String, String)>) -> Json<Value> {
+    with(&m, &code, |meeting| {
+        let screen = meeting.guests.get(&id).map_or("left", |(_, s)| s.as_str());
+        let mut participants: Vec<Value> = meeting
+            .guests
+            .iter()
+            .filter(|(_, (_, s))| *s == Screen::Call)
+            .map(|(gid, (name, _))| json!({"id": format!("spaces/{code}/devices/{gid}"), "name": name}))
+            .collect();
+        participants.extend(
+            meeting
+                .people
+                .iter()
+                .map(|name| json!({"id": format!("spaces/{code}/people/{name}"), "name": name})),
+        );
+        Json(json!({"screen": screen, "participants": participants}))
+    })
+}
+
+async fn guest_leave(State(m): State<Meetings>, Path((code, id)): Path<(String, String)>) -> Json<Value> {
+    with(&m, &code, |meeting| {
+        if let Some((_, screen)) = meeting.guests.get_mut(&id) {
+            *screen = Screen::Left;
+        }
+    });
+    Json(json!({"ok": true}))
+}
+
+async fn meet_page(Path(code): Path<String>) -> impl IntoResponse {
+    Html(MEET_PAGE.replace("__CODE__", &code))
+}
+
+/// The Meet replica: pre-join (name, mic/camera toggles, "Ask to join"/"Join now"), lobby,
+/// call (a "Leave call" button and `data-participant-id` tiles), and the end screens.
+const MEET_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Meet</title>
+<style>body{font-family:sans-serif} [hidden]{display:none!important} .tile{display:inline-block;margin:4px;padding:8px;border:1px solid #999}</style>
+</head><body>
+<main id="prejoin">
+  <h1>Ready to join?</h1>
+  <input type="text" aria-label="Your name" placeholder="Your name">
+  <div role="button" tabindex="0" id="mic" aria-label="Turn off microphone (ctrl + d)">mic</div>
+  <div role="button" tabindex="0" id="cam" aria-label="Turn off camera (ctrl + e)">cam</div>
+  <button id="join" disabled><span id="join-label">Join now</span></button>
+</main>
+<main id="lobby" hidden><p>Asking to be let in…</p><p>You'll join the call when someone lets you in</p></main>
+<main id="call" hidden>
+  <div id="tiles"></div>
+  <button aria-label="Leave call" id="leave">☎</button>
+</main>
+<main id="denied" hidden><h1>Someone in the call denied your request to join</h1></main>
+<main id="removed" hidden><h1>You've been removed from the meeting</h1></main>
+<main id="ended" hidden><h1>The call has ended</h1></main>
+<main id="left" hidden><h1>You left the meeting</h1><button>Rejoin</button></main>
+<script>
+const code = "__CODE__";
+const api = "/_replica/" + code;
+let guest = null;
+const show = (id) => { for (const m of document.querySelectorAll('main')) m.hidden = m.id !== id; };
+const name = document.querySelector('input[aria-label="Your name"]');
+const join = document.getElementById('join');
+fetch(api).then(r => r.json()).then(s => {
+  document.getElementById('join-label').textContent = s.lobby ? 'Ask to join' : 'Join now';
+  if (s.ended) show('ended');
+});
+name.addEventListener('input', () => { join.disabled = name.value.trim() === ''; });
+for (const id of ['mic', 'cam']) {
+  const b = document.getElementById(id);
+  b.addEventListener('click', () => { b.setAttribute('aria-label', b.getAttribute('aria-label').replace('Turn off', 'Turn on')); });
+}
+join.addEventListener('click', async () => {
+  const r = await fetch(api + '/guests', {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({name: name.value})});
+  guest = (await r.json()).id;
+  poll();
+});
+document.getElementById('leave').addEventListener('click', async () => {
+  await fetch(api + '/guests/' + guest + '/leave', {method: 'POST'});
+});
+async function poll() {
+  const s = await (await fetch(api + '/guests/' + guest)).json();
+  show(s.screen);
+  if (s.screen === 'call') {
+    const tiles = document.getElementById('tiles');
+    tiles.innerHTML = '';
+    for (const p of s.participants) {
+      const t = document.createElement('div');
+      t.className = 'tile';
+      t.setAttribute('data-participant-id', p.id);
+      t.textContent = p.name;
+      tiles.appendChild(t);
+    }
+  }
+  setTimeout(poll, 250);
+}
+</script>
+</body></html>
+"#;
