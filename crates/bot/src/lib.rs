@@ -18,3 +18,4 @@ pub mod control;
 pub mod driver;
 pub mod env;
 pub mod providers;
+pub mod runtime;

@@ -181,3 +181,63 @@ async fn a_broken_browser_fails_fast_with_the_reason() {
     assert!(matches!(err, browser::BrowserError::Launch(_)), "{err}");
     assert!(started.elapsed() < Duration::from_secs(40), "never a hang");
 }
+
+fn env_for(base: &str, bot_id: &str, token: &str, platform: &str, chromium: &str) -> meeboter_bot::env::BotEnv {
+    let vars = std::collections::HashMap::from([
+        ("BOT_ID", bot_id.to_string()),
+        ("MEETING_URL", "https://meet.google.com/abc-defg-hij".to_string()),
+        ("MEETING_PLATFORM", platform.to_string()),
+        ("BOT_NAME", "Notetaker".to_string()),
+        ("API_CALLBACK_URL", format!("{base}/api/bot/v1")),
+        ("MILO_AUTH_TOKEN", token.to_string()),
+        ("RECORDING_MODE", "none".to_string()),
+        ("CHROMIUM_PATH", chromium.to_string()),
+    ]);
+    meeboter_bot::env::BotEnv::from_vars(|k| vars.get(k).cloned()).unwrap()
+}
+
+async fn last_change(base: &str, admin: &str, bot_id: &str) -> serde_json::Value {
+    let bot: serde_json::Value = reqwest::Client::new()
+        .get(format!("{base}/api/bots/{bot_id}"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    bot["statusChanges"].as_array().unwrap().last().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_without_a_browser_fails_with_browser_crashed_and_the_reason() {
+    let database = TestDatabase::create().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (base, admin, bot_id, token) = server_with_a_deployed_bot(&database, listener).await;
+    let env = env_for(&base, &bot_id, &token, "meet", "/nonexistent/chromium");
+    let code = tokio::time::timeout(Duration::from_secs(30), meeboter_bot::runtime::run(env))
+        .await
+        .expect("never a hang");
+    assert_eq!(code, 1);
+    let change = last_change(&base, &admin, &bot_id).await;
+    assert_eq!(
+        (change["status"].as_str(), change["subCode"].as_str()),
+        (Some("FATAL"), Some("browser_crashed"))
+    );
+    assert!(
+        change["message"].as_str().unwrap().contains("/nonexistent/chromium"),
+        "{change}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_this_build_cannot_join_fails_clearly() {
+    let database = TestDatabase::create().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (base, admin, bot_id, token) = server_with_a_deployed_bot(&database, listener).await;
+    let env = env_for(&base, &bot_id, &token, "zoom", "/nonexistent/chromium");
+    assert_eq!(meeboter_bot::runtime::run(env).await, 1);
+    let change = last_change(&base, &admin, &bot_id).await;
+    assert_eq!(change["subCode"], "unsupported_platform");
+    assert!(change["message"].as_str().unwrap().contains("zoom"), "{change}");
+}

@@ -52,6 +52,10 @@ enum Command {
     Openapi,
     /// Measure API throughput and latency (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Run one bot (what a platform starts): reads BOT_ID, MEETING_URL, MEETING_PLATFORM,
+    /// BOT_NAME, API_CALLBACK_URL, MILO_AUTH_TOKEN, RECORDING_MODE from the environment.
+    /// Exit 0 ended, 1 failed (reported), 2 invalid environment, 3 control channel refused.
+    Bot,
 }
 
 #[derive(Subcommand)]
@@ -87,6 +91,15 @@ fn main() -> ExitCode {
         println!("{}", meeboter_server::openapi().to_pretty_json().unwrap_or_default());
         return ExitCode::SUCCESS;
     }
+    if let Command::Bot = cli.command {
+        // A bot has no server configuration: only the deployment guide's environment.
+        init_bot_logging();
+        let code = match tokio::runtime::Runtime::new() {
+            Ok(rt) => rt.block_on(meeboter_bot::runtime::run_from_env()),
+            Err(_) => 1,
+        };
+        return ExitCode::from(code as u8);
+    }
     if let Command::Bench(args) = &cli.command {
         return run_async(bench::run(args.clone()));
     }
@@ -121,7 +134,7 @@ fn main() -> ExitCode {
         }
         Command::Migrate => run_async(migrate(config)),
         Command::Keys { command } => run_async(keys::run(config, command)),
-        Command::Openapi | Command::Bench(_) => ExitCode::SUCCESS,
+        Command::Openapi | Command::Bench(_) | Command::Bot => ExitCode::SUCCESS,
     }
 }
 
@@ -240,4 +253,17 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// Bot logs: one JSON line per event on stderr, which the platform collects (local
+/// platform: bot log events; Coolify/ECS: container logs). Write errors (a closed pipe
+/// when the server that started the bot died) are ignored, never fatal.
+fn init_bot_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LOG_LEVEL")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

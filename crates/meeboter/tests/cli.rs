@@ -501,3 +501,25 @@ fn kill_dash_nine_mid_coolify_deploy_leaves_a_consistent_pool() {
     let _ = second.kill();
     let _ = second.wait();
 }
+
+#[test]
+fn bot_with_a_bad_environment_names_every_problem_and_exits_two() {
+    let out = meeboter()
+        .arg("bot")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("MEETING_PLATFORM", "webex")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "BOT_ID is missing",
+        "MEETING_URL is missing",
+        "MEETING_PLATFORM `webex`",
+        "API_CALLBACK_URL is missing",
+        "MILO_AUTH_TOKEN is missing",
+    ] {
+        assert!(stderr.contains(needle), "`{needle}` not in:\n{stderr}");
+    }
+}

@@ -1,0 +1,103 @@
+//! `meeboter bot`: one bot from start to exit.
+//!
+//! Exit codes: 0 the bot ended normally (`ENDED`); 1 it failed (`FATAL`, reported with the
+//! reason); 2 the environment is invalid (nothing reported: there is no channel to report
+//! to); 3 the control channel refused the token or was unreachable.
+
+use crate::browser;
+use crate::control::ControlClient;
+use crate::driver::{self, DriverSettings};
+use crate::env::BotEnv;
+use crate::providers::{ClientSpec, WebClient, meet::MEET};
+use meeboter_core::MeetingPlatform;
+use meeboter_core::lifecycle::sub_code;
+use std::time::Duration;
+
+/// The web client for a meeting platform, if this build can join it.
+fn spec_for(platform: MeetingPlatform) -> Option<&'static ClientSpec> {
+    match platform {
+        MeetingPlatform::GoogleMeet => Some(&MEET),
+        MeetingPlatform::MicrosoftTeams | MeetingPlatform::Zoom => None,
+    }
+}
+
+/// Runs a bot from the process environment; returns the exit code.
+pub async fn run_from_env() -> i32 {
+    let env = match BotEnv::from_process() {
+        Ok(env) => env,
+        Err(problems) => {
+            // eprintln! would panic on a closed stderr; a bot must not crash on its logs.
+            let text = format!(
+                "meeboter bot: cannot start, the environment has {} problem(s):\n{}\n",
+                problems.len(),
+                problems
+                    .iter()
+                    .map(|p| format!("  - {p}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), text.as_bytes());
+            return 2;
+        }
+    };
+    run(env).await
+}
+
+/// Runs one bot with `env`; returns the exit code (see the module docs).
+pub async fn run(env: BotEnv) -> i32 {
+    let control = ControlClient::new(&env.callback_url, &env.token);
+    let config = match control.config().await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the bot's configuration");
+            return 3;
+        }
+    };
+    let fail = async |code: &str, message: String| {
+        tracing::error!(sub_code = code, %message, "bot failed");
+        let _ = control.report_status("FATAL", Some(code), Some(&message)).await;
+        1
+    };
+    let Some(spec) = spec_for(env.platform) else {
+        let message = format!("this build cannot join {} meetings yet", env.platform);
+        return fail("unsupported_platform", message).await;
+    };
+    let chromium = match browser::find_chromium(env.chromium_path.as_deref()) {
+        Ok(path) => path,
+        Err(e) => return fail(sub_code::BROWSER_CRASHED, e.to_string()).await,
+    };
+    let running = match browser::launch(&chromium, false, &env.browser_extra_args).await {
+        Ok(b) => b,
+        Err(e) => return fail(sub_code::BROWSER_CRASHED, e.to_string()).await,
+    };
+    let page = match running.browser.new_page("about:blank").await {
+        Ok(p) => p,
+        Err(e) => return fail(sub_code::BROWSER_CRASHED, format!("cannot open a tab: {e}")).await,
+    };
+    let (stop, shutdown) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        let _ = stop.send(true);
+    });
+    let settings = DriverSettings {
+        bot_name: env.bot_name.clone(),
+        automatic_leave: config.automatic_leave.clone(),
+        heartbeat_every: Duration::from_secs(config.heartbeat_interval_secs.max(1)),
+        shutdown,
+    };
+    let mut provider = WebClient::new(page, spec, &env.meeting_url);
+    let outcome = driver::run(&mut provider, &control, settings).await;
+    running.close().await;
+    tracing::info!(status = outcome.status, sub_code = %outcome.sub_code, "bot finished");
+    match outcome.status {
+        "ENDED" => 0,
+        _ => 1,
+    }
+}
