@@ -72,13 +72,28 @@ impl NewBot {
 
 /// Checks every field of `input` and reports all problems at once.
 pub fn validate_create_bot(input: CreateBotInput, now: DateTime<Utc>) -> Result<NewBot, ValidationErrors> {
+    validate_create_bot_with(input, now, None)
+}
+
+/// [`validate_create_bot`], also accepting the server's own test meetings when
+/// `test_meeting_origin` (the server's public URL) is given.
+pub fn validate_create_bot_with(
+    input: CreateBotInput,
+    now: DateTime<Utc>,
+    test_meeting_origin: Option<&str>,
+) -> Result<NewBot, ValidationErrors> {
     let mut errors = ValidationErrors::default();
 
+    let test_meeting = match (input.meeting_url.as_deref(), test_meeting_origin) {
+        (Some(raw), Some(origin)) => crate::meeting_url::parse_test_meeting_url(raw, origin),
+        _ => None,
+    };
     let meeting = match input.meeting_url.as_deref() {
         None => {
             errors.push("meetingUrl", "required", "meetingUrl is required");
             None
         }
+        Some(_) if test_meeting.is_some() => test_meeting,
         Some(raw) => match parse_meeting_url(raw) {
             Ok(m) => Some(m),
             Err(e) => {

@@ -150,6 +150,35 @@ pub fn parse_meeting_url(input: &str) -> Result<MeetingUrl, MeetingUrlError> {
     }
 }
 
+/// Path under which a server serves its own test meetings (replicas of the web clients),
+/// e.g. `{origin}/_test/meeting/meet/abc-defg-hij`.
+pub const TEST_MEETING_PREFIX: &str = "/_test/meeting/";
+
+/// A link to one of the server's own test meetings: accepted only when it starts with
+/// `{origin}{TEST_MEETING_PREFIX}` (the server's public URL), then `meet/<code>`,
+/// `teams/<id>` or `zoom/<id>` picks the platform. The bot opens it exactly as given.
+pub fn parse_test_meeting_url(input: &str, origin: &str) -> Option<MeetingUrl> {
+    let trimmed = input.trim();
+    let rest = trimmed
+        .strip_prefix(origin.trim_end_matches('/'))?
+        .strip_prefix(TEST_MEETING_PREFIX)?;
+    let mut parts = rest.splitn(2, '/');
+    let platform = match parts.next()? {
+        "meet" => MeetingPlatform::GoogleMeet,
+        "teams" => MeetingPlatform::MicrosoftTeams,
+        "zoom" => MeetingPlatform::Zoom,
+        _ => return None,
+    };
+    let id = parts.next()?.split(['?', '#']).next()?.trim_matches('/');
+    let valid =
+        !id.is_empty() && id.len() <= 200 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    valid.then(|| MeetingUrl {
+        platform,
+        normalized: trimmed.to_string(),
+        meeting_id: id.to_string(),
+    })
+}
+
 fn path_segments(url: &Url) -> Vec<&str> {
     url.path_segments()
         .map(|s| s.filter(|p| !p.is_empty()).collect())
@@ -513,6 +542,26 @@ mod tests {
             prop_assume!(host != "zoomgov.com");
             let result = parse_meeting_url(&format!("https://{host}/j/123456789"));
             prop_assert!(matches!(result, Err(MeetingUrlError::UnsupportedHost(_))));
+        }
+    }
+
+    #[test]
+    fn test_meetings_are_accepted_only_on_the_servers_own_origin() {
+        let origin = "http://127.0.0.1:3000";
+        let m = parse_test_meeting_url("http://127.0.0.1:3000/_test/meeting/meet/abc-defg-hij", origin).unwrap();
+        assert_eq!(m.platform, MeetingPlatform::GoogleMeet);
+        assert_eq!(m.meeting_id, "abc-defg-hij");
+        assert_eq!(m.normalized, "http://127.0.0.1:3000/_test/meeting/meet/abc-defg-hij");
+        let z = parse_test_meeting_url("http://127.0.0.1:3000/_test/meeting/zoom/8123?x=1", origin).unwrap();
+        assert_eq!((z.platform, z.meeting_id.as_str()), (MeetingPlatform::Zoom, "8123"));
+        for bad in [
+            "http://evil.example/_test/meeting/meet/abc-defg-hij",
+            "http://127.0.0.1:3000/_test/meeting/webex/abc",
+            "http://127.0.0.1:3000/_test/meeting/meet/",
+            "http://127.0.0.1:3000/_test/meeting/meet/a%2F..",
+            "http://127.0.0.1:30001/_test/meeting/meet/abc-defg-hij",
+        ] {
+            assert!(parse_test_meeting_url(bad, origin).is_none(), "{bad}");
         }
     }
 }

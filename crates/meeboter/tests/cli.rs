@@ -523,3 +523,123 @@ fn bot_with_a_bad_environment_names_every_problem_and_exits_two() {
         assert!(stderr.contains(needle), "`{needle}` not in:\n{stderr}");
     }
 }
+
+/// The whole product on one machine: `meeboter serve` starts `meeboter bot` as a local
+/// process, which opens the server's own Meet test meeting in Chromium, joins, and leaves
+/// when asked through the API.
+#[test]
+fn a_real_bot_joins_the_servers_test_meeting_and_leaves_on_request() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let t = runtime.block_on(TestDatabase::create()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let public = format!("http://{listen}");
+    let command = format!("{} bot", env!("CARGO_BIN_EXE_meeboter"));
+    let env = [
+        ("DATABASE_URL", t.url.as_str()),
+        ("MEEBOTER_LISTEN", listen.as_str()),
+        ("PUBLIC_URL", public.as_str()),
+        ("LOCAL_BOT_COMMAND", command.as_str()),
+        ("HEARTBEAT_INTERVAL_SECS", "2"),
+        ("HEARTBEAT_TIMEOUT_SECS", "20"),
+        ("MONITOR_INTERVAL_SECS", "1"),
+    ];
+    let (mut server, _, lines) = start_server_with(dir.path(), &env);
+    let key = lines
+        .iter()
+        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
+        .expect("admin key")
+        .to_string();
+    let client = reqwest::Client::new();
+    let meeting = format!("{public}/_test/meeting/meet/abc-defg-hij");
+    let get = |path: String| {
+        let client = client.clone();
+        let key = key.clone();
+        async move {
+            client
+                .get(path)
+                .bearer_auth(&key)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let outcome = runtime.block_on(async {
+        let res = client
+            .post(format!("{public}/api/bots"))
+            .bearer_auth(&key)
+            .json(&serde_json::json!({"meetingUrl": meeting, "botName": "Verify Bot", "recordingMode": "none"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        let bot: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(bot["platform"], "google_meet");
+        let id = bot["id"].as_str().unwrap().to_string();
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let b = get(format!("{public}/api/bots/{id}")).await;
+            if b["status"] == "IN_CALL" {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline && !matches!(b["status"].as_str(), Some("FATAL" | "ENDED")),
+                "bot never got into the call: {b}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        // The meeting sees the bot, under its name.
+        let state = get(format!("{public}/_test/meeting/meet/_replica/abc-defg-hij")).await;
+        assert_eq!(state["guests"][0]["name"], "Verify Bot", "{state}");
+        assert_eq!(state["guests"][0]["screen"], "call", "{state}");
+        let res = client
+            .post(format!("{public}/api/bots/{id}/leave"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let b = get(format!("{public}/api/bots/{id}")).await;
+            if b["status"] == "ENDED" {
+                let replica = get(format!("{public}/_test/meeting/meet/_replica/abc-defg-hij")).await;
+                return (b, replica);
+            }
+            assert!(Instant::now() < deadline, "bot never left: {b}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    });
+    let (bot, replica) = outcome;
+    let history: Vec<String> = bot["statusChanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| match c["subCode"].as_str() {
+            Some(code) => format!("{}/{code}", c["status"].as_str().unwrap()),
+            None => c["status"].as_str().unwrap().to_string(),
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            "QUEUED",
+            "DEPLOYING",
+            "JOINING_CALL",
+            "IN_CALL",
+            "LEAVING/user_requested",
+            "ENDED/user_requested"
+        ],
+        "{bot}"
+    );
+    assert_eq!(
+        replica["guests"][0]["screen"], "left",
+        "the bot pressed Leave call: {replica}"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}

@@ -207,7 +207,8 @@ const MEET_PAGE: &str = r#"<!doctype html>
 <main id="left" hidden><h1>You left the meeting</h1><button>Rejoin</button></main>
 <script>
 const code = "__CODE__";
-const api = "/_replica/" + code;
+// Relative to where the page is mounted (a test server, or a server under /_test/meeting/meet).
+const api = location.pathname.replace(/\/[^\/]*$/, '') + "/_replica/" + code;
 let guest = null;
 const show = (id) => { for (const m of document.querySelectorAll('main')) m.hidden = m.id !== id; };
 const name = document.querySelector('input[aria-label="Your name"]');

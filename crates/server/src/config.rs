@@ -129,6 +129,12 @@ pub const KEYS: &[KeySpec] = &[
         "allow webhook URLs that resolve to loopback/private addresses (tests, private networks)",
     ),
     key(
+        "TEST_MEETINGS",
+        Some("true"),
+        false,
+        "serve look-alike test meetings under /_test/meeting/ and accept them as meeting URLs (meeboter verify)",
+    ),
+    key(
         "PLATFORM_PRIORITY",
         None,
         false,
@@ -454,6 +460,8 @@ pub struct Config {
     pub schedule_lead_secs: u64,
     pub monitor_interval_secs: u64,
     pub webhook_allow_private: bool,
+    /// Serve the test meetings (`/_test/meeting/…`) and accept them as meeting URLs.
+    pub test_meetings: bool,
     pub log_format: LogFormat,
     pub log_level: String,
     pub deployment_platform: DeploymentPlatformChoice,
@@ -672,6 +680,15 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         Some(other) => {
             problems.push(format!("WEBHOOK_ALLOW_PRIVATE must be true or false (got `{other}`)"));
             false
+        }
+    };
+
+    let test_meetings = match get("TEST_MEETINGS").as_deref() {
+        Some("true" | "1" | "yes") | None => true,
+        Some("false" | "0" | "no") => false,
+        Some(other) => {
+            problems.push(format!("TEST_MEETINGS must be true or false (got `{other}`)"));
+            true
         }
     };
 
@@ -1046,6 +1063,7 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         schedule_lead_secs,
         monitor_interval_secs,
         webhook_allow_private,
+        test_meetings,
         log_format,
         log_level,
         deployment_platform,

@@ -154,8 +154,12 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = api_routes();
     let docs: Router<AppState> = SwaggerUi::new("/docs").url("/api/openapi.json", openapi).into();
-    api.merge(docs)
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+    let mut api = api.merge(docs);
+    if state.config.test_meetings {
+        // The web clients' look-alikes, so `meeboter verify` can prove a deployment end to end.
+        api = api.nest_service("/_test/meeting/meet", meeboter_replica::router());
+    }
+    api.fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,

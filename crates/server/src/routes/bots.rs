@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use meeboter_core::create_bot::{AutomaticLeaveInput, CreateBotInput, validate_create_bot};
+use meeboter_core::create_bot::{AutomaticLeaveInput, CreateBotInput, validate_create_bot_with};
 use meeboter_core::{BotStatus, MeetingPlatform};
 use meeboter_db::bots::{self, BotFilter, BotRecord, StatusChangeRecord};
 use meeboter_db::{AnyConnection, DbError, idempotency};
@@ -314,7 +314,8 @@ pub async fn create_bot(
             return replay(stored, &hash);
         }
     }
-    let new_bot = validate_create_bot(body.value.into(), now)?;
+    let test_origin = state.config.test_meetings.then_some(state.config.public_url.as_str());
+    let new_bot = validate_create_bot_with(body.value.into(), now, test_origin)?;
 
     let mut tx = state.db.begin_write().await?;
     let existing = match &new_bot.deduplication_key {

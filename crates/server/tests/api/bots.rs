@@ -386,3 +386,41 @@ async fn concurrent_creates_with_one_deduplication_key_make_one_bot() {
     assert_eq!(ids.len(), 1, "every caller sees the same bot");
     assert!(results.iter().all(|r| r.status == 200 || r.status == 201));
 }
+
+#[tokio::test]
+async fn the_servers_own_test_meetings_are_served_and_accepted_unless_disabled() {
+    let app = crate::support::TestApp::spawn().await;
+    let url = format!("{}/_test/meeting/meet/abc-defg-hij", app.base);
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains(r#"aria-label="Your name""#),
+        "the Meet look-alike is served"
+    );
+    let r = app
+        .post(&app.admin_key, "/api/bots", serde_json::json!({"meetingUrl": url}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["platform"], "google_meet");
+    // Another origin's /_test/ path is not a meeting.
+    let r = app
+        .post(
+            &app.admin_key,
+            "/api/bots",
+            serde_json::json!({"meetingUrl": "http://203.0.113.9/_test/meeting/meet/abc-defg-hij"}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+
+    let off = crate::support::TestApp::spawn_full(|c| c.test_meetings = false, |_| {}).await;
+    let url = format!("{}/_test/meeting/meet/abc-defg-hij", off.base);
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 404);
+    let r = off
+        .post(&off.admin_key, "/api/bots", serde_json::json!({"meetingUrl": url}))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(
+        r.body["error"]["details"]["fields"][0]["code"], "unsupported_meeting_url",
+        "{}",
+        r.body
+    );
+}
