@@ -2,6 +2,7 @@
 
 mod bench;
 mod keys;
+mod verify;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -56,6 +57,9 @@ enum Command {
     /// BOT_NAME, API_CALLBACK_URL, MILO_AUTH_TOKEN, RECORDING_MODE from the environment.
     /// Exit 0 ended, 1 failed (reported), 2 invalid environment, 3 control channel refused.
     Bot,
+    /// Prove a deployment end to end: a test bot joins the server's own test meeting,
+    /// every lifecycle step is printed with its timing, exit 0 only if all happened.
+    Verify(verify::VerifyArgs),
 }
 
 #[derive(Subcommand)]
@@ -100,6 +104,9 @@ fn main() -> ExitCode {
         };
         return ExitCode::from(code as u8);
     }
+    if let Command::Verify(args) = &cli.command {
+        return run_async(verify::run(args.clone()));
+    }
     if let Command::Bench(args) = &cli.command {
         return run_async(bench::run(args.clone()));
     }
@@ -134,7 +141,7 @@ fn main() -> ExitCode {
         }
         Command::Migrate => run_async(migrate(config)),
         Command::Keys { command } => run_async(keys::run(config, command)),
-        Command::Openapi | Command::Bench(_) | Command::Bot => ExitCode::SUCCESS,
+        Command::Openapi | Command::Bench(_) | Command::Bot | Command::Verify(_) => ExitCode::SUCCESS,
     }
 }
 

@@ -643,3 +643,63 @@ fn a_real_bot_joins_the_servers_test_meeting_and_leaves_on_request() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+fn verify_against(local_bot_command: &str) -> std::process::Output {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let t = runtime.block_on(TestDatabase::create()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let public = format!("http://{listen}");
+    let env = [
+        ("DATABASE_URL", t.url.as_str()),
+        ("MEEBOTER_LISTEN", listen.as_str()),
+        ("PUBLIC_URL", public.as_str()),
+        ("LOCAL_BOT_COMMAND", local_bot_command),
+        ("HEARTBEAT_INTERVAL_SECS", "2"),
+        ("HEARTBEAT_TIMEOUT_SECS", "20"),
+        ("MONITOR_INTERVAL_SECS", "1"),
+    ];
+    let (mut server, _, lines) = start_server_with(dir.path(), &env);
+    let key = lines
+        .iter()
+        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
+        .expect("admin key")
+        .to_string();
+    let out = meeboter()
+        .args(["verify", "--url", &public, "--key", &key, "--timeout-secs", "90"])
+        .output()
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    out
+}
+
+#[test]
+fn verify_proves_a_working_deployment_step_by_step() {
+    let out = verify_against(&format!("{} bot", env!("CARGO_BIN_EXE_meeboter")));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut last = 0;
+    for step in ["DEPLOYING", "JOINING_CALL", "IN_CALL", "ENDED", "verified in"] {
+        let at = stdout
+            .find(step)
+            .unwrap_or_else(|| panic!("`{step}` missing:\n{stdout}"));
+        assert!(at >= last, "steps out of order:\n{stdout}");
+        last = at;
+    }
+}
+
+#[test]
+fn verify_fails_when_bots_cannot_run() {
+    // A "bot" that exits at once: the deployment is broken and verify must say so.
+    let out = verify_against("false");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("FATAL"), "{stdout}");
+    assert!(stderr.contains("the test bot failed"), "{stderr}");
+}
