@@ -192,3 +192,45 @@ async fn a_denied_request_fails_the_bot_with_join_denied() {
     assert_eq!(channel.statuses.lock().unwrap().last().unwrap(), "FATAL/join_denied");
     running.close().await;
 }
+
+/// Joins `code` directly (no lobby), lets `host_side` act once the bot is in the call,
+/// and returns the outcome and the reported statuses.
+async fn in_call_then(code: &'static str, action: &'static str) -> (driver::Outcome, Vec<String>) {
+    let base = replica().await;
+    let chromium = browser::find_chromium(None).expect("scripts/test installs Chromium");
+    let running = browser::launch(&chromium, false, &[]).await.unwrap();
+    let page = running.browser.new_page("about:blank").await.unwrap();
+    let mut provider = WebClient::new(page, &MEET, &format!("{base}/{code}"));
+    let channel = Recorder::default();
+    let (s, _tx) = settings(60);
+    let host_side = {
+        let base = base.clone();
+        tokio::spawn(async move {
+            until_guest(&base, code, "call").await;
+            host(&base, code, "participants", Some(json!({"name": "Ada Lovelace"}))).await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            host(&base, code, action, None).await;
+        })
+    };
+    let outcome = tokio::time::timeout(Duration::from_secs(60), driver::run(&mut provider, &channel, s))
+        .await
+        .expect("the bot finished");
+    host_side.await.unwrap();
+    running.close().await;
+    let statuses = channel.statuses.lock().unwrap().clone();
+    (outcome, statuses)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kicked_bot_ends_as_kicked_at_once() {
+    let (outcome, statuses) = in_call_then("kic-kedx-bot", "kick").await;
+    assert_eq!((outcome.status, outcome.sub_code.as_str()), ("ENDED", "kicked"));
+    assert_eq!(statuses, ["JOINING_CALL", "IN_CALL", "ENDED/kicked"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_ending_the_meeting_ends_the_bot() {
+    let (outcome, statuses) = in_call_then("end-edxx-all", "end").await;
+    assert_eq!((outcome.status, outcome.sub_code.as_str()), ("ENDED", "meeting_ended"));
+    assert_eq!(statuses, ["JOINING_CALL", "IN_CALL", "ENDED/meeting_ended"]);
+}
