@@ -183,8 +183,11 @@ async fn meet_page(Path(code): Path<String>) -> impl IntoResponse {
     Html(MEET_PAGE.replace("__CODE__", &code))
 }
 
-/// The Meet replica: pre-join (name, mic/camera toggles, "Ask to join"/"Join now"), lobby,
-/// call (a "Leave call" button and `data-participant-id` tiles), and the end screens.
+/// The Meet replica (contract: `docs/research/meeting-web-clients.md` §6.1): pre-join (name,
+/// mic/camera toggles, "Ask to join"/"Join now"), a lobby that — like real Meet — already
+/// shows "Leave call", the call (captions, chat and details buttons, `data-participant-id`
+/// tiles named by `aria-label`, plus the self-preview effects tile that is not a person), and
+/// the end screens with Meet's typographic apostrophes.
 const MEET_PAGE: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Meet</title>
 <style>body{font-family:sans-serif} [hidden]{display:none!important} .tile{display:inline-block;margin:4px;padding:8px;border:1px solid #999}</style>
@@ -196,14 +199,19 @@ const MEET_PAGE: &str = r#"<!doctype html>
   <div role="button" tabindex="0" id="cam" aria-label="Turn off camera (ctrl + e)">cam</div>
   <button id="join" disabled><span id="join-label">Join now</span></button>
 </main>
-<main id="lobby" hidden><p>Asking to be let in…</p><p>You'll join the call when someone lets you in</p></main>
+<main id="lobby" hidden><p>Asking to be let in…</p><p>You’ll join the call when someone lets you in</p>
+  <button>Cancel</button><button aria-label="Leave call">☎</button></main>
 <main id="call" hidden>
-  <div id="tiles"></div>
+  <div id="tiles"><div data-participant-id="spaces/self/effects" aria-label="Backgrounds and effects">effects</div></div>
   <button aria-label="Leave call" id="leave">☎</button>
+  <button aria-label="Chat with everyone">chat</button>
+  <button aria-label="Meeting details">info</button>
+  <button aria-label="Turn on captions">cc</button>
+  <button aria-label="People">people</button>
 </main>
 <main id="denied" hidden><h1>Someone in the call denied your request to join</h1></main>
-<main id="removed" hidden><h1>You've been removed from the meeting</h1></main>
-<main id="ended" hidden><h1>The call has ended</h1></main>
+<main id="removed" hidden><div class="roSPhc">You’ve been removed from the meeting</div><button>Return to home screen</button></main>
+<main id="ended" hidden><h1>Your host ended the meeting for everyone</h1></main>
 <main id="left" hidden><h1>You left the meeting</h1><button>Rejoin</button></main>
 <script>
 const code = "__CODE__";
@@ -235,11 +243,12 @@ async function poll() {
   show(s.screen);
   if (s.screen === 'call') {
     const tiles = document.getElementById('tiles');
-    tiles.innerHTML = '';
+    for (const t of tiles.querySelectorAll('.tile')) t.remove();
     for (const p of s.participants) {
       const t = document.createElement('div');
       t.className = 'tile';
       t.setAttribute('data-participant-id', p.id);
+      t.setAttribute('aria-label', p.name);
       t.textContent = p.name;
       tiles.appendChild(t);
     }

@@ -1,16 +1,12 @@
 //! Google Meet (`meet.google.com/xxx-yyyy-zzz`), as a guest without a Google account.
-//! Every selector and text the Meet provider relies on is here.
+//! Every selector and text the Meet provider relies on is here; sources and dates are in
+//! `docs/research/meeting-web-clients.md` §1.
 
 use super::ClientSpec;
 
 pub const MEET: ClientSpec = ClientSpec {
     name: "Google Meet",
-    dismiss_buttons: &[
-        "Got it",
-        "Dismiss",
-        "Accept all",
-        "Continue without microphone and camera",
-    ],
+    dismiss_buttons: &["Got it", "Dismiss", "Accept all"],
     name_inputs: &["input[aria-label='Your name']", "input[placeholder='Your name']"],
     mute_buttons: &[
         "[role='button'][aria-label*='Turn off microphone']",
@@ -21,29 +17,38 @@ pub const MEET: ClientSpec = ClientSpec {
     join_buttons: &["Ask to join", "Join now", "Join anyway"],
     lobby_texts: &[
         "Asking to be let in",
+        "Asking to join",
         "You'll join the call when someone lets you in",
         "Please wait until a meeting host brings you into the call",
+        "Waiting for the host to let you in",
     ],
-    // The leave-call button exists only in the call, never on the pre-join or lobby screens.
+    // "Leave call" is already on the lobby screen, so it proves nothing; these side-panel and
+    // captions controls appear only in the call (three independent bots agree).
     in_call_selectors: &[
-        "button[aria-label='Leave call']",
-        "[role='button'][aria-label='Leave call']",
+        "button[aria-label='Turn on captions']",
+        "button[aria-label='Turn off captions']",
+        "button[aria-label*='Chat with everyone']",
+        "button[aria-label='Meeting details']",
+        "button[aria-label='Host controls']",
     ],
     participant_selector: "[data-participant-id]",
     participant_id_attribute: "data-participant-id",
-    participant_name_attribute: None,
-    removed_texts: &[
-        "You've been removed from the meeting",
-        "You have been removed from the meeting",
+    participant_name_attribute: Some("aria-label"),
+    participant_ignore: &["Backgrounds and effects", "visual_effects"],
+    removed_texts: &["You've been removed from the meeting"],
+    ended_texts: &[
+        "Your host ended the meeting for everyone",
+        "The call ended because everyone left",
+        "This meeting has ended",
     ],
-    ended_texts: &["The call has ended", "This call has ended", "The meeting has ended"],
     blocked: &[
         (
             "join_denied",
             &[
                 "Someone in the call denied your request to join",
+                "No one responded to your request to join the call",
+                // Also what Meet shows when it blocks a bot; ambiguous in public sources.
                 "You can't join this video call",
-                "No one responded to your request to join",
             ],
         ),
         (
@@ -51,15 +56,12 @@ pub const MEET: ClientSpec = ClientSpec {
             &[
                 "Check your meeting code",
                 "Invalid video call name",
-                "This video call doesn't exist",
+                "Your meeting code has expired",
+                "The meeting code you entered doesn't work",
             ],
         ),
-        (
-            "sign_in_required",
-            &["Sign in to join this call", "You need to sign in"],
-        ),
-        ("captcha", &["unusual traffic", "I'm not a robot"]),
-        ("knocking_disabled", &["You can't ask to join this call"]),
+        ("sign_in_required", &["Use your Google Account"]),
+        ("captcha", &["Our systems have detected unusual traffic"]),
     ],
     leave_buttons: &[
         "button[aria-label='Leave call']",

@@ -29,13 +29,17 @@ pub struct ClientSpec {
     pub join_buttons: &'static [&'static str],
     /// Texts of the lobby.
     pub lobby_texts: &'static [&'static str],
-    /// Elements that exist only once admitted (never in the lobby).
+    /// Elements that exist only once admitted. Checked only when no lobby text shows: real
+    /// clients render some call controls (e.g. Meet's "Leave call") in the lobby already.
     pub in_call_selectors: &'static [&'static str],
     /// One element per participant tile or roster entry, and the attribute with its id.
     pub participant_selector: &'static str,
     pub participant_id_attribute: &'static str,
     /// Attribute holding the name; the element's first line of text otherwise.
     pub participant_name_attribute: Option<&'static str>,
+    /// Participant elements with these names are not people (e.g. Meet's self-preview
+    /// "Backgrounds and effects" tile).
+    pub participant_ignore: &'static [&'static str],
     /// Hard signals.
     pub removed_texts: &'static [&'static str],
     pub ended_texts: &'static [&'static str],
@@ -49,27 +53,31 @@ pub struct ClientSpec {
 pub const PROBE: &str = r#"
 (spec) => {
   const visible = (el) => !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
-  const text = (document.body ? document.body.innerText : '').toLowerCase();
-  const has = (list) => list.find((t) => text.includes(t.toLowerCase()));
+  // Clients mix typographic and plain apostrophes and ellipses; compare them normalised.
+  const norm = (t) => (t || '').toLowerCase().replace(/[\u2018\u2019]/g, "'").replace(/\u2026/g, '...');
+  const text = norm(document.body ? document.body.innerText : '');
+  const has = (list) => list.find((t) => text.includes(norm(t)));
   for (const [code, texts] of spec.blocked) {
     const hit = has(texts);
     if (hit) return { state: 'blocked', subCode: code, message: hit };
   }
   if (has(spec.removedTexts)) return { state: 'removed' };
   if (has(spec.endedTexts)) return { state: 'ended' };
+  // A lobby text wins over any call control: that is how bots avoid false admission.
+  if (has(spec.lobbyTexts)) return { state: 'lobby' };
   const inCall = spec.inCallSelectors.some((s) => Array.from(document.querySelectorAll(s)).some(visible));
   if (inCall) {
     const seen = new Map();
     for (const el of document.querySelectorAll(spec.participantSelector)) {
       const id = el.getAttribute(spec.participantIdAttribute);
       if (!id || seen.has(id)) continue;
-      const raw = spec.participantNameAttribute ? el.getAttribute(spec.participantNameAttribute) : el.innerText;
-      const name = (raw || '').split('\n')[0].trim();
+      const attr = spec.participantNameAttribute ? el.getAttribute(spec.participantNameAttribute) : null;
+      const name = (attr || el.innerText || '').split('\n')[0].trim();
+      if (spec.participantIgnore.some((x) => norm(name).includes(norm(x)))) continue;
       seen.set(id, { id, name });
     }
     return { state: 'in_call', participants: Array.from(seen.values()) };
   }
-  if (has(spec.lobbyTexts)) return { state: 'lobby' };
   return { state: 'joining' };
 }
 "#;
@@ -226,7 +234,7 @@ impl Provider for WebClient {
 
     async fn leave(&mut self) -> Result<(), String> {
         let script = format!(
-            "(() => {{ const sels = {}; for (const s of sels) {{ const b = document.querySelector(s); if (b) {{ b.click(); return true; }} }} return false; }})()",
+            "(() => {{ const sels = {}; const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length); for (const s of sels) {{ const b = Array.from(document.querySelectorAll(s)).find(visible); if (b) {{ b.click(); return true; }} }} return false; }})()",
             serde_json::to_string(self.spec.leave_buttons).expect("strings")
         );
         let _ = self.page.evaluate(script).await;
