@@ -8,7 +8,7 @@ use crate::browser;
 use crate::control::ControlClient;
 use crate::driver::{self, DriverSettings};
 use crate::env::BotEnv;
-use crate::providers::{ClientSpec, WebClient, meet::MEET};
+use crate::providers::{ClientSpec, WebClient, meet::MEET, teams::TEAMS};
 use meeboter_core::MeetingPlatform;
 use meeboter_core::lifecycle::sub_code;
 use std::time::Duration;
@@ -17,7 +17,8 @@ use std::time::Duration;
 fn spec_for(platform: MeetingPlatform) -> Option<&'static ClientSpec> {
     match platform {
         MeetingPlatform::GoogleMeet => Some(&MEET),
-        MeetingPlatform::MicrosoftTeams | MeetingPlatform::Zoom => None,
+        MeetingPlatform::MicrosoftTeams => Some(&TEAMS),
+        MeetingPlatform::Zoom => None,
     }
 }
 

@@ -1,4 +1,5 @@
-//! The Meet provider and the lifecycle driver against the Meet replica in a real Chromium.
+//! The web-client providers and the lifecycle driver against the replicas in a real
+//! Chromium (Meet, Teams).
 
 use async_trait::async_trait;
 use meeboter_bot::browser;
@@ -40,9 +41,13 @@ impl Channel for Recorder {
 }
 
 async fn replica() -> String {
+    replica_of(meeboter_replica::router()).await
+}
+
+async fn replica_of(router: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, meeboter_replica::router()).await });
+    tokio::spawn(async move { axum::serve(listener, router).await });
     base
 }
 
@@ -233,4 +238,70 @@ async fn the_host_ending_the_meeting_ends_the_bot() {
     let (outcome, statuses) = in_call_then("end-edxx-all", "end").await;
     assert_eq!((outcome.status, outcome.sub_code.as_str()), ("ENDED", "meeting_ended"));
     assert_eq!(statuses, ["JOINING_CALL", "IN_CALL", "ENDED/meeting_ended"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_teams_bot_continues_in_the_browser_waits_in_the_lobby_and_reads_the_roster() {
+    use meeboter_bot::providers::teams::TEAMS;
+    let base = replica_of(meeboter_replica::teams_router()).await;
+    let code = "19-meeting-abc";
+    reqwest::Client::new()
+        .put(format!("{base}/_replica/{code}"))
+        .json(&json!({"lobby": true}))
+        .send()
+        .await
+        .unwrap();
+    let chromium = browser::find_chromium(None).expect("scripts/test installs Chromium");
+    let running = browser::launch(&chromium, false, &[]).await.unwrap();
+    let page = running.browser.new_page("about:blank").await.unwrap();
+    let mut provider = WebClient::new(page, &TEAMS, &format!("{base}/{code}"));
+    let channel = Recorder::default();
+    let (s, _tx) = settings(3);
+    let host_side = {
+        let base = base.clone();
+        tokio::spawn(async move {
+            let lobby = until_guest(&base, code, "lobby").await;
+            assert_eq!(lobby["guests"][0]["name"], "Meeboter Notes", "the name was entered");
+            // The lobby shows a hang-up button: the bot must still read it as waiting.
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            host(&base, code, "admit", None).await;
+            until_guest(&base, code, "call").await;
+            host(&base, code, "participants", Some(json!({"name": "Grace Hopper"}))).await;
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            reqwest::Client::new()
+                .delete(format!("{base}/_replica/{code}/participants/Grace Hopper"))
+                .send()
+                .await
+                .unwrap();
+        })
+    };
+    let outcome = tokio::time::timeout(Duration::from_secs(90), driver::run(&mut provider, &channel, s))
+        .await
+        .expect("the bot finished");
+    host_side.await.unwrap();
+    assert_eq!(outcome.sub_code, "everyone_left");
+    assert_eq!(
+        channel.statuses.lock().unwrap().as_slice(),
+        [
+            "JOINING_CALL",
+            "IN_WAITING_ROOM",
+            "IN_CALL",
+            "LEAVING/everyone_left",
+            "ENDED/everyone_left"
+        ]
+    );
+    let people: Vec<String> = channel
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e["isBot"] == false)
+        .map(|e| format!("{} {}", e["type"].as_str().unwrap(), e["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        people,
+        ["participant_join Grace Hopper", "participant_leave Grace Hopper"]
+    );
+    until_guest(&base, code, "left").await;
+    running.close().await;
 }

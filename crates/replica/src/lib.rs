@@ -14,7 +14,7 @@
 //!   — what the page itself calls.
 
 use axum::extract::{Path, State};
-use axum::response::{Html, IntoResponse};
+use axum::response::Html;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -63,11 +63,23 @@ fn with<T>(meetings: &Meetings, code: &str, f: impl FnOnce(&mut Meeting) -> T) -
     f(all.entry(code.to_string()).or_default())
 }
 
-/// The replica router; mount it anywhere (tests serve it on a loopback port).
+/// The Google Meet replica; mount it anywhere (tests serve it on a loopback port).
 pub fn router() -> Router {
+    router_with(MEET_PAGE)
+}
+
+/// The Microsoft Teams replica (`/{id}`), same host controls.
+pub fn teams_router() -> Router {
+    router_with(TEAMS_PAGE)
+}
+
+fn router_with(page: &'static str) -> Router {
     let meetings: Meetings = Arc::default();
     Router::new()
-        .route("/{code}", get(meet_page))
+        .route(
+            "/{code}",
+            get(move |Path(code): Path<String>| async move { Html(page.replace("__CODE__", &code)) }),
+        )
         .route("/_replica/{code}", get(state).put(configure))
         .route("/_replica/{code}/admit", post(|s, p| host_action(s, p, "admit")))
         .route("/_replica/{code}/deny", post(|s, p| host_action(s, p, "deny")))
@@ -179,10 +191,6 @@ async fn guest_leave(State(m): State<Meetings>, Path((code, id)): Path<(String, 
     Json(json!({"ok": true}))
 }
 
-async fn meet_page(Path(code): Path<String>) -> impl IntoResponse {
-    Html(MEET_PAGE.replace("__CODE__", &code))
-}
-
 /// The Meet replica (contract: `docs/research/meeting-web-clients.md` §6.1): pre-join (name,
 /// mic/camera toggles, "Ask to join"/"Join now"), a lobby that — like real Meet — already
 /// shows "Leave call", the call (captions, chat and details buttons, `data-participant-id`
@@ -251,6 +259,85 @@ async function poll() {
       t.setAttribute('aria-label', p.name);
       t.textContent = p.name;
       tiles.appendChild(t);
+    }
+  }
+  setTimeout(poll, 250);
+}
+</script>
+</body></html>
+"#;
+
+/// The Teams replica (contract: `docs/research/meeting-web-clients.md` §6.2): the "Continue on
+/// this browser" launcher, the pre-join form (`data-tid` name input and switches), a lobby
+/// with a hang-up button, the call toolbar, a roster that exists only while the People
+/// panel is open, and the retry/end screens.
+const TEAMS_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Microsoft Teams</title>
+<style>[hidden]{display:none!important}</style></head><body>
+<main id="launcher"><h1>How do you want to join your Teams meeting?</h1>
+  <button aria-label="Continue on this browser" id="continue">Continue on this browser</button></main>
+<main id="prejoin" hidden>
+  <input data-tid="prejoin-display-name-input" placeholder="Type your name">
+  <input type="checkbox" role="switch" data-tid="toggle-mute" aria-checked="true" checked>
+  <input type="checkbox" role="switch" data-tid="toggle-video" aria-checked="true" checked>
+  <button data-tid="prejoin-join-button" id="join" disabled>Join now</button>
+  <button data-tid="prejoin-cancel-button">Cancel</button>
+</main>
+<main id="lobby" hidden><p>Someone in the meeting should let you in soon</p>
+  <button data-tid="hangup-main-btn" aria-label="Leave (Ctrl+Shift+H)">Leave</button></main>
+<main id="call" hidden>
+  <button id="callingButtons-showMoreBtn">More</button>
+  <button id="raisehands-button">Raise</button>
+  <button id="chat-button">Chat</button>
+  <button id="roster-button" aria-label="People">People</button>
+  <button id="hangup-button" data-tid="hangup-main-btn" aria-label="Leave (Ctrl+Shift+H)">Leave</button>
+  <div role="tree" aria-label="Attendees" id="roster" hidden></div>
+</main>
+<main id="denied" hidden><p>Sorry, but you were denied access to the meeting.</p><button data-tid="calling-retry-cancelbutton">Dismiss</button></main>
+<main id="removed" hidden><h2 id="calling-retry-screen-title">You’ve been removed from this meeting</h2></main>
+<main id="ended" hidden><p>The meeting has ended</p></main>
+<main id="left" hidden><p>You left the meeting.</p><button>Rejoin</button></main>
+<script>
+const code = "__CODE__";
+const api = location.pathname.replace(/\/[^\/]*$/, '') + "/_replica/" + code;
+let guest = null;
+const show = (id) => { for (const m of document.querySelectorAll('main')) m.hidden = m.id !== id; };
+document.getElementById('continue').addEventListener('click', () => show('prejoin'));
+const name = document.querySelector('[data-tid="prejoin-display-name-input"]');
+const join = document.getElementById('join');
+name.addEventListener('input', () => { join.disabled = name.value.trim() === ''; });
+for (const sw of document.querySelectorAll('[role="switch"]')) {
+  sw.addEventListener('click', () => sw.setAttribute('aria-checked', sw.checked ? 'true' : 'false'));
+}
+join.addEventListener('click', async () => {
+  join.disabled = true;
+  const r = await fetch(api + '/guests', {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({name: name.value})});
+  guest = (await r.json()).id;
+  poll();
+});
+document.getElementById('roster-button').addEventListener('click', () => {
+  const roster = document.getElementById('roster');
+  roster.hidden = !roster.hidden;
+});
+document.getElementById('hangup-button').addEventListener('click', async () => {
+  await fetch(api + '/guests/' + guest + '/leave', {method: 'POST'});
+});
+async function poll() {
+  const s = await (await fetch(api + '/guests/' + guest)).json();
+  show(s.screen);
+  if (s.screen === 'call') {
+    const roster = document.getElementById('roster');
+    roster.innerHTML = '';
+    if (!roster.hidden) {
+      for (const p of s.participants) {
+        const item = document.createElement('div');
+        item.setAttribute('data-tid', 'participantsInCall-' + p.name);
+        const span = document.createElement('span');
+        span.title = p.name;
+        span.textContent = p.name;
+        item.appendChild(span);
+        roster.appendChild(item);
+      }
     }
   }
   setTimeout(poll, 250);

@@ -67,4 +67,5 @@ pub const MEET: ClientSpec = ClientSpec {
         "button[aria-label='Leave call']",
         "[role='button'][aria-label='Leave call']",
     ],
+    in_call_panels: &[],
 };

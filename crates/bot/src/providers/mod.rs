@@ -5,6 +5,7 @@
 //! lists participants; the driver decides what that means.
 
 pub mod meet;
+pub mod teams;
 
 use crate::driver::{Observation, Participant, Provider};
 use async_trait::async_trait;
@@ -47,6 +48,9 @@ pub struct ClientSpec {
     pub blocked: &'static [(&'static str, &'static [&'static str])],
     /// The leave button.
     pub leave_buttons: &'static [&'static str],
+    /// Clicked once when the call is reached (e.g. Teams' People panel, whose roster is
+    /// only in the page while open).
+    pub in_call_panels: &'static [&'static str],
 }
 
 /// Classifies the page and lists participants; `spec` is the client's [`ClientSpec`].
@@ -145,6 +149,7 @@ pub struct WebClient {
     page: Page,
     spec: &'static ClientSpec,
     meeting_url: String,
+    panels_opened: bool,
 }
 
 impl WebClient {
@@ -153,6 +158,7 @@ impl WebClient {
             page,
             spec,
             meeting_url: meeting_url.to_string(),
+            panels_opened: false,
         }
     }
 
@@ -211,7 +217,17 @@ impl Provider for WebClient {
     }
 
     async fn observe(&mut self) -> Result<Observation, String> {
-        let p = self.probe().await?;
+        let mut p = self.probe().await?;
+        if p.state == "in_call" && !self.panels_opened && !self.spec.in_call_panels.is_empty() {
+            self.panels_opened = true;
+            let script = format!(
+                "(() => {{ for (const s of {}) {{ const b = document.querySelector(s); if (b) b.click(); }} }})()",
+                serde_json::to_string(self.spec.in_call_panels).expect("strings")
+            );
+            let _ = self.page.evaluate(script).await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            p = self.probe().await?;
+        }
         Ok(match p.state.as_str() {
             "blocked" => Observation::Blocked {
                 sub_code: p.sub_code.unwrap_or_else(|| "join_denied".into()),

@@ -401,6 +401,16 @@ async fn the_servers_own_test_meetings_are_served_and_accepted_unless_disabled()
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["platform"], "google_meet");
+    let teams = format!("{}/_test/meeting/teams/19-meeting-abc", app.base);
+    let page = reqwest::get(&teams).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains("prejoin-display-name-input"),
+        "the Teams look-alike is served"
+    );
+    let r = app
+        .post(&app.admin_key, "/api/bots", serde_json::json!({"meetingUrl": teams}))
+        .await;
+    assert_eq!(r.body["platform"], "microsoft_teams", "{}", r.body);
     // Another origin's /_test/ path is not a meeting.
     let r = app
         .post(
