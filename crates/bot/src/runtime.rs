@@ -8,17 +8,17 @@ use crate::browser;
 use crate::control::ControlClient;
 use crate::driver::{self, DriverSettings};
 use crate::env::BotEnv;
-use crate::providers::{ClientSpec, WebClient, meet::MEET, teams::TEAMS};
+use crate::providers::{ClientSpec, WebClient, meet::MEET, teams::TEAMS, zoom::ZOOM};
 use meeboter_core::MeetingPlatform;
 use meeboter_core::lifecycle::sub_code;
 use std::time::Duration;
 
-/// The web client for a meeting platform, if this build can join it.
-fn spec_for(platform: MeetingPlatform) -> Option<&'static ClientSpec> {
+/// The web client for a meeting platform.
+fn spec_for(platform: MeetingPlatform) -> &'static ClientSpec {
     match platform {
-        MeetingPlatform::GoogleMeet => Some(&MEET),
-        MeetingPlatform::MicrosoftTeams => Some(&TEAMS),
-        MeetingPlatform::Zoom => None,
+        MeetingPlatform::GoogleMeet => &MEET,
+        MeetingPlatform::MicrosoftTeams => &TEAMS,
+        MeetingPlatform::Zoom => &ZOOM,
     }
 }
 
@@ -59,10 +59,7 @@ pub async fn run(env: BotEnv) -> i32 {
         let _ = control.report_status("FATAL", Some(code), Some(&message)).await;
         1
     };
-    let Some(spec) = spec_for(env.platform) else {
-        let message = format!("this build cannot join {} meetings yet", env.platform);
-        return fail("unsupported_platform", message).await;
-    };
+    let spec = spec_for(env.platform);
     let chromium = match browser::find_chromium(env.chromium_path.as_deref()) {
         Ok(path) => path,
         Err(e) => return fail(sub_code::BROWSER_CRASHED, e.to_string()).await,

@@ -305,3 +305,75 @@ async fn a_teams_bot_continues_in_the_browser_waits_in_the_lobby_and_reads_the_r
     until_guest(&base, code, "left").await;
     running.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zoom_bot_types_its_name_waits_and_leaves_through_the_confirm() {
+    use meeboter_bot::providers::zoom::ZOOM;
+    let base = replica_of(meeboter_replica::zoom_router()).await;
+    let code = "81234567890";
+    reqwest::Client::new()
+        .put(format!("{base}/_replica/{code}"))
+        .json(&json!({"lobby": true}))
+        .send()
+        .await
+        .unwrap();
+    let chromium = browser::find_chromium(None).expect("scripts/test installs Chromium");
+    let running = browser::launch(&chromium, false, &[]).await.unwrap();
+    let page = running.browser.new_page("about:blank").await.unwrap();
+    let mut provider = WebClient::new(page, &ZOOM, &format!("{base}/{code}"));
+    let channel = Recorder::default();
+    let (s, _tx) = settings(3);
+    let host_side = {
+        let base = base.clone();
+        tokio::spawn(async move {
+            let lobby = until_guest(&base, code, "lobby").await;
+            assert_eq!(
+                lobby["guests"][0]["name"], "Meeboter Notes",
+                "typed with real key events"
+            );
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            host(&base, code, "admit", None).await;
+            until_guest(&base, code, "call").await;
+            host(&base, code, "participants", Some(json!({"name": "Katherine Johnson"}))).await;
+            tokio::time::sleep(Duration::from_secs(4)).await;
+            reqwest::Client::new()
+                .delete(format!("{base}/_replica/{code}/participants/Katherine Johnson"))
+                .send()
+                .await
+                .unwrap();
+        })
+    };
+    let outcome = tokio::time::timeout(Duration::from_secs(90), driver::run(&mut provider, &channel, s))
+        .await
+        .expect("the bot finished");
+    host_side.await.unwrap();
+    assert_eq!(outcome.sub_code, "everyone_left");
+    assert_eq!(
+        channel.statuses.lock().unwrap().as_slice(),
+        [
+            "JOINING_CALL",
+            "IN_WAITING_ROOM",
+            "IN_CALL",
+            "LEAVING/everyone_left",
+            "ENDED/everyone_left"
+        ]
+    );
+    let people: Vec<String> = channel
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e["isBot"] == false)
+        .map(|e| format!("{} {}", e["type"].as_str().unwrap(), e["name"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        people,
+        [
+            "participant_join Katherine Johnson",
+            "participant_leave Katherine Johnson"
+        ]
+    );
+    // Leave, then "Leave Meeting" in the confirm.
+    until_guest(&base, code, "left").await;
+    running.close().await;
+}

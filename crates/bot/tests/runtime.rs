@@ -229,15 +229,3 @@ async fn a_bot_without_a_browser_fails_with_browser_crashed_and_the_reason() {
         "{change}"
     );
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_platform_this_build_cannot_join_fails_clearly() {
-    let database = TestDatabase::create().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let (base, admin, bot_id, token) = server_with_a_deployed_bot(&database, listener).await;
-    let env = env_for(&base, &bot_id, &token, "zoom", "/nonexistent/chromium");
-    assert_eq!(meeboter_bot::runtime::run(env).await, 1);
-    let change = last_change(&base, &admin, &bot_id).await;
-    assert_eq!(change["subCode"], "unsupported_platform");
-    assert!(change["message"].as_str().unwrap().contains("zoom"), "{change}");
-}

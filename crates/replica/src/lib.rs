@@ -68,6 +68,11 @@ pub fn router() -> Router {
     router_with(MEET_PAGE)
 }
 
+/// The Zoom web-client replica (`/{id}`), same host controls.
+pub fn zoom_router() -> Router {
+    router_with(ZOOM_PAGE)
+}
+
 /// The Microsoft Teams replica (`/{id}`), same host controls.
 pub fn teams_router() -> Router {
     router_with(TEAMS_PAGE)
@@ -338,6 +343,87 @@ async function poll() {
         item.appendChild(span);
         roster.appendChild(item);
       }
+    }
+  }
+  setTimeout(poll, 250);
+}
+</script>
+</body></html>
+"#;
+
+/// The Zoom replica (contract: `docs/research/meeting-web-clients.md` §6.3): a cookie
+/// overlay, `#input-for-name` whose Join button (class `disabled`) only enables on real input
+/// events, preview toggles, the waiting room inside `.meeting-app`, the footer with Leave (and
+/// its "Leave Meeting" confirm) and the participants list, and the end screens.
+const ZOOM_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Zoom</title>
+<style>[hidden]{display:none!important}</style></head><body>
+<div id="onetrust-banner-sdk"><button id="onetrust-accept-btn-handler">Accept Cookies</button></div>
+<main id="prejoin">
+  <input id="input-for-name" type="text" placeholder="Your Name">
+  <button id="preview-audio-control-button" aria-label="Mute">mic</button>
+  <button id="preview-video-control-button" aria-label="Stop Video">cam</button>
+  <button class="zm-btn preview-join-button disabled" id="join">Join</button>
+</main>
+<div class="meeting-app">
+  <main id="lobby" hidden><p>Please wait, the meeting host will let you in soon.</p></main>
+  <main id="call" hidden>
+    <div id="wc-footer">
+      <button aria-label="open the participants list" id="participants-button"><span class="footer-button__number-counter"><span id="count">1</span></span></button>
+      <button aria-label="open the chat panel">Chat</button>
+      <button aria-label="Leave" id="leave">Leave</button>
+      <button class="leave-meeting-options__btn--danger" id="confirm-leave" hidden>Leave Meeting</button>
+    </div>
+    <ul id="participants-ul" hidden></ul>
+  </main>
+</div>
+<main id="denied" hidden><p>Sorry, the host has denied your request to join.</p></main>
+<main id="removed" hidden><p>You have been removed from this meeting</p></main>
+<main id="ended" hidden><div aria-label="Meeting is end now"><div class="zm-modal-body-title">This meeting has been ended by host</div><button>OK</button></div></main>
+<main id="left" hidden><p>You left the meeting.</p></main>
+<script>
+const code = "__CODE__";
+const api = location.pathname.replace(/\/[^\/]*$/, '') + "/_replica/" + code;
+let guest = null;
+const show = (id) => { for (const m of document.querySelectorAll('main')) m.hidden = m.id !== id; };
+document.getElementById('onetrust-accept-btn-handler').addEventListener('click', () => document.getElementById('onetrust-banner-sdk').remove());
+const name = document.getElementById('input-for-name');
+const join = document.getElementById('join');
+// Like Zoom: only a trusted (real) input event enables Join.
+name.addEventListener('input', (e) => { if (e.isTrusted) join.classList.toggle('disabled', name.value.trim() === ''); });
+const audio = document.getElementById('preview-audio-control-button');
+audio.addEventListener('click', () => audio.setAttribute('aria-label', audio.getAttribute('aria-label') === 'Mute' ? 'Unmute' : 'Mute'));
+const video = document.getElementById('preview-video-control-button');
+video.addEventListener('click', () => video.setAttribute('aria-label', video.getAttribute('aria-label') === 'Stop Video' ? 'Start Video' : 'Stop Video'));
+join.addEventListener('click', async () => {
+  if (join.classList.contains('disabled')) return;
+  const r = await fetch(api + '/guests', {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({name: name.value})});
+  guest = (await r.json()).id;
+  poll();
+});
+document.getElementById('participants-button').addEventListener('click', () => {
+  const ul = document.getElementById('participants-ul');
+  ul.hidden = !ul.hidden;
+});
+document.getElementById('leave').addEventListener('click', () => { document.getElementById('confirm-leave').hidden = false; });
+document.getElementById('confirm-leave').addEventListener('click', async () => {
+  await fetch(api + '/guests/' + guest + '/leave', {method: 'POST'});
+});
+async function poll() {
+  const s = await (await fetch(api + '/guests/' + guest)).json();
+  show(s.screen);
+  if (s.screen === 'call') {
+    document.getElementById('count').textContent = String(s.participants.length);
+    const ul = document.getElementById('participants-ul');
+    ul.innerHTML = '';
+    for (const p of s.participants) {
+      const li = document.createElement('li');
+      li.className = 'participants-li';
+      const span = document.createElement('span');
+      span.className = 'participants-item__display-name';
+      span.textContent = p.name;
+      li.appendChild(span);
+      ul.appendChild(li);
     }
   }
   setTimeout(poll, 250);

@@ -159,7 +159,8 @@ pub fn app(state: AppState) -> Router {
         // The web clients' look-alikes, so `meeboter verify` can prove a deployment end to end.
         api = api
             .nest_service("/_test/meeting/meet", meeboter_replica::router())
-            .nest_service("/_test/meeting/teams", meeboter_replica::teams_router());
+            .nest_service("/_test/meeting/teams", meeboter_replica::teams_router())
+            .nest_service("/_test/meeting/zoom", meeboter_replica::zoom_router());
     }
     api.fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {

@@ -6,6 +6,7 @@
 
 pub mod meet;
 pub mod teams;
+pub mod zoom;
 
 use crate::driver::{Observation, Participant, Provider};
 use async_trait::async_trait;
@@ -73,10 +74,11 @@ pub const PROBE: &str = r#"
   if (inCall) {
     const seen = new Map();
     for (const el of document.querySelectorAll(spec.participantSelector)) {
-      const id = el.getAttribute(spec.participantIdAttribute);
-      if (!id || seen.has(id)) continue;
       const attr = spec.participantNameAttribute ? el.getAttribute(spec.participantNameAttribute) : null;
       const name = (attr || el.innerText || '').split('\n')[0].trim();
+      // Rosters without ids (Zoom) are keyed by name.
+      const id = (spec.participantIdAttribute && el.getAttribute(spec.participantIdAttribute)) || name;
+      if (!id || seen.has(id)) continue;
       if (spec.participantIgnore.some((x) => norm(name).includes(norm(x)))) continue;
       seen.set(id, { id, name });
     }
@@ -95,7 +97,8 @@ const PREJOIN: &str = r#"
   const buttons = () => Array.from(document.querySelectorAll('button, [role="button"], a')).filter(visible);
   const find = (texts) => {
     for (const t of texts) {
-      const hit = buttons().find((b) => label(b).includes(t.toLowerCase()) && !b.disabled && b.getAttribute('aria-disabled') !== 'true');
+      const hit = buttons().find((b) => label(b).includes(t.toLowerCase()) && !b.disabled
+        && b.getAttribute('aria-disabled') !== 'true' && !b.classList.contains('disabled'));
       if (hit) return hit;
     }
     return null;
@@ -106,11 +109,11 @@ const PREJOIN: &str = r#"
   for (const sel of spec.nameInputs) {
     const input = Array.from(document.querySelectorAll(sel)).find(visible);
     if (input && input.value !== botName) {
-      const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;
-      setter.call(input, botName);
-      input.dispatchEvent(new Event('input', { bubbles: true }));
-      input.dispatchEvent(new Event('change', { bubbles: true }));
-      done.push('named');
+      // Typed with real key events by the caller: some clients (Zoom) keep Join disabled
+      // when the value is set from script.
+      for (const old of document.querySelectorAll('[data-meeboter-name]')) old.removeAttribute('data-meeboter-name');
+      input.setAttribute('data-meeboter-name', '1');
+      return ['needs_name'];
     }
     if (input) break;
   }
@@ -176,6 +179,26 @@ impl WebClient {
         serde_json::to_string(self.spec).expect("specs serialise")
     }
 
+    /// Types the name into the input the pre-join script marked, with real key events.
+    async fn type_name(&self, bot_name: &str) {
+        let _ = self
+            .page
+            .evaluate("(() => { const i = document.querySelector('[data-meeboter-name]'); if (i) { i.focus(); i.select(); } })()")
+            .await;
+        if let Ok(input) = self.page.find_element("[data-meeboter-name]").await {
+            let _ = input.click().await;
+            // Clear whatever is there (a remembered name) before typing ours.
+            let _ = self
+                .page
+                .evaluate(
+                    "(() => { const i = document.querySelector('[data-meeboter-name]'); if (i) { i.select(); } })()",
+                )
+                .await;
+            let _ = input.press_key("Backspace").await;
+            let _ = input.type_str(bot_name).await;
+        }
+    }
+
     async fn probe(&self) -> Result<Probe, String> {
         self.call(PROBE, &self.spec_json()).await
     }
@@ -204,6 +227,10 @@ impl Provider for WebClient {
             let done: Vec<String> = self.call(PREJOIN, &args).await.unwrap_or_default();
             if done.iter().any(|d| d == "joined") {
                 return Ok(());
+            }
+            if done.iter().any(|d| d == "needs_name") {
+                self.type_name(bot_name).await;
+                continue;
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(format!(
@@ -253,6 +280,9 @@ impl Provider for WebClient {
             "(() => {{ const sels = {}; const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length); for (const s of sels) {{ const b = Array.from(document.querySelectorAll(s)).find(visible); if (b) {{ b.click(); return true; }} }} return false; }})()",
             serde_json::to_string(self.spec.leave_buttons).expect("strings")
         );
+        // Twice: clients that confirm (Zoom's "Leave Meeting") list the confirm button first.
+        let _ = self.page.evaluate(script.clone()).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
         let _ = self.page.evaluate(script).await;
         Ok(())
     }

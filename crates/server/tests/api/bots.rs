@@ -411,6 +411,9 @@ async fn the_servers_own_test_meetings_are_served_and_accepted_unless_disabled()
         .post(&app.admin_key, "/api/bots", serde_json::json!({"meetingUrl": teams}))
         .await;
     assert_eq!(r.body["platform"], "microsoft_teams", "{}", r.body);
+    let zoom = format!("{}/_test/meeting/zoom/81234567890", app.base);
+    let page = reqwest::get(&zoom).await.unwrap().text().await.unwrap();
+    assert!(page.contains("input-for-name"), "the Zoom look-alike is served");
     // Another origin's /_test/ path is not a meeting.
     let r = app
         .post(
