@@ -341,27 +341,35 @@ impl EcsPlatform {
         }))
     }
 
-    /// `DescribeTasks` for any number of ARNs (batches of 100); unknown ones are `Gone`.
-    pub async fn describe(&self, arns: &[String]) -> Result<HashMap<String, InstanceState>, PlatformError> {
-        let mut out = HashMap::new();
+    /// `DescribeTasks` for any number of ARNs, in batches of 100 (the API's limit).
+    async fn describe_tasks(&self, arns: &[String], with_tags: bool) -> Result<Vec<Task>, PlatformError> {
+        let mut tasks = Vec::new();
         for batch in arns.chunks(DESCRIBE_BATCH) {
-            let res = self
+            let mut req = self
                 .client
                 .describe_tasks()
                 .cluster(&self.settings.cluster)
-                .set_tasks(Some(batch.to_vec()))
-                .send()
-                .await
-                .map_err(|e| classify("DescribeTasks", e))?;
-            for task in res.tasks() {
-                if let Some(arn) = task.task_arn() {
-                    out.insert(arn.to_string(), task_state(task));
-                }
+                .set_tasks(Some(batch.to_vec()));
+            if with_tags {
+                req = req.include(aws_sdk_ecs::types::TaskField::Tags);
             }
-            // `failures: [{arn, reason: "MISSING"}]` — and moto simply leaves them out.
-            for arn in batch {
-                out.entry(arn.clone()).or_insert(InstanceState::Gone);
-            }
+            let res = req.send().await.map_err(|e| classify("DescribeTasks", e))?;
+            tasks.extend(res.tasks().iter().cloned());
+        }
+        Ok(tasks)
+    }
+
+    /// What became of each task; unknown ones are `Gone`.
+    pub async fn describe(&self, arns: &[String]) -> Result<HashMap<String, InstanceState>, PlatformError> {
+        let mut out: HashMap<String, InstanceState> = self
+            .describe_tasks(arns, false)
+            .await?
+            .iter()
+            .filter_map(|t| Some((t.task_arn()?.to_string(), task_state(t))))
+            .collect();
+        // `failures: [{arn, reason: "MISSING"}]` — and moto simply leaves them out.
+        for arn in arns {
+            out.entry(arn.clone()).or_insert(InstanceState::Gone);
         }
         Ok(out)
     }
@@ -393,31 +401,20 @@ impl EcsPlatform {
     /// Tasks of this installation (ARN → (bot id, attempt)), with their tags.
     async fn our_tasks(&self, arns: &[String]) -> Result<Vec<(String, String, u32)>, PlatformError> {
         let mut ours = Vec::new();
-        for batch in arns.chunks(DESCRIBE_BATCH) {
-            let res = self
-                .client
-                .describe_tasks()
-                .cluster(&self.settings.cluster)
-                .set_tasks(Some(batch.to_vec()))
-                .include(aws_sdk_ecs::types::TaskField::Tags)
-                .send()
-                .await
-                .map_err(|e| classify("DescribeTasks", e))?;
-            for task in res.tasks() {
-                let tag = |k: &str| {
-                    task.tags()
-                        .iter()
-                        .find(|t| t.key() == Some(k))
-                        .and_then(|t| t.value())
-                        .map(str::to_string)
-                };
-                if tag(TAG_INSTALLATION).as_deref() != Some(self.installation.as_str()) {
-                    continue; // never touch anything another installation (or person) started
-                }
-                if let (Some(arn), Some(bot)) = (task.task_arn(), tag(TAG_BOT)) {
-                    let attempt = tag(TAG_ATTEMPT).and_then(|a| a.parse().ok()).unwrap_or(0);
-                    ours.push((arn.to_string(), bot, attempt));
-                }
+        for task in self.describe_tasks(arns, true).await? {
+            let tag = |k: &str| {
+                task.tags()
+                    .iter()
+                    .find(|t| t.key() == Some(k))
+                    .and_then(|t| t.value())
+                    .map(str::to_string)
+            };
+            if tag(TAG_INSTALLATION).as_deref() != Some(self.installation.as_str()) {
+                continue; // never touch anything another installation (or person) started
+            }
+            if let (Some(arn), Some(bot)) = (task.task_arn(), tag(TAG_BOT)) {
+                let attempt = tag(TAG_ATTEMPT).and_then(|a| a.parse().ok()).unwrap_or(0);
+                ours.push((arn.to_string(), bot, attempt));
             }
         }
         Ok(ours)
