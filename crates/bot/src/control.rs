@@ -12,6 +12,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
 
+use crate::driver::OutgoingChat;
+
 /// Per-request timeout.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -84,6 +86,15 @@ pub struct HeartbeatReply {
     pub reason: Option<String>,
 }
 
+/// A request body: JSON, or bytes (screenshots) sent as they are.
+enum Payload {
+    Json(Value),
+    Bytes {
+        content_type: &'static str,
+        bytes: bytes::Bytes,
+    },
+}
+
 /// A client for one bot's control channel.
 #[derive(Clone)]
 pub struct ControlClient {
@@ -123,6 +134,17 @@ impl ControlClient {
         body: Option<&Value>,
         budget: RetryBudget,
     ) -> Result<Value, ControlError> {
+        let body = body.map(|b| Payload::Json(b.clone()));
+        self.send(method, path, body.as_ref(), budget).await
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Payload>,
+        budget: RetryBudget,
+    ) -> Result<Value, ControlError> {
         let mut backoff = budget.first_backoff;
         let mut last_error = String::new();
         for attempt in 1..=budget.attempts.max(1) {
@@ -130,8 +152,14 @@ impl ControlClient {
                 .http
                 .request(method.clone(), format!("{}{path}", self.base))
                 .bearer_auth(&self.token);
-            if let Some(b) = body {
-                req = req.json(b);
+            match body {
+                Some(Payload::Json(b)) => req = req.json(b),
+                Some(Payload::Bytes { content_type, bytes }) => {
+                    req = req
+                        .header(reqwest::header::CONTENT_TYPE, *content_type)
+                        .body(bytes.clone());
+                }
+                None => {}
             }
             match req.send().await {
                 Ok(res) => {
@@ -199,6 +227,44 @@ impl ControlClient {
             status: 200,
             message: format!("unexpected heartbeat answer: {e}"),
         })
+    }
+
+    /// Claims the next chat message the user queued (`None` when there is none).
+    pub async fn next_chat(&self) -> Result<Option<OutgoingChat>, ControlError> {
+        let json = self.call(Method::GET, "/chat/next", None, RetryBudget::QUICK).await?;
+        if json.is_null() {
+            return Ok(None);
+        }
+        serde_json::from_value(json)
+            .map(Some)
+            .map_err(|e| ControlError::Rejected {
+                status: 200,
+                message: format!("unexpected chat message: {e}"),
+            })
+    }
+
+    /// Reports whether a claimed chat message was posted (`error` says why not).
+    pub async fn chat_result(&self, id: &str, error: Option<&str>) -> Result<(), ControlError> {
+        let body = match error {
+            None => json!({"status": "sent"}),
+            Some(e) => json!({"status": "failed", "error": e}),
+        };
+        let path = format!("/chat/{id}/result");
+        self.call(Method::POST, &path, Some(&body), RetryBudget::PERSISTENT)
+            .await
+            .map(|_| ())
+    }
+
+    /// Uploads a screenshot (JPEG); `kind` says when it was taken.
+    pub async fn screenshot(&self, kind: &str, jpeg: Vec<u8>) -> Result<(), ControlError> {
+        let body = Payload::Bytes {
+            content_type: "image/jpeg",
+            bytes: bytes::Bytes::from(jpeg),
+        };
+        let path = format!("/screenshots?kind={kind}");
+        self.send(Method::POST, &path, Some(&body), RetryBudget::PERSISTENT)
+            .await
+            .map(|_| ())
     }
 
     /// Reports what happened in the meeting, in order (`{"type": "participant_join", …}`).

@@ -38,6 +38,23 @@ pub struct Participant {
     pub name: String,
 }
 
+/// A chat message as the page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ChatLine {
+    pub sender: String,
+    pub text: String,
+}
+
+/// A chat message the user queued for the bot to post.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct OutgoingChat {
+    pub id: String,
+    pub text: String,
+}
+
+/// How often the bot asks for queued chat messages while in the call.
+pub const CHAT_POLL_EVERY: Duration = Duration::from_secs(2);
+
 /// What the meeting page shows right now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Observation {
@@ -68,6 +85,18 @@ pub trait Provider: Send {
     async fn observe(&mut self) -> Result<Observation, String>;
     /// Leaves the call politely (best effort).
     async fn leave(&mut self) -> Result<(), String>;
+    /// Chat messages that appeared since the last call (read during `observe`).
+    async fn take_chat(&mut self) -> Vec<ChatLine> {
+        Vec::new()
+    }
+    /// Posts a message to the meeting's chat; `Ok` once the client took it.
+    async fn send_chat(&mut self, _text: &str) -> Result<(), String> {
+        Err("this client has no chat".into())
+    }
+    /// A picture of the page (JPEG), for the record of what the bot saw.
+    async fn screenshot(&mut self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 /// The control channel as the driver uses it (a trait so the driver is tested on its own).
@@ -81,6 +110,12 @@ pub trait Channel: Send + Sync {
     ) -> Result<String, ControlError>;
     async fn heartbeat(&self) -> Result<HeartbeatReply, ControlError>;
     async fn events(&self, events: &[Value]) -> Result<(), ControlError>;
+    /// Claims the next queued chat message, if any.
+    async fn next_chat(&self) -> Result<Option<OutgoingChat>, ControlError>;
+    /// Reports whether a claimed chat message was posted.
+    async fn chat_result(&self, id: &str, error: Option<&str>) -> Result<(), ControlError>;
+    /// Uploads a screenshot; `kind` says when it was taken (`waiting_room`, `in_call`, `failure`).
+    async fn screenshot(&self, kind: &str, jpeg: Vec<u8>) -> Result<(), ControlError>;
 }
 
 #[async_trait]
@@ -98,6 +133,15 @@ impl Channel for crate::control::ControlClient {
     }
     async fn events(&self, events: &[Value]) -> Result<(), ControlError> {
         crate::control::ControlClient::events(self, events).await
+    }
+    async fn next_chat(&self) -> Result<Option<OutgoingChat>, ControlError> {
+        crate::control::ControlClient::next_chat(self).await
+    }
+    async fn chat_result(&self, id: &str, error: Option<&str>) -> Result<(), ControlError> {
+        crate::control::ControlClient::chat_result(self, id, error).await
+    }
+    async fn screenshot(&self, kind: &str, jpeg: Vec<u8>) -> Result<(), ControlError> {
+        crate::control::ControlClient::screenshot(self, kind, jpeg).await
     }
 }
 
@@ -154,6 +198,7 @@ struct InCall {
     alone_since: Option<Instant>,
     humans_ever: bool,
     missing_since: Option<Instant>,
+    next_chat_poll: Instant,
 }
 
 /// Runs a bot from join to leave; reports every status and returns the final outcome
@@ -216,6 +261,7 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
             }
             (Phase::Joining, Observation::WaitingRoom) => {
                 let _ = channel.report_status("IN_WAITING_ROOM", None, None).await;
+                snapshot(provider, channel, "waiting_room").await;
                 phase = Phase::Waiting { since: now };
             }
             (Phase::Waiting { since }, Observation::WaitingRoom | Observation::Joining | Observation::Unknown) => {
@@ -225,11 +271,13 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
             }
             (Phase::Joining | Phase::Waiting { .. }, Observation::InCall { participants }) => {
                 let _ = channel.report_status("IN_CALL", None, None).await;
+                snapshot(provider, channel, "in_call").await;
                 let mut call = InCall {
                     roster: BTreeMap::new(),
                     alone_since: Some(now),
                     humans_ever: false,
                     missing_since: None,
+                    next_chat_poll: now,
                 };
                 track(&mut call, participants, &settings.bot_name, channel, now).await;
                 phase = Phase::InCall(call);
@@ -243,6 +291,11 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
             (Phase::InCall(call), Observation::InCall { participants }) => {
                 call.missing_since = None;
                 track(call, participants, &settings.bot_name, channel, now).await;
+                relay_chat(provider, channel, &settings.bot_name).await;
+                if now >= call.next_chat_poll {
+                    call.next_chat_poll = now + CHAT_POLL_EVERY;
+                    post_queued_chat(provider, channel).await;
+                }
                 if let Some(alone) = call.alone_since {
                     let (timeout, code) = if call.humans_ever {
                         (leave.everyone_left_timeout_secs, sub_code::EVERYONE_LEFT)
@@ -296,7 +349,43 @@ async fn track(call: &mut InCall, now_in: Vec<Participant>, own: &str, channel: 
     }
 }
 
+/// Reports chat messages that appeared in the meeting (not the bot's own).
+async fn relay_chat(provider: &mut dyn Provider, channel: &dyn Channel, own: &str) {
+    let events: Vec<Value> = provider
+        .take_chat()
+        .await
+        .into_iter()
+        .filter(|m| !m.sender.eq_ignore_ascii_case(own) && m.sender != "You")
+        .map(|m| json!({"type": "chat_received", "sender": m.sender, "text": m.text}))
+        .collect();
+    if !events.is_empty() {
+        let _ = channel.events(&events).await;
+    }
+}
+
+/// Posts the next message the user queued, and reports how it went.
+async fn post_queued_chat(provider: &mut dyn Provider, channel: &dyn Channel) {
+    let Ok(Some(message)) = channel.next_chat().await else {
+        return;
+    };
+    let error = provider.send_chat(&message.text).await.err();
+    if let Some(e) = &error {
+        tracing::warn!(message_id = %message.id, error = %e, "could not post a chat message");
+    }
+    let _ = channel.chat_result(&message.id, error.as_deref()).await;
+}
+
+async fn snapshot(provider: &mut dyn Provider, channel: &dyn Channel, kind: &str) {
+    if let Some(jpeg) = provider.screenshot().await {
+        let _ = channel.screenshot(kind, jpeg).await;
+    }
+}
+
 async fn finish(provider: &mut dyn Provider, channel: &dyn Channel, outcome: Outcome, was_in_call: bool) -> Outcome {
+    if outcome.status == "FATAL" {
+        // What the bot saw when it failed: the first thing anyone debugging asks for.
+        snapshot(provider, channel, "failure").await;
+    }
     if outcome.status == "ENDED" && was_in_call {
         let _ = channel.report_status("LEAVING", Some(&outcome.sub_code), None).await;
     }
@@ -339,6 +428,9 @@ mod tests {
     struct Recorder {
         statuses: Mutex<Vec<String>>,
         events: Mutex<Vec<Value>>,
+        outgoing: Mutex<Vec<OutgoingChat>>,
+        chat_results: Mutex<Vec<(String, Option<String>)>>,
+        screenshots: Mutex<Vec<String>>,
         /// Answer heartbeats with "leave" from this point on.
         leave_after: Option<Duration>,
         start: Option<Instant>,
@@ -371,6 +463,20 @@ mod tests {
         }
         async fn events(&self, events: &[Value]) -> Result<(), ControlError> {
             self.events.lock().unwrap().extend_from_slice(events);
+            Ok(())
+        }
+        async fn next_chat(&self) -> Result<Option<OutgoingChat>, ControlError> {
+            Ok(self.outgoing.lock().unwrap().pop())
+        }
+        async fn chat_result(&self, id: &str, error: Option<&str>) -> Result<(), ControlError> {
+            self.chat_results
+                .lock()
+                .unwrap()
+                .push((id.to_string(), error.map(str::to_string)));
+            Ok(())
+        }
+        async fn screenshot(&self, kind: &str, _jpeg: Vec<u8>) -> Result<(), ControlError> {
+            self.screenshots.lock().unwrap().push(kind.to_string());
             Ok(())
         }
     }
@@ -582,6 +688,98 @@ mod tests {
                 "ENDED/user_requested"
             ]
         );
+    }
+
+    /// In a call with Ada; chat arrives at 5 s (one line is the bot's own), the meeting ends
+    /// at 20 s; posting works unless the text says "fail".
+    struct Chatty {
+        start: Instant,
+        delivered: bool,
+        sent: Arc<Mutex<Vec<String>>>,
+    }
+
+    #[async_trait]
+    impl Provider for Chatty {
+        async fn join(&mut self, _name: &str) -> Result<(), String> {
+            Ok(())
+        }
+        async fn observe(&mut self) -> Result<Observation, String> {
+            Ok(if self.start.elapsed() < Duration::from_secs(20) {
+                people(&["Ada"])
+            } else {
+                Observation::MeetingEnded
+            })
+        }
+        async fn leave(&mut self) -> Result<(), String> {
+            Ok(())
+        }
+        async fn take_chat(&mut self) -> Vec<ChatLine> {
+            if self.delivered || self.start.elapsed() < Duration::from_secs(5) {
+                return Vec::new();
+            }
+            self.delivered = true;
+            let line = |sender: &str, text: &str| ChatLine {
+                sender: sender.into(),
+                text: text.into(),
+            };
+            vec![
+                line("Ada", "hello"),
+                line("You", "own message"),
+                line("meeboter notes", "own message, by name"),
+            ]
+        }
+        async fn send_chat(&mut self, text: &str) -> Result<(), String> {
+            if text.contains("fail") {
+                return Err("no chat input".into());
+            }
+            self.sent.lock().unwrap().push(text.to_string());
+            Ok(())
+        }
+        async fn screenshot(&mut self) -> Option<Vec<u8>> {
+            Some(vec![0xff, 0xd8])
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn chat_is_relayed_both_ways_and_screenshots_are_taken() {
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let mut provider = Chatty {
+            start: Instant::now(),
+            delivered: false,
+            sent: sent.clone(),
+        };
+        let channel = Recorder::default();
+        channel.outgoing.lock().unwrap().extend([
+            OutgoingChat {
+                id: "m2".into(),
+                text: "this will fail".into(),
+            },
+            OutgoingChat {
+                id: "m1".into(),
+                text: "Notes will follow".into(),
+            },
+        ]);
+        let (s, _tx) = settings();
+        let outcome = run(&mut provider, &channel, s).await;
+        assert_eq!(outcome, Outcome::ended("meeting_ended"));
+        assert_eq!(sent.lock().unwrap().as_slice(), ["Notes will follow"]);
+        assert_eq!(
+            channel.chat_results.lock().unwrap().as_slice(),
+            [
+                ("m1".to_string(), None),
+                ("m2".to_string(), Some("no chat input".to_string()))
+            ]
+        );
+        let received: Vec<Value> = channel
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "chat_received")
+            .cloned()
+            .collect();
+        assert_eq!(received, [json!({"type": "chat_received", "sender": "Ada", "text": "hello"})]);
+        assert_eq!(channel.screenshots.lock().unwrap().as_slice(), ["in_call"]);
     }
 
     #[test]

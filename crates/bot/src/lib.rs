@@ -5,6 +5,9 @@
 //!   bad environment says what is wrong and exits 2).
 //! - [`control::ControlClient`]: the control channel (`config`, `status`, `heartbeat`,
 //!   `events`), with timeouts and bounded retries so a short API outage loses nothing.
+//! - [`outbox::Outbox`]: an ordered, bounded queue in front of the control channel, so the
+//!   driver never waits on the network and an API outage loses no status.
+//! - [`logs`]: the bot's own log lines streamed to the control channel.
 //! - [`browser`]: finding and launching Chromium with the flags a meeting bot needs.
 //! - [`driver`]: the lifecycle every provider shares (lobby, admission, automatic leave,
 //!   removal with debounce, participants) over a `Provider` that only reports what the
@@ -17,5 +20,7 @@ pub mod browser;
 pub mod control;
 pub mod driver;
 pub mod env;
+pub mod logs;
+pub mod outbox;
 pub mod providers;
 pub mod runtime;

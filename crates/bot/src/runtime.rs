@@ -5,12 +5,15 @@
 //! to); 3 the control channel refused the token or was unreachable.
 
 use crate::browser;
-use crate::control::ControlClient;
-use crate::driver::{self, DriverSettings};
+use crate::control::{BotConfig, ControlClient};
+use crate::driver::{self, Channel, DriverSettings};
 use crate::env::BotEnv;
+use crate::logs;
+use crate::outbox::Outbox;
 use crate::providers::{ClientSpec, WebClient, meet::MEET, teams::TEAMS, zoom::ZOOM};
 use meeboter_core::MeetingPlatform;
 use meeboter_core::lifecycle::sub_code;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The web client for a meeting platform.
@@ -44,6 +47,10 @@ pub async fn run_from_env() -> i32 {
     run(env).await
 }
 
+/// How long a stopping bot may take to deliver what it still holds (platforms give a
+/// stopping container 30 s).
+pub const FLUSH_WITHIN: Duration = Duration::from_secs(20);
+
 /// Runs one bot with `env`; returns the exit code (see the module docs).
 pub async fn run(env: BotEnv) -> i32 {
     let control = ControlClient::new(&env.callback_url, &env.token);
@@ -54,9 +61,27 @@ pub async fn run(env: BotEnv) -> i32 {
             return 3;
         }
     };
+    let outbox = Arc::new(Outbox::start(control));
+    let log_forwarder = logs::forward(outbox.clone());
+    let code = run_with(&env, &config, outbox.as_ref()).await;
+    // Everything queued is delivered before the process exits.
+    log_forwarder.abort();
+    let _ = log_forwarder.await;
+    logs::forward_now(&outbox);
+    let delivered = match Arc::try_unwrap(outbox) {
+        Ok(outbox) => outbox.close(FLUSH_WITHIN).await,
+        Err(_) => false,
+    };
+    if !delivered {
+        tracing::warn!("some reports could not be delivered before exit");
+    }
+    code
+}
+
+async fn run_with(env: &BotEnv, config: &BotConfig, outbox: &Outbox) -> i32 {
     let fail = async |code: &str, message: String| {
         tracing::error!(sub_code = code, %message, "bot failed");
-        let _ = control.report_status("FATAL", Some(code), Some(&message)).await;
+        let _ = outbox.report_status("FATAL", Some(code), Some(&message)).await;
         1
     };
     let spec = spec_for(env.platform);
@@ -73,7 +98,7 @@ pub async fn run(env: BotEnv) -> i32 {
         Err(e) => return fail(sub_code::BROWSER_CRASHED, format!("cannot open a tab: {e}")).await,
     };
     let (stop, shutdown) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
+    let signals = tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
         let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
             return;
@@ -82,6 +107,7 @@ pub async fn run(env: BotEnv) -> i32 {
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
+        tracing::info!("stop requested; leaving the meeting");
         let _ = stop.send(true);
     });
     let settings = DriverSettings {
@@ -91,7 +117,8 @@ pub async fn run(env: BotEnv) -> i32 {
         shutdown,
     };
     let mut provider = WebClient::new(page, spec, &env.meeting_url);
-    let outcome = driver::run(&mut provider, &control, settings).await;
+    let outcome = driver::run(&mut provider, outbox, settings).await;
+    signals.abort();
     running.close().await;
     tracing::info!(status = outcome.status, sub_code = %outcome.sub_code, "bot finished");
     match outcome.status {

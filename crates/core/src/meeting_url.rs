@@ -156,7 +156,8 @@ pub const TEST_MEETING_PREFIX: &str = "/_test/meeting/";
 
 /// A link to one of the server's own test meetings: accepted only when it starts with
 /// `{origin}{TEST_MEETING_PREFIX}` (the server's public URL), then `meet/<code>`,
-/// `teams/<id>` or `zoom/<id>` picks the platform. The bot opens it exactly as given.
+/// `teams/<id>` or `zoom/<id>` (also Zoom's `zoom/wc/<id>/join`, `zoom/wc/join/<id>` and
+/// `zoom/j/<id>`) picks the platform. The bot opens it exactly as given.
 pub fn parse_test_meeting_url(input: &str, origin: &str) -> Option<MeetingUrl> {
     let trimmed = input.trim();
     let rest = trimmed
@@ -169,7 +170,14 @@ pub fn parse_test_meeting_url(input: &str, origin: &str) -> Option<MeetingUrl> {
         "zoom" => MeetingPlatform::Zoom,
         _ => return None,
     };
-    let id = parts.next()?.split(['?', '#']).next()?.trim_matches('/');
+    let path = parts.next()?.split(['?', '#']).next()?.trim_matches('/');
+    let segments: Vec<&str> = path.split('/').collect();
+    // Zoom's web client has several URL shapes; the test meetings serve them all.
+    let id = match (platform, segments.as_slice()) {
+        (_, [id]) => *id,
+        (MeetingPlatform::Zoom, ["wc", id, "join"] | ["wc", "join", id] | ["j", id]) => *id,
+        _ => return None,
+    };
     let valid =
         !id.is_empty() && id.len() <= 200 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     valid.then(|| MeetingUrl {
@@ -554,11 +562,25 @@ mod tests {
         assert_eq!(m.normalized, "http://127.0.0.1:3000/_test/meeting/meet/abc-defg-hij");
         let z = parse_test_meeting_url("http://127.0.0.1:3000/_test/meeting/zoom/8123?x=1", origin).unwrap();
         assert_eq!((z.platform, z.meeting_id.as_str()), (MeetingPlatform::Zoom, "8123"));
+        for shape in [
+            "zoom/wc/8123/join?pwd=x&fromPWA=1",
+            "zoom/wc/join/8123",
+            "zoom/j/8123?pwd=x",
+        ] {
+            let z = parse_test_meeting_url(&format!("{origin}/_test/meeting/{shape}"), origin).unwrap();
+            assert_eq!(
+                (z.platform, z.meeting_id.as_str()),
+                (MeetingPlatform::Zoom, "8123"),
+                "{shape}"
+            );
+        }
         for bad in [
             "http://evil.example/_test/meeting/meet/abc-defg-hij",
             "http://127.0.0.1:3000/_test/meeting/webex/abc",
             "http://127.0.0.1:3000/_test/meeting/meet/",
             "http://127.0.0.1:3000/_test/meeting/meet/a%2F..",
+            "http://127.0.0.1:3000/_test/meeting/meet/wc/8123/join",
+            "http://127.0.0.1:3000/_test/meeting/zoom/wc/8123/leave",
             "http://127.0.0.1:30001/_test/meeting/meet/abc-defg-hij",
         ] {
             assert!(parse_test_meeting_url(bad, origin).is_none(), "{bad}");

@@ -263,14 +263,17 @@ async fn shutdown_signal() {
 }
 
 /// Bot logs: one JSON line per event on stderr, which the platform collects (local
-/// platform: bot log events; Coolify/ECS: container logs). Write errors (a closed pipe
+/// platform: bot log events; Coolify/ECS: container logs), and the bot's own lines also as
+/// `log` events through the control channel. Write errors (a closed pipe
 /// when the server that started the bot died) are ignored, never fatal.
 fn init_bot_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOG_LEVEL")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    use tracing_subscriber::prelude::*;
+    // Also streamed to the control channel once the bot knows it (`meeboter_bot::logs`).
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr))
+        .with(meeboter_bot::logs::ForwardLayer)
         .try_init();
 }

@@ -2,7 +2,7 @@
 //! Every selector and text the Meet provider relies on is here; sources and dates are in
 //! `docs/research/meeting-web-clients.md` §1.
 
-use super::ClientSpec;
+use super::{ChatSpec, ClientSpec};
 
 pub const MEET: ClientSpec = ClientSpec {
     name: "Google Meet",
@@ -68,4 +68,22 @@ pub const MEET: ClientSpec = ClientSpec {
         "[role='button'][aria-label='Leave call']",
     ],
     in_call_panels: &[],
+    frames: &[],
+    // Sources disagree on the input's label and element; match "Send a message" on textareas
+    // first. Sender and text classes are obfuscated and rotate (research §1.6).
+    chat: ChatSpec {
+        open_buttons: &[
+            "button[aria-label*='Chat with everyone']",
+            "button[aria-label='Toggle chat']",
+        ],
+        inputs: &[
+            "textarea[aria-label*='Send a message']",
+            "textarea[placeholder*='Send a message']",
+            "input[aria-label*='Send a message']",
+        ],
+        send_buttons: &["button[aria-label*='Send a message']", "button[aria-label*='Send']"],
+        message: "[data-message-id]",
+        sender: ".poVWob",
+        text: ".jO4O1",
+    },
 };

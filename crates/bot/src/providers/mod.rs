@@ -8,10 +8,15 @@ pub mod meet;
 pub mod teams;
 pub mod zoom;
 
-use crate::driver::{Observation, Participant, Provider};
+use crate::driver::{ChatLine, Observation, Participant, Provider};
 use async_trait::async_trait;
 use chromiumoxide::Page;
+use chromiumoxide::cdp::browser_protocol::input::{DispatchKeyEventParams, DispatchKeyEventType, InsertTextParams};
+use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
+use chromiumoxide::page::ScreenshotParams;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::HashMap;
 use std::time::Duration;
 
 /// What identifies one web client's screens. Texts match case-insensitively as
@@ -52,15 +57,39 @@ pub struct ClientSpec {
     /// Clicked once when the call is reached (e.g. Teams' People panel, whose roster is
     /// only in the page while open).
     pub in_call_panels: &'static [&'static str],
+    /// Iframes (CSS selectors) that hold the client when it is embedded, e.g. Zoom's
+    /// progressive web app; the first same-origin match is where the scripts look.
+    pub frames: &'static [&'static str],
+    pub chat: ChatSpec,
+}
+
+/// The chat panel of a client: where messages are typed and where they are listed (most
+/// clients keep messages in the page only while the panel is open).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatSpec {
+    /// Buttons (CSS selectors) that open the panel; clicked only while no input shows.
+    pub open_buttons: &'static [&'static str],
+    /// The message input (a textarea or a contenteditable), first visible match.
+    pub inputs: &'static [&'static str],
+    /// Send buttons, clicked when Enter did not send.
+    pub send_buttons: &'static [&'static str],
+    /// One element per message.
+    pub message: &'static str,
+    /// The sender: inside the message, or the nearest one before it (clients that show one
+    /// header above a run of messages).
+    pub sender: &'static str,
+    /// The text inside the message; the message's last line of text otherwise.
+    pub text: &'static str,
 }
 
 /// Classifies the page and lists participants; `spec` is the client's [`ClientSpec`].
 pub const PROBE: &str = r#"
-(spec) => {
+(spec, doc) => {
   const visible = (el) => !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
   // Clients mix typographic and plain apostrophes and ellipses; compare them normalised.
   const norm = (t) => (t || '').toLowerCase().replace(/[\u2018\u2019]/g, "'").replace(/\u2026/g, '...');
-  const text = norm(document.body ? document.body.innerText : '');
+  const text = norm(doc.body ? doc.body.innerText : '');
   const has = (list) => list.find((t) => text.includes(norm(t)));
   for (const [code, texts] of spec.blocked) {
     const hit = has(texts);
@@ -70,10 +99,10 @@ pub const PROBE: &str = r#"
   if (has(spec.endedTexts)) return { state: 'ended' };
   // A lobby text wins over any call control: that is how bots avoid false admission.
   if (has(spec.lobbyTexts)) return { state: 'lobby' };
-  const inCall = spec.inCallSelectors.some((s) => Array.from(document.querySelectorAll(s)).some(visible));
+  const inCall = spec.inCallSelectors.some((s) => Array.from(doc.querySelectorAll(s)).some(visible));
   if (inCall) {
     const seen = new Map();
-    for (const el of document.querySelectorAll(spec.participantSelector)) {
+    for (const el of doc.querySelectorAll(spec.participantSelector)) {
       const attr = spec.participantNameAttribute ? el.getAttribute(spec.participantNameAttribute) : null;
       const name = (attr || el.innerText || '').split('\n')[0].trim();
       // Rosters without ids (Zoom) are keyed by name.
@@ -82,7 +111,23 @@ pub const PROBE: &str = r#"
       if (spec.participantIgnore.some((x) => norm(name).includes(norm(x)))) continue;
       seen.set(id, { id, name });
     }
-    return { state: 'in_call', participants: Array.from(seen.values()) };
+    const chat = [];
+    if (spec.chat.message) {
+      for (const el of doc.querySelectorAll(spec.chat.message)) {
+        // The sender is in the message, or in the nearest header before it.
+        let sender = el.querySelector(spec.chat.sender);
+        for (let cur = el; !sender && cur && cur !== doc.body; cur = cur.parentElement) {
+          for (let prev = cur.previousElementSibling; !sender && prev; prev = prev.previousElementSibling) {
+            sender = prev.matches(spec.chat.sender) ? prev : prev.querySelector(spec.chat.sender);
+          }
+        }
+        const body = spec.chat.text ? el.querySelector(spec.chat.text) : null;
+        const lines = (el.innerText || '').trim().split('\n');
+        const message = ((body ? body.innerText : lines[lines.length - 1]) || '').trim();
+        if (message) chat.push({ sender: sender ? sender.innerText.trim() : '', text: message });
+      }
+    }
+    return { state: 'in_call', participants: Array.from(seen.values()), chat };
   }
   return { state: 'joining' };
 }
@@ -91,10 +136,10 @@ pub const PROBE: &str = r#"
 /// One pre-join step: dismiss what is in the way, fill the name, mute, press join.
 /// Returns what it did (`joined` once the join button was pressed).
 const PREJOIN: &str = r#"
-(spec, botName) => {
+(spec, doc, botName) => {
   const visible = (el) => !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
   const label = (el) => ((el.innerText || '') + ' ' + (el.getAttribute('aria-label') || '')).trim().toLowerCase();
-  const buttons = () => Array.from(document.querySelectorAll('button, [role="button"], a')).filter(visible);
+  const buttons = () => Array.from(doc.querySelectorAll('button, [role="button"], a')).filter(visible);
   const find = (texts) => {
     for (const t of texts) {
       const hit = buttons().find((b) => label(b).includes(t.toLowerCase()) && !b.disabled
@@ -104,27 +149,88 @@ const PREJOIN: &str = r#"
     return null;
   };
   const done = [];
+  // One step at a time: a dismissal may navigate (Zoom's "Join from your browser") or
+  // reveal the real form, so the next look decides what follows.
   const dismiss = find(spec.dismissButtons);
-  if (dismiss) { dismiss.click(); done.push('dismissed'); }
+  if (dismiss) { dismiss.click(); return ['dismissed']; }
   for (const sel of spec.nameInputs) {
-    const input = Array.from(document.querySelectorAll(sel)).find(visible);
+    const input = Array.from(doc.querySelectorAll(sel)).find(visible);
     if (input && input.value !== botName) {
       // Typed with real key events by the caller: some clients (Zoom) keep Join disabled
       // when the value is set from script.
-      for (const old of document.querySelectorAll('[data-meeboter-name]')) old.removeAttribute('data-meeboter-name');
-      input.setAttribute('data-meeboter-name', '1');
+      // Focused and selected here, so the typed name replaces whatever is there.
+      input.focus();
+      input.select();
       return ['needs_name'];
     }
     if (input) break;
   }
   for (const sel of spec.muteButtons) {
-    for (const b of document.querySelectorAll(sel)) {
+    for (const b of doc.querySelectorAll(sel)) {
       if (visible(b) && !b.dataset.meeboterMuted) { b.dataset.meeboterMuted = '1'; b.click(); done.push('muted'); }
     }
   }
   const join = find(spec.joinButtons);
   if (join) { join.click(); done.push('joined'); }
   return done;
+}
+"#;
+
+/// The document the client lives in: the page, or a same-origin iframe that embeds it.
+const ROOT: &str = r#"
+(spec) => {
+  for (const sel of spec.frames) {
+    const frame = document.querySelector(sel);
+    try { if (frame && frame.contentDocument && frame.contentDocument.body) return frame.contentDocument; } catch (e) {}
+  }
+  return document;
+}
+"#;
+
+/// Shared helpers for the chat scripts.
+const CHAT_HELPERS: &str = r#"
+  const visible = (el) => !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
+  const first = (sels) => {
+    for (const s of sels) { const el = Array.from(doc.querySelectorAll(s)).find(visible); if (el) return el; }
+    return null;
+  };
+"#;
+
+/// Makes sure the chat panel is open (clicking an open button only while no input shows);
+/// with `focus`, focuses the input and selects its content so typing replaces it.
+const CHAT_OPEN: &str = r#"
+(spec, doc, focus) => {
+  __HELPERS__
+  const input = first(spec.chat.inputs);
+  if (input) {
+    if (focus) {
+      input.focus();
+      if (input.select) { input.select(); } else {
+        const range = doc.createRange();
+        range.selectNodeContents(input);
+        const selection = doc.getSelection();
+        selection.removeAllRanges();
+        selection.addRange(range);
+      }
+    }
+    return 'ready';
+  }
+  const open = first(spec.chat.openButtons);
+  if (open) { open.click(); return 'opening'; }
+  return 'none';
+}
+"#;
+
+/// Whether the message left the input (sent); with `clickSend`, presses a send button.
+const CHAT_SENT: &str = r#"
+(spec, doc, clickSend) => {
+  __HELPERS__
+  const input = first(spec.chat.inputs);
+  if (!input) return 'gone';
+  const value = (input.value !== undefined ? input.value : input.innerText) || '';
+  if (!value.trim()) return 'sent';
+  if (clickSend) { const b = first(spec.chat.sendButtons); if (b) b.click(); }
+  return 'pending';
 }
 "#;
 
@@ -136,6 +242,8 @@ struct Probe {
     message: Option<String>,
     #[serde(default)]
     participants: Vec<ProbeParticipant>,
+    #[serde(default)]
+    chat: Vec<ChatLine>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,6 +254,8 @@ struct ProbeParticipant {
 
 /// How long the pre-join screens may take before joining counts as failed.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often the bot tries to open a chat panel that does not open (guests without chat).
+const CHAT_OPEN_ATTEMPTS: u8 = 3;
 
 /// A meeting web client in a Chromium page.
 pub struct WebClient {
@@ -153,6 +263,11 @@ pub struct WebClient {
     spec: &'static ClientSpec,
     meeting_url: String,
     panels_opened: bool,
+    chat_open_attempts: u8,
+    /// How often each (sender, text) has been seen: lists are re-read every look, and some
+    /// clients virtualise them, so a message is new only when it shows more often than before.
+    chat_seen: HashMap<(String, String), usize>,
+    chat_new: Vec<ChatLine>,
 }
 
 impl WebClient {
@@ -162,11 +277,17 @@ impl WebClient {
             spec,
             meeting_url: meeting_url.to_string(),
             panels_opened: false,
+            chat_open_attempts: 0,
+            chat_seen: HashMap::new(),
+            chat_new: Vec::new(),
         }
     }
 
-    async fn call<T: for<'de> Deserialize<'de>>(&self, function: &str, args: &str) -> Result<T, String> {
-        let script = format!("({function})({args})");
+    /// Runs `function(spec, doc, arg)` in the client's document.
+    async fn call<T: for<'de> Deserialize<'de>>(&self, function: &str, arg: &str) -> Result<T, String> {
+        let spec = self.spec_json();
+        let function = function.replace("__HELPERS__", CHAT_HELPERS);
+        let script = format!("(() => {{ const spec = {spec}; return ({function})(spec, ({ROOT})(spec), {arg}); }})()");
         self.page
             .evaluate(script)
             .await
@@ -179,44 +300,79 @@ impl WebClient {
         serde_json::to_string(self.spec).expect("specs serialise")
     }
 
-    /// Types the name into the input the pre-join script marked, with real key events.
-    async fn type_name(&self, bot_name: &str) {
-        let _ = self
-            .page
-            .evaluate("(() => { const i = document.querySelector('[data-meeboter-name]'); if (i) { i.focus(); i.select(); } })()")
-            .await;
-        if let Ok(input) = self.page.find_element("[data-meeboter-name]").await {
-            let _ = input.click().await;
-            // Clear whatever is there (a remembered name) before typing ours.
-            let _ = self
-                .page
-                .evaluate(
-                    "(() => { const i = document.querySelector('[data-meeboter-name]'); if (i) { i.select(); } })()",
-                )
-                .await;
-            let _ = input.press_key("Backspace").await;
-            let _ = input.type_str(bot_name).await;
+    /// Types into the focused element with trusted input events (some clients, like Zoom,
+    /// ignore values set from script); works inside iframes too.
+    async fn type_text(&self, text: &str) -> Result<(), String> {
+        self.page
+            .execute(InsertTextParams::new(text))
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("cannot type: {e}"))
+    }
+
+    async fn press_enter(&self) -> Result<(), String> {
+        let key = DispatchKeyEventParams::builder()
+            .key("Enter")
+            .code("Enter")
+            .windows_virtual_key_code(13)
+            .native_virtual_key_code(13);
+        for (kind, text) in [
+            (DispatchKeyEventType::KeyDown, Some("\r")),
+            (DispatchKeyEventType::KeyUp, None),
+        ] {
+            let mut event = key.clone().r#type(kind);
+            if let Some(t) = text {
+                event = event.text(t);
+            }
+            let event = event.build().map_err(|e| format!("bad key event: {e}"))?;
+            self.page
+                .execute(event)
+                .await
+                .map_err(|e| format!("cannot press Enter: {e}"))?;
         }
+        Ok(())
     }
 
     async fn probe(&self) -> Result<Probe, String> {
-        self.call(PROBE, &self.spec_json()).await
+        self.call(PROBE, "null").await
+    }
+
+    /// Keeps what is new in the chat list (see `chat_seen`).
+    fn note_chat(&mut self, lines: Vec<ChatLine>) {
+        let mut counts: HashMap<(String, String), usize> = HashMap::new();
+        for line in lines {
+            let key = (line.sender.clone(), line.text.clone());
+            let count = counts.entry(key.clone()).or_default();
+            *count += 1;
+            let seen = self.chat_seen.entry(key).or_default();
+            if *count > *seen {
+                *seen = *count;
+                self.chat_new.push(line);
+            }
+        }
     }
 }
 
 #[async_trait]
 impl Provider for WebClient {
     async fn join(&mut self, bot_name: &str) -> Result<(), String> {
-        self.page
-            .goto(self.meeting_url.as_str())
-            .await
-            .map_err(|e| format!("cannot open {}: {e}", self.meeting_url))?;
+        if let Err(e) = self.page.goto(self.meeting_url.as_str()).await {
+            // Navigation tracking can give up on pages whose frames never finish loading;
+            // what matters is whether the client's page answers.
+            let answers = self
+                .page
+                .evaluate("document.readyState")
+                .await
+                .ok()
+                .and_then(|v| v.into_value::<String>().ok())
+                .is_some_and(|state| state != "loading");
+            if !answers {
+                return Err(format!("cannot open {}: {e}", self.meeting_url));
+            }
+            tracing::warn!(error = %e, "navigation did not report completion, but the page is there");
+        }
         let deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
-        let args = format!(
-            "{}, {}",
-            self.spec_json(),
-            serde_json::to_string(bot_name).expect("a string")
-        );
+        let name_arg = serde_json::to_string(bot_name).expect("a string");
         loop {
             // Already past the join screen (lobby, call, or a blocking screen)?
             if let Ok(p) = self.probe().await
@@ -224,12 +380,13 @@ impl Provider for WebClient {
             {
                 return Ok(());
             }
-            let done: Vec<String> = self.call(PREJOIN, &args).await.unwrap_or_default();
+            let done: Vec<String> = self.call(PREJOIN, &name_arg).await.unwrap_or_default();
             if done.iter().any(|d| d == "joined") {
                 return Ok(());
             }
             if done.iter().any(|d| d == "needs_name") {
-                self.type_name(bot_name).await;
+                // The script focused and selected the input; typing replaces its content.
+                let _ = self.type_text(bot_name).await;
                 continue;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -247,13 +404,17 @@ impl Provider for WebClient {
         let mut p = self.probe().await?;
         if p.state == "in_call" && !self.panels_opened && !self.spec.in_call_panels.is_empty() {
             self.panels_opened = true;
-            let script = format!(
-                "(() => {{ for (const s of {}) {{ const b = document.querySelector(s); if (b) b.click(); }} }})()",
-                serde_json::to_string(self.spec.in_call_panels).expect("strings")
-            );
-            let _ = self.page.evaluate(script).await;
+            let script = r#"(spec, doc) => { for (const s of spec.inCallPanels) { const b = doc.querySelector(s); if (b) b.click(); } }"#;
+            let _ = self.call::<Value>(script, "null").await;
             tokio::time::sleep(Duration::from_millis(300)).await;
             p = self.probe().await?;
+        }
+        if p.state == "in_call" && self.chat_open_attempts < CHAT_OPEN_ATTEMPTS {
+            // Incoming messages are only in the page while the chat panel is open.
+            match self.call::<String>(CHAT_OPEN, "false").await.as_deref() {
+                Ok("ready") => self.chat_open_attempts = CHAT_OPEN_ATTEMPTS,
+                _ => self.chat_open_attempts += 1,
+            }
         }
         Ok(match p.state.as_str() {
             "blocked" => Observation::Blocked {
@@ -262,28 +423,82 @@ impl Provider for WebClient {
             },
             "removed" => Observation::Removed,
             "ended" => Observation::MeetingEnded,
-            "in_call" => Observation::InCall {
-                participants: p
-                    .participants
-                    .into_iter()
-                    .map(|x| Participant { id: x.id, name: x.name })
-                    .collect(),
-            },
+            "in_call" => {
+                self.note_chat(p.chat);
+                Observation::InCall {
+                    participants: p
+                        .participants
+                        .into_iter()
+                        .map(|x| Participant { id: x.id, name: x.name })
+                        .collect(),
+                }
+            }
             "lobby" => Observation::WaitingRoom,
             "joining" => Observation::Joining,
             _ => Observation::Unknown,
         })
     }
 
+    async fn take_chat(&mut self) -> Vec<ChatLine> {
+        std::mem::take(&mut self.chat_new)
+    }
+
+    async fn send_chat(&mut self, text: &str) -> Result<(), String> {
+        let mut ready = false;
+        for _ in 0..4 {
+            match self.call::<String>(CHAT_OPEN, "true").await?.as_str() {
+                "ready" => {
+                    ready = true;
+                    break;
+                }
+                "opening" => tokio::time::sleep(Duration::from_millis(500)).await,
+                _ => return Err(format!("{} shows no chat in this meeting", self.spec.name)),
+            }
+        }
+        if !ready {
+            return Err("the chat panel did not open".into());
+        }
+        self.type_text(text).await?;
+        self.press_enter().await?;
+        // Sent once the input is empty again; clients where Enter does not send get the button.
+        for attempt in 0..20 {
+            let click_send = attempt == 6;
+            if self
+                .call::<String>(CHAT_SENT, if click_send { "true" } else { "false" })
+                .await?
+                == "sent"
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        Err("the message stayed in the chat input".into())
+    }
+
+    async fn screenshot(&mut self) -> Option<Vec<u8>> {
+        let params = ScreenshotParams::builder()
+            .format(CaptureScreenshotFormat::Jpeg)
+            .quality(70)
+            .build();
+        tokio::time::timeout(Duration::from_secs(10), self.page.screenshot(params))
+            .await
+            .ok()?
+            .ok()
+    }
+
     async fn leave(&mut self) -> Result<(), String> {
-        let script = format!(
-            "(() => {{ const sels = {}; const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length); for (const s of sels) {{ const b = Array.from(document.querySelectorAll(s)).find(visible); if (b) {{ b.click(); return true; }} }} return false; }})()",
-            serde_json::to_string(self.spec.leave_buttons).expect("strings")
-        );
+        let script = r#"(spec, doc) => {
+            const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+            for (const s of spec.leaveButtons) {
+              const b = Array.from(doc.querySelectorAll(s)).find(visible);
+              if (b) { b.click(); return true; }
+            }
+            return false;
+        }"#;
         // Twice: clients that confirm (Zoom's "Leave Meeting") list the confirm button first.
-        let _ = self.page.evaluate(script.clone()).await;
+        let _ = self.call::<bool>(script, "null").await;
         tokio::time::sleep(Duration::from_millis(400)).await;
-        let _ = self.page.evaluate(script).await;
+        let _ = self.call::<bool>(script, "null").await;
         Ok(())
     }
 }

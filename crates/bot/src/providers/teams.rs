@@ -3,7 +3,7 @@
 //! text the Teams provider relies on is here; sources and dates are in
 //! `docs/research/meeting-web-clients.md` §2.
 
-use super::ClientSpec;
+use super::{ChatSpec, ClientSpec};
 
 pub const TEAMS: ClientSpec = ClientSpec {
     name: "Microsoft Teams",
@@ -74,4 +74,21 @@ pub const TEAMS: ClientSpec = ClientSpec {
         "button#roster-button",
         "button[data-tid='calling-toolbar-people-button']",
     ],
+    frames: &[],
+    // Anonymous guests may get no chat in some tenants; the bot then reports the send as failed.
+    chat: ChatSpec {
+        open_buttons: &["button#chat-button", "button[data-tid='calling-toolbar-chat-button']"],
+        inputs: &[
+            "[role='textbox'][aria-label*='Type a message']",
+            "[contenteditable='true'][aria-label*='message']",
+            "[placeholder='Type a message']",
+        ],
+        send_buttons: &[
+            "button[data-tid='newMessageCommands-send']",
+            "button[aria-label*='Send']",
+        ],
+        message: "[data-tid='chat-pane-message'], div[data-mid]",
+        sender: "[data-tid='message-author-name']",
+        text: "[data-tid='messageBodyContent'], [id^='content-']",
+    },
 };

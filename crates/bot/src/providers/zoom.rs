@@ -2,7 +2,7 @@
 //! `…/j/<id>` via "Join from your browser"), as a guest. Every selector and text the Zoom
 //! provider relies on is here; sources and dates are in `docs/research/meeting-web-clients.md` §3.
 
-use super::ClientSpec;
+use super::{ChatSpec, ClientSpec};
 
 pub const ZOOM: ClientSpec = ClientSpec {
     name: "Zoom",
@@ -36,7 +36,10 @@ pub const ZOOM: ClientSpec = ClientSpec {
     ended_texts: &["This meeting has been ended by host"],
     blocked: &[
         ("join_denied", &["the host has denied your request"]),
-        ("meeting_not_found", &["Invalid meeting ID"]),
+        (
+            "meeting_not_found",
+            &["Invalid meeting ID", "This meeting link is invalid"],
+        ),
         (
             "sign_in_required",
             &[
@@ -56,4 +59,18 @@ pub const ZOOM: ClientSpec = ClientSpec {
         "button[aria-label='Leave']",
     ],
     in_call_panels: &["button[aria-label*='participants list']"],
+    // The progressive web app (`fromPWA=1`) runs the client in a same-origin iframe.
+    frames: &["iframe#webclient", "iframe.pwa-webclient__iframe"],
+    // One sender header above a run of messages; the list is virtualised (research §3.6).
+    chat: ChatSpec {
+        open_buttons: &["button[aria-label*='chat panel']"],
+        inputs: &[
+            ".chat-rtf-box__editor-outer [contenteditable='true']",
+            ".tiptap.ProseMirror[contenteditable='true']",
+        ],
+        send_buttons: &["button[aria-label='send']", "button.chat-rtf-box__send"],
+        message: ".new-chat-message__container",
+        sender: ".chat-item__sender",
+        text: ".chat-rtf-box__display, .new-chat-message__text-box",
+    },
 };
