@@ -187,6 +187,9 @@ impl S3Backend {
                     StorageError::NotFound(key.to_string())
                 } else if matches!(status, Some(401 | 403)) || DENIED_CODES.contains(&code.as_str()) {
                     self.denied(op, &format!("{} {code} {message}", status.unwrap_or_default()))
+                } else if status == Some(412) {
+                    // Only sent with If-Match on suffix reads: the object was replaced meanwhile.
+                    StorageError::Unavailable(format!("`{key}` changed while being read; try again"))
                 } else if status.is_some_and(|s| s >= 500) || code == "SlowDown" {
                     StorageError::Unavailable(format!(
                         "S3 {op} `{key}` kept failing at {} (HTTP {}, {code}: {message})",
@@ -230,12 +233,27 @@ impl S3Backend {
     }
 
     pub(crate) async fn get(&self, key: &str, range: Option<ByteRange>) -> Result<ObjectBody, StorageError> {
+        // Suffix ranges are resolved here against HeadObject's size, pinned to that version with
+        // If-Match: S3-compatible servers disagree on suffixes longer than the object (s3s-fs
+        // answers 500) and on empty objects, while `first-last` ranges behave the same everywhere.
+        let (sent_range, if_match) = match range {
+            Some(ByteRange::Suffix(len)) => {
+                let out = match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+                    Ok(out) => out,
+                    Err(err) => return Err(self.map_err("HeadObject", key, err)),
+                };
+                let (first, last) = ByteRange::Suffix(len).resolve(size(out.content_length))?;
+                (Some(ByteRange::FromTo(first, last)), out.e_tag)
+            }
+            other => (other, None),
+        };
         let request = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
-            .set_range(range.map(|r| r.to_string()));
+            .set_if_match(if_match)
+            .set_range(sent_range.map(|r| r.to_string()));
         let out = match request.send().await {
             Ok(out) => out,
             Err(err) => {
