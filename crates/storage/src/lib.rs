@@ -10,6 +10,10 @@
 //!
 //! Keys follow one strict rule set ([`validate_key`]) on both backends. Every transfer streams
 //! with bounded buffers, so GB-sized recordings never sit in memory.
+//!
+//! One difference remains between the backends: on the filesystem a key cannot also be a
+//! "directory" of other keys (`a` and `a/b` cannot both exist); S3 allows it. Keep keys
+//! hierarchical (`recordings/<id>/video.webm`) and it never matters.
 
 mod fs;
 mod key;
