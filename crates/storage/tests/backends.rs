@@ -21,9 +21,7 @@ const MIB: usize = 1024 * 1024;
 
 /// Finds the s3s-fs binary: `$S3S_FS_BIN`, then `PATH`, then the place `scripts/test` installs it.
 fn s3s_fs_bin() -> PathBuf {
-    if let Some(bin) = std::env::var_os("S3S_FS_BIN") {
-        return PathBuf::from(bin);
-    }
+    let from_env = std::env::var_os("S3S_FS_BIN").map(PathBuf::from);
     let on_path = std::env::var_os("PATH")
         .map(|paths| {
             std::env::split_paths(&paths)
@@ -32,8 +30,9 @@ fn s3s_fs_bin() -> PathBuf {
         })
         .unwrap_or_default();
     let home = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/meeboter-peers/bin/s3s-fs"));
-    on_path
+    from_env
         .into_iter()
+        .chain(on_path)
         .chain(home)
         .find(|p| p.is_file())
         .unwrap_or_else(|| {
