@@ -18,6 +18,7 @@ pub mod events;
 pub mod idempotency;
 pub mod jobs;
 pub mod leases;
+pub mod media;
 pub mod participants;
 pub mod settings;
 pub mod slots;

@@ -336,11 +336,45 @@ pub const KEYS: &[KeySpec] = &[
         false,
         "ECS API endpoint override (LocalStack, moto)",
     ),
-    key("S3_ENDPOINT", None, false, "S3-compatible endpoint for recordings"),
+    key(
+        "STORAGE_PATH",
+        Some("./data"),
+        false,
+        "directory for recordings, screenshots and logs when S3 is not configured",
+    ),
+    key(
+        "S3_ENDPOINT",
+        None,
+        false,
+        "S3-compatible endpoint for recordings (MinIO etc.; path-style); unset with S3_BUCKET_NAME set = AWS S3",
+    ),
     key("S3_ACCESS_KEY", None, true, "S3 access key"),
     key("S3_SECRET_KEY", None, true, "S3 secret key"),
-    key("S3_BUCKET_NAME", None, false, "bucket for recordings"),
+    key(
+        "S3_BUCKET_NAME",
+        None,
+        false,
+        "bucket for recordings; setting it switches storage from STORAGE_PATH to S3",
+    ),
     key("S3_REGION", Some("us-east-1"), false, "S3 region"),
+    key(
+        "S3_REQUEST_TIMEOUT_SECS",
+        Some("15"),
+        false,
+        "timeout of one S3 request attempt",
+    ),
+    key(
+        "RECORDING_RETENTION_DAYS",
+        None,
+        false,
+        "delete recordings and screenshots older than this many days (unset = keep)",
+    ),
+    key(
+        "MEDIA_URL_TTL_SECS",
+        Some("3600"),
+        false,
+        "how long recording and screenshot download URLs stay valid",
+    ),
 ];
 
 /// Log output format.
@@ -475,6 +509,10 @@ pub struct Config {
     pub coolify: Option<CoolifySettings>,
     /// Present when AWS ECS is among the platforms.
     pub aws: Option<meeboter_platforms::ecs::EcsSettings>,
+    /// Where recordings, screenshots and logs go (S3 when `S3_BUCKET_NAME` is set).
+    pub storage: meeboter_storage::StorageSettings,
+    pub recording_retention_days: Option<u32>,
+    pub media_url_ttl_secs: u64,
     /// Every raw value with its source, for `config check`.
     values: BTreeMap<&'static str, (String, Source)>,
 }
@@ -739,6 +777,30 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
     if (set("S3_ENDPOINT") || set("S3_ACCESS_KEY")) && !set("S3_BUCKET_NAME") {
         problems.push("S3 storage is configured but S3_BUCKET_NAME is missing".to_string());
     }
+    let s3_request_timeout = seconds_in(&get, problems, "S3_REQUEST_TIMEOUT_SECS", 1, 300);
+    let storage = match get("S3_BUCKET_NAME") {
+        Some(bucket) => meeboter_storage::StorageSettings::S3 {
+            endpoint: get("S3_ENDPOINT"),
+            region: get("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+            bucket,
+            access_key: get("S3_ACCESS_KEY"),
+            secret_key: get("S3_SECRET_KEY"),
+            request_timeout: std::time::Duration::from_secs(s3_request_timeout),
+        },
+        None => meeboter_storage::StorageSettings::Filesystem {
+            root: get("STORAGE_PATH").unwrap_or_else(|| "./data".into()).into(),
+        },
+    };
+    let recording_retention_days = get("RECORDING_RETENTION_DAYS").and_then(|raw| match raw.parse::<u32>() {
+        Ok(days) if (1..=36_500).contains(&days) => Some(days),
+        _ => {
+            problems.push(format!(
+                "RECORDING_RETENTION_DAYS must be a whole number of days between 1 and 36500 (got `{raw}`)"
+            ));
+            None
+        }
+    });
+    let media_url_ttl_secs = seconds_in(&get, problems, "MEDIA_URL_TTL_SECS", 10, 7 * 86_400);
     if let Some(raw) = get("COOLIFY_API_URL")
         && !url::Url::parse(&raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
     {
@@ -1076,7 +1138,29 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         local_stop_grace_secs,
         coolify,
         aws,
+        storage,
+        recording_retention_days,
+        media_url_ttl_secs,
         values,
+    }
+}
+
+/// A whole number of seconds in `min..=max`, or a problem naming the key.
+fn seconds_in(
+    get: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+    name: &str,
+    min: u64,
+    max: u64,
+) -> u64 {
+    match get(name).unwrap_or_default().parse::<u64>() {
+        Ok(v) if (min..=max).contains(&v) => v,
+        _ => {
+            problems.push(format!(
+                "{name} must be a whole number of seconds between {min} and {max}"
+            ));
+            min
+        }
     }
 }
 
@@ -1122,6 +1206,9 @@ impl Config {
         let mut flags = BTreeMap::new();
         flags.insert("DATABASE_URL", database_url.to_string());
         flags.insert("MEEBOTER_LISTEN", "127.0.0.1:0".to_string());
+        // Each test app stores its media in its own directory.
+        let storage = std::env::temp_dir().join(format!("meeboter-test-media-{}", meeboter_core::new_id().simple()));
+        flags.insert("STORAGE_PATH", storage.display().to_string());
         Config::load(&ConfigSources {
             flags,
             ..Default::default()

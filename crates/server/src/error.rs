@@ -153,3 +153,28 @@ impl From<DbError> for ApiError {
         }
     }
 }
+
+/// Storage failures: the store being down is a 503 the caller can retry, never a 500.
+impl From<meeboter_storage::StorageError> for ApiError {
+    fn from(e: meeboter_storage::StorageError) -> Self {
+        use meeboter_storage::StorageError as S;
+        match e {
+            S::NotFound(_) => ApiError::not_found("stored object"),
+            S::InvalidKey(m) => ApiError::bad_request("invalid_key", m),
+            S::InvalidRange { range, size } => ApiError::new(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range_not_satisfiable",
+                format!("the range `{range}` is outside the object"),
+            )
+            .with_details(serde_json::json!({"size": size})),
+            S::Unavailable(m) | S::Denied(m) | S::Other(m) => {
+                tracing::warn!(error = %m, "storage call failed");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "storage_unavailable",
+                    "storage is unavailable; retry later",
+                )
+            }
+        }
+    }
+}

@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod heartbeats;
 pub mod lifecycle;
+pub mod media;
 pub mod rate_limit;
 pub mod routes;
 pub mod telemetry;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub heartbeats: Arc<heartbeats::HeartbeatBatcher>,
     /// The platforms bots run on, and the dispatcher's wake-up signal.
     pub deployer: Arc<deployment::Deployer>,
+    /// Recordings, screenshots and logs (filesystem or S3-compatible).
+    pub storage: meeboter_storage::Storage,
 }
 
 impl AppState {
@@ -142,7 +145,22 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::keys::revoke_key))
         .routes(routes!(routes::health::healthz))
         .routes(routes!(routes::health::readyz))
+        .routes(routes!(routes::media::request_chunk_upload))
+        .routes(routes!(routes::media::complete_chunk))
+        .routes(routes!(routes::media::finish_recording))
+        .routes(routes!(routes::media::get_recording))
+        .routes(routes!(routes::media::list_screenshots))
+        .routes(routes!(routes::media::download))
+        .merge(upload_routes())
         .split_for_parts()
+}
+
+/// Uploads carry media, so they get their own body limit (the API's is 256 KB).
+fn upload_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(routes::media::upload_screenshot))
+        .routes(routes!(routes::media::put_chunk))
+        .layer(DefaultBodyLimit::max(routes::media::MAX_CHUNK_BYTES as usize + 1))
 }
 
 /// The OpenAPI document alone (for `meeboter openapi` and tests).
@@ -192,7 +210,11 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let deployer = deployment::Deployer::from_config(&config, &db, &installation, Some(bot_log_sink(db.clone())))
         .await
         .map_err(anyhow::Error::msg)?;
+    let storage = meeboter_storage::Storage::connect(config.storage.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("storage: {e}"))?;
     Ok(AppState {
+        storage,
         deployer: Arc::new(deployer),
         db,
         rate_limiter: Arc::new(rate_limit::RateLimiter::new(config.api_rate_limit_per_minute)),

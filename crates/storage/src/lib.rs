@@ -19,6 +19,7 @@ mod fs;
 mod key;
 mod range;
 mod s3;
+pub mod testing;
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -2,9 +2,7 @@
 //! dir, and S3 through a real s3s-fs server (SigV4 checks, presign expiry, multipart limits)
 //! started per test on a free loopback port.
 
-use std::net::TcpListener as StdListener;
-use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -12,123 +10,22 @@ use futures::{StreamExt, TryStreamExt};
 use meeboter_storage::{ByteRange, ObjectBody, S3_PART_SIZE, Storage, StorageError, StorageSettings};
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
-use tokio::process::{Child, Command};
 
-const ACCESS_KEY: &str = "AK";
-const SECRET_KEY: &str = "SK";
-const BUCKET: &str = "meeboter-test";
+use meeboter_storage::testing::{ACCESS_KEY, BUCKET, S3Peer, SECRET_KEY};
 const MIB: usize = 1024 * 1024;
 
-/// Finds the s3s-fs binary: `$S3S_FS_BIN`, then `PATH`, then the place `scripts/test` installs it.
-fn s3s_fs_bin() -> PathBuf {
-    let from_env = std::env::var_os("S3S_FS_BIN").map(PathBuf::from);
-    let on_path = std::env::var_os("PATH")
-        .map(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("s3s-fs"))
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    let home = std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/meeboter-peers/bin/s3s-fs"));
-    from_env
-        .into_iter()
-        .chain(on_path)
-        .chain(home)
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "s3s-fs (the S3 test peer) was not found in $S3S_FS_BIN, PATH or ~/.cache/meeboter-peers/bin. Install \
-             it with `cargo install s3s-fs@0.14.1 --locked --features binary --root $HOME/.cache/meeboter-peers` \
-             (scripts/test does this), or set S3S_FS_BIN"
-            )
-        })
-}
-
-/// One s3s-fs process serving `dir` on `port`; killed when dropped.
-struct S3Peer {
-    child: Option<Child>,
-    port: u16,
-    dir: PathBuf,
-    log: PathBuf,
-}
-
-impl S3Peer {
-    async fn start(dir: PathBuf, log: PathBuf) -> S3Peer {
-        let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut peer = S3Peer {
-            child: None,
-            port,
-            dir,
-            log,
-        };
-        peer.spawn().await;
-        peer
-    }
-
-    /// Starts (or restarts) the server on the same port and directory and waits until it accepts.
-    async fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
-        let child = Command::new(s3s_fs_bin())
-            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start s3s-fs");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "s3s-fs did not listen on port {} within 10 s; log: {}",
-                self.port,
-                std::fs::read_to_string(&self.log).unwrap_or_default()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.unwrap();
-        }
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn settings(&self, secret: &str) -> StorageSettings {
-        StorageSettings::S3 {
-            endpoint: Some(self.endpoint()),
-            region: "us-east-1".to_string(),
-            bucket: BUCKET.to_string(),
-            access_key: Some(ACCESS_KEY.to_string()),
-            secret_key: Some(secret.to_string()),
-            request_timeout: Duration::from_secs(2),
-        }
-    }
-
-    /// A plain SDK client, to look at what the storage crate stored (e.g. multipart ETags).
-    fn raw_client(&self) -> aws_sdk_s3::Client {
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new("us-east-1"))
-            .endpoint_url(self.endpoint())
-            .force_path_style(true)
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                ACCESS_KEY, SECRET_KEY, None, None, "test",
-            ))
-            .build();
-        aws_sdk_s3::Client::from_conf(config)
-    }
+/// A plain SDK client, to look at what the storage crate stored (e.g. multipart ETags).
+fn raw_client(peer: &S3Peer) -> aws_sdk_s3::Client {
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(peer.endpoint())
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            ACCESS_KEY, SECRET_KEY, None, None, "test",
+        ))
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
 }
 
 /// A storage under test plus what keeps it alive.
@@ -699,7 +596,7 @@ async fn s3_large_uploads_use_multipart_and_small_ones_do_not() {
     s.put_reader("small", &data(S3_PART_SIZE, 5)[..], "video/webm")
         .await
         .unwrap();
-    let raw = h.peer.as_ref().unwrap().raw_client();
+    let raw = raw_client(h.peer.as_ref().unwrap());
     let etag = |key: &'static str| {
         let raw = raw.clone();
         async move {

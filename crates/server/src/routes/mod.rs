@@ -7,5 +7,6 @@ pub mod bots;
 pub mod health;
 pub mod infrastructure;
 pub mod keys;
+pub mod media;
 pub mod webhooks;
 pub mod wire;

@@ -12,6 +12,9 @@ use tokio::sync::watch;
 pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::task::JoinHandle<()>> {
     let holder = format!("{}-{}", hostname(), meeboter_core::new_id().simple());
     let sweep_holder = holder.clone();
+    let media_holder = holder.clone();
+    let media_state = state.clone();
+    let mut media_shutdown = shutdown.clone();
     let monitor_state = state.clone();
     let mut monitor_shutdown = shutdown.clone();
     let monitor = tokio::spawn(async move {
@@ -117,7 +120,22 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::tas
             }
         }
     });
-    vec![monitor, deliverer, flusher, dispatcher, upkeep, releaser]
+    let media = tokio::spawn(async move {
+        loop {
+            match crate::media::run_once(&media_state, &media_holder).await {
+                Ok(report) if report != crate::media::MediaReport::default() => {
+                    tracing::debug!(?report, "media pass");
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "media pass failed; retrying"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                _ = media_shutdown.changed() => break,
+            }
+        }
+    });
+    vec![monitor, deliverer, flusher, dispatcher, upkeep, releaser, media]
 }
 
 fn hostname() -> String {

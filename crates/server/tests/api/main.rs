@@ -9,6 +9,7 @@ mod errors;
 mod health_docs;
 mod idempotency;
 mod lifecycle;
+mod media;
 mod moto;
 mod support;
 mod webhooks;
