@@ -33,8 +33,30 @@ fn pss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) of a process, in clock ticks (100 per second on Linux).
+fn cpu_ticks(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .map(|s| {
+            let fields: Vec<&str> = s.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+            // After the command: state is field 3, utime 14 and stime 15 (1-based).
+            let at = |i: usize| fields.get(i - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+            at(14) + at(15)
+        })
+        .unwrap_or(0)
+}
+
 /// PSS of every process whose parent chain leads to `root` (Chromium's process tree).
 fn tree_rss_kib(root: u32) -> u64 {
+    tree(root).into_iter().map(pss_kib).sum()
+}
+
+fn tree_cpu_ticks(root: u32) -> u64 {
+    tree(root).into_iter().map(cpu_ticks).sum()
+}
+
+/// `root` and every process whose parent chain leads to it.
+fn tree(root: u32) -> Vec<u32> {
     let mut parents = std::collections::HashMap::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -62,8 +84,8 @@ fn tree_rss_kib(root: u32) -> u64 {
             }
             false
         })
-        .map(|pid| pss_kib(*pid))
-        .sum()
+        .copied()
+        .collect()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -109,6 +131,24 @@ async fn main() {
         let browser_pid = running.browser.get_mut_child().map(|c| c.inner.id().unwrap_or(0));
         let chrome = browser_pid.map(tree_rss_kib).unwrap_or(0);
         in_call_rss.push((own, chrome));
+        if run == RUNS - 1
+            && let Some(pid) = browser_pid
+        {
+            // Idle in the call as the driver is: one look at the page a second, for 10 s.
+            let (chrome0, own0, t0) = (tree_cpu_ticks(pid), cpu_ticks(std::process::id()), Instant::now());
+            for _ in 0..10 {
+                provider.observe().await.unwrap();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            let secs = t0.elapsed().as_secs_f64();
+            let chrome_cores = (tree_cpu_ticks(pid) - chrome0) as f64 / 100.0 / secs;
+            let own_cores = (cpu_ticks(std::process::id()) - own0) as f64 / 100.0 / secs;
+            println!(
+                "CPU idle in the call (10 s, one look a second): Chromium {:.1} % of a core, bot process {:.1} % (also serves the replica)",
+                chrome_cores * 100.0,
+                own_cores * 100.0
+            );
+        }
         provider.leave().await.unwrap();
         running.close().await;
     }

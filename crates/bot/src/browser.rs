@@ -75,6 +75,24 @@ pub fn bot_flags(running_as_root: bool) -> Vec<String> {
         "--disable-backgrounding-occluded-windows",
         "--disable-renderer-backgrounding",
         "--window-size=1280,720",
+        // Look like a person's browser: no automation switch (chromiumoxide's defaults are not
+        // used), no `navigator.webdriver`, an English UI whatever the host's locale.
+        "--disable-blink-features=AutomationControlled",
+        "--lang=en-US",
+        "--accept-lang=en-US,en",
+        // What automation defaults usually bring, minus the tells.
+        "--disable-breakpad",
+        "--disable-client-side-phishing-detection",
+        "--disable-component-extensions-with-background-pages",
+        "--disable-hang-monitor",
+        "--disable-ipc-flooding-protection",
+        "--disable-popup-blocking",
+        "--disable-prompt-on-repost",
+        "--password-store=basic",
+        "--use-mock-keychain",
+        "--metrics-recording-only",
+        "--force-color-profile=srgb",
+        "--disable-features=Translate,MediaRouter,OptimizationHints",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -96,6 +114,48 @@ fn running_as_root() -> bool {
                 .and_then(|l| l.split_whitespace().nth(2).map(|uid| uid == "0"))
         })
         .unwrap_or(false)
+}
+
+/// Chromium keeps only the last `--disable-features` / `--enable-features` (and blink
+/// features) it is given, so lists from several sources (ours, `BROWSER_EXTRA_ARGS`) are
+/// merged into one flag each, in first-seen order, without duplicates.
+pub fn merge_feature_flags(flags: Vec<String>) -> Vec<String> {
+    const LISTS: [&str; 4] = [
+        "--disable-features=",
+        "--enable-features=",
+        "--disable-blink-features=",
+        "--enable-blink-features=",
+    ];
+    enum Slot {
+        Flag(String),
+        /// The merged list of `LISTS[kind]`, at the place of its first occurrence.
+        List(usize),
+    }
+    let mut lists: [Vec<String>; 4] = Default::default();
+    let mut placed = [false; 4];
+    let mut slots = Vec::new();
+    for flag in flags {
+        let Some(kind) = LISTS.iter().position(|p| flag.starts_with(p)) else {
+            slots.push(Slot::Flag(flag));
+            continue;
+        };
+        if !placed[kind] {
+            placed[kind] = true;
+            slots.push(Slot::List(kind));
+        }
+        for value in flag[LISTS[kind].len()..].split(',').map(str::trim) {
+            if !value.is_empty() && !lists[kind].iter().any(|v| v == value) {
+                lists[kind].push(value.to_string());
+            }
+        }
+    }
+    slots
+        .into_iter()
+        .map(|slot| match slot {
+            Slot::Flag(f) => f,
+            Slot::List(kind) => format!("{}{}", LISTS[kind], lists[kind].join(",")),
+        })
+        .collect()
 }
 
 /// A running Chromium; dropping it kills the browser and removes its profile.
@@ -129,7 +189,9 @@ pub async fn launch(executable: &Path, headful: bool, extra_args: &[String]) -> 
         .map_err(|e| BrowserError::Launch(format!("cannot create a browser profile directory: {e}")))?;
     let mut args = bot_flags(running_as_root());
     args.extend(extra_args.iter().cloned());
+    let args = merge_feature_flags(args);
     let mut builder = BrowserConfig::builder()
+        .disable_default_args()
         .chrome_executable(executable)
         .user_data_dir(profile.path())
         .launch_timeout(LAUNCH_TIMEOUT)
@@ -184,5 +246,26 @@ mod tests {
             assert!(flags.iter().any(|x| x == f), "{f}");
         }
         assert!(!bot_flags(false).iter().any(|x| x == "--no-sandbox"));
+        assert!(!bot_flags(true).iter().any(|x| x == "--enable-automation"));
+    }
+
+    #[test]
+    fn feature_lists_from_every_source_end_up_in_one_flag() {
+        let flags = merge_feature_flags(vec![
+            "--mute-audio".into(),
+            "--disable-features=Translate,MediaRouter".into(),
+            "--lang=en-US".into(),
+            "--enable-features=A".into(),
+            "--disable-features=MediaRouter,VizDisplayCompositor".into(),
+        ]);
+        assert_eq!(
+            flags,
+            [
+                "--mute-audio",
+                "--disable-features=Translate,MediaRouter,VizDisplayCompositor",
+                "--lang=en-US",
+                "--enable-features=A",
+            ]
+        );
     }
 }

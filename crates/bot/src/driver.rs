@@ -207,6 +207,7 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
     let leave = settings.automatic_leave.clone();
     let started = Instant::now();
     let _ = channel.report_status("JOINING_CALL", None, None).await;
+    tracing::info!(bot_name = %settings.bot_name, "opening the meeting");
     if let Err(e) = provider.join(&settings.bot_name).await {
         return finish(
             provider,
@@ -219,10 +220,11 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
     let mut phase = Phase::Joining;
     let mut next_heartbeat = Instant::now();
     loop {
-        // Leave on request: the user (heartbeat answer) or the host machine (SIGTERM).
+        // The machine stops the bot (SIGTERM: a container stop, a Spot reclaim, Ctrl-C): leave
+        // politely and say why — it was not the user's doing.
         if *settings.shutdown.borrow_and_update() {
             let in_call = matches!(phase, Phase::InCall(_));
-            return finish(provider, channel, Outcome::ended(sub_code::USER_REQUESTED), in_call).await;
+            return finish(provider, channel, Outcome::ended(sub_code::PLATFORM_STOPPED), in_call).await;
         }
         if Instant::now() >= next_heartbeat {
             next_heartbeat = Instant::now() + settings.heartbeat_every;
@@ -260,6 +262,7 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                 return finish(provider, channel, Outcome::ended(sub_code::MEETING_ENDED), false).await;
             }
             (Phase::Joining, Observation::WaitingRoom) => {
+                tracing::info!("in the waiting room");
                 let _ = channel.report_status("IN_WAITING_ROOM", None, None).await;
                 snapshot(provider, channel, "waiting_room").await;
                 phase = Phase::Waiting { since: now };
@@ -270,6 +273,7 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                 }
             }
             (Phase::Joining | Phase::Waiting { .. }, Observation::InCall { participants }) => {
+                tracing::info!("admitted: in the call");
                 let _ = channel.report_status("IN_CALL", None, None).await;
                 snapshot(provider, channel, "in_call").await;
                 let mut call = InCall {
@@ -382,6 +386,7 @@ async fn snapshot(provider: &mut dyn Provider, channel: &dyn Channel, kind: &str
 }
 
 async fn finish(provider: &mut dyn Provider, channel: &dyn Channel, outcome: Outcome, was_in_call: bool) -> Outcome {
+    tracing::info!(status = outcome.status, sub_code = %outcome.sub_code, message = ?outcome.message, "leaving the meeting");
     if outcome.status == "FATAL" {
         // What the bot saw when it failed: the first thing anyone debugging asks for.
         snapshot(provider, channel, "failure").await;
@@ -677,15 +682,15 @@ mod tests {
         });
         let outcome = run(&mut provider, &channel, s).await;
         let _tx = stopper.await.unwrap();
-        assert_eq!(outcome, Outcome::ended("user_requested"));
+        assert_eq!(outcome, Outcome::ended("platform_stopped"));
         assert!(*left.lock().unwrap());
         assert_eq!(
             channel.statuses.lock().unwrap().as_slice(),
             [
                 "JOINING_CALL",
                 "IN_CALL",
-                "LEAVING/user_requested",
-                "ENDED/user_requested"
+                "LEAVING/platform_stopped",
+                "ENDED/platform_stopped"
             ]
         );
     }

@@ -73,6 +73,22 @@ impl FromRequestParts<AppState> for BotCaller {
 /// recorded and answered with the final status.
 pub struct AnyBotCaller(pub BotRecord);
 
+/// A bot that has ended may still deliver for this long what it queued before the end (its
+/// last events and log lines, chunks, its failure screenshot): its status reports are
+/// ordered, the rest arrives after them.
+pub const LATE_DELIVERY_GRACE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// The caller, if live or ended less than [`LATE_DELIVERY_GRACE`] ago.
+pub fn recently_live(state: &AppState, AnyBotCaller(bot): AnyBotCaller) -> Result<BotRecord, ApiError> {
+    if bot.status.is_terminal() && bot.status_at < state.now() - LATE_DELIVERY_GRACE {
+        return Err(
+            ApiError::unauthorized(format!("this bot ended ({}) too long ago", bot.status))
+                .with_details(json!({"status": bot.status.as_str()})),
+        );
+    }
+    Ok(bot)
+}
+
 impl FromRequestParts<AppState> for AnyBotCaller {
     type Rejection = ApiError;
 
@@ -299,9 +315,10 @@ pub struct EventsAck {
     security(("botToken" = [])))]
 pub async fn report_events(
     State(state): State<AppState>,
-    BotCaller(bot): BotCaller,
+    caller: AnyBotCaller,
     body: ApiJson<EventBatch>,
 ) -> ApiResult<Json<EventsAck>> {
+    let bot = recently_live(&state, caller)?;
     let batch = body.value.events;
     if batch.len() > 500 {
         return Err(ApiError::invalid_field(

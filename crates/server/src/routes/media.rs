@@ -1,7 +1,7 @@
 //! Media over HTTP: the bot channel's uploads (screenshots, recording chunks) and the
 //! user API's recording and screenshots, downloadable through URLs that expire.
 
-use super::bot_channel::AnyBotCaller;
+use super::bot_channel::{AnyBotCaller, recently_live};
 use super::bots::parse_id;
 use crate::AppState;
 use crate::auth::Caller;
@@ -13,7 +13,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use meeboter_db::bots::{self, BotRecord};
 use meeboter_db::media::{self as media_db, chunk_label};
@@ -28,21 +28,12 @@ use utoipa::{IntoParams, ToSchema};
 pub const MAX_SCREENSHOT_BYTES: usize = 5 * 1024 * 1024;
 /// Largest recording chunk accepted (segments are a few seconds: well under this).
 pub const MAX_CHUNK_BYTES: u64 = 64 * 1024 * 1024;
-/// A bot that has ended may still upload for this long (its last chunks, its failure
-/// screenshot) — its reports are ordered, its uploads are not.
-pub const UPLOAD_GRACE_AFTER_END: Duration = Duration::minutes(10);
 /// How long a presigned chunk upload URL stays valid.
 const CHUNK_URL_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
-/// The bot may upload: live, or ended less than [`UPLOAD_GRACE_AFTER_END`] ago.
-fn uploader(state: &AppState, AnyBotCaller(bot): AnyBotCaller) -> ApiResult<BotRecord> {
-    if bot.status.is_terminal() && bot.status_at < state.now() - UPLOAD_GRACE_AFTER_END {
-        return Err(ApiError::unauthorized(format!(
-            "this bot ended ({}) too long ago to upload",
-            bot.status
-        )));
-    }
-    Ok(bot)
+/// The bot may upload: live, or ended less than `LATE_DELIVERY_GRACE` ago.
+fn uploader(state: &AppState, caller: AnyBotCaller) -> ApiResult<BotRecord> {
+    recently_live(state, caller)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -100,6 +91,13 @@ pub async fn upload_screenshot(
     };
     if body.is_empty() {
         return Err(ApiError::invalid_field("body", "empty", "the screenshot is empty"));
+    }
+    if body.len() > MAX_SCREENSHOT_BYTES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("screenshots are at most {MAX_SCREENSHOT_BYTES} bytes"),
+        ));
     }
     let now = state.now();
     let label = format!("{}-{kind}", now.timestamp_millis());
