@@ -118,6 +118,7 @@ async fn blocking_screens_fail_the_bot_with_their_sub_code_and_a_screenshot() {
             ("not_found", "meeting_not_found"),
             ("sign_in", "sign_in_required"),
             ("captcha", "captcha"),
+            ("locked", "knocking_disabled"),
         ] {
             let code = format!("blk-{block}");
             configure(&base, &code, json!({"block": block})).await;
@@ -137,6 +138,38 @@ async fn blocking_screens_fail_the_bot_with_their_sub_code_and_a_screenshot() {
             );
             assert_eq!(channel.screenshot_kinds(), ["failure"], "{} {block}", spec.name);
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_navigates_off_the_meeting_host_is_a_removal_at_once() {
+    for (router, spec, path) in platforms() {
+        let base = serve(router).await;
+        let code = "awa-yxxx-now";
+        let (running, mut provider) = open(spec, &format!("{base}{}", path.replace("{code}", code))).await;
+        let channel = Recorder::default();
+        let (s, _tx) = settings(60);
+        let host_side = {
+            let base = base.clone();
+            tokio::spawn(async move {
+                until_guest(&base, code, "call").await;
+                host(&base, code, "participants", Some(json!({"name": "Ada Lovelace"}))).await;
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                host(&base, code, "away", None).await;
+            })
+        };
+        let t0 = std::time::Instant::now();
+        let outcome = tokio::time::timeout(Duration::from_secs(60), driver::run(&mut provider, &channel, s))
+            .await
+            .expect("the bot finished");
+        host_side.await.unwrap();
+        running.close().await;
+        assert_eq!(outcome.sub_code, "kicked", "{}", spec.name);
+        assert!(
+            t0.elapsed() < Duration::from_secs(25),
+            "{}: a hard signal, no debounce",
+            spec.name
+        );
     }
 }
 

@@ -11,9 +11,10 @@
 //! - `GET /{code}` — the page a bot opens (Zoom also: `/wc/{code}/join`, `/wc/join/{code}`,
 //!   `/j/{code}` landing, and `?fromPWA=1`, which renders the client inside an iframe).
 //! - `PUT /_replica/{code}` `{"lobby", "admitAfterSecs", "block", "toneHz"}` — (re)configure
-//!   (fields optional; `block` is `not_found` | `sign_in` | `captcha` | `""`); `GET` reads
+//!   (fields optional; `block` is `not_found` | `sign_in` | `captcha` | `locked` | `""`); `GET` reads
 //!   the state (guests, people, chat).
-//! - `POST /_replica/{code}/{admit|deny|kick|end}` — the host's actions (on every guest).
+//! - `POST /_replica/{code}/{admit|deny|kick|end|away}` — the host's actions (on every guest;
+//!   `away` sends the guests' pages off the meeting, to another origin).
 //! - `POST /_replica/{code}/participants` `{"name"}`, `DELETE …/participants/{name}`.
 //! - `POST /_replica/{code}/chat` `{"sender", "text"}` — someone in the call writes.
 //! - `POST /_replica/{code}/blip` `{"secs"}` — the guests' connection drops for a while.
@@ -49,6 +50,8 @@ enum Screen {
     Removed,
     Ended,
     Left,
+    /// The page navigated away from the meeting.
+    Away,
 }
 
 impl Screen {
@@ -60,6 +63,7 @@ impl Screen {
             Screen::Removed => "removed",
             Screen::Ended => "ended",
             Screen::Left => "left",
+            Screen::Away => "away",
         }
     }
 }
@@ -151,6 +155,7 @@ fn control_routes() -> Router {
         .route("/_replica/{code}/deny", post(|s, p| host_action(s, p, "deny")))
         .route("/_replica/{code}/kick", post(|s, p| host_action(s, p, "kick")))
         .route("/_replica/{code}/end", post(|s, p| host_action(s, p, "end")))
+        .route("/_replica/{code}/away", post(|s, p| host_action(s, p, "away")))
         .route("/_replica/{code}/participants", post(add_person))
         .route("/_replica/{code}/participants/{name}", delete(remove_person))
         .route("/_replica/{code}/chat", post(host_chat))
@@ -282,6 +287,7 @@ async fn host_action(State(m): State<Meetings>, Path(code): Path<String>, action
                 ("deny", Screen::Lobby) => Screen::Denied,
                 ("kick", Screen::Call) => Screen::Removed,
                 ("end", Screen::Call | Screen::Lobby) => Screen::Ended,
+                ("away", Screen::Call) => Screen::Away,
                 (_, same) => same,
             };
         }

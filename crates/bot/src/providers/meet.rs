@@ -42,6 +42,15 @@ pub const MEET: ClientSpec = ClientSpec {
         "This meeting has ended",
     ],
     blocked: &[
+        // Checked first: the most specific copy of the "can't join" screen. No public source
+        // shows a distinct knocking-disabled screen; this sentence is the likeliest (research §1.5).
+        (
+            "knocking_disabled",
+            &[
+                "No one can join a meeting unless invited or admitted by the host",
+                "You can't ask to join this call",
+            ],
+        ),
         (
             "join_denied",
             &[

@@ -252,6 +252,11 @@ struct ProbeParticipant {
     name: String,
 }
 
+/// The host of a URL (`None` for URLs without one, such as `data:` pages).
+fn host_of(url: &str) -> Option<String> {
+    reqwest::Url::parse(url).ok()?.host_str().map(str::to_ascii_lowercase)
+}
+
 /// How long the pre-join screens may take before joining counts as failed.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often the bot tries to open a chat panel that does not open (guests without chat).
@@ -268,6 +273,10 @@ pub struct WebClient {
     /// clients virtualise them, so a message is new only when it shows more often than before.
     chat_seen: HashMap<(String, String), usize>,
     chat_new: Vec<ChatLine>,
+    /// The host the meeting was opened on; once in the call, a page on another host means
+    /// the client sent the bot away (a hard signal).
+    meeting_host: Option<String>,
+    seen_call: bool,
 }
 
 impl WebClient {
@@ -280,6 +289,20 @@ impl WebClient {
             chat_open_attempts: 0,
             chat_seen: HashMap::new(),
             chat_new: Vec::new(),
+            meeting_host: host_of(meeting_url),
+            seen_call: false,
+        }
+    }
+
+    /// Whether the page left the meeting's host (only checked once the call was reached:
+    /// joining may legitimately redirect, e.g. zoom.us → app.zoom.us).
+    async fn navigated_away(&self) -> bool {
+        if !self.seen_call {
+            return false;
+        }
+        match self.page.url().await {
+            Ok(Some(url)) => host_of(&url) != self.meeting_host,
+            _ => false,
         }
     }
 
@@ -401,7 +424,12 @@ impl Provider for WebClient {
     }
 
     async fn observe(&mut self) -> Result<Observation, String> {
+        if self.navigated_away().await {
+            tracing::info!("the page left the meeting's host");
+            return Ok(Observation::Removed);
+        }
         let mut p = self.probe().await?;
+        self.seen_call |= p.state == "in_call";
         if p.state == "in_call" && !self.panels_opened && !self.spec.in_call_panels.is_empty() {
             self.panels_opened = true;
             let script = r#"(spec, doc) => { for (const s of spec.inCallPanels) { const b = doc.querySelector(s); if (b) b.click(); } }"#;

@@ -56,6 +56,12 @@ pub const TEAMS: ClientSpec = ClientSpec {
             ],
         ),
         ("meeting_not_found", &["Looks like the meeting URL is incorrect"]),
+        // A locked meeting takes no one new, not even into the lobby (Microsoft's help pages;
+        // not seen by the open-source bots).
+        (
+            "knocking_disabled",
+            &["This meeting is locked", "The meeting has been locked"],
+        ),
         (
             "sign_in_required",
             &[

@@ -36,6 +36,14 @@ pub const ZOOM: ClientSpec = ClientSpec {
     ended_texts: &["This meeting has been ended by host"],
     blocked: &[
         ("join_denied", &["the host has denied your request"]),
+        // A locked meeting (Zoom's "Lock meeting") admits no one new (Zoom's help pages).
+        (
+            "knocking_disabled",
+            &[
+                "This meeting has been locked by host",
+                "This meeting has been locked by the host",
+            ],
+        ),
         (
             "meeting_not_found",
             &["Invalid meeting ID", "This meeting link is invalid"],

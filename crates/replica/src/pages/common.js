@@ -50,6 +50,8 @@ async function poll() {
   try {
     const s = await (await fetch(api + '/guests/' + guest)).json();
     if (s.screen === 'call') startMedia(s.toneHz); else stopMedia();
+    // The client navigated elsewhere (some clients leave the meeting page when it is over).
+    if (s.screen === 'away') { window.top.location.href = 'about:blank'; return; }
     render(s);
   } catch (e) {}
   setTimeout(poll, 250);
