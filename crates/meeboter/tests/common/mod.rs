@@ -2,6 +2,8 @@
 //! server started on a free port.
 #![allow(dead_code)]
 
+use meeboter_db::testing::TestDatabase;
+use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -70,3 +72,224 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// A running server, its admin key and an HTTP client.
+pub struct Server {
+    pub child: std::process::Child,
+    pub public: String,
+    pub key: String,
+    pub http: reqwest::Client,
+    _db: TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`Server::start`], with extra configuration.
+    pub async fn start_with(extra: &[(&str, &str)]) -> Server {
+        let db = TestDatabase::create().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let listen = format!("127.0.0.1:{}", free_port());
+        let public = format!("http://{listen}");
+        let command = format!("{} bot", env!("CARGO_BIN_EXE_meeboter"));
+        let env = [
+            ("DATABASE_URL", db.url.as_str()),
+            ("MEEBOTER_LISTEN", listen.as_str()),
+            ("PUBLIC_URL", public.as_str()),
+            ("LOCAL_BOT_COMMAND", command.as_str()),
+            ("LOCAL_BOT_LIMIT", "20"),
+            ("HEARTBEAT_INTERVAL_SECS", "2"),
+            ("HEARTBEAT_TIMEOUT_SECS", "30"),
+            ("MONITOR_INTERVAL_SECS", "1"),
+        ];
+        let env: Vec<(&str, &str)> = env.iter().chain(extra.iter()).copied().collect();
+        let (child, _, lines) = start_server_with(dir.path(), &env);
+        let key = lines
+            .iter()
+            .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
+            .expect("admin key")
+            .to_string();
+        Server {
+            child,
+            public,
+            key,
+            http: reqwest::Client::new(),
+            _db: db,
+            _dir: dir,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.public))
+            .bearer_auth(&self.key)
+            .send()
+            .await
+            .unwrap();
+        res.json().await.unwrap_or(Value::Null)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.public))
+            .bearer_auth(&self.key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "POST {path}: {status} {body}");
+        body
+    }
+
+    pub async fn create(&self, platform: &Platform, code: &str, extra: Value) -> String {
+        let mut body = json!({
+            "meetingUrl": format!("{}/_test/meeting/{}", self.public, (platform.path)(code)),
+            "botName": "Meeboter Notes",
+            "recordingMode": "none",
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let bot = self.post("/api/bots", body).await;
+        bot["id"].as_str().unwrap().to_string()
+    }
+
+    /// Waits for `status`; fails at once if the bot ends some other way.
+    pub async fn reach(&self, id: &str, status: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let bot = self.get(&format!("/api/bots/{id}")).await;
+            if bot["status"] == status {
+                return bot;
+            }
+            let over = matches!(bot["status"].as_str(), Some("ENDED" | "FATAL"));
+            assert!(!over && Instant::now() < deadline, "never reached {status}: {bot}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Waits for the bot to end; returns it.
+    pub async fn ended(&self, id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(150);
+        loop {
+            let bot = self.get(&format!("/api/bots/{id}")).await;
+            if matches!(bot["status"].as_str(), Some("ENDED" | "FATAL")) {
+                return bot;
+            }
+            assert!(Instant::now() < deadline, "never ended: {bot}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    pub async fn host(&self, platform: &Platform, code: &str, action: &str, body: Value) {
+        let url = format!("/_test/meeting/{}/_replica/{code}/{action}", platform.name);
+        self.post(&url, body).await;
+    }
+
+    pub async fn configure(&self, platform: &Platform, code: &str, config: Value) {
+        let url = format!("{}/_test/meeting/{}/_replica/{code}", self.public, platform.name);
+        assert!(
+            self.http
+                .put(url)
+                .json(&config)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .is_success()
+        );
+    }
+
+    pub async fn remove_person(&self, platform: &Platform, code: &str, name: &str) {
+        let url = format!(
+            "{}/_test/meeting/{}/_replica/{code}/participants/{name}",
+            self.public, platform.name
+        );
+        assert!(self.http.delete(url).send().await.unwrap().status().is_success());
+    }
+
+    pub async fn replica(&self, platform: &Platform, code: &str) -> Value {
+        self.get(&format!("/_test/meeting/{}/_replica/{code}", platform.name))
+            .await
+    }
+
+    /// Every event of the bot, oldest first (all pages).
+    pub async fn events(&self, id: &str) -> Vec<Value> {
+        let mut all = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let page = self.get(&format!("/api/bots/{id}/events?limit=500{cursor}")).await;
+            let events = page["events"].as_array().cloned().unwrap_or_default();
+            let done = events.len() < 500;
+            all.extend(events);
+            match page["nextCursor"].as_str() {
+                Some(next) if !done => cursor = format!("&cursor={next}"),
+                _ => return all,
+            }
+        }
+    }
+
+    /// Waits until an event matching `pred` was recorded.
+    pub async fn event(&self, id: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(e) = self.events(id).await.into_iter().find(|e| pred(e)) {
+                return e;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} event: {:?}",
+                self.events(id).await
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+}
+
+/// A meeting platform as the server serves its look-alike.
+pub struct Platform {
+    pub name: &'static str,
+    pub path: fn(&str) -> String,
+}
+
+pub const PLATFORMS: [Platform; 3] = [
+    Platform {
+        name: "meet",
+        path: |code| format!("meet/{code}"),
+    },
+    Platform {
+        name: "teams",
+        path: |code| format!("teams/{code}"),
+    },
+    Platform {
+        name: "zoom",
+        path: |code| format!("zoom/wc/{code}/join?pwd=secret"),
+    },
+];
+
+pub fn history(bot: &Value) -> Vec<String> {
+    bot["statusChanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| match c["subCode"].as_str() {
+            Some(code) => format!("{}/{code}", c["status"].as_str().unwrap()),
+            None => c["status"].as_str().unwrap().to_string(),
+        })
+        .collect()
+}
+
