@@ -251,3 +251,37 @@ pub async fn ids_to_assemble(
     .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
+
+/// Ended bots (ended before `ended_before`) whose log lines are not archived yet.
+pub async fn ids_with_logs_to_archive(
+    conn: &mut AnyConnection,
+    ended_before: DateTime<Utc>,
+    limit: i64,
+) -> DbResult<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT id FROM bots WHERE status IN ('ENDED', 'FATAL') AND status_at < $1 AND logs_archived_at IS NULL
+         ORDER BY status_at LIMIT $2",
+    )
+    .bind(to_millis(ended_before))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
+
+pub async fn set_logs_archived(conn: &mut AnyConnection, bot_id: &str, now: DateTime<Utc>) -> DbResult<()> {
+    sqlx::query("UPDATE bots SET logs_archived_at = $1 WHERE id = $2")
+        .bind(to_millis(now))
+        .bind(bot_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn logs_archived_at(conn: &mut AnyConnection, bot_id: &str) -> DbResult<Option<DateTime<Utc>>> {
+    let row = sqlx::query("SELECT logs_archived_at FROM bots WHERE id = $1")
+        .bind(bot_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.and_then(|r| r.get::<Option<i64>, _>(0)).map(from_millis))
+}

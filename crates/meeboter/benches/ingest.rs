@@ -39,14 +39,25 @@ fn chunk_bytes(n: u32) -> Vec<u8> {
 
 #[tokio::main]
 async fn main() {
-    let mib: usize = std::env::var("INGEST_MIB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
+    let mib: usize = std::env::var("INGEST_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
     let chunks = (mib * 1024 * 1024).div_ceil(CHUNK) as u32;
     let dir = tempfile::tempdir().unwrap();
     // The "bot" only hands its token over and waits: the benchmark speaks for it.
     let script = dir.path().join("bot.sh");
-    std::fs::write(&script, "#!/bin/sh\necho \"$MILO_AUTH_TOKEN\" > \"$(dirname \"$0\")/token\"\nexec sleep 3600\n").unwrap();
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho \"$MILO_AUTH_TOKEN\" > \"$(dirname \"$0\")/token\"\nexec sleep 3600\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = Command::new(env!("CARGO_BIN_EXE_meeboter"))
         .arg("serve")
@@ -71,8 +82,13 @@ async fn main() {
         }
     });
     let key = loop {
-        let line = rx.recv_timeout(Duration::from_secs(30)).expect("the server printed its admin key");
-        if let Some(k) = line.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').find(|w| w.starts_with("mbk_")) {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server printed its admin key");
+        if let Some(k) = line
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .find(|w| w.starts_with("mbk_"))
+        {
             break k.to_string();
         }
     };
@@ -174,7 +190,10 @@ async fn main() {
     let _ = server.wait();
     let total = recording["sizeBytes"].as_u64().unwrap();
     assert_eq!(total, (chunks as u64) * CHUNK as u64);
-    println!("machine: {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    println!(
+        "machine: {} cores",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+    );
     println!(
         "ingest {} MiB in {chunks} chunks of 8 MiB: upload {:.1} s ({:.0} MiB/s, ask + PUT + verify per chunk), assembly {:.1} s",
         total / 1024 / 1024,

@@ -337,6 +337,12 @@ pub const KEYS: &[KeySpec] = &[
         "ECS API endpoint override (LocalStack, moto)",
     ),
     key(
+        "NOTETAKER_NAMES",
+        Some("otter,fireflies,read.ai,fathom,tl;dv,notetaker,meeting bot,recall,meeboter"),
+        false,
+        "comma list: participants whose name contains one of these are other bots (they do not keep a bot in an empty meeting)",
+    ),
+    key(
         "STORAGE_PATH",
         Some("./data"),
         false,
@@ -512,6 +518,8 @@ pub struct Config {
     /// Where recordings, screenshots and logs go (S3 when `S3_BUCKET_NAME` is set).
     pub storage: meeboter_storage::StorageSettings,
     pub recording_retention_days: Option<u32>,
+    /// Lower-case name fragments that mark other bots in a meeting.
+    pub notetaker_names: Vec<String>,
     pub media_url_ttl_secs: u64,
     /// Every raw value with its source, for `config check`.
     values: BTreeMap<&'static str, (String, Source)>,
@@ -800,6 +808,15 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             None
         }
     });
+    let notetaker_names: Vec<String> = get("NOTETAKER_NAMES")
+        .unwrap_or_default()
+        .split(',')
+        .map(|n| n.trim().to_lowercase())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if notetaker_names.iter().any(|n| n.chars().count() > 64) {
+        problems.push("NOTETAKER_NAMES entries must be at most 64 characters".to_string());
+    }
     let media_url_ttl_secs = seconds_in(&get, problems, "MEDIA_URL_TTL_SECS", 10, 7 * 86_400);
     if let Some(raw) = get("COOLIFY_API_URL")
         && !url::Url::parse(&raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
@@ -1140,6 +1157,7 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         aws,
         storage,
         recording_retention_days,
+        notetaker_names,
         media_url_ttl_secs,
         values,
     }

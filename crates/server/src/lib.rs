@@ -150,6 +150,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::media::finish_recording))
         .routes(routes!(routes::media::get_recording))
         .routes(routes!(routes::media::list_screenshots))
+        .routes(routes!(routes::media::get_logs))
         .routes(routes!(routes::media::download))
         .merge(upload_routes())
         .split_for_parts()

@@ -39,6 +39,11 @@ pub fn recording_key(bot_id: &str, part: u32, parts: usize) -> String {
     }
 }
 
+/// Where a bot's log lines are archived once it has ended.
+pub fn logs_key(bot_id: &str) -> String {
+    format!("bots/{bot_id}/logs/{bot_id}.jsonl.gz")
+}
+
 pub fn screenshot_key(bot_id: &str, label: &str, extension: &str) -> String {
     format!("bots/{bot_id}/screenshots/{label}.{extension}")
 }
@@ -113,6 +118,7 @@ pub struct MediaReport {
     pub assembled: usize,
     pub failed: usize,
     pub expired: usize,
+    pub logs_archived: usize,
 }
 
 /// Assembles finished recordings and applies retention, under a lease (one replica).
@@ -161,6 +167,7 @@ pub async fn run_once(state: &AppState, holder: &str) -> DbResult<MediaReport> {
             }
         }
     }
+    report.logs_archived = archive_logs(state).await?;
     if let Some(days) = state.config.recording_retention_days {
         report.expired = expire(state, now - Duration::days(days as i64)).await?;
     }
@@ -272,6 +279,68 @@ async fn assemble(state: &AppState, bot_id: &str) -> Result<bool, AssemblyError>
     }
     tracing::info!(bot_id, size, duration_ms, parts = count, "recording ready");
     Ok(true)
+}
+
+/// Archives the log lines of bots that ended more than the late-delivery grace ago as one
+/// gzipped JSON-lines object each (`{"at", "level", "message", "source"}` per line), written
+/// through a temporary file so a long meeting's logs never sit in memory.
+async fn archive_logs(state: &AppState) -> DbResult<usize> {
+    let ended_before = state.now() - crate::routes::bot_channel::LATE_DELIVERY_GRACE;
+    let ids = {
+        let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+        media::ids_with_logs_to_archive(&mut conn, ended_before, 20).await?
+    };
+    let mut archived = 0;
+    for id in ids {
+        match archive_one(state, &id).await {
+            Ok(()) => {
+                let mut tx = state.db.begin_write().await?;
+                media::set_logs_archived(&mut tx, &id, state.now()).await?;
+                tx.commit().await?;
+                archived += 1;
+            }
+            Err(e) => tracing::warn!(bot_id = %id, error = %e, "archiving logs failed; will retry"),
+        }
+    }
+    Ok(archived)
+}
+
+async fn archive_one(state: &AppState, bot_id: &str) -> Result<(), AssemblyError> {
+    use std::io::Write;
+    let file = tempfile::NamedTempFile::new().map_err(|e| StorageError::Other(e.to_string()))?;
+    let mut gz = flate2::write::GzEncoder::new(
+        std::io::BufWriter::new(file.reopen().map_err(|e| StorageError::Other(e.to_string()))?),
+        flate2::Compression::default(),
+    );
+    let types = vec!["log".to_string()];
+    let mut after: Option<String> = None;
+    loop {
+        let page = {
+            let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+            meeboter_db::events::list(&mut conn, bot_id, after.as_deref(), &types, 1000).await?
+        };
+        for e in &page {
+            let line = json!({
+                "at": e.at,
+                "level": e.data["level"],
+                "message": e.data["message"],
+                "source": e.data.get("source").cloned().unwrap_or(json!("bot")),
+            });
+            writeln!(gz, "{line}").map_err(|e| StorageError::Other(e.to_string()))?;
+        }
+        match page.last() {
+            Some(last) if page.len() == 1000 => after = Some(last.id.clone()),
+            _ => break,
+        }
+    }
+    gz.finish()
+        .and_then(|mut w| w.flush())
+        .map_err(|e| StorageError::Other(e.to_string()))?;
+    state
+        .storage
+        .put_file(&logs_key(bot_id), file.path(), "application/gzip")
+        .await?;
+    Ok(())
 }
 
 /// Deletes media created before `cutoff` (`RECORDING_RETENTION_DAYS`) and marks it on the bots.

@@ -292,4 +292,3 @@ pub fn history(bot: &Value) -> Vec<String> {
         })
         .collect()
 }
-

@@ -110,6 +110,9 @@ pub struct BotConfig {
     pub automatic_leave: AutomaticLeaveResource,
     pub heartbeat_interval_secs: u64,
     pub status: String,
+    /// Lower-case name fragments of other bots (`NOTETAKER_NAMES`): such participants do not
+    /// count as people for the everyone-left and no-one-joined rules.
+    pub notetaker_names: Vec<String>,
 }
 
 /// The bot's configuration.
@@ -132,6 +135,7 @@ pub async fn config(State(state): State<AppState>, BotCaller(bot): BotCaller) ->
         },
         heartbeat_interval_secs: state.config.heartbeat_interval_secs,
         status: bot.status.as_str().to_string(),
+        notetaker_names: state.config.notetaker_names.clone(),
     })
 }
 

@@ -625,3 +625,42 @@ pub async fn download(
     }
     Ok(response.into_response())
 }
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LogArchive {
+    /// Gzipped JSON lines: `{"at", "level", "message", "source"}`.
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+    pub archived_at: DateTime<Utc>,
+}
+
+/// The bot's log lines as one gzipped JSON-lines file, archived 10 minutes after the bot
+/// ended (until then, and always, `GET /api/bots/{id}/events?type=log` has them).
+#[utoipa::path(get, path = "/api/bots/{id}/logs", tag = "bots",
+    params(("id" = String, Path)),
+    responses((status = 200, body = LogArchive), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn get_logs(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<LogArchive>> {
+    let bot = own_bot(&state, &caller, &id).await?;
+    let archived_at = {
+        let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+        media_db::logs_archived_at(&mut conn, &bot.id).await?
+    };
+    let Some(archived_at) = archived_at else {
+        return Err(ApiError::not_found("log archive").with_details(json!({
+            "hint": "logs are archived 10 minutes after the bot ends; GET /api/bots/{id}/events?type=log has them meanwhile",
+        })));
+    };
+    let name = format!("meeboter-{}-logs.jsonl.gz", bot.id);
+    let (url, expires_at) = media::download_url(&state, &media::logs_key(&bot.id), Some(&name)).await?;
+    Ok(Json(LogArchive {
+        url,
+        expires_at,
+        archived_at,
+    }))
+}

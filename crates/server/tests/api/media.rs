@@ -335,3 +335,58 @@ async fn a_bot_without_recording_has_no_recording() {
         .await;
     assert_eq!(ask.error_code(), "not_recording");
 }
+
+#[tokio::test]
+async fn log_lines_are_archived_as_gzipped_json_lines_once_the_bot_has_ended() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app
+        .deployed_bot(json!({"meetingUrl": "https://meet.google.com/abc-defg-hij"}))
+        .await;
+    let lines = json!({"events": [
+        {"type": "log", "level": "INFO", "message": "opening the meeting"},
+        {"type": "log", "level": "WARN", "message": "could not post a chat message"},
+    ]});
+    assert_eq!(app.bot(&token, Method::POST, "/events", Some(lines)).await.status, 200);
+    app.report(&token, "FATAL", Some("browser_crashed")).await;
+    // A late line is still taken (the bot's queue drains after its final status)...
+    let late = json!({"events": [{"type": "log", "level": "INFO", "message": "bot finished"}]});
+    assert_eq!(
+        app.bot(&token, Method::POST, "/events", Some(late.clone()))
+            .await
+            .status,
+        200
+    );
+    let not_yet = app.get(&app.admin_key, &format!("/api/bots/{id}/logs")).await;
+    assert_eq!(not_yet.status, 404);
+    // ...until the grace is over; then the lines are archived.
+    app.clock.advance(chrono::Duration::minutes(11));
+    assert_eq!(app.bot(&token, Method::POST, "/events", Some(late)).await.status, 401);
+    assert_eq!(media_pass(&app).await.logs_archived, 1);
+    let logs = app.get(&app.admin_key, &format!("/api/bots/{id}/logs")).await;
+    assert_eq!(logs.status, 200, "{}", logs.body);
+    let gz = app
+        .client
+        .get(logs.body["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut text).unwrap();
+    let messages: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["message"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        messages,
+        ["opening the meeting", "could not post a chat message", "bot finished"]
+    );
+    assert_eq!(media_pass(&app).await.logs_archived, 0, "archived once");
+}
