@@ -68,6 +68,9 @@ pub struct BotConfig {
     pub automatic_leave: AutomaticLeave,
     pub heartbeat_interval_secs: u64,
     pub status: String,
+    /// Name fragments of other bots (`NOTETAKER_NAMES`); absent from older servers.
+    #[serde(default)]
+    pub notetaker_names: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -170,10 +170,24 @@ impl Outcome {
     }
 }
 
-/// Whether a participant's name marks another bot (a notetaker) or this bot itself.
+/// Whether a participant's name marks another bot (a notetaker) or this bot itself, by the
+/// built-in [`KNOWN_BOT_NAMES`].
 pub fn looks_like_a_bot(name: &str, own_name: &str) -> bool {
+    is_bot_name(name, own_name, &[])
+}
+
+/// Like [`looks_like_a_bot`], with the server's list (`NOTETAKER_NAMES`; lower-case name
+/// fragments) instead of the built-in one when it is not empty.
+pub fn is_bot_name(name: &str, own_name: &str, notetakers: &[String]) -> bool {
     let lower = name.to_lowercase();
-    lower == own_name.to_lowercase() || KNOWN_BOT_NAMES.iter().any(|b| lower.contains(b))
+    if lower == own_name.to_lowercase() {
+        return true;
+    }
+    if notetakers.is_empty() {
+        KNOWN_BOT_NAMES.iter().any(|b| lower.contains(b))
+    } else {
+        notetakers.iter().any(|b| lower.contains(b.as_str()))
+    }
 }
 
 /// The driver's settings.
@@ -184,6 +198,8 @@ pub struct DriverSettings {
     pub heartbeat_every: Duration,
     /// A shutdown request (SIGTERM) makes the bot leave politely.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Name fragments of other bots (from `GET config`; empty = the built-in list).
+    pub notetaker_names: Vec<String>,
 }
 
 enum Phase {
@@ -283,7 +299,7 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                     missing_since: None,
                     next_chat_poll: now,
                 };
-                track(&mut call, participants, &settings.bot_name, channel, now).await;
+                track(&mut call, participants, &settings, channel, now).await;
                 phase = Phase::InCall(call);
             }
             (Phase::Joining, Observation::Joining | Observation::Unknown) => {
@@ -294,7 +310,7 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
             }
             (Phase::InCall(call), Observation::InCall { participants }) => {
                 call.missing_since = None;
-                track(call, participants, &settings.bot_name, channel, now).await;
+                track(call, participants, &settings, channel, now).await;
                 relay_chat(provider, channel, &settings.bot_name).await;
                 if now >= call.next_chat_poll {
                     call.next_chat_poll = now + CHAT_POLL_EVERY;
@@ -325,22 +341,29 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
 
 /// Diffs the roster into `participant_join`/`participant_leave` events and keeps the
 /// alone-since clock (only humans count).
-async fn track(call: &mut InCall, now_in: Vec<Participant>, own: &str, channel: &dyn Channel, now: Instant) {
+async fn track(
+    call: &mut InCall,
+    now_in: Vec<Participant>,
+    settings: &DriverSettings,
+    channel: &dyn Channel,
+    now: Instant,
+) {
+    let is_bot = |name: &str| is_bot_name(name, &settings.bot_name, &settings.notetaker_names);
     let mut events = Vec::new();
     let current: BTreeMap<String, Participant> = now_in.into_iter().map(|p| (p.id.clone(), p)).collect();
     for (id, p) in &current {
         if !call.roster.contains_key(id) {
-            let is_bot = looks_like_a_bot(&p.name, own);
+            let is_bot = is_bot(&p.name);
             events.push(json!({"type": "participant_join", "participantId": id, "name": p.name, "isBot": is_bot}));
         }
     }
     for (id, p) in &call.roster {
         if !current.contains_key(id) {
-            let is_bot = looks_like_a_bot(&p.name, own);
+            let is_bot = is_bot(&p.name);
             events.push(json!({"type": "participant_leave", "participantId": id, "name": p.name, "isBot": is_bot}));
         }
     }
-    let humans = current.values().filter(|p| !looks_like_a_bot(&p.name, own)).count();
+    let humans = current.values().filter(|p| !is_bot(&p.name)).count();
     if humans > 0 {
         call.humans_ever = true;
         call.alone_since = None;
@@ -510,6 +533,7 @@ mod tests {
             },
             heartbeat_every: Duration::from_secs(30),
             shutdown: rx,
+            notetaker_names: Vec::new(),
         };
         (s, tx)
     }
@@ -796,5 +820,10 @@ mod tests {
         assert!(looks_like_a_bot("meeboter", "Meeboter"));
         assert!(looks_like_a_bot("Otter.ai", "x"));
         assert!(!looks_like_a_bot("Ada Lovelace", "Meeboter"));
+        // The server's list replaces the built-in one.
+        let custom = vec!["scribe".to_string()];
+        assert!(is_bot_name("Team Scribe", "Meeboter", &custom));
+        assert!(!is_bot_name("Otter.ai", "Meeboter", &custom));
+        assert!(is_bot_name("meeboter", "Meeboter", &custom));
     }
 }
