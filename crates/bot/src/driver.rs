@@ -778,7 +778,10 @@ mod tests {
             .filter(|e| e["type"] == "chat_received")
             .cloned()
             .collect();
-        assert_eq!(received, [json!({"type": "chat_received", "sender": "Ada", "text": "hello"})]);
+        assert_eq!(
+            received,
+            [json!({"type": "chat_received", "sender": "Ada", "text": "hello"})]
+        );
         assert_eq!(channel.screenshots.lock().unwrap().as_slice(), ["in_call"]);
     }
 

@@ -20,7 +20,10 @@ struct Api {
 
 async fn status(State(api): State<Api>, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
     if Instant::now() < api.up_after {
-        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"error": {"message": "down"}})));
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": {"message": "down"}})),
+        );
     }
     api.received
         .lock()
@@ -65,13 +68,19 @@ async fn reports_survive_an_outage_in_order_and_never_block_the_bot() {
         let e = json!({"type": "participant_join", "participantId": name, "name": name});
         outbox.events(&[e]).await.unwrap();
     }
-    outbox.report_status("ENDED", Some("meeting_ended"), None).await.unwrap();
+    outbox
+        .report_status("ENDED", Some("meeting_ended"), None)
+        .await
+        .unwrap();
     assert!(
         started.elapsed() < Duration::from_millis(100),
         "queued without waiting for the network"
     );
     assert!(outbox.pending() > 0);
-    assert!(outbox.close(Duration::from_secs(30)).await, "delivered once the API was back");
+    assert!(
+        outbox.close(Duration::from_secs(30)).await,
+        "delivered once the API was back"
+    );
     assert_eq!(
         api.received.lock().unwrap().as_slice(),
         [
