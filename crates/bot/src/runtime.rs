@@ -115,6 +115,7 @@ async fn run_with(env: &BotEnv, config: &BotConfig, outbox: &Outbox) -> i32 {
         automatic_leave: config.automatic_leave.clone(),
         heartbeat_every: Duration::from_secs(config.heartbeat_interval_secs.max(1)),
         shutdown,
+        capture: None,
     };
     let mut provider = WebClient::new(page, spec, &env.meeting_url);
     let outcome = driver::run(&mut provider, outbox, settings).await;

@@ -118,6 +118,7 @@ pub fn settings(everyone_left: u64) -> (DriverSettings, tokio::sync::watch::Send
             },
             heartbeat_every: Duration::from_secs(30),
             shutdown: rx,
+            capture: None,
         },
         tx,
     )
