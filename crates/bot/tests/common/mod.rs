@@ -2,6 +2,8 @@
 //! host actions, and a Chromium per test.
 #![allow(dead_code)]
 
+pub mod channel;
+
 use async_trait::async_trait;
 use meeboter_bot::browser::{self, RunningBrowser};
 use meeboter_bot::control::{AutomaticLeave, ControlError, HeartbeatReply};
