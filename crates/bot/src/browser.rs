@@ -53,6 +53,56 @@ pub fn find_chromium(explicit: Option<&Path>) -> Result<PathBuf, BrowserError> {
     )))
 }
 
+/// How Chromium is started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LaunchOptions {
+    /// With a window (needed to record it under Xvfb); headless otherwise.
+    pub headful: bool,
+    /// Variables added to the browser's environment (`DISPLAY`, `PULSE_SERVER`).
+    pub env: Vec<(String, String)>,
+    /// The window size, which a recording's screen must match (default 1280×720).
+    pub window: Option<(u32, u32)>,
+    /// `BROWSER_EXTRA_ARGS`, appended last so they can override the bot's flags.
+    pub extra_args: Vec<String>,
+}
+
+impl LaunchOptions {
+    /// Headless, as a bot that does not record runs.
+    pub fn headless(extra_args: &[String]) -> Self {
+        Self {
+            extra_args: extra_args.to_vec(),
+            ..Self::default()
+        }
+    }
+
+    /// A full-screen window of `window` size on a recorder's display, with `env` (see
+    /// `Recorder::browser_env`).
+    pub fn recording(window: (u32, u32), env: Vec<(String, String)>, extra_args: &[String]) -> Self {
+        Self {
+            headful: true,
+            env,
+            window: Some(window),
+            extra_args: extra_args.to_vec(),
+        }
+    }
+}
+
+/// Flags for a window that is recorded: the page fills the screen, with no browser UI,
+/// no infobar and no first-run bubbles over the meeting.
+pub fn recording_flags((width, height): (u32, u32)) -> Vec<String> {
+    vec![
+        "--kiosk".into(),
+        "--start-fullscreen".into(),
+        "--window-position=0,0".into(),
+        format!("--window-size={width},{height}"),
+        // Hides the "unsupported command-line flag: --no-sandbox" infobar.
+        "--test-type".into(),
+        "--noerrdialogs".into(),
+        "--disable-infobars".into(),
+        "--hide-crash-restore-bubble".into(),
+    ]
+}
+
 /// The command-line flags a meeting bot runs Chromium with (before `BROWSER_EXTRA_ARGS`).
 pub fn bot_flags(running_as_root: bool) -> Vec<String> {
     let mut flags: Vec<String> = [
@@ -183,19 +233,41 @@ impl Drop for RunningBrowser {
 /// Starts Chromium (headless unless `headful`, which recording under Xvfb needs) with the
 /// bot flags plus `extra_args`, in a fresh profile.
 pub async fn launch(executable: &Path, headful: bool, extra_args: &[String]) -> Result<RunningBrowser, BrowserError> {
+    let options = LaunchOptions {
+        headful,
+        ..LaunchOptions::headless(extra_args)
+    };
+    launch_with(executable, &options).await
+}
+
+/// Starts Chromium as `options` say, with the bot flags, in a fresh profile.
+pub async fn launch_with(executable: &Path, options: &LaunchOptions) -> Result<RunningBrowser, BrowserError> {
     let profile = tempfile::Builder::new()
         .prefix("meeboter-chromium-")
         .tempdir()
         .map_err(|e| BrowserError::Launch(format!("cannot create a browser profile directory: {e}")))?;
     let mut args = bot_flags(running_as_root());
-    args.extend(extra_args.iter().cloned());
+    if let Some(window) = options.window {
+        args.retain(|a| !a.starts_with("--window-size="));
+        args.extend(recording_flags(window));
+    }
+    args.extend(options.extra_args.iter().cloned());
     let args = merge_feature_flags(args);
+    // chromiumoxide's defaults carry `--enable-automation` (an automation tell, and a bar over
+    // every recorded frame); `bot_flags` has the rest of them.
     let mut builder = BrowserConfig::builder()
         .disable_default_args()
         .chrome_executable(executable)
         .user_data_dir(profile.path())
         .launch_timeout(LAUNCH_TIMEOUT)
         .request_timeout(Duration::from_secs(30));
+    for (key, value) in &options.env {
+        builder = builder.env(key, value);
+    }
+    if options.headful {
+        // The page takes the real window's size (chromiumoxide would emulate 800×600).
+        builder = builder.viewport(None);
+    }
     // chromiumoxide takes flags as key/value and writes the `--` itself.
     for flag in &args {
         let flag = flag.trim_start_matches('-');
@@ -204,7 +276,7 @@ pub async fn launch(executable: &Path, headful: bool, extra_args: &[String]) -> 
             None => builder.arg(flag),
         };
     }
-    builder = if headful {
+    builder = if options.headful {
         builder.with_head()
     } else {
         builder.new_headless_mode()
@@ -267,5 +339,21 @@ mod tests {
                 "--enable-features=A",
             ]
         );
+    }
+
+    #[test]
+    fn a_recorded_window_fills_the_screen_without_bars() {
+        let flags = recording_flags((1920, 1080));
+        for f in [
+            "--kiosk",
+            "--window-size=1920,1080",
+            "--window-position=0,0",
+            "--test-type",
+        ] {
+            assert!(flags.iter().any(|x| x == f), "{f}");
+        }
+        let options = LaunchOptions::recording((1280, 720), vec![("DISPLAY".into(), ":99".into())], &[]);
+        assert!(options.headful && options.window == Some((1280, 720)));
+        assert!(!LaunchOptions::headless(&[]).headful);
     }
 }

@@ -1,5 +1,7 @@
 //! The control channel, seen from the bot: `GET config`, `POST status`, `POST heartbeat`,
-//! `POST events`, authenticated with the bot's own token.
+//! `POST events`, chat, screenshots and the recording upload (`POST recording/chunks`,
+//! `…/chunks/complete`, `recording/finish`, and the `PUT` of a chunk to where the server
+//! says), authenticated with the bot's own token.
 //!
 //! Every call has a timeout; transport failures, 5xx and 429 are retried with exponential
 //! backoff and jitter for a bounded time (a status report survives a minute-long API
@@ -8,8 +10,9 @@
 
 use rand::Rng;
 use reqwest::{Method, StatusCode};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::driver::OutgoingChat;
@@ -89,6 +92,43 @@ pub struct HeartbeatReply {
     pub reason: Option<String>,
 }
 
+/// One chunk of a recording: the body of `POST recording/chunks` and of
+/// `POST recording/chunks/complete`. `seq` 0 is the part's init section (`init.mp4`),
+/// 1, 2, … its media segments in playlist order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChunkInfo {
+    pub part: u32,
+    pub seq: u32,
+    pub size_bytes: u64,
+    /// SHA-256 of the bytes, lowercase hex.
+    pub sha256: String,
+    /// `None` for the init section.
+    pub duration_ms: Option<u64>,
+    pub content_type: String,
+}
+
+/// Where to send a chunk's bytes, as the server answers `POST recording/chunks`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct UploadTarget {
+    pub method: String,
+    /// Absolute: the server itself, or a presigned object-storage URL.
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub auth: UploadAuth,
+}
+
+/// Whether the upload request carries the bot's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadAuth {
+    /// The URL is the server's: send `Authorization: Bearer <token>` (same origin only).
+    BotToken,
+    /// A presigned URL: it carries its own authorisation, and the token must not leak.
+    None,
+}
+
 /// A request body: JSON, or bytes (screenshots) sent as they are.
 enum Payload {
     Json(Value),
@@ -148,13 +188,9 @@ impl ControlClient {
         body: Option<&Payload>,
         budget: RetryBudget,
     ) -> Result<Value, ControlError> {
-        let mut backoff = budget.first_backoff;
-        let mut last_error = String::new();
-        for attempt in 1..=budget.attempts.max(1) {
-            let mut req = self
-                .http
-                .request(method.clone(), format!("{}{path}", self.base))
-                .bearer_auth(&self.token);
+        let url = format!("{}{path}", self.base);
+        let build = || {
+            let mut req = self.http.request(method.clone(), &url).bearer_auth(&self.token);
             match body {
                 Some(Payload::Json(b)) => req = req.json(b),
                 Some(Payload::Bytes { content_type, bytes }) => {
@@ -164,7 +200,23 @@ impl ControlClient {
                 }
                 None => {}
             }
-            match req.send().await {
+            req
+        };
+        self.execute(path, build, budget).await
+    }
+
+    /// Sends the request `build` makes, retrying transport errors, 5xx and 429 within
+    /// `budget`; `what` names the call in logs.
+    async fn execute(
+        &self,
+        what: &str,
+        build: impl Fn() -> reqwest::RequestBuilder,
+        budget: RetryBudget,
+    ) -> Result<Value, ControlError> {
+        let mut backoff = budget.first_backoff;
+        let mut last_error = String::new();
+        for attempt in 1..=budget.attempts.max(1) {
+            match build().send().await {
                 Ok(res) => {
                     let status = res.status();
                     let text = res.text().await.unwrap_or_default();
@@ -191,7 +243,7 @@ impl ControlClient {
                 Err(e) => last_error = e.to_string(),
             }
             if attempt < budget.attempts {
-                tracing::debug!(path, attempt, error = %last_error, "control channel call failed; retrying");
+                tracing::debug!(what, attempt, error = %last_error, "control channel call failed; retrying");
                 let jittered = backoff.mul_f64(rand::rng().random_range(0.5..1.5));
                 tokio::time::sleep(jittered).await;
                 backoff = (backoff * 2).min(budget.max_backoff);
@@ -266,6 +318,86 @@ impl ControlClient {
         };
         let path = format!("/screenshots?kind={kind}");
         self.send(Method::POST, &path, Some(&body), RetryBudget::PERSISTENT)
+            .await
+            .map(|_| ())
+    }
+
+    /// Announces a recording chunk (`POST recording/chunks`); returns where to upload its
+    /// bytes, or `None` when the server already has it with this SHA-256. A 409 (the
+    /// server has it with other bytes) is [`ControlError::Conflict`], a refusal such as an
+    /// empty chunk [`ControlError::Rejected`]. One quick retry: the uploader repeats it.
+    pub async fn recording_chunk(&self, chunk: &ChunkInfo) -> Result<Option<UploadTarget>, ControlError> {
+        let body = serde_json::to_value(chunk).expect("a chunk serialises");
+        let json = self
+            .call(Method::POST, "/recording/chunks", Some(&body), RetryBudget::QUICK)
+            .await?;
+        let unexpected = |e: String| ControlError::Rejected {
+            status: 200,
+            message: format!("unexpected answer to recording/chunks: {e}"),
+        };
+        match json.get("upload") {
+            Some(Value::Null) => Ok(None),
+            Some(target) => serde_json::from_value(target.clone())
+                .map(Some)
+                .map_err(|e| unexpected(e.to_string())),
+            None => Err(unexpected(format!("no `upload` in {json}"))),
+        }
+    }
+
+    /// Sends a chunk's bytes where [`ControlClient::recording_chunk`] said. The bot's token
+    /// goes along only for `auth: bot_token` on the control channel's own origin. Any
+    /// refusal (4xx) is [`ControlError::Rejected`]: the caller starts the chunk over.
+    pub async fn put_chunk(&self, target: &UploadTarget, bytes: bytes::Bytes) -> Result<(), ControlError> {
+        let rejected = |message: String| ControlError::Rejected { status: 0, message };
+        let method = Method::from_bytes(target.method.as_bytes())
+            .map_err(|_| rejected(format!("unknown upload method `{}`", target.method)))?;
+        let url = reqwest::Url::parse(&target.url).map_err(|e| rejected(format!("bad upload URL: {e}")))?;
+        let with_token = target.auth == UploadAuth::BotToken;
+        if with_token {
+            let own = reqwest::Url::parse(&self.base).map(|u| u.origin());
+            if own.as_ref().ok() != Some(&url.origin()) {
+                return Err(rejected(format!(
+                    "refusing to send the bot token to {}, which is not the control channel's origin",
+                    url.origin().ascii_serialization()
+                )));
+            }
+        }
+        let build = || {
+            let mut req = self.http.request(method.clone(), url.clone());
+            for (name, value) in &target.headers {
+                req = req.header(name, value);
+            }
+            if with_token {
+                req = req.bearer_auth(&self.token);
+            }
+            req.body(bytes.clone())
+        };
+        match self.execute("recording chunk upload", build, RetryBudget::QUICK).await {
+            Ok(_) => Ok(()),
+            Err(ControlError::Unauthorized(message) | ControlError::Conflict { message, .. }) => Err(rejected(message)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Confirms a chunk is uploaded (`POST recording/chunks/complete`, the same body as
+    /// announced); the server checks the stored size. One quick retry.
+    pub async fn recording_chunk_complete(&self, chunk: &ChunkInfo) -> Result<(), ControlError> {
+        let body = serde_json::to_value(chunk).expect("a chunk serialises");
+        self.call(
+            Method::POST,
+            "/recording/chunks/complete",
+            Some(&body),
+            RetryBudget::QUICK,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Says the recording is over (`POST recording/finish`): `parts` parts in `mode`
+    /// (`video` or `audio`). One quick retry.
+    pub async fn recording_finish(&self, parts: u32, mode: &str) -> Result<(), ControlError> {
+        let body = json!({"parts": parts, "mode": mode});
+        self.call(Method::POST, "/recording/finish", Some(&body), RetryBudget::QUICK)
             .await
             .map(|_| ())
     }

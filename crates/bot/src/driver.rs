@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use meeboter_core::lifecycle::sub_code;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -190,8 +191,19 @@ pub fn is_bot_name(name: &str, own_name: &str, notetakers: &[String]) -> bool {
     }
 }
 
+/// Told when the bot gets into the call and when it leaves it, so a recording holds the
+/// call and nothing else: never the lobby, never the screens after leaving.
+#[async_trait]
+pub trait CallCapture: Send + Sync {
+    /// The bot was admitted: `IN_CALL` has just been reported. Called at most once.
+    async fn started_call(&self);
+    /// The bot is leaving the call it was in: called once, after `started_call`, before
+    /// `LEAVING` and the final status are reported and before the leave button is pressed.
+    async fn leaving(&self);
+}
+
 /// The driver's settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DriverSettings {
     pub bot_name: String,
     pub automatic_leave: AutomaticLeave,
@@ -200,6 +212,19 @@ pub struct DriverSettings {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Name fragments of other bots (from `GET config`; empty = the built-in list).
     pub notetaker_names: Vec<String>,
+    /// What records the call, if anything does.
+    pub capture: Option<Arc<dyn CallCapture>>,
+}
+
+impl std::fmt::Debug for DriverSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriverSettings")
+            .field("bot_name", &self.bot_name)
+            .field("automatic_leave", &self.automatic_leave)
+            .field("heartbeat_every", &self.heartbeat_every)
+            .field("capture", &self.capture.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 enum Phase {
@@ -221,6 +246,9 @@ struct InCall {
 /// (already reported unless the server had ended the bot itself).
 pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut settings: DriverSettings) -> Outcome {
     let leave = settings.automatic_leave.clone();
+    let capture = settings.capture.clone();
+    // The capture to stop on the way out: only one that was started (in the call).
+    let during_call = |in_call: bool| if in_call { capture.as_deref() } else { None };
     let started = Instant::now();
     let _ = channel.report_status("JOINING_CALL", None, None).await;
     tracing::info!(bot_name = %settings.bot_name, "opening the meeting");
@@ -228,6 +256,7 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
         return finish(
             provider,
             channel,
+            None,
             Outcome::fatal(sub_code::BROWSER_CRASHED, format!("could not join: {e}")),
             false,
         )
@@ -240,7 +269,8 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
         // politely and say why — it was not the user's doing.
         if *settings.shutdown.borrow_and_update() {
             let in_call = matches!(phase, Phase::InCall(_));
-            return finish(provider, channel, Outcome::ended(sub_code::PLATFORM_STOPPED), in_call).await;
+            let outcome = Outcome::ended(sub_code::PLATFORM_STOPPED);
+            return finish(provider, channel, during_call(in_call), outcome, in_call).await;
         }
         if Instant::now() >= next_heartbeat {
             next_heartbeat = Instant::now() + settings.heartbeat_every;
@@ -248,10 +278,13 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                 Ok(HeartbeatReply { leave: true, reason }) => {
                     let code = reason.unwrap_or_else(|| sub_code::USER_REQUESTED.to_string());
                     let in_call = matches!(phase, Phase::InCall(_));
-                    return finish(provider, channel, Outcome::ended(&code), in_call).await;
+                    return finish(provider, channel, during_call(in_call), Outcome::ended(&code), in_call).await;
                 }
                 Err(ControlError::Unauthorized(msg)) => {
                     // The server has ended this bot; leave without reporting.
+                    if let Some(capture) = during_call(matches!(phase, Phase::InCall(_))) {
+                        capture.leaving().await;
+                    }
                     let _ = provider.leave().await;
                     return Outcome::fatal(sub_code::HEARTBEAT_TIMEOUT, msg);
                 }
@@ -261,21 +294,29 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
         let now = Instant::now();
         if now - started >= Duration::from_secs(leave.max_duration_secs) {
             let in_call = matches!(phase, Phase::InCall(_));
-            return finish(provider, channel, Outcome::ended(sub_code::MAX_DURATION), in_call).await;
+            let outcome = Outcome::ended(sub_code::MAX_DURATION);
+            return finish(provider, channel, during_call(in_call), outcome, in_call).await;
         }
+        let in_call = matches!(phase, Phase::InCall(_));
         let seen = match provider.observe().await {
             Ok(o) => o,
-            Err(e) => return finish(provider, channel, Outcome::fatal(sub_code::BROWSER_CRASHED, e), false).await,
+            Err(e) => {
+                let outcome = Outcome::fatal(sub_code::BROWSER_CRASHED, e);
+                return finish(provider, channel, during_call(in_call), outcome, false).await;
+            }
         };
         match (&mut phase, seen) {
             (_, Observation::Blocked { sub_code, message }) => {
-                return finish(provider, channel, Outcome::fatal(&sub_code, message), false).await;
+                let outcome = Outcome::fatal(&sub_code, message);
+                return finish(provider, channel, during_call(in_call), outcome, false).await;
             }
             (_, Observation::Removed) => {
-                return finish(provider, channel, Outcome::ended(sub_code::KICKED), false).await;
+                let outcome = Outcome::ended(sub_code::KICKED);
+                return finish(provider, channel, during_call(in_call), outcome, false).await;
             }
             (_, Observation::MeetingEnded) => {
-                return finish(provider, channel, Outcome::ended(sub_code::MEETING_ENDED), false).await;
+                let outcome = Outcome::ended(sub_code::MEETING_ENDED);
+                return finish(provider, channel, during_call(in_call), outcome, false).await;
             }
             (Phase::Joining, Observation::WaitingRoom) => {
                 tracing::info!("in the waiting room");
@@ -285,12 +326,22 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
             }
             (Phase::Waiting { since }, Observation::WaitingRoom | Observation::Joining | Observation::Unknown) => {
                 if now - *since >= Duration::from_secs(leave.waiting_room_timeout_secs) {
-                    return finish(provider, channel, Outcome::ended(sub_code::WAITING_ROOM_TIMEOUT), false).await;
+                    return finish(
+                        provider,
+                        channel,
+                        None,
+                        Outcome::ended(sub_code::WAITING_ROOM_TIMEOUT),
+                        false,
+                    )
+                    .await;
                 }
             }
             (Phase::Joining | Phase::Waiting { .. }, Observation::InCall { participants }) => {
                 tracing::info!("admitted: in the call");
                 let _ = channel.report_status("IN_CALL", None, None).await;
+                if let Some(capture) = &capture {
+                    capture.started_call().await;
+                }
                 snapshot(provider, channel, "in_call").await;
                 let mut call = InCall {
                     roster: BTreeMap::new(),
@@ -305,7 +356,14 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
             (Phase::Joining, Observation::Joining | Observation::Unknown) => {
                 // Joining without a lobby verdict for as long as a lobby may take.
                 if now - started >= Duration::from_secs(leave.waiting_room_timeout_secs) {
-                    return finish(provider, channel, Outcome::ended(sub_code::WAITING_ROOM_TIMEOUT), false).await;
+                    return finish(
+                        provider,
+                        channel,
+                        None,
+                        Outcome::ended(sub_code::WAITING_ROOM_TIMEOUT),
+                        false,
+                    )
+                    .await;
                 }
             }
             (Phase::InCall(call), Observation::InCall { participants }) => {
@@ -323,7 +381,7 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                         (leave.noone_joined_timeout_secs, sub_code::NOONE_JOINED)
                     };
                     if now - alone >= Duration::from_secs(timeout) {
-                        return finish(provider, channel, Outcome::ended(code), true).await;
+                        return finish(provider, channel, during_call(true), Outcome::ended(code), true).await;
                     }
                 }
             }
@@ -331,7 +389,8 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                 // Soft signal: only a sustained absence of the call means removal.
                 let missing = *call.missing_since.get_or_insert(now);
                 if now - missing >= SOFT_SIGNAL_DEBOUNCE {
-                    return finish(provider, channel, Outcome::ended(sub_code::KICKED), false).await;
+                    let outcome = Outcome::ended(sub_code::KICKED);
+                    return finish(provider, channel, during_call(true), outcome, false).await;
                 }
             }
         }
@@ -408,7 +467,18 @@ async fn snapshot(provider: &mut dyn Provider, channel: &dyn Channel, kind: &str
     }
 }
 
-async fn finish(provider: &mut dyn Provider, channel: &dyn Channel, outcome: Outcome, was_in_call: bool) -> Outcome {
+/// Stops the capture (if one runs), reports `LEAVING` when leaving a call on purpose,
+/// leaves, and reports the final status.
+async fn finish(
+    provider: &mut dyn Provider,
+    channel: &dyn Channel,
+    capture: Option<&dyn CallCapture>,
+    outcome: Outcome,
+    was_in_call: bool,
+) -> Outcome {
+    if let Some(capture) = capture {
+        capture.leaving().await;
+    }
     tracing::info!(status = outcome.status, sub_code = %outcome.sub_code, message = ?outcome.message, "leaving the meeting");
     if outcome.status == "FATAL" {
         // What the bot saw when it failed: the first thing anyone debugging asks for.
@@ -534,6 +604,7 @@ mod tests {
             heartbeat_every: Duration::from_secs(30),
             shutdown: rx,
             notetaker_names: Vec::new(),
+            capture: None,
         };
         (s, tx)
     }
@@ -812,6 +883,134 @@ mod tests {
             [json!({"type": "chat_received", "sender": "Ada", "text": "hello"})]
         );
         assert_eq!(channel.screenshots.lock().unwrap().as_slice(), ["in_call"]);
+    }
+
+    /// A capture that writes `capture:start@<s>` / `capture:stop@<s>` into the channel's
+    /// status list, so its place among the reports (and its time) can be checked.
+    struct Journal {
+        channel: Arc<Recorder>,
+        start: Instant,
+    }
+
+    #[async_trait]
+    impl CallCapture for Journal {
+        async fn started_call(&self) {
+            let at = self.start.elapsed().as_secs();
+            self.channel
+                .statuses
+                .lock()
+                .unwrap()
+                .push(format!("capture:start@{at}"));
+        }
+        async fn leaving(&self) {
+            let at = self.start.elapsed().as_secs();
+            self.channel.statuses.lock().unwrap().push(format!("capture:stop@{at}"));
+        }
+    }
+
+    /// Runs `script` with a journal capture; returns the statuses with the capture's marks.
+    async fn captured(script: Script, channel: Recorder, stop_at: Option<Duration>) -> Vec<String> {
+        let channel = Arc::new(channel);
+        let start = Instant::now();
+        let mut provider = Scripted {
+            start,
+            script,
+            left: Arc::new(Mutex::new(false)),
+        };
+        let (mut s, tx) = settings();
+        s.capture = Some(Arc::new(Journal {
+            channel: channel.clone(),
+            start,
+        }));
+        let stopper = tokio::spawn(async move {
+            if let Some(at) = stop_at {
+                tokio::time::sleep(at).await;
+                let _ = tx.send(true);
+            }
+            tx
+        });
+        run(&mut provider, channel.as_ref(), s).await;
+        drop(stopper.await.unwrap());
+        channel.statuses.lock().unwrap().clone()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn capture_runs_from_admission_to_leaving_and_never_in_the_lobby() {
+        let script: Script = Box::new(|t| match secs(t) {
+            0..5 => Observation::Joining,
+            5..20 => Observation::WaitingRoom,
+            20..50 => people(&["Ada"]),
+            _ => Observation::MeetingEnded,
+        });
+        assert_eq!(
+            captured(script, Recorder::default(), None).await,
+            [
+                "JOINING_CALL",
+                "IN_WAITING_ROOM",
+                "IN_CALL",
+                "capture:start@20",
+                "capture:stop@50",
+                "ENDED/meeting_ended"
+            ]
+        );
+        // Leaving on purpose (SIGTERM at 30.5 s, seen at the next look): the capture stops
+        // before LEAVING is even reported.
+        let script: Script = Box::new(|t| {
+            if secs(t) < 3 {
+                Observation::Joining
+            } else {
+                people(&["Ada"])
+            }
+        });
+        assert_eq!(
+            captured(script, Recorder::default(), Some(Duration::from_millis(30_500))).await,
+            [
+                "JOINING_CALL",
+                "IN_CALL",
+                "capture:start@3",
+                "capture:stop@31",
+                "LEAVING/platform_stopped",
+                "ENDED/platform_stopped"
+            ]
+        );
+        // Kicked after a long absence of the call: stopped once, before the final status.
+        let script: Script = Box::new(|t| {
+            if secs(t) < 10 {
+                people(&["Ada"])
+            } else {
+                Observation::Unknown
+            }
+        });
+        let statuses = captured(script, Recorder::default(), None).await;
+        assert_eq!(statuses[2..], ["capture:start@0", "capture:stop@40", "ENDED/kicked"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_bot_that_never_gets_in_never_captures() {
+        let lobby_forever: Script = Box::new(|_| Observation::WaitingRoom);
+        assert_eq!(
+            captured(lobby_forever, Recorder::default(), None).await,
+            ["JOINING_CALL", "IN_WAITING_ROOM", "ENDED/waiting_room_timeout"]
+        );
+        let denied: Script = Box::new(|t| {
+            if secs(t) < 5 {
+                Observation::WaitingRoom
+            } else {
+                Observation::Blocked {
+                    sub_code: "join_denied".into(),
+                    message: "denied".into(),
+                }
+            }
+        });
+        assert_eq!(
+            captured(denied, Recorder::default(), None).await,
+            ["JOINING_CALL", "IN_WAITING_ROOM", "FATAL/join_denied"]
+        );
+        let stopped_in_lobby: Script = Box::new(|_| Observation::WaitingRoom);
+        assert_eq!(
+            captured(stopped_in_lobby, Recorder::default(), Some(Duration::from_secs(10))).await,
+            ["JOINING_CALL", "IN_WAITING_ROOM", "ENDED/platform_stopped"]
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The bot's environment: exactly the deployment guide's variables, plus two optional
 //! browser settings.
 
+use crate::recorder::RecordingSpec;
 use meeboter_core::MeetingPlatform;
 use std::path::PathBuf;
 
@@ -15,8 +16,9 @@ pub struct BotEnv {
     pub callback_url: String,
     /// The bot's own token (`MILO_AUTH_TOKEN`); never logged.
     pub token: String,
-    /// `none`, `audio`, `video`, or the JSON form (`{"mode":"video","width":…}`).
-    pub recording_mode: String,
+    /// `RECORDING_MODE`: `none` (the default), `audio`, `video`, or the JSON form
+    /// (`{"mode":"video","width":…}`), parsed so a bad value stops the bot at start.
+    pub recording: RecordingSpec,
     /// `CHROMIUM_PATH`: the browser to run (default: looked up on `PATH`).
     pub chromium_path: Option<PathBuf>,
     /// `BROWSER_EXTRA_ARGS`: flags appended to the browser's command line.
@@ -32,7 +34,7 @@ impl std::fmt::Debug for BotEnv {
             .field("bot_name", &self.bot_name)
             .field("callback_url", &self.callback_url)
             .field("token", &"<redacted>")
-            .field("recording_mode", &self.recording_mode)
+            .field("recording", &self.recording)
             .finish_non_exhaustive()
     }
 }
@@ -54,7 +56,7 @@ impl BotEnv {
         let bot_name = required("BOT_NAME");
         let callback_url = required("API_CALLBACK_URL");
         let token = required("MILO_AUTH_TOKEN");
-        let recording_mode = get("RECORDING_MODE")
+        let recording_raw = get("RECORDING_MODE")
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
             .unwrap_or_else(|| "none".into());
@@ -76,14 +78,10 @@ impl BotEnv {
                 problems.push(format!("{name} `{value}` must be an http(s) URL"));
             }
         }
-        let mode_ok = matches!(recording_mode.as_str(), "none" | "audio" | "video")
-            || (recording_mode.starts_with('{')
-                && serde_json::from_str::<serde_json::Value>(&recording_mode).is_ok_and(|v| v.is_object()));
-        if !mode_ok {
-            problems.push(format!(
-                "RECORDING_MODE `{recording_mode}` is not none, audio, video or a JSON object"
-            ));
-        }
+        let recording = RecordingSpec::parse(&recording_raw).unwrap_or_else(|reason| {
+            problems.push(format!("RECORDING_MODE `{recording_raw}` {reason}"));
+            RecordingSpec::default()
+        });
         let browser_extra_args = get("BROWSER_EXTRA_ARGS")
             .map(|v| v.split_whitespace().map(str::to_string).collect())
             .unwrap_or_default();
@@ -96,7 +94,7 @@ impl BotEnv {
                 bot_name,
                 callback_url: callback_url.trim_end_matches('/').to_string(),
                 token,
-                recording_mode,
+                recording,
                 chromium_path,
                 browser_extra_args,
             }),
@@ -136,6 +134,12 @@ mod tests {
         assert_eq!(env.platform, MeetingPlatform::GoogleMeet);
         assert_eq!(env.callback_url, "http://127.0.0.1:3000/api/bot/v1");
         assert!(env.chromium_path.is_none() && env.browser_extra_args.is_empty());
+        assert_eq!(env.recording.mode, meeboter_core::RecordingMode::Video);
+        let without: Vec<_> = FULL.iter().copied().filter(|(k, _)| *k != "RECORDING_MODE").collect();
+        assert!(
+            !BotEnv::from_vars(vars(&without)).unwrap().recording.records(),
+            "none by default"
+        );
         assert!(!format!("{env:?}").contains("mbb_secret"), "the token is never printed");
         for (raw, platform) in [
             ("teams", MeetingPlatform::MicrosoftTeams),
@@ -155,6 +159,7 @@ mod tests {
             r#"{"mode":"video","width":1280,"height":720,"fps":15}"#,
         );
         let env = BotEnv::from_vars(vars(&v)).unwrap();
+        assert_eq!(env.recording.fps, 15);
         assert_eq!(env.browser_extra_args, ["--lang=de", "--window-size=1280,720"]);
         assert_eq!(env.chromium_path.unwrap(), PathBuf::from("/opt/chrome/chrome"));
     }
@@ -180,5 +185,12 @@ mod tests {
             assert!(text.contains(needle), "`{needle}` not in:\n{text}");
         }
         assert_eq!(problems.len(), 7, "{text}");
+        let mut v = FULL.to_vec();
+        v[6] = ("RECORDING_MODE", r#"{"mode":"video","fps":99}"#);
+        let problems = BotEnv::from_vars(vars(&v)).unwrap_err();
+        assert_eq!(
+            problems,
+            [r#"RECORDING_MODE `{"mode":"video","fps":99}` is invalid: fps 99 is outside 1..=30"#]
+        );
     }
 }

@@ -23,4 +23,5 @@ pub mod env;
 pub mod logs;
 pub mod outbox;
 pub mod providers;
+pub mod recorder;
 pub mod runtime;

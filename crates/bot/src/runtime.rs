@@ -3,14 +3,19 @@
 //! Exit codes: 0 the bot ended normally (`ENDED`); 1 it failed (`FATAL`, reported with the
 //! reason); 2 the environment is invalid (nothing reported: there is no channel to report
 //! to); 3 the control channel refused the token or was unreachable.
+//!
+//! With `RECORDING_MODE` `audio` or `video`, a [`Recorder`] is prepared before Chromium
+//! (which then runs headful on its display), records from `IN_CALL` to leaving, and is
+//! flushed after the driver within the same [`FLUSH_WITHIN`] budget as the reports.
 
-use crate::browser;
+use crate::browser::{self, LaunchOptions};
 use crate::control::{BotConfig, ControlClient};
 use crate::driver::{self, Channel, DriverSettings};
 use crate::env::BotEnv;
 use crate::logs;
 use crate::outbox::Outbox;
 use crate::providers::{ClientSpec, WebClient, meet::MEET, teams::TEAMS, zoom::ZOOM};
+use crate::recorder::{RECORDING_FAILED, Recorder};
 use meeboter_core::MeetingPlatform;
 use meeboter_core::lifecycle::sub_code;
 use std::sync::Arc;
@@ -61,15 +66,17 @@ pub async fn run(env: BotEnv) -> i32 {
             return 3;
         }
     };
-    let outbox = Arc::new(Outbox::start(control));
+    let outbox = Arc::new(Outbox::start(control.clone()));
     let log_forwarder = logs::forward(outbox.clone());
-    let code = run_with(&env, &config, outbox.as_ref()).await;
+    let (code, flush_by) = run_with(&env, &config, &control, outbox.as_ref()).await;
     // Everything queued is delivered before the process exits.
     log_forwarder.abort();
     let _ = log_forwarder.await;
     logs::forward_now(&outbox);
+    // The outbox has been sending all along; it gets what is left of the same budget.
+    let remaining = flush_by.saturating_duration_since(tokio::time::Instant::now());
     let delivered = match Arc::try_unwrap(outbox) {
-        Ok(outbox) => outbox.close(FLUSH_WITHIN).await,
+        Ok(outbox) => outbox.close(remaining).await,
         Err(_) => false,
     };
     if !delivered {
@@ -78,18 +85,39 @@ pub async fn run(env: BotEnv) -> i32 {
     code
 }
 
-async fn run_with(env: &BotEnv, config: &BotConfig, outbox: &Outbox) -> i32 {
+/// Runs the bot until it has left; returns the exit code and the deadline for delivering
+/// what is still queued (the recording is flushed by then already).
+async fn run_with(
+    env: &BotEnv,
+    config: &BotConfig,
+    control: &ControlClient,
+    outbox: &Outbox,
+) -> (i32, tokio::time::Instant) {
+    let flush_by = || tokio::time::Instant::now() + FLUSH_WITHIN;
     let fail = async |code: &str, message: String| {
         tracing::error!(sub_code = code, %message, "bot failed");
         let _ = outbox.report_status("FATAL", Some(code), Some(&message)).await;
-        1
+        (1, flush_by())
     };
     let spec = spec_for(env.platform);
     let chromium = match browser::find_chromium(env.chromium_path.as_deref()) {
         Ok(path) => path,
         Err(e) => return fail(sub_code::BROWSER_CRASHED, e.to_string()).await,
     };
-    let running = match browser::launch(&chromium, false, &env.browser_extra_args).await {
+    // Before Chromium: the screen it draws on and the sound server it plays into.
+    let recorder = if env.recording.records() {
+        match Recorder::prepare(env.recording, control.clone()).await {
+            Ok(r) => Some(r),
+            Err(e) => return fail(RECORDING_FAILED, e.to_string()).await,
+        }
+    } else {
+        None
+    };
+    let options = match &recorder {
+        Some(r) => LaunchOptions::recording(r.window_size(), r.browser_env(), &env.browser_extra_args),
+        None => LaunchOptions::headless(&env.browser_extra_args),
+    };
+    let running = match browser::launch_with(&chromium, &options).await {
         Ok(b) => b,
         Err(e) => return fail(sub_code::BROWSER_CRASHED, e.to_string()).await,
     };
@@ -116,14 +144,22 @@ async fn run_with(env: &BotEnv, config: &BotConfig, outbox: &Outbox) -> i32 {
         heartbeat_every: Duration::from_secs(config.heartbeat_interval_secs.max(1)),
         shutdown,
         notetaker_names: config.notetaker_names.clone(),
+        capture: recorder.as_ref().map(Recorder::hook),
     };
     let mut provider = WebClient::new(page, spec, &env.meeting_url);
     let outcome = driver::run(&mut provider, outbox, settings).await;
     signals.abort();
-    running.close().await;
+    let flush_by = flush_by();
+    // The browser closes while the recording's last chunks go up.
+    tokio::join!(running.close(), async {
+        if let Some(recorder) = recorder {
+            recorder.finish(flush_by).await;
+        }
+    });
     tracing::info!(status = outcome.status, sub_code = %outcome.sub_code, "bot finished");
-    match outcome.status {
+    let code = match outcome.status {
         "ENDED" => 0,
         _ => 1,
-    }
+    };
+    (code, flush_by)
 }

@@ -2,6 +2,8 @@
 //! host actions, and a Chromium per test.
 #![allow(dead_code)]
 
+pub mod channel;
+
 use async_trait::async_trait;
 use meeboter_bot::browser::{self, RunningBrowser};
 use meeboter_bot::control::{AutomaticLeave, ControlError, HeartbeatReply};
@@ -119,6 +121,7 @@ pub fn settings(everyone_left: u64) -> (DriverSettings, tokio::sync::watch::Send
             heartbeat_every: Duration::from_secs(30),
             shutdown: rx,
             notetaker_names: Vec::new(),
+            capture: None,
         },
         tx,
     )
