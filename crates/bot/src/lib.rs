@@ -12,6 +12,8 @@
 //! - [`driver`]: the lifecycle every provider shares (lobby, admission, automatic leave,
 //!   removal with debounce, participants) over a `Provider` that only reports what the
 //!   page shows.
+//! - [`recorder`]: recording the call (`RECORDING_MODE` audio/video): Xvfb, a private
+//!   PulseAudio and ffmpeg from `IN_CALL` to leaving, uploaded in chunks during the call.
 //!
 //! **Architecture invariant:** the runtime depends on `meeboter-core` only; it reaches the
 //! server through HTTP, like a bot in a container on another machine.

@@ -27,19 +27,34 @@ struct Recorded {
     in_call: f64,
     /// One playable file per part (init + segments).
     parts: Vec<PathBuf>,
+    /// When the bot's process would have exited.
+    exited_at: Instant,
     _files: tempfile::TempDir,
 }
 
-/// The bot's own ffmpeg: a child of this process named `ffmpeg`.
-fn bots_ffmpeg() -> Option<u32> {
+/// Children of this process named `name` that still run (zombies excluded).
+fn children_named(name: &str) -> Vec<u32> {
     let me = std::process::id();
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
-        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-        let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-        let (comm, rest) = stat.split_once(") ")?;
-        let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
-        (comm.ends_with("(ffmpeg") && ppid == me).then_some(pid)
-    })
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            let (comm, rest) = stat.split_once(") ")?;
+            let mut fields = rest.split_whitespace();
+            let state = fields.next()?;
+            let ppid: u32 = fields.next()?.parse().ok()?;
+            (comm.ends_with(&format!("({name}")) && ppid == me && state != "Z").then_some(pid)
+        })
+        .collect()
+}
+
+/// The bot's own ffmpeg.
+fn bots_ffmpeg() -> Option<u32> {
+    children_named("ffmpeg").into_iter().next()
 }
 
 /// Runs a bot with `mode` against a Meet replica (`replica_config` applied first); once the
@@ -75,7 +90,15 @@ async fn record<F: Future<Output = ()>>(
         .await
         .expect("the bot exits within its flush budget")
         .unwrap();
+    let exited_at = Instant::now();
     assert_eq!(exit, 0, "ENDED");
+    for helper in ["ffmpeg", "Xvfb", "pulseaudio"] {
+        assert_eq!(
+            children_named(helper),
+            Vec::<u32>::new(),
+            "{helper} is stopped when the bot exits"
+        );
+    }
     let in_call = channel.status_at("ENDED").unwrap() - channel.status_at("IN_CALL").unwrap();
     let files = tempfile::tempdir().unwrap();
     let parts_reported = channel.lock().finish.clone().expect("recording/finish was called");
@@ -102,6 +125,7 @@ async fn record<F: Future<Output = ()>>(
         channel,
         in_call,
         parts,
+        exited_at,
         _files: files,
     }
 }
@@ -437,4 +461,45 @@ async fn helpers_take_free_displays_clear_stale_locks_and_clean_up() {
 
 fn zombie(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_capture_and_flushes_the_recording_before_exit() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let signalled = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let at = signalled.clone();
+    let r = record("video", "rec-sigt-erm", json!({}), move || async move {
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        // The platform stops the bot. The runtime's handler is installed (the bot runs), so
+        // this process is not killed by it.
+        *at.lock().unwrap() = Some(Instant::now());
+        run("kill", &["-TERM", &std::process::id().to_string()]);
+        // The host ends the meeting only after the bot has left on its own.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    })
+    .await;
+    let signalled = signalled.lock().unwrap().unwrap();
+    let exit_took = r.exited_at.duration_since(signalled);
+    assert!(
+        exit_took < Duration::from_secs(30),
+        "exited {exit_took:?} after SIGTERM"
+    );
+    let statuses: Vec<String> = r
+        .channel
+        .lock()
+        .statuses
+        .iter()
+        .map(|(s, c, _)| c.as_ref().map_or(s.clone(), |c| format!("{s}/{c}")))
+        .collect();
+    assert_eq!(
+        statuses[statuses.len() - 2..],
+        ["LEAVING/user_requested", "ENDED/user_requested"]
+    );
+    assert_eq!(r.parts.len(), 1);
+    assert_close(duration(&r.parts[0]), r.in_call);
+    assert_tone(&r.parts[0]);
+    assert!(
+        r.channel.log().last().unwrap().starts_with("finish 1"),
+        "finish comes after every chunk"
+    );
 }
