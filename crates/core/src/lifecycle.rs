@@ -88,9 +88,12 @@ pub mod sub_code {
     pub const SIGN_IN_REQUIRED: &str = "sign_in_required";
     pub const CAPTCHA: &str = "captcha";
     pub const JOIN_DENIED: &str = "join_denied";
+    pub const KNOCKING_DISABLED: &str = "knocking_disabled";
     pub const BROWSER_CRASHED: &str = "browser_crashed";
     pub const PLATFORM_STOPPED: &str = "platform_stopped";
     pub const SCHEDULED_JOIN: &str = "scheduled_join";
+    /// Asked to record but could not (no Xvfb, PulseAudio or ffmpeg, or one would not start).
+    pub const RECORDING_FAILED: &str = "recording_failed";
 
     /// Every code Meeboter itself emits, for documentation.
     pub const KNOWN: &[&str] = &[
@@ -110,9 +113,11 @@ pub mod sub_code {
         SIGN_IN_REQUIRED,
         CAPTCHA,
         JOIN_DENIED,
+        KNOCKING_DISABLED,
         BROWSER_CRASHED,
         PLATFORM_STOPPED,
         SCHEDULED_JOIN,
+        RECORDING_FAILED,
     ];
 
     /// A sub code is 1–64 characters of `a-z`, `0-9` and `_`.
