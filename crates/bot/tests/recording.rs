@@ -493,7 +493,7 @@ async fn sigterm_stops_the_capture_and_flushes_the_recording_before_exit() {
         .collect();
     assert_eq!(
         statuses[statuses.len() - 2..],
-        ["LEAVING/user_requested", "ENDED/user_requested"]
+        ["LEAVING/platform_stopped", "ENDED/platform_stopped"]
     );
     assert_eq!(r.parts.len(), 1);
     assert_close(duration(&r.parts[0]), r.in_call);
