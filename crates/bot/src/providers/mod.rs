@@ -376,6 +376,9 @@ impl WebClient {
     }
 }
 
+/// How often `observe` asks a silent page before calling it a crash (500 ms apart).
+const PROBE_ATTEMPTS: u32 = 6;
+
 #[async_trait]
 impl Provider for WebClient {
     async fn join(&mut self, bot_name: &str) -> Result<(), String> {
@@ -424,11 +427,24 @@ impl Provider for WebClient {
     }
 
     async fn observe(&mut self) -> Result<Observation, String> {
-        if self.navigated_away().await {
-            tracing::info!("the page left the meeting's host");
-            return Ok(Observation::Removed);
-        }
-        let mut p = self.probe().await?;
+        // A page that is navigating has no document for a moment; only a page that stays
+        // silent is a crash.
+        let mut attempt = 0;
+        let mut p = loop {
+            if self.navigated_away().await {
+                tracing::info!("the page left the meeting's host");
+                return Ok(Observation::Removed);
+            }
+            match self.probe().await {
+                Ok(p) => break p,
+                Err(e) if attempt + 1 >= PROBE_ATTEMPTS => return Err(e),
+                Err(e) => {
+                    tracing::debug!(error = %e, "the page did not answer; looking again");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        };
         self.seen_call |= p.state == "in_call";
         if p.state == "in_call" && !self.panels_opened && !self.spec.in_call_panels.is_empty() {
             self.panels_opened = true;
