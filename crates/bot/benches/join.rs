@@ -4,88 +4,19 @@
 
 use meeboter_bot::browser;
 use meeboter_bot::driver::{Observation, Provider};
+use meeboter_bot::procstat::{self, cpu_ticks, rss_kib};
 use meeboter_bot::providers::{WebClient, meet::MEET};
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 10;
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// Proportional set size (shared pages split between their users), so summing a process
-/// tree does not count shared libraries and shared memory once per process.
-fn pss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Pss:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// CPU time (user + system) of a process, in clock ticks (100 per second on Linux).
-fn cpu_ticks(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .map(|s| {
-            let fields: Vec<&str> = s.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-            // After the command: state is field 3, utime 14 and stime 15 (1-based).
-            let at = |i: usize| fields.get(i - 3).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
-            at(14) + at(15)
-        })
-        .unwrap_or(0)
-}
-
-/// PSS of every process whose parent chain leads to `root` (Chromium's process tree).
+/// PSS of Chromium's process tree.
 fn tree_rss_kib(root: u32) -> u64 {
-    tree(root).into_iter().map(pss_kib).sum()
+    procstat::TreeUsage::read(root).pss_kib()
 }
 
 fn tree_cpu_ticks(root: u32) -> u64 {
-    tree(root).into_iter().map(cpu_ticks).sum()
-}
-
-/// `root` and every process whose parent chain leads to it.
-fn tree(root: u32) -> Vec<u32> {
-    let mut parents = std::collections::HashMap::new();
-    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let ppid = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| s.rsplit(')').next()?.split_whitespace().nth(1)?.parse::<u32>().ok());
-        if let Some(ppid) = ppid {
-            parents.insert(pid, ppid);
-        }
-    }
-    parents
-        .keys()
-        .filter(|pid| {
-            let mut p = **pid;
-            for _ in 0..64 {
-                if p == root {
-                    return true;
-                }
-                match parents.get(&p) {
-                    Some(pp) if *pp != p => p = *pp,
-                    _ => return false,
-                }
-            }
-            false
-        })
-        .copied()
-        .collect()
+    procstat::TreeUsage::read(root).cpu_ticks()
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

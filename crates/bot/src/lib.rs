@@ -14,6 +14,7 @@
 //!   page shows.
 //! - [`recorder`]: recording the call (`RECORDING_MODE` audio/video): Xvfb, a private
 //!   PulseAudio and ffmpeg from `IN_CALL` to leaving, uploaded in chunks during the call.
+//! - [`procstat`]: CPU and memory of the bot's process tree, logged once a minute.
 //!
 //! **Architecture invariant:** the runtime depends on `meeboter-core` only; it reaches the
 //! server through HTTP, like a bot in a container on another machine.
@@ -24,6 +25,7 @@ pub mod driver;
 pub mod env;
 pub mod logs;
 pub mod outbox;
+pub mod procstat;
 pub mod providers;
 pub mod recorder;
 pub mod runtime;

@@ -14,6 +14,7 @@ use crate::driver::{self, Channel, DriverSettings};
 use crate::env::BotEnv;
 use crate::logs;
 use crate::outbox::Outbox;
+use crate::procstat;
 use crate::providers::{ClientSpec, WebClient, meet::MEET, teams::TEAMS, zoom::ZOOM};
 use crate::recorder::{RECORDING_FAILED, Recorder};
 use meeboter_core::MeetingPlatform;
@@ -52,6 +53,9 @@ pub async fn run_from_env() -> i32 {
     run(env).await
 }
 
+/// How often the bot logs what it and its browser and recorder cost.
+const USAGE_LOG_EVERY: Duration = Duration::from_secs(60);
+
 /// How long a stopping bot may take to deliver what it still holds (platforms give a
 /// stopping container 30 s).
 pub const FLUSH_WITHIN: Duration = Duration::from_secs(20);
@@ -68,7 +72,9 @@ pub async fn run(env: BotEnv) -> i32 {
     };
     let outbox = Arc::new(Outbox::start(control.clone()));
     let log_forwarder = logs::forward(outbox.clone());
+    let usage_log = tokio::spawn(procstat::log_usage_every(USAGE_LOG_EVERY));
     let (code, flush_by) = run_with(&env, &config, &control, outbox.as_ref()).await;
+    usage_log.abort();
     // Everything queued is delivered before the process exits.
     log_forwarder.abort();
     let _ = log_forwarder.await;

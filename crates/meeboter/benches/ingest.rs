@@ -5,6 +5,7 @@
 //!
 //! `INGEST_MIB` changes the size (default 1024).
 
+use meeboter_bot::procstat::rss_kib;
 use sha2::{Digest, Sha256};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -13,17 +14,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 const CHUNK: usize = 8 * 1024 * 1024;
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 /// Deterministic, incompressible-looking bytes for chunk `n`.
 fn chunk_bytes(n: u32) -> Vec<u8> {
