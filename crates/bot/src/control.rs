@@ -59,6 +59,13 @@ pub enum ControlError {
     Unreachable(String),
 }
 
+/// The server's default `HEARTBEAT_TIMEOUT_SECS`.
+pub const DEFAULT_HEARTBEAT_TIMEOUT_SECS: u64 = 120;
+
+fn default_heartbeat_timeout() -> u64 {
+    DEFAULT_HEARTBEAT_TIMEOUT_SECS
+}
+
 /// What the bot learns from `GET config`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -70,6 +77,10 @@ pub struct BotConfig {
     pub recording_mode: String,
     pub automatic_leave: AutomaticLeave,
     pub heartbeat_interval_secs: u64,
+    /// After this long without an answer from the server the bot gives up; absent from
+    /// older servers (then [`DEFAULT_HEARTBEAT_TIMEOUT_SECS`]).
+    #[serde(default = "default_heartbeat_timeout")]
+    pub heartbeat_timeout_secs: u64,
     pub status: String,
     /// Name fragments of other bots (`NOTETAKER_NAMES`); absent from older servers.
     #[serde(default)]

@@ -208,6 +208,10 @@ pub struct DriverSettings {
     pub bot_name: String,
     pub automatic_leave: AutomaticLeave,
     pub heartbeat_every: Duration,
+    /// With no answer from the control plane for this long the bot leaves
+    /// (`FATAL`/`heartbeat_timeout`): the server has written it off by then, and a bot nobody
+    /// accounts for must not stay in a meeting for hours.
+    pub control_lost_after: Duration,
     /// A shutdown request (SIGTERM) makes the bot leave politely.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Name fragments of other bots (from `GET config`; empty = the built-in list).
@@ -264,6 +268,7 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
     }
     let mut phase = Phase::Joining;
     let mut next_heartbeat = Instant::now();
+    let mut last_answer = Instant::now();
     loop {
         // The machine stops the bot (SIGTERM: a container stop, a Spot reclaim, Ctrl-C): leave
         // politely and say why — it was not the user's doing.
@@ -274,7 +279,11 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
         }
         if Instant::now() >= next_heartbeat {
             next_heartbeat = Instant::now() + settings.heartbeat_every;
-            match channel.heartbeat().await {
+            let answer = channel.heartbeat().await;
+            if !matches!(answer, Err(ControlError::Unreachable(_))) {
+                last_answer = Instant::now();
+            }
+            match answer {
                 Ok(HeartbeatReply { leave: true, reason }) => {
                     let code = reason.unwrap_or_else(|| sub_code::USER_REQUESTED.to_string());
                     let in_call = matches!(phase, Phase::InCall(_));
@@ -287,6 +296,16 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                     }
                     let _ = provider.leave().await;
                     return Outcome::fatal(sub_code::HEARTBEAT_TIMEOUT, msg);
+                }
+                Err(ControlError::Unreachable(e)) if last_answer.elapsed() >= settings.control_lost_after => {
+                    let message = format!(
+                        "the server has not answered for {} s ({e}); leaving",
+                        last_answer.elapsed().as_secs()
+                    );
+                    tracing::error!(%message, "control plane lost");
+                    let in_call = matches!(phase, Phase::InCall(_));
+                    let outcome = Outcome::fatal(sub_code::HEARTBEAT_TIMEOUT, message);
+                    return finish(provider, channel, during_call(in_call), outcome, false).await;
                 }
                 _ => {}
             }
@@ -531,6 +550,8 @@ mod tests {
         screenshots: Mutex<Vec<String>>,
         /// Answer heartbeats with "leave" from this point on.
         leave_after: Option<Duration>,
+        /// Heartbeats fail as unreachable from this point on.
+        unreachable_after: Option<Duration>,
         start: Option<Instant>,
     }
 
@@ -550,6 +571,11 @@ mod tests {
             Ok(status.to_string())
         }
         async fn heartbeat(&self) -> Result<HeartbeatReply, ControlError> {
+            if let (Some(after), Some(start)) = (self.unreachable_after, self.start)
+                && start.elapsed() >= after
+            {
+                return Err(ControlError::Unreachable("connection refused".into()));
+            }
             let leave = match (self.leave_after, self.start) {
                 (Some(after), Some(start)) => start.elapsed() >= after,
                 _ => false,
@@ -602,6 +628,7 @@ mod tests {
                 max_duration_secs: 4 * 3600,
             },
             heartbeat_every: Duration::from_secs(30),
+            control_lost_after: Duration::from_secs(180),
             shutdown: rx,
             notetaker_names: Vec::new(),
             capture: None,
@@ -758,6 +785,29 @@ mod tests {
         assert!(left);
         // Heartbeats every 30 s: the request is seen at the second one after it.
         assert_eq!(secs(took), 60);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_bot_that_loses_its_server_for_good_leaves() {
+        // The server goes away at 100 s; the bot gives up 180 s after its last answer
+        // (heartbeats at 90 s answered, then every 30 s refused: the first at ≥ 270 s).
+        let channel = Recorder {
+            unreachable_after: Some(Duration::from_secs(100)),
+            start: Some(Instant::now()),
+            ..Default::default()
+        };
+        let (outcome, statuses, _, left, took) = drive(Box::new(|_| people(&["Ada"])), channel).await;
+        assert_eq!(
+            (outcome.status, outcome.sub_code.as_str()),
+            ("FATAL", "heartbeat_timeout")
+        );
+        assert!(
+            outcome.message.as_deref().unwrap().contains("has not answered"),
+            "{outcome:?}"
+        );
+        assert_eq!(statuses.last().unwrap(), "FATAL/heartbeat_timeout");
+        assert!(left, "it leaves the meeting");
+        assert_eq!(secs(took), 270);
     }
 
     #[tokio::test(start_paused = true)]

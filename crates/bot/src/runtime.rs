@@ -148,6 +148,8 @@ async fn run_with(
         bot_name: env.bot_name.clone(),
         automatic_leave: config.automatic_leave.clone(),
         heartbeat_every: Duration::from_secs(config.heartbeat_interval_secs.max(1)),
+        // A minute past the server's own verdict, so a server that is up answers first (401).
+        control_lost_after: Duration::from_secs(config.heartbeat_timeout_secs + 60),
         shutdown,
         notetaker_names: config.notetaker_names.clone(),
         capture: recorder.as_ref().map(Recorder::hook),

@@ -75,6 +75,23 @@ pub fn validate_create_bot(input: CreateBotInput, now: DateTime<Utc>) -> Result<
     validate_create_bot_with(input, now, None)
 }
 
+/// A meeting link as `POST /api/bots` reads it: one of the server's own test meetings
+/// (when `test_meeting_origin` is set) or a Meet/Teams/Zoom link; on failure the
+/// validation code and a message that says what is wrong.
+pub fn resolve_meeting_url(raw: &str, test_meeting_origin: Option<&str>) -> Result<MeetingUrl, (&'static str, String)> {
+    if let Some(m) = test_meeting_origin.and_then(|origin| crate::meeting_url::parse_test_meeting_url(raw, origin)) {
+        return Ok(m);
+    }
+    parse_meeting_url(raw).map_err(|e| {
+        let code = match e {
+            MeetingUrlError::Empty => "required",
+            MeetingUrlError::TooLong => "too_long",
+            _ => "unsupported_meeting_url",
+        };
+        (code, e.to_string())
+    })
+}
+
 /// [`validate_create_bot`], also accepting the server's own test meetings when
 /// `test_meeting_origin` (the server's public URL) is given.
 pub fn validate_create_bot_with(
@@ -84,25 +101,15 @@ pub fn validate_create_bot_with(
 ) -> Result<NewBot, ValidationErrors> {
     let mut errors = ValidationErrors::default();
 
-    let test_meeting = match (input.meeting_url.as_deref(), test_meeting_origin) {
-        (Some(raw), Some(origin)) => crate::meeting_url::parse_test_meeting_url(raw, origin),
-        _ => None,
-    };
     let meeting = match input.meeting_url.as_deref() {
         None => {
             errors.push("meetingUrl", "required", "meetingUrl is required");
             None
         }
-        Some(_) if test_meeting.is_some() => test_meeting,
-        Some(raw) => match parse_meeting_url(raw) {
+        Some(raw) => match resolve_meeting_url(raw, test_meeting_origin) {
             Ok(m) => Some(m),
-            Err(e) => {
-                let code = match e {
-                    MeetingUrlError::Empty => "required",
-                    MeetingUrlError::TooLong => "too_long",
-                    _ => "unsupported_meeting_url",
-                };
-                errors.push("meetingUrl", code, e.to_string());
+            Err((code, message)) => {
+                errors.push("meetingUrl", code, message);
                 None
             }
         },

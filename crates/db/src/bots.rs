@@ -238,8 +238,24 @@ pub struct BotFilter {
     pub statuses: Vec<BotStatus>,
     pub platform: Option<MeetingPlatform>,
     pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+    /// Case-insensitive substring of the bot's name or meeting URL.
+    pub search: Option<String>,
     /// Only bots older than this id (the previous page's last id).
     pub before_id: Option<String>,
+}
+
+/// `%text%` for LIKE, lower-cased, with LIKE's wildcards in `text` escaped (`\\`).
+fn like_pattern(text: &str) -> String {
+    let mut out = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
 }
 
 /// One page of an account's bots, newest first, plus whether more follow.
@@ -263,6 +279,16 @@ pub async fn list(
         sql.push_str(&format!(" AND created_at > ${n}"));
         n += 1;
     }
+    if filter.created_before.is_some() {
+        sql.push_str(&format!(" AND created_at < ${n}"));
+        n += 1;
+    }
+    if filter.search.is_some() {
+        sql.push_str(&format!(
+            " AND (LOWER(bot_name) LIKE ${n} ESCAPE '\\' OR LOWER(meeting_url) LIKE ${n} ESCAPE '\\')"
+        ));
+        n += 1;
+    }
     if filter.before_id.is_some() {
         sql.push_str(&format!(" AND id < ${n}"));
         n += 1;
@@ -278,6 +304,12 @@ pub async fn list(
     }
     if let Some(t) = filter.created_after {
         query = query.bind(to_millis(t));
+    }
+    if let Some(t) = filter.created_before {
+        query = query.bind(to_millis(t));
+    }
+    if let Some(text) = &filter.search {
+        query = query.bind(like_pattern(text));
     }
     if let Some(id) = &filter.before_id {
         query = query.bind(id.clone());
@@ -317,6 +349,60 @@ pub async fn status_changes(
         });
     }
     Ok(out)
+}
+
+/// One status change of one of an account's bots, for the account-wide live feed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountStatusChange {
+    /// Time-ordered id (UUIDv7); the feed's cursor.
+    pub id: String,
+    pub bot_id: String,
+    pub change: StatusChangeRecord,
+}
+
+/// An account's status changes after `after_id` (all when `None`), oldest first.
+pub async fn account_status_changes_after(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    after_id: Option<&str>,
+    limit: u32,
+) -> DbResult<Vec<AccountStatusChange>> {
+    let rows = sqlx::query(
+        "SELECT c.id, c.bot_id, c.status, c.sub_code, c.message, c.at FROM bot_status_changes c
+         JOIN bots b ON b.id = c.bot_id
+         WHERE b.account_id = $1 AND c.id > $2 ORDER BY c.id LIMIT $3",
+    )
+    .bind(account_id)
+    .bind(after_id.unwrap_or(""))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let status: String = row.get("status");
+            Ok(AccountStatusChange {
+                id: row.get("id"),
+                bot_id: row.get("bot_id"),
+                change: StatusChangeRecord {
+                    status: BotStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+                    sub_code: row.get("sub_code"),
+                    message: row.get("message"),
+                    at: from_millis(row.get("at")),
+                },
+            })
+        })
+        .collect()
+}
+
+/// The id of an account's newest status change, where a live feed starts.
+pub async fn account_latest_status_change(conn: &mut AnyConnection, account_id: &str) -> DbResult<Option<String>> {
+    let row = sqlx::query(
+        "SELECT MAX(c.id) AS id FROM bot_status_changes c JOIN bots b ON b.id = c.bot_id WHERE b.account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.get::<Option<String>, _>("id"))
 }
 
 /// Deletes a bot and (by cascade) everything recorded about it. Returns whether it existed.
@@ -774,4 +860,28 @@ pub async fn live_platforms(conn: &mut AnyConnection) -> DbResult<Vec<(String, i
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Bots running on a platform now (all accounts), oldest deployment first: the operator's
+/// list of instances (Coolify apps, ECS tasks, processes).
+pub async fn list_deployed(conn: &mut AnyConnection, limit: u32) -> DbResult<Vec<BotRecord>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM bots WHERE deployment_platform IS NOT NULL AND status IN ({ACTIVE_STATUSES})
+         ORDER BY deployment_started_at, id LIMIT $1"
+    )))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The head of the deployment queue (all accounts), in the order the dispatcher takes it.
+pub async fn list_queued(conn: &mut AnyConnection, limit: u32) -> DbResult<Vec<BotRecord>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM bots WHERE status = 'QUEUED' ORDER BY priority DESC, queued_at, id LIMIT $1"
+    )))
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(from_row).collect()
 }

@@ -267,8 +267,11 @@ async fn shutdown_signal() {
 /// `log` events through the control channel. Write errors (a closed pipe
 /// when the server that started the bot died) are ignored, never fatal.
 fn init_bot_logging() {
+    // chromiumoxide warns about every CDP message its generated types do not know (newer
+    // Chromium events); that is noise, not a problem of the bot.
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOG_LEVEL")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+        .add_directive("chromiumoxide::handler=error".parse().expect("a valid directive"));
     use tracing_subscriber::prelude::*;
     // Also streamed to the control channel once the bot knows it (`meeboter_bot::logs`).
     let _ = tracing_subscriber::registry()

@@ -246,6 +246,26 @@ fn a_bot_killed_mid_meeting_leaves_a_playable_recording() {
         assert_eq!(bot["status"], "FATAL", "{bot}");
         let last = bot["statusChanges"].as_array().unwrap().last().unwrap().clone();
         assert!(last["subCode"].is_string(), "a clear sub code: {bot}");
+        // What the killed bot had started (Chromium, ffmpeg, Xvfb, PulseAudio) is cleaned up
+        // with its release rather than left running as orphans.
+        let left_over = |pgid: i32| -> Vec<String> {
+            std::fs::read_dir("/proc")
+                .unwrap()
+                .flatten()
+                .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+                .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
+                .filter(|stat| {
+                    let after = &stat[stat.rfind(')').unwrap() + 2..];
+                    let f: Vec<&str> = after.split_whitespace().collect();
+                    f[0] != "Z" && f[2] == pgid.to_string()
+                })
+                .collect()
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !left_over(pid).is_empty() {
+            assert!(Instant::now() < deadline, "orphans of the killed bot: {:?}", left_over(pid));
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
         // Assembled once the grace for late uploads has passed.
         let recording = ready_recording(&s, &id, Duration::from_secs(120)).await;
         let dir = tempfile::tempdir().unwrap();

@@ -72,6 +72,42 @@ fn alive(identifier: &str) -> bool {
     parse_identifier(identifier).is_some_and(|(pid, start)| start_time(pid) == Some(start))
 }
 
+/// Live members of process group `pgid` (the bot and everything it started: Chromium,
+/// ffmpeg, Xvfb, PulseAudio), from `/proc`.
+fn group_members(pgid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .is_some_and(|stat| {
+                    let after = stat.rfind(')').map(|i| &stat[i + 2..]).unwrap_or("");
+                    let fields: Vec<&str> = after.split_whitespace().collect();
+                    // `after` starts at field 3 (state); the process group is field 5.
+                    !matches!(fields.first(), Some(&"Z") | Some(&"X"))
+                        && fields.get(2) == Some(&pgid.to_string().as_str())
+                })
+        })
+        .collect()
+}
+
+/// Kills what is left of a bot whose own process is gone (a `kill -9`, a crash): its
+/// browser, encoder, display and sound server would otherwise live on as orphans. Only
+/// when the group's leader slot is not taken by a new process (a reused pid leading a
+/// group of its own is somebody else's).
+fn kill_orphaned_group(pid: i32) -> usize {
+    let members = group_members(pid);
+    if members.is_empty() || members.contains(&pid) {
+        return 0;
+    }
+    let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+    members.len()
+}
+
 fn spawn_reader<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
     reader: R,
     bot_id: String,
@@ -167,6 +203,14 @@ impl Platform for LocalPlatform {
             return Ok(()); // never a process of ours
         };
         if !alive(identifier) {
+            let killed = kill_orphaned_group(pid);
+            if killed > 0 {
+                tracing::info!(
+                    pid,
+                    processes = killed,
+                    "bot process was gone; killed what it left running"
+                );
+            }
             return Ok(());
         }
         let group = Pid::from_raw(pid);
@@ -252,6 +296,45 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         None
+    }
+
+    #[tokio::test]
+    async fn stopping_a_dead_bot_kills_what_it_left_running() {
+        let p = LocalPlatform::new(
+            sh("sleep 300 & echo $! > \"$MARKER_DIR/child\"; wait"),
+            Duration::from_secs(5),
+            None,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = launch("b-orphans");
+        l.env.insert("MARKER_DIR".into(), dir.path().display().to_string());
+        let launched = p.deploy(&l).await.unwrap();
+        let (pid, _) = parse_identifier(&launched.identifier).unwrap();
+        let child_file = dir.path().join("child");
+        for _ in 0..200 {
+            if std::fs::read_to_string(&child_file).is_ok_and(|s| s.ends_with('\n')) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let child: i32 = std::fs::read_to_string(&child_file).unwrap().trim().parse().unwrap();
+        // The bot alone is killed, as by `kill -9`; its child lives on in the group.
+        nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+        for _ in 0..200 {
+            if !alive(&launched.identifier) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(start_time(child).is_some(), "the orphan is still there before the stop");
+        p.stop(&launched.identifier).await.unwrap();
+        for _ in 0..200 {
+            if start_time(child).is_none() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the orphaned child {child} survived the stop");
     }
 
     fn sh(script: &str) -> Vec<String> {

@@ -2,6 +2,7 @@
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::session;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::Duration;
@@ -34,6 +35,25 @@ impl Caller {
     }
 }
 
+/// The key behind the dashboard session of the request's cookie; state-changing requests
+/// must carry the session's CSRF token.
+async fn key_of_session(parts: &Parts, state: &AppState) -> Result<api_keys::ApiKeyRecord, ApiError> {
+    let live = session::current(state, &parts.headers)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("your dashboard session has ended; sign in again"))?;
+    if session::is_unsafe(&parts.method) {
+        let sent = parts
+            .headers
+            .get(session::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !session::same_token(sent, &live.csrf_token) {
+            return Err(session::csrf_refused());
+        }
+    }
+    Ok(live.key)
+}
+
 /// The raw key from `Authorization: Bearer …` or `X-Api-Key: …`.
 fn presented_key(parts: &Parts) -> Result<&str, ApiError> {
     if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) {
@@ -61,14 +81,21 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let raw = presented_key(parts)?;
-        if !looks_like_api_key(raw) {
-            return Err(ApiError::unauthorized("invalid API key"));
-        }
+        let key_sent =
+            parts.headers.contains_key(axum::http::header::AUTHORIZATION) || parts.headers.contains_key("x-api-key");
+        let key = if !key_sent && session::cookie(&parts.headers, session::SESSION_COOKIE).is_some() {
+            key_of_session(parts, state).await?
+        } else {
+            let raw = presented_key(parts)?;
+            if !looks_like_api_key(raw) {
+                return Err(ApiError::unauthorized("invalid API key"));
+            }
+            let mut conn = state.db.pool().acquire().await.map_err(meeboter_db::DbError::from)?;
+            api_keys::find_by_hash(&mut conn, &hash_secret(raw))
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("invalid API key"))?
+        };
         let mut conn = state.db.pool().acquire().await.map_err(meeboter_db::DbError::from)?;
-        let key = api_keys::find_by_hash(&mut conn, &hash_secret(raw))
-            .await?
-            .ok_or_else(|| ApiError::unauthorized("invalid API key"))?;
         let now = state.now();
         if key.revoked_at.is_some() {
             return Err(ApiError::unauthorized("this API key has been revoked"));

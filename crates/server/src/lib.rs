@@ -10,6 +10,7 @@ pub mod bootstrap;
 pub mod bot_token;
 pub mod clock;
 pub mod config;
+pub mod dashboard;
 pub mod deployment;
 pub mod error;
 pub mod extract;
@@ -18,6 +19,7 @@ pub mod lifecycle;
 pub mod media;
 pub mod rate_limit;
 pub mod routes;
+pub mod session;
 pub mod telemetry;
 pub mod webhook_client;
 pub mod workers;
@@ -123,6 +125,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             routes::bot_activity::list_chat
         ))
         .routes(routes!(routes::bot_activity::stream))
+        .routes(routes!(routes::bot_activity::live))
+        .routes(routes!(routes::bots::parse_meeting_url))
         .routes(routes!(routes::bot_channel::config))
         .routes(routes!(routes::bot_channel::report_status))
         .routes(routes!(routes::bot_channel::heartbeat))
@@ -173,7 +177,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn app(state: AppState) -> Router {
     let (api, openapi) = api_routes();
     let docs: Router<AppState> = SwaggerUi::new("/docs").url("/api/openapi.json", openapi).into();
-    let mut api = api.merge(docs);
+    let mut api = api.merge(docs).merge(dashboard::router());
     if state.config.test_meetings {
         // The web clients' look-alikes, so `meeboter verify` can prove a deployment end to end.
         api = api
@@ -242,7 +246,7 @@ pub fn bot_log_sink(db: Db) -> meeboter_platforms::LogSink {
                 let mut tx = db.begin_write().await?;
                 for (bot_id, level, line) in &batch {
                     let line: String = line.chars().take(4000).collect();
-                    let data = serde_json::json!({"level": level, "message": line, "source": "process"});
+                    let data = process_log_event(level, &line);
                     // The bot may have been deleted meanwhile; its lines are dropped with it.
                     if meeboter_db::bots::find_any(&mut tx, bot_id).await?.is_some() {
                         meeboter_db::events::insert(&mut tx, bot_id, "log", &data, meeboter_db::now()).await?;
@@ -259,6 +263,27 @@ pub fn bot_log_sink(db: Db) -> meeboter_platforms::LogSink {
     tx
 }
 
+/// The `log` event of a line a bot process wrote. Our own JSON log lines (`LOG_FORMAT=json`)
+/// keep their level, message and fields; anything else (Chromium's own output, a panic)
+/// is kept as written, with the level of the stream it came from.
+fn process_log_event(stream_level: &str, line: &str) -> serde_json::Value {
+    use serde_json::{Value, json};
+    if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(line)
+        && let (Some(level), Some(fields)) = (
+            obj.get("level").and_then(Value::as_str),
+            obj.get("fields").and_then(Value::as_object),
+        )
+    {
+        let mut text = fields.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+        for (k, v) in fields.iter().filter(|(k, _)| k.as_str() != "message") {
+            let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            text.push_str(&format!(" {k}={v}"));
+        }
+        return json!({"level": level, "message": text, "target": obj.get("target"), "source": "process"});
+    }
+    json!({"level": stream_level, "message": line, "source": "process"})
+}
+
 /// Serves `state` on `listener` until `shutdown` resolves.
 pub async fn serve(
     state: AppState,
@@ -266,4 +291,24 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::process_log_event;
+    use serde_json::json;
+
+    #[test]
+    fn process_lines_keep_their_own_level() {
+        let line = r#"{"timestamp":"t","level":"INFO","fields":{"message":"virtual display started","display":101},"target":"meeboter_bot::recorder::display"}"#;
+        assert_eq!(
+            process_log_event("WARN", line),
+            json!({"level": "INFO", "message": "virtual display started display=101",
+                   "target": "meeboter_bot::recorder::display", "source": "process"})
+        );
+        assert_eq!(
+            process_log_event("WARN", "[1128/133441.2:ERROR:gpu_init.cc] Passthrough is not supported"),
+            json!({"level": "WARN", "message": "[1128/133441.2:ERROR:gpu_init.cc] Passthrough is not supported", "source": "process"})
+        );
+    }
 }

@@ -376,6 +376,9 @@ impl WebClient {
     }
 }
 
+/// How long `leave` keeps clicking before giving up (the whole SIGTERM path has 30 s).
+const LEAVE_WITHIN: Duration = Duration::from_secs(4);
+
 /// How often `observe` asks a silent page before calling it a crash (500 ms apart).
 const PROBE_ATTEMPTS: u32 = 6;
 
@@ -539,10 +542,21 @@ impl Provider for WebClient {
             }
             return false;
         }"#;
-        // Twice: clients that confirm (Zoom's "Leave Meeting") list the confirm button first.
-        let _ = self.call::<bool>(script, "null").await;
-        tokio::time::sleep(Duration::from_millis(400)).await;
-        let _ = self.call::<bool>(script, "null").await;
-        Ok(())
+        // Click until the client no longer shows the call: clients that confirm (Zoom's
+        // "Leave Meeting") list the confirm button first, and a slow machine may take a
+        // while to show it.
+        let deadline = tokio::time::Instant::now() + LEAVE_WITHIN;
+        loop {
+            let _ = self.call::<bool>(script, "null").await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            match self.probe().await {
+                Ok(p) if p.state == "in_call" => {}
+                // Any other screen, or a page that is gone: the bot is out.
+                _ => return Ok(()),
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(format!("{} still shows the call after clicking leave", self.spec.name));
+            }
+        }
     }
 }

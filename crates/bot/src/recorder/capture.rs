@@ -341,19 +341,40 @@ async fn run_once(
     pid.store(ffmpeg.pid().unwrap_or(0), Ordering::SeqCst);
     state.send_modify(|s| s.runs.push(dir.to_path_buf()));
     tracing::info!(dir = %dir.display(), pid = ?ffmpeg.pid(), "capture started");
-    tokio::select! {
-        status = ffmpeg.wait() => {
-            // Let the stderr reader catch up so the reason is in the message.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let status = status.map(|s| s.to_string()).unwrap_or_default();
-            RunEnd::Failed(format!("ffmpeg exited ({status}): {}", ffmpeg.tail()))
-        }
-        _ = stopped(stop) => {
-            finish_run(ffmpeg).await;
-            RunEnd::Stopped
+    let silence_check = tokio::time::sleep(NO_MEDIA_WARNING_AFTER);
+    tokio::pin!(silence_check);
+    let mut checked = false;
+    loop {
+        tokio::select! {
+            status = ffmpeg.wait() => {
+                // Let the stderr reader catch up so the reason is in the message.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                let status = status.map(|s| s.to_string()).unwrap_or_default();
+                return RunEnd::Failed(format!("ffmpeg exited ({status}): {}", ffmpeg.tail()));
+            }
+            _ = stopped(stop) => {
+                finish_run(ffmpeg).await;
+                return RunEnd::Stopped;
+            }
+            _ = &mut silence_check, if !checked => {
+                checked = true;
+                // ffmpeg alive but no finished segment: on a starved machine the encoder falls
+                // behind and a short call can end before its first segment. Say so, once.
+                if read_playlist(dir).await.segments.is_empty() {
+                    tracing::warn!(
+                        after_secs = NO_MEDIA_WARNING_AFTER.as_secs(),
+                        ffmpeg_says = %ffmpeg.tail(),
+                        "ffmpeg runs but has finished no segment yet; the machine may be too busy to encode"
+                    );
+                }
+            }
         }
     }
 }
+
+/// When a running ffmpeg without a finished segment is worth a warning (segments are
+/// a few seconds long).
+const NO_MEDIA_WARNING_AFTER: Duration = Duration::from_secs(30);
 
 /// Ends ffmpeg so the last segment is written: `q`, then SIGINT, then SIGKILL.
 async fn finish_run(mut ffmpeg: Helper) {

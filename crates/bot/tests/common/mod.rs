@@ -119,6 +119,7 @@ pub fn settings(everyone_left: u64) -> (DriverSettings, tokio::sync::watch::Send
                 max_duration_secs: 600,
             },
             heartbeat_every: Duration::from_secs(30),
+            control_lost_after: Duration::from_secs(180),
             shutdown: rx,
             notetaker_names: Vec::new(),
             capture: None,

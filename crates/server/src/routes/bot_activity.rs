@@ -370,3 +370,66 @@ pub async fn stream(
     );
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
+
+/// Live Server-Sent Events of every status change of your bots (`event: status`, `id:`
+/// the change's id; reconnect with `Last-Event-ID` to resume). New bots show up with their
+/// first status. The dashboard's bot table follows this; it reads the database, so it
+/// works whichever replica wrote the change.
+#[utoipa::path(get, path = "/api/bots/live", tag = "bots",
+    responses((status = 200, description = "text/event-stream"), (status = 401, body = ErrorBody)),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn live(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>>> {
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| uuid::Uuid::parse_str(v).ok())
+        .map(|u| u.to_string());
+    let cursor = match resume {
+        Some(id) => Some(id),
+        None => {
+            let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+            bots::account_latest_status_change(&mut conn, &caller.account_id).await?
+        }
+    };
+    let db = state.db.clone();
+    let account = caller.account_id;
+    let stream = futures::stream::unfold(
+        (db, account, cursor, std::collections::VecDeque::new()),
+        |(db, account, mut cursor, mut pending)| async move {
+            loop {
+                if let Some(c) = pending.pop_front() {
+                    let c: bots::AccountStatusChange = c;
+                    let event = Event::default()
+                        .id(c.id.clone())
+                        .event("status")
+                        .json_data(json!({
+                            "botId": c.bot_id,
+                            "status": c.change.status.as_str(),
+                            "subCode": c.change.sub_code,
+                            "message": c.change.message,
+                            "at": c.change.at,
+                        }))
+                        .unwrap_or_default();
+                    return Some((Ok(event), (db, account, cursor, pending)));
+                }
+                if let Ok(mut conn) = db.pool().acquire().await {
+                    let batch = bots::account_status_changes_after(&mut conn, &account, cursor.as_deref(), 100)
+                        .await
+                        .unwrap_or_default();
+                    if let Some(last) = batch.last() {
+                        cursor = Some(last.id.clone());
+                    }
+                    pending.extend(batch);
+                }
+                if pending.is_empty() {
+                    tokio::time::sleep(STREAM_POLL).await;
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}

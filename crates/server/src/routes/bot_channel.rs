@@ -109,6 +109,9 @@ pub struct BotConfig {
     pub recording_mode: String,
     pub automatic_leave: AutomaticLeaveResource,
     pub heartbeat_interval_secs: u64,
+    /// The server declares a silent bot dead after this long; a bot that cannot reach the
+    /// server for longer gives up too (the server has already written it off).
+    pub heartbeat_timeout_secs: u64,
     pub status: String,
     /// Lower-case name fragments of other bots (`NOTETAKER_NAMES`): such participants do not
     /// count as people for the everyone-left and no-one-joined rules.
@@ -134,6 +137,7 @@ pub async fn config(State(state): State<AppState>, BotCaller(bot): BotCaller) ->
             max_duration_secs: leave.max_duration_secs,
         },
         heartbeat_interval_secs: state.config.heartbeat_interval_secs,
+        heartbeat_timeout_secs: state.config.heartbeat_timeout_secs,
         status: bot.status.as_str().to_string(),
         notetaker_names: state.config.notetaker_names.clone(),
     })

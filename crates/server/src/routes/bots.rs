@@ -389,6 +389,10 @@ pub struct ListBotsQuery {
     pub platform: Option<String>,
     /// RFC 3339; only bots created after this time.
     pub created_after: Option<String>,
+    /// RFC 3339; only bots created before this time.
+    pub created_before: Option<String>,
+    /// Case-insensitive text in the bot's name or meeting URL (≤ 200 characters).
+    pub search: Option<String>,
     /// Page size, 1–100 (default 50).
     pub limit: Option<u32>,
     /// `nextCursor` from the previous page.
@@ -424,6 +428,23 @@ fn build_filter(q: ListBotsQuery) -> ApiResult<(BotFilter, u32)> {
                 "invalid_timestamp",
                 "createdAfter must be an RFC 3339 timestamp",
             ),
+        }
+    }
+    if let Some(raw) = &q.created_before {
+        match DateTime::parse_from_rfc3339(raw) {
+            Ok(t) => filter.created_before = Some(t.with_timezone(&Utc)),
+            Err(_) => errors.push(
+                "createdBefore",
+                "invalid_timestamp",
+                "createdBefore must be an RFC 3339 timestamp",
+            ),
+        }
+    }
+    if let Some(text) = q.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if text.chars().count() > 200 {
+            errors.push("search", "too_long", "search must be at most 200 characters");
+        } else {
+            filter.search = Some(text.to_string());
         }
     }
     let limit = q.limit.unwrap_or(50);
@@ -539,4 +560,50 @@ pub async fn delete_bot(
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(bot.id = %id, account.id = %caller.account_id, "bot deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Query of `GET /api/meeting-urls/parse`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ParseMeetingUrlQuery {
+    /// The link to check.
+    pub url: Option<String>,
+}
+
+/// What a meeting link points at.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParsedMeetingUrl {
+    pub platform: PlatformWire,
+    pub meeting_id: String,
+    /// The link a bot would open.
+    pub normalized_url: String,
+}
+
+/// Check a meeting link without creating a bot: which platform it is, or why it is not
+/// one we can join (the same rules as `POST /api/bots`; the dashboard checks as you type).
+#[utoipa::path(
+    get, path = "/api/meeting-urls/parse", tag = "bots",
+    params(ParseMeetingUrlQuery),
+    responses((status = 200, body = ParsedMeetingUrl), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []), ("apiKey" = []))
+)]
+pub async fn parse_meeting_url(
+    State(state): State<AppState>,
+    _caller: Caller,
+    ApiQuery(q): ApiQuery<ParseMeetingUrlQuery>,
+) -> ApiResult<Json<ParsedMeetingUrl>> {
+    let raw = q.url.unwrap_or_default();
+    let test_origin = state.config.test_meetings.then_some(state.config.public_url.as_str());
+    let parsed = meeboter_core::create_bot::resolve_meeting_url(&raw, test_origin).map_err(|(code, message)| {
+        let mut errors = meeboter_core::ValidationErrors::default();
+        errors.push("meetingUrl", code, message);
+        ApiError::from(errors)
+    })?;
+    Ok(Json(ParsedMeetingUrl {
+        platform: parsed.platform.into(),
+        meeting_id: parsed.meeting_id,
+        normalized_url: parsed.normalized,
+    }))
 }

@@ -5,6 +5,7 @@ use crate::auth::Caller;
 use crate::error::{ApiResult, ErrorBody};
 use axum::Json;
 use axum::extract::State;
+use chrono::{DateTime, Utc};
 use meeboter_db::{DbError, bots, events};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -86,6 +87,50 @@ pub struct Infrastructure {
     pub pending_release_jobs: i64,
     /// Live bots on platforms that are no longer configured: `{platform: count}`.
     pub orphaned_platforms: std::collections::BTreeMap<String, i64>,
+    /// The Coolify pool's slots (empty without a pool).
+    pub slots: Vec<SlotView>,
+    /// What runs now: one row per deployed live bot (its process, ECS task or slot), up to 200.
+    pub instances: Vec<InstanceView>,
+    /// The head of the deployment queue, up to 50, in dispatch order.
+    pub queue: Vec<QueuedView>,
+}
+
+/// One Coolify pool slot.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotView {
+    pub name: String,
+    /// `CREATING`, `IDLE`, `DEPLOYING`, `BUSY`, `ERROR` or `RETIRING`.
+    pub status: String,
+    pub bot_id: Option<String>,
+    pub application_uuid: Option<String>,
+    pub image: String,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub status_at: DateTime<Utc>,
+    pub error: Option<String>,
+    pub recovery_attempts: i64,
+}
+
+/// A deployed, live bot and where it runs.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceView {
+    pub bot_id: String,
+    pub status: String,
+    pub platform: String,
+    /// Process id, ECS task ARN or Coolify application.
+    pub identifier: Option<String>,
+    pub deployed_at: Option<DateTime<Utc>>,
+    pub last_heartbeat_at: Option<DateTime<Utc>>,
+}
+
+/// A bot waiting for capacity.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedView {
+    pub bot_id: String,
+    pub priority: i64,
+    pub queued_at: Option<DateTime<Utc>>,
 }
 
 /// Platforms, capacity, queue and recent deployment health (admin).
@@ -147,7 +192,47 @@ pub async fn infrastructure(State(state): State<AppState>, caller: Caller) -> Ap
         .into_iter()
         .filter(|(p, _)| state.deployer.get(p).is_none())
         .collect();
+    let mut slots = Vec::new();
+    for slot in state.deployer.slots() {
+        for s in meeboter_db::slots::list(&mut conn, slot.platform.name()).await? {
+            slots.push(SlotView {
+                name: s.name,
+                status: s.status,
+                bot_id: s.bot_id,
+                application_uuid: s.application_uuid,
+                image: s.image,
+                last_used_at: s.last_used_at,
+                status_at: s.status_at,
+                error: s.error,
+                recovery_attempts: s.recovery_attempts,
+            });
+        }
+    }
+    let instances = bots::list_deployed(&mut conn, 200)
+        .await?
+        .into_iter()
+        .map(|b| InstanceView {
+            bot_id: b.id,
+            status: b.status.as_str().to_string(),
+            platform: b.deployment_platform.unwrap_or_default(),
+            identifier: b.deployment_identifier,
+            deployed_at: b.deployment_started_at,
+            last_heartbeat_at: b.last_heartbeat_at,
+        })
+        .collect();
+    let queue = bots::list_queued(&mut conn, 50)
+        .await?
+        .into_iter()
+        .map(|b| QueuedView {
+            bot_id: b.id,
+            priority: b.priority,
+            queued_at: b.queued_at,
+        })
+        .collect();
     Ok(Json(Infrastructure {
+        slots,
+        instances,
+        queue,
         platforms,
         selection: state.config.platforms.explanation.clone(),
         warnings,

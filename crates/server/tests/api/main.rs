@@ -3,6 +3,7 @@
 mod accounts_keys;
 mod bots;
 mod coolify;
+mod dashboard;
 mod deployment;
 mod ecs;
 mod errors;

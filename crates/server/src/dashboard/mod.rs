@@ -1,0 +1,308 @@
+//! The web dashboard at `/`: server-rendered pages (sign-in, bots, new bot, bot detail,
+//! infrastructure, API keys, webhooks) and one embedded script and stylesheet — nothing
+//! from a CDN, nothing to build. The script reads and changes data through the public
+//! API (`/api/...`) with the session cookie and the page's CSRF token, so the dashboard
+//! can do exactly what the API allows the signed-in key, and no more.
+
+mod pages;
+
+use crate::AppState;
+use crate::session::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE, SESSION_TTL, Session};
+use axum::Form;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use meeboter_core::api_key::{hash_secret, looks_like_api_key};
+use meeboter_db::{DbError, api_keys};
+use serde::Deserialize;
+
+/// Content-Security-Policy of every page: our own script and styles only; media and
+/// images may come from the storage's presigned URLs (another origin with S3).
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: http: https:; \
+                   media-src 'self' http: https:; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; \
+                   base-uri 'none'";
+
+/// The dashboard's routes (pages and assets); the data comes from the API.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(bots_page))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/bots/new", get(new_bot_page))
+        .route("/bots/{id}", get(bot_page))
+        .route("/infrastructure", get(infrastructure_page))
+        .route("/keys", get(keys_page))
+        .route("/webhooks", get(webhooks_page))
+        .route("/assets/{name}", get(asset))
+}
+
+/// An HTML page with the dashboard's security headers.
+fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Where to go after signing in: only paths on this site.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        _ => "/",
+    }
+}
+
+/// The signed-in session, or the way to the sign-in page.
+async fn signed_in(state: &AppState, headers: &HeaderMap, path: &str) -> Result<Session, Response> {
+    match session::current(state, headers).await {
+        Ok(Some(s)) => Ok(s),
+        Ok(None) => {
+            let next: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+            Err(Redirect::to(&format!("/login?next={next}")).into_response())
+        }
+        Err(e) => Err(e.into_response()),
+    }
+}
+
+/// Renders a signed-in page: the shared layout around `body`.
+async fn page(
+    state: &AppState,
+    headers: &HeaderMap,
+    path: &str,
+    current: pages::Nav,
+    admin_only: bool,
+    body: impl FnOnce(&Session) -> String,
+) -> Response {
+    let session = match signed_in(state, headers, path).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let is_admin = session.key.role == meeboter_core::ApiKeyRole::Admin;
+    if admin_only && !is_admin {
+        let body = pages::message(
+            "Admins only",
+            "This page needs an admin API key. Sign in with one to see it.",
+        );
+        return html(
+            StatusCode::FORBIDDEN,
+            pages::layout(&session, current, "Admins only", &body),
+        );
+    }
+    let content = body(&session);
+    html(
+        StatusCode::OK,
+        pages::layout(&session, current, current.title(), &content),
+    )
+}
+
+async fn bots_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    page(&state, &headers, "/", pages::Nav::Bots, false, |_| pages::bots()).await
+}
+
+async fn new_bot_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    page(&state, &headers, "/bots/new", pages::Nav::NewBot, false, |_| {
+        pages::new_bot()
+    })
+    .await
+}
+
+async fn bot_page(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return not_found(&state, &headers).await;
+    };
+    let path = format!("/bots/{id}");
+    page(&state, &headers, &path, pages::Nav::Bots, false, |_| {
+        pages::bot_detail(&id.to_string())
+    })
+    .await
+}
+
+async fn not_found(state: &AppState, headers: &HeaderMap) -> Response {
+    match signed_in(state, headers, "/").await {
+        Ok(s) => {
+            let body = pages::message("Not found", "There is no such page or bot.");
+            html(
+                StatusCode::NOT_FOUND,
+                pages::layout(&s, pages::Nav::Bots, "Not found", &body),
+            )
+        }
+        Err(r) => r,
+    }
+}
+
+async fn infrastructure_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    page(
+        &state,
+        &headers,
+        "/infrastructure",
+        pages::Nav::Infrastructure,
+        true,
+        |_| pages::infrastructure(),
+    )
+    .await
+}
+
+async fn keys_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    page(&state, &headers, "/keys", pages::Nav::Keys, false, |s| {
+        pages::keys(s.key.role == meeboter_core::ApiKeyRole::Admin)
+    })
+    .await
+}
+
+async fn webhooks_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    page(&state, &headers, "/webhooks", pages::Nav::Webhooks, false, |_| {
+        pages::webhooks()
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+/// The sign-in form, with a fresh double-submit CSRF token.
+async fn login_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
+    let next = safe_next(q.next.as_deref()).to_string();
+    if let Ok(Some(_)) = session::current(&state, &headers).await {
+        return Redirect::to(&next).into_response();
+    }
+    login_form(&state, StatusCode::OK, &next, None)
+}
+
+fn login_form(state: &AppState, status: StatusCode, next: &str, error: Option<&str>) -> Response {
+    let csrf = session::new_token("");
+    let mut response = html(status, pages::login(&csrf, next, error));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        session::set_cookie(state, LOGIN_CSRF_COOKIE, &csrf, 3600),
+    );
+    response
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    api_key: Option<String>,
+    csrf: Option<String>,
+    next: Option<String>,
+}
+
+/// Signs in with an API key: checks the form's CSRF token against its cookie, then the
+/// key, then opens a session.
+async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
+    let next = safe_next(form.next.as_deref()).to_string();
+    let expected = session::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
+    let sent = form.csrf.as_deref().unwrap_or("");
+    if expected.is_empty() || !session::same_token(sent, expected) {
+        return login_form(
+            &state,
+            StatusCode::FORBIDDEN,
+            &next,
+            Some("The sign-in form expired or did not come from this page. Please try again."),
+        );
+    }
+    let raw = form.api_key.as_deref().unwrap_or("").trim().to_string();
+    let key = if looks_like_api_key(&raw) {
+        let found = async {
+            let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+            api_keys::find_by_hash(&mut conn, &hash_secret(&raw)).await
+        }
+        .await;
+        match found {
+            Ok(k) => k.filter(|k| k.is_usable(state.now())),
+            Err(e) => return crate::error::ApiError::from(e).into_response(),
+        }
+    } else {
+        None
+    };
+    let Some(key) = key else {
+        tracing::info!("dashboard sign-in refused: unknown, revoked or expired key");
+        return login_form(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            &next,
+            Some("That API key is not valid (unknown, revoked or expired). Keys start with mbk_."),
+        );
+    };
+    let token = match session::open(&state, &key).await {
+        Ok(t) => t,
+        Err(e) => return e.into_response(),
+    };
+    tracing::info!(key_id = %key.id, "dashboard session opened");
+    let mut response = Redirect::to(&next).into_response();
+    let h = response.headers_mut();
+    h.append(
+        header::SET_COOKIE,
+        session::set_cookie(&state, SESSION_COOKIE, &token, SESSION_TTL.num_seconds()),
+    );
+    h.append(
+        header::SET_COOKIE,
+        session::set_cookie(&state, LOGIN_CSRF_COOKIE, "", 0),
+    );
+    response
+}
+
+#[derive(Debug, Deserialize)]
+struct LogoutForm {
+    csrf: Option<String>,
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LogoutForm>) -> Response {
+    let live = match session::current(&state, &headers).await {
+        Ok(s) => s,
+        Err(e) => return e.into_response(),
+    };
+    if let Some(live) = live {
+        if !session::same_token(form.csrf.as_deref().unwrap_or(""), &live.csrf_token) {
+            return session::csrf_refused().into_response();
+        }
+        if let Err(e) = session::close(&state, &headers).await {
+            return e.into_response();
+        }
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, session::set_cookie(&state, SESSION_COOKIE, "", 0));
+    response
+}
+
+/// The embedded script, stylesheet and icon.
+async fn asset(Path(name): Path<String>) -> Response {
+    let (body, kind): (&'static str, &'static str) = match name.as_str() {
+        "app.js" => (include_str!("assets/app.js"), "text/javascript; charset=utf-8"),
+        "app.css" => (include_str!("assets/app.css"), "text/css; charset=utf-8"),
+        "favicon.svg" => (include_str!("assets/favicon.svg"), "image/svg+xml"),
+        _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
+    };
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed_after_sign_in() {
+        assert_eq!(safe_next(Some("/bots/new")), "/bots/new");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

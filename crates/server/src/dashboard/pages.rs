@@ -1,0 +1,389 @@
+//! The dashboard's HTML. Every page is complete without script for its frame and forms;
+//! `app.js` fills in the data (from the API) and keeps it live.
+
+use crate::session::Session;
+use meeboter_core::bot::{AUTOMATIC_LEAVE_BOUNDS, AutomaticLeave};
+use meeboter_core::create_bot::DEFAULT_BOT_NAME;
+
+/// The navigation entries; the current one is marked for screen readers and styles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    Bots,
+    NewBot,
+    Infrastructure,
+    Keys,
+    Webhooks,
+}
+
+impl Nav {
+    pub fn title(self) -> &'static str {
+        match self {
+            Nav::Bots => "Bots",
+            Nav::NewBot => "New bot",
+            Nav::Infrastructure => "Infrastructure",
+            Nav::Keys => "API keys",
+            Nav::Webhooks => "Webhooks",
+        }
+    }
+
+    fn href(self) -> &'static str {
+        match self {
+            Nav::Bots => "/",
+            Nav::NewBot => "/bots/new",
+            Nav::Infrastructure => "/infrastructure",
+            Nav::Keys => "/keys",
+            Nav::Webhooks => "/webhooks",
+        }
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+pub fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn head(title: &str, csrf: &str) -> String {
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark">
+<meta name="csrf-token" content="{csrf}">
+<title>{title} · Meeboter</title>
+<link rel="icon" href="/assets/favicon.svg" type="image/svg+xml">
+<link rel="stylesheet" href="/assets/app.css">
+<script src="/assets/app.js" defer></script>
+</head>
+"#,
+        csrf = esc(csrf),
+        title = esc(title)
+    )
+}
+
+/// The frame of every signed-in page.
+pub fn layout(session: &Session, current: Nav, title: &str, body: &str) -> String {
+    let admin = session.key.role == meeboter_core::ApiKeyRole::Admin;
+    let mut nav = String::new();
+    for entry in [Nav::Bots, Nav::NewBot, Nav::Infrastructure, Nav::Keys, Nav::Webhooks] {
+        if entry == Nav::Infrastructure && !admin {
+            continue;
+        }
+        let mark = if entry == current {
+            r#" aria-current="page""#
+        } else {
+            ""
+        };
+        nav.push_str(&format!(r#"<a href="{}"{mark}>{}</a>"#, entry.href(), entry.title()));
+    }
+    format!(
+        r##"{head}<body data-admin="{admin}">
+<a class="skip" href="#main">Skip to content</a>
+<header class="top">
+  <a class="brand" href="/"><img src="/assets/favicon.svg" alt="" width="24" height="24"> Meeboter</a>
+  <nav aria-label="Main">{nav}</nav>
+  <form method="post" action="/logout" class="signout">
+    <input type="hidden" name="csrf" value="{csrf}">
+    <span class="who" title="Signed in with this API key">{key_name} · {role}</span>
+    <button type="submit" class="link">Sign out</button>
+  </form>
+</header>
+<main id="main">
+<h1>{title}</h1>
+<div id="flash" role="status" aria-live="polite"></div>
+{body}
+</main>
+</body>
+</html>
+"##,
+        head = head(title, &session.csrf_token),
+        csrf = esc(&session.csrf_token),
+        key_name = esc(&session.key.name),
+        role = esc(session.key.role.as_str()),
+        title = esc(title),
+    )
+}
+
+/// A page with only a heading and a sentence (errors, refusals).
+pub fn message(title: &str, text: &str) -> String {
+    format!(r#"<p class="empty" data-title="{}">{}</p>"#, esc(title), esc(text))
+}
+
+pub fn login(csrf: &str, next: &str, error: Option<&str>) -> String {
+    let error = error
+        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, esc(e)))
+        .unwrap_or_default();
+    format!(
+        r#"{head}<body class="login">
+<main id="main">
+  <form method="post" action="/login" class="card narrow">
+    <h1><img src="/assets/favicon.svg" alt="" width="32" height="32"> Meeboter</h1>
+    <p>Sign in with an API key. The key stays on the server; your browser keeps only a session cookie.</p>
+    {error}
+    <label for="api_key">API key</label>
+    <input id="api_key" name="api_key" type="password" autocomplete="current-password" required
+           placeholder="mbk_…" spellcheck="false" autofocus>
+    <input type="hidden" name="csrf" value="{csrf}">
+    <input type="hidden" name="next" value="{next}">
+    <button type="submit" class="primary">Sign in</button>
+    <p class="hint">No key yet? The server printed an admin key on its first start, or run
+      <code>meeboter keys create --name me</code>.</p>
+  </form>
+</main>
+</body>
+</html>
+"#,
+        head = head("Sign in", ""),
+        csrf = esc(csrf),
+        next = esc(next),
+    )
+}
+
+const STATUSES: [&str; 9] = [
+    "SCHEDULED",
+    "QUEUED",
+    "DEPLOYING",
+    "JOINING_CALL",
+    "IN_WAITING_ROOM",
+    "IN_CALL",
+    "LEAVING",
+    "ENDED",
+    "FATAL",
+];
+
+const PLATFORMS: [(&str, &str); 3] = [
+    ("google_meet", "Google Meet"),
+    ("microsoft_teams", "Microsoft Teams"),
+    ("zoom", "Zoom"),
+];
+
+pub fn bots() -> String {
+    let statuses: String = STATUSES
+        .iter()
+        .map(|s| format!(r#"<option value="{s}">{s}</option>"#))
+        .collect();
+    let platforms: String = PLATFORMS
+        .iter()
+        .map(|(v, l)| format!(r#"<option value="{v}">{l}</option>"#))
+        .collect();
+    format!(
+        r#"<section data-page="bots">
+<form id="filters" class="filters" role="search">
+  <label>Status <select name="status"><option value="">Any</option>{statuses}</select></label>
+  <label>Platform <select name="platform"><option value="">Any</option>{platforms}</select></label>
+  <label>From <input type="date" name="from"></label>
+  <label>To <input type="date" name="to"></label>
+  <label class="grow">Search <input type="search" name="search" placeholder="Name or meeting link"></label>
+  <button type="submit">Apply</button>
+</form>
+<div class="bulk" id="bulk" hidden>
+  <span id="bulk-count"></span>
+  <button type="button" id="bulk-leave">Leave / cancel selected</button>
+</div>
+<div class="table-wrap">
+<table id="bots-table" class="data">
+  <caption class="sr-only">Your bots, newest first; statuses update live</caption>
+  <thead><tr>
+    <th scope="col"><input type="checkbox" id="select-all" aria-label="Select all bots on this page"></th>
+    <th scope="col">Platform</th><th scope="col">Name</th><th scope="col">Meeting</th>
+    <th scope="col">Status</th><th scope="col">Created</th><th scope="col">Joined</th><th scope="col">Ended</th>
+  </tr></thead>
+  <tbody id="bots-body"><tr><td colspan="8" class="loading">Loading bots…</td></tr></tbody>
+</table>
+</div>
+<p id="bots-empty" class="empty" hidden>No bots yet. <a href="/bots/new">Send your first bot to a meeting</a>.</p>
+<nav class="pager" aria-label="Pages">
+  <button type="button" id="page-first" disabled>Newest</button>
+  <button type="button" id="page-next" disabled>Older</button>
+  <span id="live-state" class="muted" aria-live="polite"></span>
+</nav>
+</section>"#
+    )
+}
+
+pub fn new_bot() -> String {
+    let defaults = AutomaticLeave::default().values();
+    let labels = [
+        "Waiting room timeout",
+        "No one joined timeout",
+        "Everyone left timeout",
+        "Maximum duration",
+    ];
+    let mut leave = String::new();
+    for (i, (name, min, max)) in AUTOMATIC_LEAVE_BOUNDS.iter().enumerate() {
+        leave.push_str(&format!(
+            r#"<label>{label} (s) <input type="number" name="{name}" min="{min}" max="{max}" value="{value}" required>
+<small>default {value} s</small></label>"#,
+            label = labels[i],
+            value = defaults[i]
+        ));
+    }
+    format!(
+        r#"<section data-page="new-bot">
+<form id="new-bot" class="card" novalidate>
+  <label for="meetingUrl">Meeting link</label>
+  <input id="meetingUrl" name="meetingUrl" type="url" required placeholder="https://meet.google.com/abc-defg-hij"
+         aria-describedby="meetingUrl-help meetingUrl-error" autocomplete="off" spellcheck="false">
+  <p id="meetingUrl-help" class="hint" aria-live="polite">Google Meet, Microsoft Teams or Zoom.</p>
+  <p id="meetingUrl-error" class="field-error" role="alert"></p>
+
+  <label for="botName">Bot name</label>
+  <input id="botName" name="botName" maxlength="100" value="{name}" aria-describedby="botName-error">
+  <p id="botName-error" class="field-error" role="alert"></p>
+
+  <label for="recordingMode">Recording</label>
+  <select id="recordingMode" name="recordingMode">
+    <option value="video" selected>Video and audio</option>
+    <option value="audio">Audio only</option>
+    <option value="none">No recording</option>
+  </select>
+
+  <fieldset>
+    <legend>When</legend>
+    <label class="inline"><input type="radio" name="when" value="now" checked> Join now</label>
+    <label class="inline"><input type="radio" name="when" value="at"> Join at
+      <input type="datetime-local" name="joinAt" aria-label="Join time (your time zone)"></label>
+    <p id="joinAt-error" class="field-error" role="alert"></p>
+  </fieldset>
+
+  <details>
+    <summary>Automatic leave</summary>
+    <div class="grid">{leave}</div>
+    <p id="automaticLeave-error" class="field-error" role="alert"></p>
+  </details>
+
+  <label for="webhookUrl">Webhook URL <small>(optional)</small></label>
+  <input id="webhookUrl" name="webhookUrl" type="url" placeholder="https://example.com/meeboter" aria-describedby="webhookUrl-error">
+  <p id="webhookUrl-error" class="field-error" role="alert"></p>
+
+  <label for="metadata">Metadata <small>(optional JSON object)</small></label>
+  <textarea id="metadata" name="metadata" rows="3" placeholder='{{"customer": "acme"}}' aria-describedby="metadata-error" spellcheck="false"></textarea>
+  <p id="metadata-error" class="field-error" role="alert"></p>
+
+  <p id="form-error" class="error" role="alert" hidden></p>
+  <button type="submit" class="primary">Send bot</button>
+</form>
+</section>"#,
+        name = esc(DEFAULT_BOT_NAME),
+    )
+}
+
+pub fn bot_detail(id: &str) -> String {
+    format!(
+        r#"<section data-page="bot" data-bot-id="{id}">
+<div class="toolbar">
+  <span id="bot-status" class="badge">…</span>
+  <span id="bot-title" class="muted"></span>
+  <span class="spacer"></span>
+  <button type="button" id="bot-leave">Make it leave</button>
+  <button type="button" id="bot-delete" class="danger">Delete</button>
+</div>
+<p id="bot-error" class="error" role="alert" hidden></p>
+<div class="columns">
+  <div>
+    <section class="card"><h2>Recording</h2><div id="recording"><p class="loading">Loading…</p></div></section>
+    <section class="card"><h2>Chat</h2>
+      <ol id="chat" class="chat"><li class="loading">Loading…</li></ol>
+      <form id="chat-form" class="row">
+        <label for="chat-text" class="sr-only">Message</label>
+        <input id="chat-text" name="text" maxlength="4096" placeholder="Message the meeting" required>
+        <button type="submit">Send</button>
+      </form>
+    </section>
+    <section class="card"><h2>Events and logs</h2>
+      <div class="row">
+        <label>Show <select id="log-level">
+          <option value="all">everything</option><option value="events">events only</option>
+          <option value="INFO">logs: info and up</option><option value="WARN">logs: warnings and errors</option>
+          <option value="ERROR">logs: errors</option></select></label>
+        <label class="inline"><input type="checkbox" id="log-tail" checked> Live tail</label>
+      </div>
+      <ol id="events" class="log"><li class="loading">Loading…</li></ol>
+    </section>
+    <section class="card"><h2>Screenshots</h2><div id="screenshots" class="shots"><p class="loading">Loading…</p></div></section>
+  </div>
+  <div>
+    <section class="card"><h2>Timeline</h2><ol id="timeline" class="timeline"><li class="loading">Loading…</li></ol></section>
+    <section class="card"><h2>Participants</h2><div id="participants"><p class="loading">Loading…</p></div></section>
+    <section class="card"><h2>Details</h2><dl id="details" class="details"></dl></section>
+  </div>
+</div>
+</section>"#,
+        id = esc(id)
+    )
+}
+
+pub fn infrastructure() -> String {
+    r#"<section data-page="infrastructure">
+<div id="infra"><p class="loading">Loading…</p></div>
+</section>"#
+        .to_string()
+}
+
+pub fn keys(admin: bool) -> String {
+    let roles = if admin {
+        r#"<option value="member">member</option><option value="admin">admin</option>"#
+    } else {
+        r#"<option value="member">member</option>"#
+    };
+    format!(
+        r#"<section data-page="keys">
+<form id="key-form" class="card row wrap">
+  <label>Name <input name="name" required maxlength="100" placeholder="CI, laptop, …"></label>
+  <label>Role <select name="role">{roles}</select></label>
+  <label>Expires <input type="date" name="expires"></label>
+  <button type="submit" class="primary">Create key</button>
+</form>
+<div id="secret" class="card secret" hidden role="alert"></div>
+<div class="table-wrap"><table class="data"><caption class="sr-only">API keys</caption>
+<thead><tr><th scope="col">Name</th><th scope="col">Prefix</th><th scope="col">Role</th><th scope="col">Created</th>
+<th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
+<tbody id="keys-body"><tr><td colspan="8" class="loading">Loading…</td></tr></tbody></table></div>
+</section>"#
+    )
+}
+
+pub fn webhooks() -> String {
+    r#"<section data-page="webhooks">
+<form id="endpoint-form" class="card row wrap">
+  <label class="grow">Endpoint URL <input name="url" type="url" required placeholder="https://example.com/hooks/meeboter"></label>
+  <label class="grow">Events <input name="events" placeholder="all (or e.g. bot.status_change, bot.recording_ready)"></label>
+  <button type="submit" class="primary">Add endpoint</button>
+</form>
+<div id="secret" class="card secret" hidden role="alert"></div>
+<div id="endpoints"><p class="loading">Loading…</p></div>
+</section>"#
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_quotes() {
+        assert_eq!(
+            esc(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn the_new_bot_form_shows_the_defaults() {
+        let html = new_bot();
+        assert!(html.contains(r#"name="waitingRoomTimeoutSecs" min="10" max="86400" value="1200""#));
+        assert!(html.contains(r#"value="Meeboter""#));
+    }
+}
