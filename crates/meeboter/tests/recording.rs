@@ -263,7 +263,11 @@ fn a_bot_killed_mid_meeting_leaves_a_playable_recording() {
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         while !left_over(pid).is_empty() {
-            assert!(Instant::now() < deadline, "orphans of the killed bot: {:?}", left_over(pid));
+            assert!(
+                Instant::now() < deadline,
+                "orphans of the killed bot: {:?}",
+                left_over(pid)
+            );
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         // Assembled once the grace for late uploads has passed.
