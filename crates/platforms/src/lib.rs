@@ -10,6 +10,7 @@
 //! [`LogSink`].
 
 pub mod coolify;
+pub mod docker;
 pub mod ecs;
 pub mod local;
 

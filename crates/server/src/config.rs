@@ -154,6 +154,28 @@ pub const KEYS: &[KeySpec] = &[
     ),
     key("AWS_BOT_LIMIT", Some("50"), false, "most bots running at once on ECS"),
     key(
+        "DOCKER_HOST",
+        Some("unix:///var/run/docker.sock"),
+        false,
+        "docker platform: the Docker Engine API socket (Podman's compatible socket works too)",
+    ),
+    key(
+        "DOCKER_BOT_IMAGE",
+        Some("localhost/meeboter-bot:latest"),
+        false,
+        "docker platform: the bot image with its tag (scripts/images builds this one)",
+    ),
+    key("DOCKER_BOT_CPUS", Some("1"), false, "docker platform: CPU limit per bot container, in cores"),
+    key("DOCKER_BOT_MEMORY", Some("1g"), false, "docker platform: memory limit per bot container"),
+    key("DOCKER_BOT_SHM", Some("1g"), false, "docker platform: /dev/shm size per bot container (Chromium)"),
+    key(
+        "DOCKER_NETWORK",
+        Some("host"),
+        false,
+        "docker platform: network for bot containers (host, or a network where PUBLIC_URL resolves)",
+    ),
+    key("DOCKER_BOT_LIMIT", Some("4"), false, "docker platform: most bot containers at once"),
+    key(
         "QUEUE_TIMEOUT_SECS",
         Some("600"),
         false,
@@ -397,6 +419,7 @@ pub enum DeploymentPlatformChoice {
     Coolify,
     Aws,
     Local,
+    Docker,
 }
 
 /// A deployment platform Meeboter can run bots on.
@@ -405,6 +428,7 @@ pub enum PlatformKind {
     Local,
     Coolify,
     Aws,
+    Docker,
 }
 
 impl PlatformKind {
@@ -413,6 +437,7 @@ impl PlatformKind {
             Self::Local => "local",
             Self::Coolify => "coolify",
             Self::Aws => "aws",
+            Self::Docker => "docker",
         }
     }
 
@@ -421,6 +446,7 @@ impl PlatformKind {
             "local" => Some(Self::Local),
             "coolify" => Some(Self::Coolify),
             "aws" => Some(Self::Aws),
+            "docker" => Some(Self::Docker),
             _ => None,
         }
     }
@@ -515,6 +541,9 @@ pub struct Config {
     pub coolify: Option<CoolifySettings>,
     /// Present when AWS ECS is among the platforms.
     pub aws: Option<meeboter_platforms::ecs::EcsSettings>,
+    /// Present when the docker platform is among the platforms.
+    pub docker: Option<meeboter_platforms::docker::DockerSettings>,
+    pub docker_bot_limit: u32,
     /// Where recordings, screenshots and logs go (S3 when `S3_BUCKET_NAME` is set).
     pub storage: meeboter_storage::StorageSettings,
     pub recording_retention_days: Option<u32>,
@@ -762,9 +791,10 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         Some("coolify") => DeploymentPlatformChoice::Coolify,
         Some("aws") => DeploymentPlatformChoice::Aws,
         Some("local") => DeploymentPlatformChoice::Local,
+        Some("docker") => DeploymentPlatformChoice::Docker,
         other => {
             problems.push(format!(
-                "DEPLOYMENT_PLATFORM must be auto, coolify, aws or local (got `{}`)",
+                "DEPLOYMENT_PLATFORM must be auto, coolify, aws, docker or local (got `{}`)",
                 other.unwrap_or_default()
             ));
             DeploymentPlatformChoice::Auto
@@ -853,6 +883,10 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         DeploymentPlatformChoice::Coolify => (PlatformKind::Coolify, "DEPLOYMENT_PLATFORM=coolify".to_string()),
         DeploymentPlatformChoice::Aws => (PlatformKind::Aws, "DEPLOYMENT_PLATFORM=aws".to_string()),
         DeploymentPlatformChoice::Local => (PlatformKind::Local, "DEPLOYMENT_PLATFORM=local".to_string()),
+        DeploymentPlatformChoice::Docker => (
+            PlatformKind::Docker,
+            "DEPLOYMENT_PLATFORM=docker (never chosen automatically)".to_string(),
+        ),
         DeploymentPlatformChoice::Auto if coolify_ready && aws_ready => {
             warnings.push(
                 "both Coolify and AWS ECS are configured; Coolify takes precedence — set DEPLOYMENT_PLATFORM explicitly"
@@ -885,13 +919,13 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
                 Some(k) if listed.contains(&k) => problems.push(format!("PLATFORM_PRIORITY lists {name} twice")),
                 Some(k) => listed.push(k),
                 None => problems.push(format!(
-                    "PLATFORM_PRIORITY: unknown platform `{name}` (use local, coolify, aws)"
+                    "PLATFORM_PRIORITY: unknown platform `{name}` (use local, docker, coolify, aws)"
                 )),
             }
         }
         for k in &listed {
             let ready = match k {
-                PlatformKind::Local => true,
+                PlatformKind::Local | PlatformKind::Docker => true,
                 PlatformKind::Coolify => coolify_ready,
                 PlatformKind::Aws => aws_ready,
             };
@@ -936,6 +970,37 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
     let local_bot_limit = limit("LOCAL_BOT_LIMIT");
     let coolify_bot_limit = limit("COOLIFY_BOT_LIMIT");
     let aws_bot_limit = limit("AWS_BOT_LIMIT");
+    let docker_bot_limit = limit("DOCKER_BOT_LIMIT");
+    let docker = platforms.order.contains(&PlatformKind::Docker).then(|| {
+        let cpus = match get("DOCKER_BOT_CPUS").unwrap_or_default().parse::<f64>() {
+            Ok(v) if (0.1..=64.0).contains(&v) => v,
+            _ => {
+                problems.push("DOCKER_BOT_CPUS must be a number of cores between 0.1 and 64, e.g. 1.5".to_string());
+                1.0
+            }
+        };
+        let bytes = |problems: &mut Vec<String>, k: &str| match parse_bytes(&get(k).unwrap_or_default()) {
+            Some(b) if b >= 64 << 20 => b,
+            _ => {
+                problems.push(format!("{k} must be a size of at least 64m, e.g. 1536m or 2g"));
+                1 << 30
+            }
+        };
+        let memory_bytes = bytes(problems, "DOCKER_BOT_MEMORY");
+        let shm_bytes = bytes(problems, "DOCKER_BOT_SHM");
+        meeboter_platforms::docker::DockerSettings {
+            host: get("DOCKER_HOST").unwrap_or_default(),
+            image: get("DOCKER_BOT_IMAGE").unwrap_or_default(),
+            cpus,
+            memory_bytes,
+            shm_bytes,
+            network: get("DOCKER_NETWORK").unwrap_or_default(),
+            stop_grace: std::time::Duration::from_secs(30),
+            // Known once the database is open (`deployment::Deployer::from_config`).
+            installation_id: String::new(),
+            request_timeout: std::time::Duration::from_secs(30),
+        }
+    });
     let queue_timeout_secs = match get("QUEUE_TIMEOUT_SECS").unwrap_or_default().parse::<u64>() {
         Ok(v) if (10..=86_400 * 7).contains(&v) => v,
         _ => {
@@ -1150,6 +1215,8 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         local_bot_limit,
         coolify_bot_limit,
         aws_bot_limit,
+        docker_bot_limit,
+        docker,
         queue_timeout_secs,
         local_bot_command,
         local_stop_grace_secs,
@@ -1243,6 +1310,25 @@ fn mask(spec: &KeySpec, value: &str) -> String {
         return meeboter_db::redact_url(value);
     }
     format!("******** ({} chars)", value.chars().count())
+}
+
+/// `1g`, `1536m`, `512M`, `2GiB`, `1073741824` → bytes.
+fn parse_bytes(raw: &str) -> Option<i64> {
+    let raw = raw.trim().to_ascii_lowercase();
+    let raw = raw.trim_end_matches("ib").trim_end_matches('b');
+    let (number, unit) = match raw.char_indices().find(|(_, c)| c.is_ascii_alphabetic()) {
+        Some((i, _)) => (&raw[..i], &raw[i..]),
+        None => (raw, ""),
+    };
+    let shift = match unit {
+        "" => 0,
+        "k" => 10,
+        "m" => 20,
+        "g" => 30,
+        _ => return None,
+    };
+    let value: f64 = number.trim().parse().ok()?;
+    (value.is_finite() && value > 0.0).then(|| (value * (1u64 << shift) as f64) as i64)
 }
 
 #[cfg(test)]
@@ -1530,5 +1616,37 @@ mod tests {
         assert_eq!(c.public_url, "http://127.0.0.1:8080");
         let c = load(&[("PUBLIC_URL", "https://bots.example.com/")]).unwrap();
         assert_eq!(c.api_callback_url(), "https://bots.example.com/api/bot/v1");
+    }
+
+    #[test]
+    fn sizes_are_read_with_units() {
+        assert_eq!(parse_bytes("1g"), Some(1 << 30));
+        assert_eq!(parse_bytes("1536m"), Some(1536 << 20));
+        assert_eq!(parse_bytes("2GiB"), Some(2 << 30));
+        assert_eq!(parse_bytes("1048576"), Some(1 << 20));
+        assert_eq!(parse_bytes("lots"), None);
+        assert_eq!(parse_bytes("-1g"), None);
+    }
+
+    #[test]
+    fn the_docker_platform_is_explicit_and_validated() {
+        let c = load(&[("DEPLOYMENT_PLATFORM", "docker")]).unwrap();
+        assert_eq!(c.platforms.order, vec![PlatformKind::Docker]);
+        let d = c.docker.unwrap();
+        assert_eq!(
+            (d.host.as_str(), d.image.as_str(), d.cpus, d.memory_bytes, d.network.as_str()),
+            ("unix:///var/run/docker.sock", "localhost/meeboter-bot:latest", 1.0, 1 << 30, "host")
+        );
+        assert_eq!(c.docker_bot_limit, 4);
+        let p = load(&[
+            ("DEPLOYMENT_PLATFORM", "docker"),
+            ("DOCKER_BOT_MEMORY", "lots"),
+            ("DOCKER_BOT_CPUS", "0"),
+        ])
+        .unwrap_err();
+        assert!(p.iter().any(|m| m.starts_with("DOCKER_BOT_MEMORY")), "{p:?}");
+        assert!(p.iter().any(|m| m.starts_with("DOCKER_BOT_CPUS")), "{p:?}");
+        // Never chosen automatically.
+        assert_ne!(load(&[("DOCKER_BOT_LIMIT", "3")]).unwrap().platforms.order, vec![PlatformKind::Docker]);
     }
 }

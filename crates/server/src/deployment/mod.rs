@@ -89,6 +89,19 @@ impl Deployer {
                         limit: config.coolify_bot_limit,
                     }
                 }
+                PlatformKind::Docker => {
+                    let mut settings = config.docker.clone().ok_or("docker platform settings are missing")?;
+                    settings.installation_id = installation.to_string();
+                    let platform = meeboter_platforms::docker::DockerPlatform::connect(settings).map_err(|e| e.to_string())?;
+                    if let Err(e) = platform.check().await {
+                        // Bots queue until the engine answers; say why at startup.
+                        tracing::warn!(error = %e, "the container engine does not answer yet");
+                    }
+                    PlatformSlot {
+                        platform: Arc::new(platform),
+                        limit: config.docker_bot_limit,
+                    }
+                }
                 PlatformKind::Aws => {
                     let settings = config.aws.clone().ok_or("AWS ECS settings are missing")?;
                     PlatformSlot {
