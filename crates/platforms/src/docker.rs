@@ -46,6 +46,8 @@ pub struct DockerSettings {
     pub installation_id: String,
     /// Per API call.
     pub request_timeout: Duration,
+    /// Overrides the image's command (`None`: the image's `meeboter bot`).
+    pub command: Option<Vec<String>>,
 }
 
 pub struct DockerPlatform {
@@ -117,6 +119,7 @@ impl DockerPlatform {
         ]);
         ContainerCreateBody {
             image: Some(self.settings.image.clone()),
+            cmd: self.settings.command.clone(),
             env: Some(env),
             labels: Some(labels),
             stop_timeout: Some(self.settings.stop_grace.as_secs() as i64),
@@ -195,7 +198,9 @@ impl Platform for DockerPlatform {
         {
             Ok(()) => {}
             Err(e) if is_status(&e, 304) || is_status(&e, 404) => {}
-            Err(e) => return Err(classify("stopping the bot container", e)),
+            // The engine would not stop it politely (a paused or half-dead container):
+            // the forced removal below ends it; if the engine is down, that fails too.
+            Err(e) => tracing::warn!(container = identifier, error = %e, "stopping the bot container failed; removing it"),
         }
         match self
             .docker
@@ -297,6 +302,7 @@ mod tests {
             stop_grace: Duration::from_secs(25),
             installation_id: "inst-1".into(),
             request_timeout: Duration::from_secs(10),
+            command: None,
         }
     }
 

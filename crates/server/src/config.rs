@@ -999,6 +999,7 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             // Known once the database is open (`deployment::Deployer::from_config`).
             installation_id: String::new(),
             request_timeout: std::time::Duration::from_secs(30),
+            command: None,
         }
     });
     let queue_timeout_secs = match get("QUEUE_TIMEOUT_SECS").unwrap_or_default().parse::<u64>() {
