@@ -137,7 +137,14 @@ fn a_bot_container_joins_records_ends_and_is_removed() {
         assert_eq!(bot["deployment"]["platform"], "docker", "{bot}");
         assert_eq!(engine.containers_of(&id).len(), 1);
         s.host(p, code, "participants", json!({"name": "Ada Lovelace"})).await;
-        tokio::time::sleep(Duration::from_secs(12)).await;
+        // What the container costs while recording, as its cgroup sees it (printed for
+        // BENCHMARKS.md; `cargo test -- --nocapture`).
+        let container = engine.containers_of(&id).remove(0);
+        for _ in 0..6 {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let usage = engine.run(&["stats", "--no-stream", "--format", "{{.CPUPerc}} {{.MemUsage}}", &container]);
+            println!("container while recording video: {usage}");
+        }
         s.host(p, code, "end", json!({})).await;
         let bot = s.ended(&id).await;
         assert_eq!(history(&bot).last().unwrap(), "ENDED/meeting_ended", "{bot}");
