@@ -24,7 +24,10 @@ struct Engine {
 }
 
 fn engine() -> Option<Engine> {
-    match (std::env::var("MEEBOTER_TEST_DOCKER_HOST"), std::env::var("MEEBOTER_TEST_IMAGES")) {
+    match (
+        std::env::var("MEEBOTER_TEST_DOCKER_HOST"),
+        std::env::var("MEEBOTER_TEST_IMAGES"),
+    ) {
         (Ok(host), Ok(tag)) => Some(Engine {
             host,
             cli: std::env::var("MEEBOTER_TEST_ENGINE_CLI").unwrap_or_else(|_| "podman".into()),
@@ -142,7 +145,13 @@ fn a_bot_container_joins_records_ends_and_is_removed() {
         let container = engine.containers_of(&id).remove(0);
         for _ in 0..6 {
             tokio::time::sleep(Duration::from_secs(2)).await;
-            let usage = engine.run(&["stats", "--no-stream", "--format", "{{.CPUPerc}} {{.MemUsage}}", &container]);
+            let usage = engine.run(&[
+                "stats",
+                "--no-stream",
+                "--format",
+                "{{.CPUPerc}} {{.MemUsage}}",
+                &container,
+            ]);
             println!("container while recording video: {usage}");
         }
         s.host(p, code, "end", json!({})).await;

@@ -75,6 +75,11 @@ fn classify(what: &str, e: DockerError) -> PlatformError {
     }
 }
 
+/// The container name is taken: Docker says 409, Podman's compatible API 500 with this text.
+fn name_in_use(e: &DockerError) -> bool {
+    matches!(e, DockerError::DockerResponseServerError { message, .. } if message.contains("already in use"))
+}
+
 fn is_status(e: &DockerError, code: u16) -> bool {
     matches!(e, DockerError::DockerResponseServerError { status_code, .. } if *status_code == code)
 }
@@ -164,10 +169,14 @@ impl Platform for DockerPlatform {
             name: Some(name.clone()),
             ..Default::default()
         };
-        let id = match self.docker.create_container(Some(options), self.create_body(launch)).await {
+        let id = match self
+            .docker
+            .create_container(Some(options), self.create_body(launch))
+            .await
+        {
             Ok(created) => created.id,
             // This attempt's container exists already: a retry after a lost answer.
-            Err(e) if is_status(&e, 409) => self
+            Err(e) if is_status(&e, 409) || name_in_use(&e) => self
                 .id_of(&name)
                 .await?
                 .ok_or_else(|| PlatformError::Transient(format!("container {name} is being removed")))?,
@@ -200,7 +209,9 @@ impl Platform for DockerPlatform {
             Err(e) if is_status(&e, 304) || is_status(&e, 404) => {}
             // The engine would not stop it politely (a paused or half-dead container):
             // the forced removal below ends it; if the engine is down, that fails too.
-            Err(e) => tracing::warn!(container = identifier, error = %e, "stopping the bot container failed; removing it"),
+            Err(e) => {
+                tracing::warn!(container = identifier, error = %e, "stopping the bot container failed; removing it")
+            }
         }
         match self
             .docker
@@ -223,14 +234,29 @@ impl Platform for DockerPlatform {
     }
 
     async fn observe(&self, identifier: &str) -> Result<InstanceState, PlatformError> {
-        let container = match self
-            .docker
-            .inspect_container(identifier, None::<InspectContainerOptions>)
-            .await
-        {
-            Ok(c) => c,
-            Err(e) if is_status(&e, 404) => return Ok(InstanceState::Gone),
-            Err(e) => return Err(classify("inspecting the bot container", e)),
+        let mut attempt = 0;
+        let container = loop {
+            match self
+                .docker
+                .inspect_container(identifier, None::<InspectContainerOptions>)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if is_status(&e, 404) => return Ok(InstanceState::Gone),
+                // Podman's compatible API briefly reports a just-exited container as
+                // `stopped`, a state Docker's schema does not have; it says `exited` a moment
+                // later, with the exit code.
+                Err(e) if e.to_string().contains("`stopped`") && attempt < 10 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) if e.to_string().contains("`stopped`") => {
+                    return Ok(InstanceState::Stopped {
+                        reason: "container stopped".into(),
+                    });
+                }
+                Err(e) => return Err(classify("inspecting the bot container", e)),
+            }
         };
         let state = container.state.unwrap_or_default();
         Ok(match state.status {
@@ -309,7 +335,10 @@ mod tests {
     #[test]
     fn a_missing_socket_is_a_clear_permanent_error() {
         let e = DockerPlatform::connect(settings()).err().unwrap();
-        assert!(matches!(&e, PlatformError::Permanent(m) if m.contains("DOCKER_HOST")), "{e}");
+        assert!(
+            matches!(&e, PlatformError::Permanent(m) if m.contains("DOCKER_HOST")),
+            "{e}"
+        );
     }
 
     #[test]
@@ -331,12 +360,19 @@ mod tests {
         assert_eq!(body.env.unwrap(), ["BOT_ID=b1", "MILO_AUTH_TOKEN=t"]);
         let labels = body.labels.unwrap();
         assert_eq!(
-            (labels[LABEL_BOT].as_str(), labels[LABEL_ATTEMPT].as_str(), labels[LABEL_INSTALLATION].as_str()),
+            (
+                labels[LABEL_BOT].as_str(),
+                labels[LABEL_ATTEMPT].as_str(),
+                labels[LABEL_INSTALLATION].as_str()
+            ),
             ("b1", "2", "inst-1")
         );
         let host = body.host_config.unwrap();
         assert_eq!(host.nano_cpus, Some(1_500_000_000));
-        assert_eq!((host.memory, host.memory_swap, host.shm_size), (Some(1 << 30), Some(1 << 30), Some(1 << 30)));
+        assert_eq!(
+            (host.memory, host.memory_swap, host.shm_size),
+            (Some(1 << 30), Some(1 << 30), Some(1 << 30))
+        );
         assert_eq!((host.init, host.auto_remove), (Some(true), Some(false)));
         assert_eq!(DockerPlatform::container_name("b1", 2), "meeboter-bot-b1-2");
     }

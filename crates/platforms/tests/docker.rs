@@ -14,7 +14,9 @@ fn engine() -> Option<(String, String)> {
     ) {
         (Ok(host), Ok(image)) => Some((host, image)),
         _ => {
-            eprintln!("SKIPPED: no container engine (scripts/test sets MEEBOTER_TEST_DOCKER_HOST and MEEBOTER_TEST_BASE_IMAGE)");
+            eprintln!(
+                "SKIPPED: no container engine (scripts/test sets MEEBOTER_TEST_DOCKER_HOST and MEEBOTER_TEST_BASE_IMAGE)"
+            );
             None
         }
     }
@@ -67,7 +69,13 @@ async fn until_stopped(p: &DockerPlatform, id: &str) -> String {
 async fn containers_are_created_once_found_by_label_and_removed_on_stop() {
     let Some((host, image)) = engine() else { return };
     let installation = unique("inst");
-    let p = platform(&host, &image, &installation, "echo started $BOT_ID; sleep 300", 256 << 20);
+    let p = platform(
+        &host,
+        &image,
+        &installation,
+        "echo started $BOT_ID; sleep 300",
+        256 << 20,
+    );
     p.check().await.unwrap();
     let bot = unique("bot");
     let first = p.deploy(&launch(&bot, 1)).await.unwrap();
@@ -103,18 +111,33 @@ async fn exits_and_memory_kills_are_reported_with_their_reason() {
     exits.stop(&l.identifier).await.unwrap();
     assert_eq!(exits.observe(&l.identifier).await.unwrap(), InstanceState::Gone);
 
-    // `tail` holds its whole input: 512 MB in a 96 MB container.
-    let hog = platform(&host, &image, &installation, "head -c 512m /dev/zero | tail -c 1 >/dev/null", 96 << 20);
+    // The shell holds the whole command output: 300 MB in a 96 MB container.
+    let hog = platform(
+        &host,
+        &image,
+        &installation,
+        "x=$(head -c 300000000 /dev/zero | tr '\\000' a); echo ${#x}",
+        96 << 20,
+    );
     let l = hog.deploy(&launch(&unique("bot"), 1)).await.unwrap();
     let reason = until_stopped(&hog, &l.identifier).await;
-    assert!(reason.contains("DOCKER_BOT_MEMORY") || reason.contains("code 137"), "{reason}");
+    assert!(
+        reason.contains("DOCKER_BOT_MEMORY") || reason.contains("code 137"),
+        "{reason}"
+    );
     hog.stop(&l.identifier).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_missing_image_is_the_operators_to_fix() {
     let Some((host, _)) = engine() else { return };
-    let p = platform(&host, "localhost/meeboter-no-such-image:0", &unique("inst"), "true", 256 << 20);
+    let p = platform(
+        &host,
+        "localhost/meeboter-no-such-image:0",
+        &unique("inst"),
+        "true",
+        256 << 20,
+    );
     match p.deploy(&launch(&unique("bot"), 1)).await {
         Err(PlatformError::Permanent(m)) => assert!(m.contains("scripts/images"), "{m}"),
         other => panic!("expected a permanent error, got {other:?}"),

@@ -165,16 +165,36 @@ pub const KEYS: &[KeySpec] = &[
         false,
         "docker platform: the bot image with its tag (scripts/images builds this one)",
     ),
-    key("DOCKER_BOT_CPUS", Some("1"), false, "docker platform: CPU limit per bot container, in cores"),
-    key("DOCKER_BOT_MEMORY", Some("1g"), false, "docker platform: memory limit per bot container"),
-    key("DOCKER_BOT_SHM", Some("1g"), false, "docker platform: /dev/shm size per bot container (Chromium)"),
+    key(
+        "DOCKER_BOT_CPUS",
+        Some("1"),
+        false,
+        "docker platform: CPU limit per bot container, in cores",
+    ),
+    key(
+        "DOCKER_BOT_MEMORY",
+        Some("1g"),
+        false,
+        "docker platform: memory limit per bot container",
+    ),
+    key(
+        "DOCKER_BOT_SHM",
+        Some("1g"),
+        false,
+        "docker platform: /dev/shm size per bot container (Chromium)",
+    ),
     key(
         "DOCKER_NETWORK",
         Some("host"),
         false,
         "docker platform: network for bot containers (host, or a network where PUBLIC_URL resolves)",
     ),
-    key("DOCKER_BOT_LIMIT", Some("4"), false, "docker platform: most bot containers at once"),
+    key(
+        "DOCKER_BOT_LIMIT",
+        Some("4"),
+        false,
+        "docker platform: most bot containers at once",
+    ),
     key(
         "QUEUE_TIMEOUT_SECS",
         Some("600"),
@@ -1635,8 +1655,20 @@ mod tests {
         assert_eq!(c.platforms.order, vec![PlatformKind::Docker]);
         let d = c.docker.unwrap();
         assert_eq!(
-            (d.host.as_str(), d.image.as_str(), d.cpus, d.memory_bytes, d.network.as_str()),
-            ("unix:///var/run/docker.sock", "localhost/meeboter-bot:latest", 1.0, 1 << 30, "host")
+            (
+                d.host.as_str(),
+                d.image.as_str(),
+                d.cpus,
+                d.memory_bytes,
+                d.network.as_str()
+            ),
+            (
+                "unix:///var/run/docker.sock",
+                "localhost/meeboter-bot:latest",
+                1.0,
+                1 << 30,
+                "host"
+            )
         );
         assert_eq!(c.docker_bot_limit, 4);
         let p = load(&[
@@ -1648,6 +1680,9 @@ mod tests {
         assert!(p.iter().any(|m| m.starts_with("DOCKER_BOT_MEMORY")), "{p:?}");
         assert!(p.iter().any(|m| m.starts_with("DOCKER_BOT_CPUS")), "{p:?}");
         // Never chosen automatically.
-        assert_ne!(load(&[("DOCKER_BOT_LIMIT", "3")]).unwrap().platforms.order, vec![PlatformKind::Docker]);
+        assert_ne!(
+            load(&[("DOCKER_BOT_LIMIT", "3")]).unwrap().platforms.order,
+            vec![PlatformKind::Docker]
+        );
     }
 }

@@ -92,7 +92,8 @@ impl Deployer {
                 PlatformKind::Docker => {
                     let mut settings = config.docker.clone().ok_or("docker platform settings are missing")?;
                     settings.installation_id = installation.to_string();
-                    let platform = meeboter_platforms::docker::DockerPlatform::connect(settings).map_err(|e| e.to_string())?;
+                    let platform =
+                        meeboter_platforms::docker::DockerPlatform::connect(settings).map_err(|e| e.to_string())?;
                     if let Err(e) = platform.check().await {
                         // Bots queue until the engine answers; say why at startup.
                         tracing::warn!(error = %e, "the container engine does not answer yet");
