@@ -54,6 +54,19 @@ impl Engine {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// A container's output, both streams.
+    fn logs(&self, id: &str) -> String {
+        let out = Command::new(&self.cli)
+            .args(["logs", id])
+            .output()
+            .expect("the engine's CLI");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
     /// Containers (running or not) of bot `id`.
     fn containers_of(&self, id: &str) -> Vec<String> {
         self.run(&["ps", "-a", "-q", "--filter", &format!("label=meeboter.bot-id={id}")])
@@ -98,6 +111,8 @@ fn the_server_image_migrates_and_is_ready_as_a_non_root_user() {
         &name,
         "--network",
         "host",
+        "--log-driver",
+        "k8s-file",
         "-e",
         &format!("MEEBOTER_LISTEN=127.0.0.1:{port}"),
         &format!("localhost/meeboter-server:{}", engine.tag),
@@ -116,7 +131,7 @@ fn the_server_image_migrates_and_is_ready_as_a_non_root_user() {
         }
         false
     })();
-    let logs = engine.run(&["logs", &id]);
+    let logs = engine.logs(&id);
     let uid = engine.run(&["exec", &id, "id", "-u"]);
     engine.run(&["rm", "-f", &id]);
     assert!(ready, "/readyz never answered; logs:\n{logs}");
