@@ -60,6 +60,9 @@ enum Command {
     /// Prove a deployment end to end: a test bot joins the server's own test meeting,
     /// every lifecycle step is printed with its timing, exit 0 only if all happened.
     Verify(verify::VerifyArgs),
+    /// Ask this configuration's server for `/readyz` (the images' HEALTHCHECK; needs no
+    /// curl). Exit 0 when ready, 1 otherwise with the reason.
+    Healthcheck,
 }
 
 #[derive(Subcommand)]
@@ -141,6 +144,7 @@ fn main() -> ExitCode {
         }
         Command::Migrate => run_async(migrate(config)),
         Command::Keys { command } => run_async(keys::run(config, command)),
+        Command::Healthcheck => run_async(healthcheck(config.listen)),
         Command::Openapi | Command::Bench(_) | Command::Bot | Command::Verify(_) => ExitCode::SUCCESS,
     }
 }
@@ -171,6 +175,29 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
         "migrations applied to {}",
         meeboter_db::redact_url(&config.database_url)
     );
+    Ok(())
+}
+
+/// `GET /readyz` on the address the server listens on (a wildcard address is asked on
+/// loopback), with a short timeout so a hung server counts as unhealthy.
+async fn healthcheck(listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    let mut addr = listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            std::net::SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            std::net::SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let url = format!("http://{addr}/readyz");
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()?;
+    let res = client.get(&url).send().await.with_context(|| format!("GET {url}"))?;
+    let status = res.status();
+    let body = res.text().await.unwrap_or_default();
+    anyhow::ensure!(status.is_success(), "GET {url}: {status} {}", body.trim());
+    println!("{url}: {status} {}", body.trim());
     Ok(())
 }
 

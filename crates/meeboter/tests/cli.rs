@@ -154,6 +154,31 @@ fn migrate_creates_the_sqlite_file() {
 }
 
 #[test]
+fn healthcheck_asks_readyz_on_the_listen_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, _) = start_server(dir.path());
+    let port = addr.rsplit(':').next().unwrap();
+    // A wildcard listen address is asked on loopback, as inside a container.
+    let out = meeboter()
+        .arg("healthcheck")
+        .env("MEEBOTER_LISTEN", format!("0.0.0.0:{port}"))
+        .output()
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/readyz: 200"));
+
+    let out = meeboter()
+        .arg("healthcheck")
+        .env("MEEBOTER_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/readyz"));
+}
+
+#[test]
 fn first_start_prints_an_admin_key_once_and_serves_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, addr, lines) = start_server(dir.path());

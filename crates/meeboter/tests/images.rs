@@ -133,9 +133,21 @@ fn the_server_image_migrates_and_is_ready_as_a_non_root_user() {
     })();
     let logs = engine.logs(&id);
     let uid = engine.run(&["exec", &id, "id", "-u"]);
+    // The image's HEALTHCHECK survived the build (Podman keeps it only in the Docker
+    // format) and passes against the configured port, not a hard-coded one.
+    let health = Command::new(&engine.cli)
+        .args(["healthcheck", "run", &id])
+        .output()
+        .expect("the engine's CLI");
     engine.run(&["rm", "-f", &id]);
     assert!(ready, "/readyz never answered; logs:\n{logs}");
     assert_ne!(uid, "0", "the server runs as a non-root user");
+    assert!(
+        health.status.success(),
+        "HEALTHCHECK: {}{}",
+        String::from_utf8_lossy(&health.stdout),
+        String::from_utf8_lossy(&health.stderr)
+    );
     assert!(logs.contains("mbk_"), "first start prints the admin key: {logs}");
 }
 
