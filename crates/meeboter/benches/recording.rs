@@ -12,7 +12,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::{PLATFORMS, Server};
+use common::{PLATFORMS, Server, in_call_secs};
 use meeboter_bot::procstat::{self, TICKS_PER_SEC, TreeUsage};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -78,7 +78,7 @@ async fn measure(s: &Server, mode: &str, secs: u64) -> Measured {
 
     s.host(platform, &code, "end", json!({})).await;
     let ended = s.ended(&id).await;
-    let recording = ready(s, &id).await;
+    let recording = s.recording_ready(&id, Duration::from_secs(180)).await;
     Measured {
         mode: mode.to_string(),
         secs: elapsed,
@@ -90,27 +90,6 @@ async fn measure(s: &Server, mode: &str, secs: u64) -> Measured {
         recording,
         call_secs: in_call_secs(&ended),
     }
-}
-
-async fn ready(s: &Server, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let r = s.get(&format!("/api/bots/{id}/recording")).await;
-        match r["state"].as_str() {
-            Some("ready") => return r,
-            Some("failed") => panic!("recording failed: {r}"),
-            _ => {}
-        }
-        assert!(Instant::now() < deadline, "recording never ready: {r}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
-
-fn in_call_secs(bot: &Value) -> f64 {
-    let at = |c: &Value| chrono::DateTime::parse_from_rfc3339(c["at"].as_str().unwrap()).unwrap();
-    let changes = bot["statusChanges"].as_array().unwrap();
-    let start = changes.iter().find(|c| c["status"] == "IN_CALL").unwrap();
-    (at(changes.last().unwrap()) - at(start)).num_milliseconds() as f64 / 1000.0
 }
 
 fn machine() -> String {

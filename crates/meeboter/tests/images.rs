@@ -7,96 +7,14 @@
 
 mod common;
 
-use common::{PLATFORMS, Server, free_port, history};
+use common::engine::engine;
+use common::{PLATFORMS, free_port, history};
 use serde_json::json;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Containers: one test at a time.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-struct Engine {
-    /// `unix:///…/podman.sock`
-    host: String,
-    /// The CLI talking to the same store (`podman`).
-    cli: String,
-    tag: String,
-}
-
-fn engine() -> Option<Engine> {
-    match (
-        std::env::var("MEEBOTER_TEST_DOCKER_HOST"),
-        std::env::var("MEEBOTER_TEST_IMAGES"),
-    ) {
-        (Ok(host), Ok(tag)) => Some(Engine {
-            host,
-            cli: std::env::var("MEEBOTER_TEST_ENGINE_CLI").unwrap_or_else(|_| "podman".into()),
-            tag,
-        }),
-        _ => {
-            eprintln!(
-                "SKIPPED: no images (scripts/test builds them and sets MEEBOTER_TEST_DOCKER_HOST and MEEBOTER_TEST_IMAGES)"
-            );
-            None
-        }
-    }
-}
-
-impl Engine {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new(&self.cli).args(args).output().expect("the engine's CLI");
-        assert!(
-            out.status.success(),
-            "{} {args:?}: {}",
-            self.cli,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    }
-
-    /// A container's output, both streams.
-    fn logs(&self, id: &str) -> String {
-        let out = Command::new(&self.cli)
-            .args(["logs", id])
-            .output()
-            .expect("the engine's CLI");
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    }
-
-    /// Containers (running or not) of bot `id`.
-    fn containers_of(&self, id: &str) -> Vec<String> {
-        self.run(&["ps", "-a", "-q", "--filter", &format!("label=meeboter.bot-id={id}")])
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-
-    async fn until_no_container(&self, id: &str, within: Duration) {
-        let deadline = Instant::now() + within;
-        while !self.containers_of(id).is_empty() {
-            assert!(Instant::now() < deadline, "the container of bot {id} is still there");
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
-
-    async fn server(&self, extra: &[(&str, &str)]) -> Server {
-        let image = format!("localhost/meeboter-bot:{}", self.tag);
-        let mut env: Vec<(&str, &str)> = vec![
-            ("DEPLOYMENT_PLATFORM", "docker"),
-            ("DOCKER_HOST", self.host.as_str()),
-            ("DOCKER_BOT_IMAGE", image.as_str()),
-            ("DOCKER_NETWORK", "host"),
-            ("DOCKER_BOT_CPUS", "1.5"),
-            ("DOCKER_BOT_MEMORY", "1536m"),
-        ];
-        env.extend_from_slice(extra);
-        Server::start_with(&env).await
-    }
-}
 
 #[test]
 fn the_server_image_migrates_and_is_ready_as_a_non_root_user() {
@@ -167,34 +85,14 @@ fn a_bot_container_joins_records_ends_and_is_removed() {
         assert_eq!(bot["deployment"]["platform"], "docker", "{bot}");
         assert_eq!(engine.containers_of(&id).len(), 1);
         s.host(p, code, "participants", json!({"name": "Ada Lovelace"})).await;
-        // What the container costs while recording, as its cgroup sees it (printed for
-        // BENCHMARKS.md; `cargo test -- --nocapture`).
-        let container = engine.containers_of(&id).remove(0);
-        for _ in 0..6 {
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            let usage = engine.run(&[
-                "stats",
-                "--no-stream",
-                "--format",
-                "{{.CPUPerc}} {{.MemUsage}}",
-                &container,
-            ]);
-            println!("container while recording video: {usage}");
-        }
+        // Long enough for a recording of at least 8 s (its cost: `cargo bench --bench containers`).
+        tokio::time::sleep(Duration::from_secs(12)).await;
         s.host(p, code, "end", json!({})).await;
         let bot = s.ended(&id).await;
         assert_eq!(history(&bot).last().unwrap(), "ENDED/meeting_ended", "{bot}");
         engine.until_no_container(&id, Duration::from_secs(60)).await;
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let r = s.get(&format!("/api/bots/{id}/recording")).await;
-            if r["state"] == "ready" {
-                assert!(r["durationSecs"].as_f64().unwrap() >= 8.0, "{r}");
-                break;
-            }
-            assert!(Instant::now() < deadline && r["state"] != "failed", "{r}");
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        let r = s.recording_ready(&id, Duration::from_secs(120)).await;
+        assert!(r["durationSecs"].as_f64().unwrap() >= 8.0, "{r}");
     });
 }
 

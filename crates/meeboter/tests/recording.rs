@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{PLATFORMS, Server, history};
+use common::{PLATFORMS, Server, history, in_call_secs};
 use meeboter_storage::testing::{S3Peer, SECRET_KEY};
 use serde_json::{Value, json};
 use std::process::Command;
@@ -13,54 +13,6 @@ use std::time::{Duration, Instant};
 
 /// Browsers and encoders: one test at a time.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Seconds between two RFC 3339 instants.
-fn seconds_between(a: &str, b: &str) -> f64 {
-    let a = chrono::DateTime::parse_from_rfc3339(a).unwrap();
-    let b = chrono::DateTime::parse_from_rfc3339(b).unwrap();
-    (b - a).num_milliseconds() as f64 / 1000.0
-}
-
-/// When the bot was in the call: from `IN_CALL` to its last status.
-fn in_call_secs(bot: &Value) -> f64 {
-    let changes = bot["statusChanges"].as_array().unwrap();
-    let start = changes.iter().find(|c| c["status"] == "IN_CALL").unwrap()["at"]
-        .as_str()
-        .unwrap();
-    let end = changes.last().unwrap()["at"].as_str().unwrap();
-    seconds_between(start, end)
-}
-
-/// Waits for the recording to reach `ready` (or fails on `failed`).
-async fn ready_recording(s: &Server, id: &str, within: Duration) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        let r = s.get(&format!("/api/bots/{id}/recording")).await;
-        match r["state"].as_str() {
-            Some("ready") => return r,
-            Some("failed") => panic!("recording failed: {r}"),
-            _ => {}
-        }
-        if Instant::now() >= deadline {
-            let logs: Vec<String> = s
-                .events(id)
-                .await
-                .iter()
-                .filter(|e| e["type"] == "log")
-                .map(|e| {
-                    e["data"]["message"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .chars()
-                        .take(300)
-                        .collect()
-                })
-                .collect();
-            panic!("recording never ready: {r}\nbot log:\n{}", logs.join("\n"));
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-}
 
 async fn download(s: &Server, recording: &Value, dir: &std::path::Path) -> std::path::PathBuf {
     let url = recording["url"].as_str().expect("one part, one URL");
@@ -185,7 +137,7 @@ fn video_audio_and_none_recordings_through_the_real_server() {
 
         let (id, bot) = record(&s, "rec-video", "video", 20).await;
         assert_eq!(history(&bot).last().unwrap(), "ENDED/meeting_ended", "{bot}");
-        let recording = ready_recording(&s, &id, Duration::from_secs(90)).await;
+        let recording = s.recording_ready(&id, Duration::from_secs(90)).await;
         let file = download(&s, &recording, dir.path()).await;
         let probe = ffprobe(&file);
         assert_eq!((streams(&probe, "video"), streams(&probe, "audio")), (1, 1), "{probe}");
@@ -203,7 +155,7 @@ fn video_audio_and_none_recordings_through_the_real_server() {
         assert_video_moves(&file);
 
         let (id, _) = record(&s, "rec-audio", "audio", 12).await;
-        let recording = ready_recording(&s, &id, Duration::from_secs(90)).await;
+        let recording = s.recording_ready(&id, Duration::from_secs(90)).await;
         let file = download(&s, &recording, dir.path()).await;
         let probe = ffprobe(&file);
         assert_eq!((streams(&probe, "video"), streams(&probe, "audio")), (0, 1), "{probe}");
@@ -271,7 +223,7 @@ fn a_bot_killed_mid_meeting_leaves_a_playable_recording() {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
         // Assembled once the grace for late uploads has passed.
-        let recording = ready_recording(&s, &id, Duration::from_secs(120)).await;
+        let recording = s.recording_ready(&id, Duration::from_secs(120)).await;
         let dir = tempfile::tempdir().unwrap();
         let file = download(&s, &recording, dir.path()).await;
         let probe = ffprobe(&file);
@@ -312,7 +264,7 @@ fn an_s3_outage_mid_meeting_delays_uploads_but_loses_nothing() {
         tokio::time::sleep(Duration::from_secs(8)).await;
         s.host(p, code, "end", json!({})).await;
         let bot = s.ended(&id).await;
-        let recording = ready_recording(&s, &id, Duration::from_secs(120)).await;
+        let recording = s.recording_ready(&id, Duration::from_secs(120)).await;
         let file = download(&s, &recording, dir.path()).await;
         let probe = ffprobe(&file);
         let duration: f64 = probe["format"]["duration"].as_str().unwrap().parse().unwrap();

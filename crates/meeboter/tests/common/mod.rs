@@ -2,6 +2,8 @@
 //! server started on a free port.
 #![allow(dead_code)]
 
+pub mod engine;
+
 use meeboter_db::testing::TestDatabase;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -227,6 +229,37 @@ impl Server {
             .await
     }
 
+    /// Waits for the recording to reach `ready` (or fails on `failed`).
+    pub async fn recording_ready(&self, id: &str, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let r = self.get(&format!("/api/bots/{id}/recording")).await;
+            match r["state"].as_str() {
+                Some("ready") => return r,
+                Some("failed") => panic!("recording failed: {r}"),
+                _ => {}
+            }
+            if Instant::now() >= deadline {
+                let logs: Vec<String> = self
+                    .events(id)
+                    .await
+                    .iter()
+                    .filter(|e| e["type"] == "log")
+                    .map(|e| {
+                        e["data"]["message"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .chars()
+                            .take(300)
+                            .collect()
+                    })
+                    .collect();
+                panic!("recording never ready: {r}\nbot log:\n{}", logs.join("\n"));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
     /// Every event of the bot, oldest first (all pages).
     pub async fn events(&self, id: &str) -> Vec<Value> {
         let mut all = Vec::new();
@@ -291,4 +324,21 @@ pub fn history(bot: &Value) -> Vec<String> {
             None => c["status"].as_str().unwrap().to_string(),
         })
         .collect()
+}
+
+/// Seconds between two RFC 3339 instants.
+pub fn seconds_between(a: &str, b: &str) -> f64 {
+    let a = chrono::DateTime::parse_from_rfc3339(a).unwrap();
+    let b = chrono::DateTime::parse_from_rfc3339(b).unwrap();
+    (b - a).num_milliseconds() as f64 / 1000.0
+}
+
+/// When the bot was in the call: from `IN_CALL` to its last status.
+pub fn in_call_secs(bot: &Value) -> f64 {
+    let changes = bot["statusChanges"].as_array().unwrap();
+    let start = changes.iter().find(|c| c["status"] == "IN_CALL").unwrap()["at"]
+        .as_str()
+        .unwrap();
+    let end = changes.last().unwrap()["at"].as_str().unwrap();
+    seconds_between(start, end)
 }
