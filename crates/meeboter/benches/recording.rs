@@ -12,7 +12,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::{PLATFORMS, Server, in_call_secs};
+use common::{PLATFORMS, Server, in_call_secs, machine};
 use meeboter_bot::procstat::{self, TICKS_PER_SEC, TreeUsage};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -90,19 +90,6 @@ async fn measure(s: &Server, mode: &str, secs: u64) -> Measured {
         recording,
         call_secs: in_call_secs(&ended),
     }
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_default();
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    format!("{cores} cores, {cpu}")
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

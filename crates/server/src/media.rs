@@ -384,62 +384,20 @@ mod tests {
     fn signed_urls_check_every_field_and_expire() {
         let now = Utc::now();
         let exp = now.timestamp() + 60;
-        let sig = sign("secret", "GET", "bots/b/recordings/recording.mp4", exp, "");
-        assert!(verify(
-            "secret",
-            "GET",
-            "bots/b/recordings/recording.mp4",
-            exp,
-            "",
-            &sig,
-            now
-        ));
-        assert!(!verify(
-            "secret",
-            "GET",
-            "bots/c/recordings/recording.mp4",
-            exp,
-            "",
-            &sig,
-            now
-        ));
-        assert!(!verify(
-            "secret",
-            "GET",
-            "bots/b/recordings/recording.mp4",
-            exp + 1,
-            "",
-            &sig,
-            now
-        ));
-        assert!(!verify(
-            "other",
-            "GET",
-            "bots/b/recordings/recording.mp4",
-            exp,
-            "",
-            &sig,
-            now
-        ));
-        assert!(!verify(
-            "secret",
-            "GET",
-            "bots/b/recordings/recording.mp4",
-            exp,
-            "x.mp4",
-            &sig,
-            now
-        ));
-        let later = now + Duration::seconds(61);
-        assert!(!verify(
-            "secret",
-            "GET",
-            "bots/b/recordings/recording.mp4",
-            exp,
-            "",
-            &sig,
-            later
-        ));
+        let key = "bots/b/recordings/recording.mp4";
+        let sig = sign("secret", "GET", key, exp, "");
+        let accepts =
+            |secret: &str, key: &str, exp: i64, name: &str, at| verify(secret, "GET", key, exp, name, &sig, at);
+        assert!(accepts("secret", key, exp, "", now));
+        assert!(
+            !accepts("secret", "bots/c/recordings/recording.mp4", exp, "", now),
+            "other key"
+        );
+        assert!(!accepts("secret", key, exp + 1, "", now), "other expiry");
+        assert!(!accepts("other", key, exp, "", now), "other secret");
+        assert!(!accepts("secret", key, exp, "x.mp4", now), "other download name");
+        assert!(!accepts("secret", key, exp, "", now + Duration::seconds(61)), "expired");
+        assert!(!verify("secret", "PUT", key, exp, "", &sig, now), "other method");
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //!
 //! ```text
 //! video: ffmpeg -hide_banner -nostats -loglevel warning
-//!   -thread_queue_size 1024 -f x11grab -draw_mouse 0 -video_size WxH -framerate FPS -i :N
+//!   -thread_queue_size FPS -f x11grab -draw_mouse 0 -video_size WxH -framerate FPS -i :N
 //!   -thread_queue_size 1024 -f pulse -i meeboter_sink.monitor -map 0:v -map 1:a
 //!   -c:v libx264 -preset veryfast -pix_fmt yuv420p -g 2*FPS -keyint_min 2*FPS -sc_threshold 0
 //!   -c:a aac -b:a 64k  HLS
@@ -58,6 +58,15 @@ pub const MAX_RESTART_PAUSE: Duration = Duration::from_secs(10);
 /// How long ffmpeg may take to finish the last segment after `q`.
 pub const STOP_WITHIN: Duration = Duration::from_secs(8);
 
+/// How many grabbed frames may wait for the encoder: about one second's worth. Each is a raw
+/// screen (3.7 MB at 720p), so a starved encoder with a deep queue (ffmpeg's examples use
+/// 1024) grows by gigabytes until the container's memory limit freezes the bot — measured at
+/// 0.25 CPU: ffmpeg at 579 MB within a minute. With the queue full the grabber waits, and the
+/// video gets fewer frames instead of the bot running out of memory.
+pub fn grab_queue_frames(spec: &RecordingSpec) -> u32 {
+    spec.fps.max(8)
+}
+
 /// ffmpeg's arguments for one part (run in the part's directory).
 pub fn ffmpeg_args(spec: &RecordingSpec, display: &str) -> Vec<String> {
     let mut args: Vec<String> = ["-hide_banner", "-nostats", "-loglevel", "warning"]
@@ -67,10 +76,11 @@ pub fn ffmpeg_args(spec: &RecordingSpec, display: &str) -> Vec<String> {
     match spec.mode {
         RecordingMode::Video => {
             let gop = spec.gop().to_string();
+            let frames = grab_queue_frames(spec).to_string();
             args.extend(
                 [
                     "-thread_queue_size",
-                    "1024",
+                    &frames,
                     "-f",
                     "x11grab",
                     "-draw_mouse",
@@ -431,7 +441,7 @@ mod tests {
         let spec = RecordingSpec::parse(r#"{"mode":"video","width":1280,"height":720,"fps":15}"#).unwrap();
         let args = ffmpeg_args(&spec, ":99").join(" ");
         for needle in [
-            "-f x11grab -draw_mouse 0 -video_size 1280x720 -framerate 15 -i :99",
+            "-thread_queue_size 15 -f x11grab -draw_mouse 0 -video_size 1280x720 -framerate 15 -i :99",
             "-f pulse -i meeboter_sink.monitor",
             "-c:v libx264 -preset veryfast -pix_fmt yuv420p -g 30 -keyint_min 30",
             "-c:a aac -b:a 64k",
