@@ -9,13 +9,13 @@
 //! 3. **Per container**, for `RECORDING_MODE` none, audio and video: CPU and memory read from
 //!    the container's own cgroup (v1 or v2) every 2 s while it is in the call — steady (after
 //!    a warm-up) and peak — plus what the start cost.
-//!
 //! 4. **Under limits**: a video-recording bot with `DOCKER_BOT_CPUS`/`DOCKER_BOT_MEMORY` pairs
 //!    (`BENCH_LIMITS`, default `0.5/1g,1/512m,1/768m,1/1g`): does it join, stay in the call and
 //!    record all of it — the evidence behind the recommended task and slot sizes.
 //!
 //! `BENCH_SECS` sets the time measured per mode (default 60), `BENCH_MODES` the modes,
-//! `BENCH_WARM` the number of warm starts (default 3), `BENCH_PULL=0` skips step 1. Run it on an otherwise idle machine.
+//! `BENCH_WARM` the number of warm starts (default 3), `BENCH_PULL=0` skips step 1. Run it
+//! on an otherwise idle machine.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -129,10 +129,6 @@ impl Cgroup {
 }
 
 impl Engine {
-    fn image(&self) -> String {
-        format!("localhost/meeboter-bot:{}", self.tag)
-    }
-
     /// The pid of a running container's init process, as the host sees it.
     fn pid_of(&self, container: &str) -> u32 {
         self.run(&["inspect", "--format", "{{.State.Pid}}", container])
@@ -214,6 +210,15 @@ async fn start(s: &Server, engine: &Engine, code: &str) -> Vec<(String, f64)> {
     s.ended(&id).await;
     engine.until_no_container(&id, Duration::from_secs(60)).await;
     steps
+}
+
+/// `QUEUED 0.00 · DEPLOYING 0.01 · …`
+fn steps_line(steps: &[(String, f64)]) -> String {
+    steps
+        .iter()
+        .map(|(s, t)| format!("{s} {t:.2}"))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 fn in_call_at(steps: &[(String, f64)]) -> f64 {
@@ -323,20 +328,8 @@ async fn under_limits(engine: &Engine, cpus: &str, memory: &str, secs: u64) -> S
     if history.last().map(String::as_str) != Some("ENDED/meeting_ended") {
         // Why it went wrong, from the bot's own log.
         println!("\n{cpus} CPU / {memory}: {history:?}; the bot's last log lines:");
-        let events = s.events(&id).await;
-        let logs: Vec<_> = events.iter().filter(|e| e["type"] == "log").collect();
-        for e in &logs[logs.len().saturating_sub(25)..] {
-            let message: String = e["data"]["message"]
-                .as_str()
-                .unwrap_or_default()
-                .chars()
-                .take(240)
-                .collect();
-            println!(
-                "  {} {} {message}",
-                e["createdAt"].as_str().unwrap_or(""),
-                e["data"]["level"].as_str().unwrap_or("")
-            );
+        for line in s.log_tail(&id, 25).await {
+            println!("  {line}");
         }
     }
     let called = if bot["statusChanges"]
@@ -405,13 +398,7 @@ async fn main() {
         },
         in_call_at(&cold)
     );
-    println!(
-        "  {}",
-        cold.iter()
-            .map(|(s, t)| format!("{s} {t:.2}"))
-            .collect::<Vec<_>>()
-            .join(" · ")
-    );
+    println!("  {}", steps_line(&cold));
     let mut warm = Vec::new();
     for i in 0..warm_runs {
         let steps = start(&s, &engine, &format!("container-warm-{i}")).await;
@@ -419,11 +406,7 @@ async fn main() {
             "warm start {}: create → IN_CALL {:.2} s  ({})",
             i + 1,
             in_call_at(&steps),
-            steps
-                .iter()
-                .map(|(s, t)| format!("{s} {t:.2}"))
-                .collect::<Vec<_>>()
-                .join(" · ")
+            steps_line(&steps)
         );
         warm.push(in_call_at(&steps));
     }

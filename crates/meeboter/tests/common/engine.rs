@@ -34,6 +34,11 @@ pub fn engine() -> Option<Engine> {
 }
 
 impl Engine {
+    /// The bot image `scripts/images` built.
+    pub fn image(&self) -> String {
+        format!("localhost/meeboter-bot:{}", self.tag)
+    }
+
     pub fn run(&self, args: &[&str]) -> String {
         let out = Command::new(&self.cli).args(args).output().expect("the engine's CLI");
         assert!(
@@ -75,7 +80,7 @@ impl Engine {
     }
 
     pub async fn server(&self, extra: &[(&str, &str)]) -> Server {
-        let image = format!("localhost/meeboter-bot:{}", self.tag);
+        let image = self.image();
         let mut env: Vec<(&str, &str)> = vec![
             ("DEPLOYMENT_PLATFORM", "docker"),
             ("DOCKER_HOST", self.host.as_str()),

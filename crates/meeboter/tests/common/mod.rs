@@ -240,24 +240,29 @@ impl Server {
                 _ => {}
             }
             if Instant::now() >= deadline {
-                let logs: Vec<String> = self
-                    .events(id)
-                    .await
-                    .iter()
-                    .filter(|e| e["type"] == "log")
-                    .map(|e| {
-                        e["data"]["message"]
-                            .as_str()
-                            .unwrap_or_default()
-                            .chars()
-                            .take(300)
-                            .collect()
-                    })
-                    .collect();
+                let logs = self.log_tail(id, usize::MAX).await;
                 panic!("recording never ready: {r}\nbot log:\n{}", logs.join("\n"));
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+
+    /// The bot's last `n` log lines (level and message, cut at 300 characters), oldest first.
+    pub async fn log_tail(&self, id: &str, n: usize) -> Vec<String> {
+        let events = self.events(id).await;
+        let logs: Vec<&Value> = events.iter().filter(|e| e["type"] == "log").collect();
+        logs[logs.len().saturating_sub(n)..]
+            .iter()
+            .map(|e| {
+                let message: String = e["data"]["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(300)
+                    .collect();
+                format!("{} {message}", e["data"]["level"].as_str().unwrap_or(""))
+            })
+            .collect()
     }
 
     /// Every event of the bot, oldest first (all pages).
