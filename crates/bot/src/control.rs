@@ -149,6 +149,16 @@ enum Payload {
     },
 }
 
+/// What `GET commands` answers: what the bot must act on now.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Commands {
+    pub leave: bool,
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub chat_pending: bool,
+}
+
 /// A client for one bot's control channel.
 #[derive(Clone)]
 pub struct ControlClient {
@@ -292,6 +302,24 @@ impl ControlClient {
         serde_json::from_value(json).map_err(|e| ControlError::Rejected {
             status: 200,
             message: format!("unexpected heartbeat answer: {e}"),
+        })
+    }
+
+    /// Waits up to `wait` for commands (`GET commands`, a long poll): answers at once when
+    /// the bot must leave or chat is queued.
+    pub async fn commands(&self, wait: Duration) -> Result<Commands, ControlError> {
+        let url = format!("{}/commands?waitSecs={}", self.base, wait.as_secs());
+        // Held open by the server for `wait`: the request's own timeout must outlast it.
+        let build = || {
+            self.http
+                .get(&url)
+                .bearer_auth(&self.token)
+                .timeout(wait + REQUEST_TIMEOUT)
+        };
+        let json = self.execute("/commands", build, RetryBudget::QUICK).await?;
+        serde_json::from_value(json).map_err(|e| ControlError::Rejected {
+            status: 200,
+            message: format!("unexpected commands answer: {e}"),
         })
     }
 

@@ -218,6 +218,8 @@ pub struct DriverSettings {
     pub notetaker_names: Vec<String>,
     /// What records the call, if anything does.
     pub capture: Option<Arc<dyn CallCapture>>,
+    /// Commands pushed by the server (leave, chat); `None` relies on heartbeats alone.
+    pub commands: Option<tokio::sync::watch::Receiver<crate::commands::Pushed>>,
 }
 
 impl std::fmt::Debug for DriverSettings {
@@ -269,6 +271,7 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
     let mut phase = Phase::Joining;
     let mut next_heartbeat = Instant::now();
     let mut last_answer = Instant::now();
+    let mut chat_round = 0;
     loop {
         // The machine stops the bot (SIGTERM: a container stop, a Spot reclaim, Ctrl-C): leave
         // politely and say why — it was not the user's doing.
@@ -276,6 +279,31 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
             let in_call = matches!(phase, Phase::InCall(_));
             let outcome = Outcome::ended(sub_code::PLATFORM_STOPPED);
             return finish(provider, channel, during_call(in_call), outcome, in_call).await;
+        }
+        // Commands pushed by the server act before anything else, within a second.
+        let mut chat_now = false;
+        if let Some(pushed) = settings.commands.as_mut().map(|rx| rx.borrow_and_update().clone()) {
+            let in_call = matches!(phase, Phase::InCall(_));
+            if let Some(reason) = pushed.leave {
+                return finish(
+                    provider,
+                    channel,
+                    during_call(in_call),
+                    Outcome::ended(&reason),
+                    in_call,
+                )
+                .await;
+            }
+            if let Some(message) = pushed.ended {
+                // The server has ended (or deleted) this bot; leave without reporting.
+                if let Some(capture) = during_call(in_call) {
+                    capture.leaving().await;
+                }
+                let _ = provider.leave().await;
+                return Outcome::fatal(sub_code::HEARTBEAT_TIMEOUT, message);
+            }
+            chat_now = pushed.chat_rounds != chat_round;
+            chat_round = pushed.chat_rounds;
         }
         if Instant::now() >= next_heartbeat {
             next_heartbeat = Instant::now() + settings.heartbeat_every;
@@ -389,7 +417,7 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                 call.missing_since = None;
                 track(call, participants, &settings, channel, now).await;
                 relay_chat(provider, channel, &settings.bot_name).await;
-                if now >= call.next_chat_poll {
+                if now >= call.next_chat_poll || chat_now {
                     call.next_chat_poll = now + CHAT_POLL_EVERY;
                     post_queued_chat(provider, channel).await;
                 }
@@ -413,7 +441,25 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                 }
             }
         }
-        tokio::time::sleep(POLL_EVERY).await;
+        pause(&mut settings).await;
+    }
+}
+
+/// Waits [`POLL_EVERY`], or less when a command or a stop request arrives.
+async fn pause(settings: &mut DriverSettings) {
+    // A closed channel never wakes the pause (it would return at once, forever).
+    async fn changed<T>(rx: Option<&mut tokio::sync::watch::Receiver<T>>) {
+        if let Some(rx) = rx
+            && rx.changed().await.is_ok()
+        {
+            return;
+        }
+        std::future::pending::<()>().await
+    }
+    tokio::select! {
+        _ = tokio::time::sleep(POLL_EVERY) => {}
+        _ = changed(Some(&mut settings.shutdown)) => {}
+        _ = changed(settings.commands.as_mut()) => {}
     }
 }
 
@@ -632,6 +678,7 @@ mod tests {
             shutdown: rx,
             notetaker_names: Vec::new(),
             capture: None,
+            commands: None,
         };
         (s, tx)
     }

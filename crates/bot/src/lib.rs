@@ -20,6 +20,7 @@
 //! server through HTTP, like a bot in a container on another machine.
 
 pub mod browser;
+pub mod commands;
 pub mod control;
 pub mod driver;
 pub mod env;

@@ -144,6 +144,7 @@ async fn run_with(
         tracing::info!("stop requested; leaving the meeting");
         let _ = stop.send(true);
     });
+    let (commands, listener) = crate::commands::listen(control.clone());
     let settings = DriverSettings {
         bot_name: env.bot_name.clone(),
         automatic_leave: config.automatic_leave.clone(),
@@ -153,10 +154,12 @@ async fn run_with(
         shutdown,
         notetaker_names: config.notetaker_names.clone(),
         capture: recorder.as_ref().map(Recorder::hook),
+        commands: Some(commands),
     };
     let mut provider = WebClient::new(page, spec, &env.meeting_url);
     let outcome = driver::run(&mut provider, outbox, settings).await;
     signals.abort();
+    listener.abort();
     let flush_by = flush_by();
     // The browser closes while the recording's last chunks go up.
     tokio::join!(running.close(), async {

@@ -503,6 +503,50 @@ pub async fn request_leave(conn: &mut AnyConnection, id: &str, reason: &str, now
     Ok(result.rows_affected() == 1)
 }
 
+/// Marks a bot changed (`updated_at`) without changing anything else, so other replicas'
+/// directory refreshes see it: queued chat is a command the bot must hear of at once.
+pub async fn touch(conn: &mut AnyConnection, id: &str, now: DateTime<Utc>) -> DbResult<()> {
+    sqlx::query("UPDATE bots SET updated_at = $1 WHERE id = $2")
+        .bind(to_millis(now))
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// What a bot must act on now (the control channel's `commands`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingCommands {
+    pub status: BotStatus,
+    /// Set when the bot has been told to leave (or is `LEAVING`).
+    pub leave_reason: Option<String>,
+    /// Chat messages wait to be claimed.
+    pub chat_pending: bool,
+}
+
+/// Reads a bot's pending commands in one statement; `None` if the bot no longer exists.
+pub async fn pending_commands(conn: &mut AnyConnection, id: &str) -> DbResult<Option<PendingCommands>> {
+    let row = sqlx::query(
+        "SELECT status, leave_requested_at, leave_reason,
+                (SELECT COUNT(*) FROM chat_messages c WHERE c.bot_id = b.id AND c.status = 'queued')
+         FROM bots b WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        let status: String = r.get(0);
+        let status = BotStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?;
+        let asked = r.get::<Option<i64>, _>(1).is_some() || status == BotStatus::Leaving;
+        Ok(PendingCommands {
+            status,
+            leave_reason: asked.then(|| r.get::<Option<String>, _>(2).unwrap_or_else(|| "user_requested".into())),
+            chat_pending: r.get::<i64, _>(3) > 0,
+        })
+    })
+    .transpose()
+}
+
 /// What a heartbeat learns: the bot's status and whether it has been told to leave.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeartbeatAnswer {

@@ -18,7 +18,8 @@ use meeboter_core::BotStatus;
 use meeboter_db::bots::{self, DirectoryEntry};
 use meeboter_db::{Db, DbError, DbResult};
 use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::Notify;
 
 /// How often batched heartbeats are written and the directory refreshed.
 pub const FLUSH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
@@ -77,6 +78,66 @@ fn to_beat(bot_id: &str, status: BotStatus, leave_requested: bool, reason: Optio
 pub struct HeartbeatBatcher {
     directory: RwLock<Directory>,
     pending: Mutex<HashMap<String, DateTime<Utc>>>,
+    bell: CommandBell,
+}
+
+/// Wakes the bots waiting on `GET /api/bot/v1/commands` when something they must act on
+/// may have changed: rung on this replica by whatever changes a bot (status, leave, chat;
+/// every such path already calls [`HeartbeatBatcher::forget`]) and, for changes made on
+/// other replicas, by the directory refresh that sees them (at most [`FLUSH_INTERVAL`]
+/// later). A ring only makes a waiter look again in the database, so a spurious one is
+/// harmless and a missed one costs at most one refresh interval.
+#[derive(Default)]
+pub struct CommandBell {
+    waiting: Mutex<HashMap<String, (Arc<Notify>, usize)>>,
+}
+
+/// A bot's place at the [`CommandBell`]; leaves it when dropped.
+pub struct BellWaiter<'a> {
+    bell: &'a CommandBell,
+    bot_id: String,
+    pub notify: Arc<Notify>,
+}
+
+impl CommandBell {
+    /// Registers a waiter for `bot_id` (several may wait: a bot's retried request).
+    pub fn wait_for(&self, bot_id: &str) -> BellWaiter<'_> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        let entry = waiting
+            .entry(bot_id.to_string())
+            .or_insert_with(|| (Arc::new(Notify::new()), 0));
+        entry.1 += 1;
+        BellWaiter {
+            bell: self,
+            bot_id: bot_id.to_string(),
+            notify: entry.0.clone(),
+        }
+    }
+
+    /// Wakes whoever waits for `bot_id` (nobody: nothing happens).
+    pub fn ring(&self, bot_id: &str) {
+        let waiting = self.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((notify, _)) = waiting.get(bot_id) {
+            notify.notify_waiters();
+        }
+    }
+
+    /// How many bots have a waiter (diagnostics and tests).
+    pub fn waiting(&self) -> usize {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+impl Drop for BellWaiter<'_> {
+    fn drop(&mut self) {
+        let mut waiting = self.bell.waiting.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(entry) = waiting.get_mut(&self.bot_id) {
+            entry.1 -= 1;
+            if entry.1 == 0 {
+                waiting.remove(&self.bot_id);
+            }
+        }
+    }
 }
 
 impl HeartbeatBatcher {
@@ -120,12 +181,19 @@ impl HeartbeatBatcher {
         Ok(Some(beat))
     }
 
-    /// Evicts a bot whose status or leave signal just changed on this replica.
+    /// Evicts a bot whose status, leave signal or commands just changed on this replica,
+    /// and wakes its command waiters.
     pub fn forget(&self, bot_id: &str) {
         self.directory
             .write()
             .unwrap_or_else(|p| p.into_inner())
             .remove_bot(bot_id);
+        self.bell.ring(bot_id);
+    }
+
+    /// Where bots wait for commands.
+    pub fn bell(&self) -> &CommandBell {
+        &self.bell
     }
 
     /// Writes pending heartbeats, then refreshes the directory; returns how many were written.
@@ -166,10 +234,16 @@ impl HeartbeatBatcher {
         if full {
             *dir = Directory::default();
         }
+        let changed: Vec<String> = entries.iter().map(|e| e.bot_id.clone()).collect();
         for entry in entries {
             dir.apply(entry);
         }
         dir.refreshed_at = Some(now);
+        drop(dir);
+        // Changes made on other replicas (or by this one's workers) reach waiting bots here.
+        for bot_id in changed {
+            self.bell.ring(&bot_id);
+        }
         Ok(())
     }
 }

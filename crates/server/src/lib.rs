@@ -130,6 +130,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::bot_channel::config))
         .routes(routes!(routes::bot_channel::report_status))
         .routes(routes!(routes::bot_channel::heartbeat))
+        .routes(routes!(routes::bot_channel::commands))
         .routes(routes!(routes::bot_channel::report_events))
         .routes(routes!(routes::bot_channel::next_chat))
         .routes(routes!(routes::bot_channel::chat_result))

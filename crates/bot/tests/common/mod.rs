@@ -123,6 +123,7 @@ pub fn settings(everyone_left: u64) -> (DriverSettings, tokio::sync::watch::Send
             shutdown: rx,
             notetaker_names: Vec::new(),
             capture: None,
+            commands: None,
         },
         tx,
     )

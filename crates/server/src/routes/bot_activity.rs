@@ -281,7 +281,10 @@ pub async fn send_chat(
         );
     }
     let message = chat::enqueue(&mut tx, &bot.id, &text, state.now()).await?;
+    // Other replicas' directories see the bot changed and wake its command request.
+    bots::touch(&mut tx, &bot.id, state.now()).await?;
     tx.commit().await.map_err(DbError::from)?;
+    state.heartbeats.forget(&bot.id);
     Ok((StatusCode::ACCEPTED, Json(message.into())))
 }
 

@@ -201,6 +201,16 @@ pub async fn report_status(
         .unwrap_or(BotStatus::Fatal);
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
+    if status == BotStatus::Leaving && bot.status == BotStatus::Leaving {
+        // The server set LEAVING (a user's leave, a timeout): the bot's own LEAVING is its
+        // acknowledgement, recorded for the timeline, not a conflict.
+        let data = json!({"subCode": report.sub_code, "message": message});
+        events::insert(&mut tx, &bot.id, "leave_acknowledged", &data, now).await?;
+        tx.commit().await.map_err(DbError::from)?;
+        return Ok(Json(StatusAck {
+            status: BotStatus::Leaving.as_str().to_string(),
+        }));
+    }
     let outcome = lifecycle::transition(
         &mut tx,
         &bot.id,
@@ -270,6 +280,85 @@ pub async fn heartbeat(
         leave: beat.leave_reason.is_some(),
         reason: beat.leave_reason,
     }))
+}
+
+/// Query of `GET /api/bot/v1/commands`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CommandsQuery {
+    /// How long to hold the request open when there is nothing to do (0–30 s, default 25).
+    pub wait_secs: Option<u64>,
+}
+
+/// What the bot must act on now.
+#[derive(Debug, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Commands {
+    /// True when the bot must leave the meeting now.
+    pub leave: bool,
+    /// Why (`user_requested`, `max_duration`, …) when `leave` is true.
+    pub reason: Option<String>,
+    /// Chat messages are queued: claim them with `GET chat/next`.
+    pub chat_pending: bool,
+}
+
+/// Longest hold of a commands request (below common proxies' 60 s idle timeouts).
+pub const COMMANDS_MAX_WAIT_SECS: u64 = 30;
+
+/// Wait for commands (long poll). Answers at once when the bot must leave or chat is
+/// queued; otherwise holds the request up to `waitSecs` and answers as soon as a command
+/// arrives (on this replica at once, from another replica within a second). A bot keeps
+/// one such request open at all times; the heartbeat's `leave` stays the fallback.
+#[utoipa::path(get, path = "/api/bot/v1/commands", tag = "bot channel", params(CommandsQuery),
+    responses((status = 200, body = Commands), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("botToken" = [])))]
+pub async fn commands(
+    State(state): State<AppState>,
+    BotCaller(bot): BotCaller,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<CommandsQuery>,
+) -> ApiResult<Json<Commands>> {
+    let wait_secs = query.wait_secs.unwrap_or(25);
+    if wait_secs > COMMANDS_MAX_WAIT_SECS {
+        return Err(ApiError::invalid_field(
+            "waitSecs",
+            "out_of_range",
+            format!("waitSecs must be 0-{COMMANDS_MAX_WAIT_SECS}"),
+        ));
+    }
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait_secs);
+    let waiter = state.heartbeats.bell().wait_for(&bot.id);
+    loop {
+        // Armed before looking, so a ring between the look and the wait is not lost.
+        let rung = waiter.notify.notified();
+        tokio::pin!(rung);
+        rung.as_mut().enable();
+        let pending = {
+            let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
+            bots::pending_commands(&mut conn, &bot.id).await?
+        }
+        .ok_or_else(|| ApiError::unauthorized("invalid bot token"))?;
+        if pending.status.is_terminal() {
+            return Err(
+                ApiError::unauthorized(format!("this bot has ended ({})", pending.status))
+                    .with_details(json!({"status": pending.status.as_str()})),
+            );
+        }
+        if pending.leave_reason.is_some() || pending.chat_pending {
+            return Ok(Json(Commands {
+                leave: pending.leave_reason.is_some(),
+                reason: pending.leave_reason,
+                chat_pending: pending.chat_pending,
+            }));
+        }
+        if tokio::time::timeout_at(deadline, rung).await.is_err() {
+            return Ok(Json(Commands {
+                leave: false,
+                reason: None,
+                chat_pending: false,
+            }));
+        }
+    }
 }
 
 /// One thing the bot observed.

@@ -2,6 +2,7 @@
 
 mod accounts_keys;
 mod bots;
+mod commands;
 mod coolify;
 mod dashboard;
 mod deployment;
