@@ -10,7 +10,6 @@ use crate::control::{AutomaticLeave, ControlError, HeartbeatReply};
 use async_trait::async_trait;
 use meeboter_core::lifecycle::sub_code;
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -32,18 +31,21 @@ pub const KNOWN_BOT_NAMES: [&str; 9] = [
     "meeboter",
 ];
 
-/// Someone in the call as the page shows them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Participant {
-    pub id: String,
-    pub name: String,
-}
+use crate::roster::RosterTracker;
+pub use crate::roster::{Participant, RosterReading};
+
+/// Pre-admission screens must be recognised within this long, or the bot reports
+/// `unknown_screen` with what it saw (instead of waiting out a lobby timeout).
+pub const UNKNOWN_SCREEN_AFTER: Duration = Duration::from_secs(10);
 
 /// A chat message as the page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct ChatLine {
     pub sender: String,
     pub text: String,
+    /// The client marks it as the bot's own (e.g. a run of messages under no name).
+    #[serde(default)]
+    pub own: bool,
 }
 
 /// A chat message the user queued for the bot to post.
@@ -63,8 +65,8 @@ pub enum Observation {
     Joining,
     /// In the lobby, waiting to be admitted.
     WaitingRoom,
-    /// Admitted: in-call-only indicators are present. `participants` excludes the bot.
-    InCall { participants: Vec<Participant> },
+    /// Admitted: in-call-only indicators are present; who is there, per source.
+    InCall { roster: RosterReading },
     /// A screen that keeps the bot out (`meeting_not_found`, `sign_in_required`,
     /// `captcha`, `join_denied`, `knocking_disabled`), with the page's text.
     Blocked { sub_code: String, message: String },
@@ -72,18 +74,27 @@ pub enum Observation {
     Removed,
     /// The meeting is over (hard signal).
     MeetingEnded,
-    /// None of the known screens (a soft signal once in the call).
-    Unknown,
+    /// None of the known screens (a soft signal once in the call), with the page's words.
+    Unknown { text: String },
 }
 
 /// A meeting client (Meet, Teams, Zoom) driven in a browser page.
 #[async_trait]
 pub trait Provider: Send {
-    /// Pre-join: open the meeting, dismiss dialogs, enter `bot_name`, mic and camera off,
-    /// press join (or ask to join).
+    /// Opens the meeting as `bot_name`. Fails only when the browser cannot (a network error
+    /// page is a screen: `observe` names it).
     async fn join(&mut self, bot_name: &str) -> Result<(), String>;
-    /// What the page shows now.
+    /// What the page shows now, after doing what the screen asks (answering a dialog, the
+    /// next pre-join step, keeping the people panel in view).
     async fn observe(&mut self) -> Result<Observation, String>;
+    /// Events the provider wants reported (e.g. `dialog_dismissed`), since the last call.
+    async fn take_events(&mut self) -> Vec<Value> {
+        Vec::new()
+    }
+    /// The page for a failure report: `{url, title, text, html}`.
+    async fn page_snapshot(&mut self) -> Option<Value> {
+        None
+    }
     /// Leaves the call politely (best effort).
     async fn leave(&mut self) -> Result<(), String>;
     /// Chat messages that appeared since the last call (read during `observe`).
@@ -240,10 +251,7 @@ enum Phase {
 }
 
 struct InCall {
-    roster: BTreeMap<String, Participant>,
-    /// When the last human left (or `since`, if none ever came); `None` while humans are in.
-    alone_since: Option<Instant>,
-    humans_ever: bool,
+    roster: RosterTracker,
     missing_since: Option<Instant>,
     next_chat_poll: Instant,
 }
@@ -272,6 +280,7 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
     let mut next_heartbeat = Instant::now();
     let mut last_answer = Instant::now();
     let mut chat_round = 0;
+    let mut unknown_since: Option<Instant> = None;
     loop {
         // The machine stops the bot (SIGTERM: a container stop, a Spot reclaim, Ctrl-C): leave
         // politely and say why — it was not the user's doing.
@@ -352,10 +361,34 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                 return finish(provider, channel, during_call(in_call), outcome, false).await;
             }
         };
+        let noted = provider.take_events().await;
+        if !noted.is_empty() {
+            let _ = channel.events(&noted).await;
+        }
+        if matches!(seen, Observation::Unknown { .. }) && !in_call {
+            let since = *unknown_since.get_or_insert(now);
+            if now - since >= UNKNOWN_SCREEN_AFTER {
+                let Observation::Unknown { text } = &seen else {
+                    unreachable!()
+                };
+                return unknown_screen(provider, channel, text).await;
+            }
+        } else {
+            unknown_since = None;
+        }
         match (&mut phase, seen) {
+            // The client gave up on the lobby itself ("No one responded to your request").
+            (_, Observation::Blocked { sub_code, .. }) if sub_code == sub_code::WAITING_ROOM_TIMEOUT => {
+                return finish(provider, channel, None, Outcome::ended(&sub_code), false).await;
+            }
             (_, Observation::Blocked { sub_code, message }) => {
                 let outcome = Outcome::fatal(&sub_code, message);
                 return finish(provider, channel, during_call(in_call), outcome, false).await;
+            }
+            // Removed before ever being admitted: the host turned the request down.
+            (Phase::Joining | Phase::Waiting { .. }, Observation::Removed) => {
+                let outcome = Outcome::fatal(sub_code::JOIN_DENIED, "removed before being admitted".into());
+                return finish(provider, channel, None, outcome, false).await;
             }
             (_, Observation::Removed) => {
                 let outcome = Outcome::ended(sub_code::KICKED);
@@ -371,7 +404,10 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                 snapshot(provider, channel, "waiting_room").await;
                 phase = Phase::Waiting { since: now };
             }
-            (Phase::Waiting { since }, Observation::WaitingRoom | Observation::Joining | Observation::Unknown) => {
+            (
+                Phase::Waiting { since },
+                Observation::WaitingRoom | Observation::Joining | Observation::Unknown { .. },
+            ) => {
                 if now - *since >= Duration::from_secs(leave.waiting_room_timeout_secs) {
                     return finish(
                         provider,
@@ -383,7 +419,7 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                     .await;
                 }
             }
-            (Phase::Joining | Phase::Waiting { .. }, Observation::InCall { participants }) => {
+            (Phase::Joining | Phase::Waiting { .. }, Observation::InCall { roster }) => {
                 tracing::info!("admitted: in the call");
                 let _ = channel.report_status("IN_CALL", None, None).await;
                 if let Some(capture) = &capture {
@@ -391,16 +427,14 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                 }
                 snapshot(provider, channel, "in_call").await;
                 let mut call = InCall {
-                    roster: BTreeMap::new(),
-                    alone_since: Some(now),
-                    humans_ever: false,
+                    roster: RosterTracker::new(&settings.bot_name, now),
                     missing_since: None,
                     next_chat_poll: now,
                 };
-                track(&mut call, participants, &settings, channel, now).await;
+                track(&mut call, roster, &settings, channel, now).await;
                 phase = Phase::InCall(call);
             }
-            (Phase::Joining, Observation::Joining | Observation::Unknown) => {
+            (Phase::Joining, Observation::Joining | Observation::Unknown { .. }) => {
                 // Joining without a lobby verdict for as long as a lobby may take.
                 if now - started >= Duration::from_secs(leave.waiting_room_timeout_secs) {
                     return finish(
@@ -413,16 +447,16 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                     .await;
                 }
             }
-            (Phase::InCall(call), Observation::InCall { participants }) => {
+            (Phase::InCall(call), Observation::InCall { roster }) => {
                 call.missing_since = None;
-                track(call, participants, &settings, channel, now).await;
+                track(call, roster, &settings, channel, now).await;
                 relay_chat(provider, channel, &settings.bot_name).await;
                 if now >= call.next_chat_poll || chat_now {
                     call.next_chat_poll = now + CHAT_POLL_EVERY;
                     post_queued_chat(provider, channel).await;
                 }
-                if let Some(alone) = call.alone_since {
-                    let (timeout, code) = if call.humans_ever {
+                if let Some(alone) = call.roster.alone_since() {
+                    let (timeout, code) = if call.roster.humans_ever() {
                         (leave.everyone_left_timeout_secs, sub_code::EVERYONE_LEFT)
                     } else {
                         (leave.noone_joined_timeout_secs, sub_code::NOONE_JOINED)
@@ -432,7 +466,7 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                     }
                 }
             }
-            (Phase::InCall(call), Observation::WaitingRoom | Observation::Joining | Observation::Unknown) => {
+            (Phase::InCall(call), Observation::WaitingRoom | Observation::Joining | Observation::Unknown { .. }) => {
                 // Soft signal: only a sustained absence of the call means removal.
                 let missing = *call.missing_since.get_or_insert(now);
                 if now - missing >= SOFT_SIGNAL_DEBOUNCE {
@@ -467,37 +501,53 @@ async fn pause(settings: &mut DriverSettings) {
 /// alone-since clock (only humans count).
 async fn track(
     call: &mut InCall,
-    now_in: Vec<Participant>,
+    reading: RosterReading,
     settings: &DriverSettings,
     channel: &dyn Channel,
     now: Instant,
 ) {
     let is_bot = |name: &str| is_bot_name(name, &settings.bot_name, &settings.notetaker_names);
-    let mut events = Vec::new();
-    let current: BTreeMap<String, Participant> = now_in.into_iter().map(|p| (p.id.clone(), p)).collect();
-    for (id, p) in &current {
-        if !call.roster.contains_key(id) {
-            let is_bot = is_bot(&p.name);
-            events.push(json!({"type": "participant_join", "participantId": id, "name": p.name, "isBot": is_bot}));
-        }
-    }
-    for (id, p) in &call.roster {
-        if !current.contains_key(id) {
-            let is_bot = is_bot(&p.name);
-            events.push(json!({"type": "participant_leave", "participantId": id, "name": p.name, "isBot": is_bot}));
-        }
-    }
-    let humans = current.values().filter(|p| !is_bot(&p.name)).count();
-    if humans > 0 {
-        call.humans_ever = true;
-        call.alone_since = None;
-    } else if call.alone_since.is_none() {
-        call.alone_since = Some(now);
-    }
-    call.roster = current;
+    let change = call.roster.update(reading, now, is_bot);
+    let event =
+        |kind: &str, p: &Participant| json!({"type": kind, "participantId": p.id, "name": p.name, "isBot": p.is_bot});
+    let events: Vec<Value> = change
+        .joined
+        .iter()
+        .map(|p| event("participant_join", p))
+        .chain(change.left.iter().map(|p| event("participant_leave", p)))
+        .collect();
     if !events.is_empty() {
         let _ = channel.events(&events).await;
     }
+}
+
+/// Gives up on a screen nobody recognises: reports what the page said, where it was and its
+/// markup (a `page_snapshot` event) before failing `unknown_screen` (a screenshot follows).
+async fn unknown_screen(provider: &mut dyn Provider, channel: &dyn Channel, text: &str) -> Outcome {
+    let snapshot = provider.page_snapshot().await;
+    let url = snapshot
+        .as_ref()
+        .and_then(|s| s["url"].as_str())
+        .unwrap_or("")
+        .to_string();
+    if let Some(mut snapshot) = snapshot {
+        snapshot["type"] = json!("page_snapshot");
+        snapshot["reason"] = json!(sub_code::UNKNOWN_SCREEN);
+        let _ = channel.events(&[snapshot]).await;
+    }
+    let shown: String = text.chars().take(300).collect();
+    let message = format!(
+        "the page showed no screen the bot knows within {} s (at {url}): \"{shown}\"",
+        UNKNOWN_SCREEN_AFTER.as_secs()
+    );
+    finish(
+        provider,
+        channel,
+        None,
+        Outcome::fatal(sub_code::UNKNOWN_SCREEN, message),
+        false,
+    )
+    .await
 }
 
 /// Reports chat messages that appeared in the meeting (not the bot's own).
@@ -506,7 +556,7 @@ async fn relay_chat(provider: &mut dyn Provider, channel: &dyn Channel, own: &st
         .take_chat()
         .await
         .into_iter()
-        .filter(|m| !m.sender.eq_ignore_ascii_case(own) && m.sender != "You")
+        .filter(|m| !m.own && !m.sender.eq_ignore_ascii_case(own) && m.sender != "You")
         .map(|m| json!({"type": "chat_received", "sender": m.sender, "text": m.text}))
         .collect();
     if !events.is_empty() {
@@ -653,13 +703,7 @@ mod tests {
 
     fn people(names: &[&str]) -> Observation {
         Observation::InCall {
-            participants: names
-                .iter()
-                .map(|n| Participant {
-                    id: n.to_lowercase(),
-                    name: n.to_string(),
-                })
-                .collect(),
+            roster: RosterReading::listing(names),
         }
     }
 
@@ -797,8 +841,8 @@ mod tests {
     async fn a_short_blip_is_not_a_removal_but_a_long_absence_is() {
         // In-call indicators vanish for 20 s (reconnecting), then for good at 100 s.
         let script: Script = Box::new(|t| match secs(t) {
-            40..60 => Observation::Unknown,
-            100.. => Observation::Unknown,
+            40..60 => Observation::Unknown { text: String::new() },
+            100.. => Observation::Unknown { text: String::new() },
             _ => people(&["Ada"]),
         });
         let (outcome, _, _, _, took) = drive(script, Recorder::default()).await;
@@ -812,6 +856,102 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn waiting_too_long_in_the_lobby_gives_up() {
         let (outcome, statuses, ..) = drive(Box::new(|_| Observation::WaitingRoom), Recorder::default()).await;
+        assert_eq!(outcome, Outcome::ended("waiting_room_timeout"));
+        assert_eq!(
+            statuses,
+            ["JOINING_CALL", "IN_WAITING_ROOM", "ENDED/waiting_room_timeout"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pushed_leave_acts_within_a_second_and_is_acknowledged_by_leaving() {
+        let left = Arc::new(Mutex::new(false));
+        let mut provider = Scripted {
+            start: Instant::now(),
+            script: Box::new(|_| people(&["Ada"])),
+            left: left.clone(),
+        };
+        let channel = Recorder::default();
+        let (mut s, _tx) = settings();
+        let (push, commands) = tokio::sync::watch::channel(crate::commands::Pushed::default());
+        s.commands = Some(commands);
+        let asked = Duration::from_millis(10_300);
+        let pusher = tokio::spawn(async move {
+            tokio::time::sleep(asked).await;
+            push.send_modify(|p| p.leave = Some("user_requested".into()));
+            push
+        });
+        let start = Instant::now();
+        let outcome = run(&mut provider, &channel, s).await;
+        let took = start.elapsed();
+        drop(pusher.await.unwrap());
+        assert_eq!(outcome, Outcome::ended("user_requested"));
+        assert!(took - asked < Duration::from_millis(100), "{took:?}");
+        assert!(*left.lock().unwrap());
+        assert_eq!(
+            channel.statuses.lock().unwrap().as_slice(),
+            [
+                "JOINING_CALL",
+                "IN_CALL",
+                "LEAVING/user_requested",
+                "ENDED/user_requested"
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_screen_nobody_knows_is_reported_within_seconds_with_its_words() {
+        let script: Script = Box::new(|t| {
+            if secs(t) < 2 {
+                Observation::Joining
+            } else {
+                Observation::Unknown {
+                    text: "Something unexpected happened".into(),
+                }
+            }
+        });
+        let (outcome, statuses, _, _, took) = drive(script, Recorder::default()).await;
+        assert_eq!((outcome.status, outcome.sub_code.as_str()), ("FATAL", "unknown_screen"));
+        assert!(outcome.message.unwrap().contains("Something unexpected happened"));
+        assert_eq!(statuses, ["JOINING_CALL", "FATAL/unknown_screen"]);
+        assert!((12..=13).contains(&secs(took)), "{took:?}");
+        // A page that is merely slow to show its pre-join form is not unknown for long.
+        let flicker: Script = Box::new(|t| match secs(t) {
+            0..8 => Observation::Unknown { text: String::new() },
+            8..12 => Observation::Joining,
+            12..18 => Observation::Unknown { text: String::new() },
+            _ => Observation::MeetingEnded,
+        });
+        assert_eq!(
+            drive(flicker, Recorder::default()).await.0,
+            Outcome::ended("meeting_ended")
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refusals_are_named_by_phase_a_removal_before_admission_is_a_denial() {
+        let removed_in_lobby: Script = Box::new(|t| {
+            if secs(t) < 3 {
+                Observation::WaitingRoom
+            } else {
+                Observation::Removed
+            }
+        });
+        let (outcome, statuses, ..) = drive(removed_in_lobby, Recorder::default()).await;
+        assert_eq!((outcome.status, outcome.sub_code.as_str()), ("FATAL", "join_denied"));
+        assert_eq!(statuses, ["JOINING_CALL", "IN_WAITING_ROOM", "FATAL/join_denied"]);
+        // The client giving up on the lobby is a lobby timeout, not a denial.
+        let no_response: Script = Box::new(|t| {
+            if secs(t) < 3 {
+                Observation::WaitingRoom
+            } else {
+                Observation::Blocked {
+                    sub_code: "waiting_room_timeout".into(),
+                    message: "No one responded to your request to join the call".into(),
+                }
+            }
+        });
+        let (outcome, statuses, ..) = drive(no_response, Recorder::default()).await;
         assert_eq!(outcome, Outcome::ended("waiting_room_timeout"));
         assert_eq!(
             statuses,
@@ -918,6 +1058,7 @@ mod tests {
             let line = |sender: &str, text: &str| ChatLine {
                 sender: sender.into(),
                 text: text.into(),
+                own: false,
             };
             vec![
                 line("Ada", "hello"),
@@ -1050,8 +1191,8 @@ mod tests {
                 "ENDED/meeting_ended"
             ]
         );
-        // Leaving on purpose (SIGTERM at 30.5 s, seen at the next look): the capture stops
-        // before LEAVING is even reported.
+        // Leaving on purpose (SIGTERM at 30.5 s, seen at once: the pause between looks wakes
+        // on it): the capture stops before LEAVING is even reported.
         let script: Script = Box::new(|t| {
             if secs(t) < 3 {
                 Observation::Joining
@@ -1065,7 +1206,7 @@ mod tests {
                 "JOINING_CALL",
                 "IN_CALL",
                 "capture:start@3",
-                "capture:stop@31",
+                "capture:stop@30",
                 "LEAVING/platform_stopped",
                 "ENDED/platform_stopped"
             ]
@@ -1075,7 +1216,7 @@ mod tests {
             if secs(t) < 10 {
                 people(&["Ada"])
             } else {
-                Observation::Unknown
+                Observation::Unknown { text: String::new() }
             }
         });
         let statuses = captured(script, Recorder::default(), None).await;

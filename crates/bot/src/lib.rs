@@ -29,4 +29,5 @@ pub mod outbox;
 pub mod procstat;
 pub mod providers;
 pub mod recorder;
+pub mod roster;
 pub mod runtime;

@@ -94,6 +94,26 @@ pub mod sub_code {
     pub const SCHEDULED_JOIN: &str = "scheduled_join";
     /// Asked to record but could not (no Xvfb, PulseAudio or ffmpeg, or one would not start).
     pub const RECORDING_FAILED: &str = "recording_failed";
+    /// The meeting's passcode (Zoom's `pwd`) was refused.
+    pub const PASSCODE_WRONG: &str = "passcode_wrong";
+    /// The client refused to connect the guest: an organisation's policy, "we couldn't
+    /// connect you" (not a person's decision, unlike `join_denied`).
+    pub const JOIN_BLOCKED: &str = "join_blocked";
+    /// Within seconds of settling, the page showed nothing the bot knows; the failure carries
+    /// the page's text, URL, a screenshot and a DOM snapshot.
+    pub const UNKNOWN_SCREEN: &str = "unknown_screen";
+    /// The meeting's host name could not be resolved (Chromium's DNS error page).
+    pub const NETWORK_DNS: &str = "network_dns";
+    /// The machine has no network at all.
+    pub const NETWORK_OFFLINE: &str = "network_offline";
+    /// The host was resolved but not reached: refused, reset, timed out, unreachable.
+    pub const NETWORK_UNREACHABLE: &str = "network_unreachable";
+    /// A TLS or certificate failure (on a meeting host this means interception).
+    pub const NETWORK_TLS: &str = "network_tls";
+    /// Blocked by a proxy, an administrator or the browser's own policy.
+    pub const NETWORK_BLOCKED: &str = "network_blocked";
+    /// The meeting host answered with an HTTP error page.
+    pub const HTTP_ERROR: &str = "http_error";
 
     /// Every code Meeboter itself emits, for documentation.
     pub const KNOWN: &[&str] = &[
@@ -118,7 +138,58 @@ pub mod sub_code {
         PLATFORM_STOPPED,
         SCHEDULED_JOIN,
         RECORDING_FAILED,
+        PASSCODE_WRONG,
+        JOIN_BLOCKED,
+        UNKNOWN_SCREEN,
+        NETWORK_DNS,
+        NETWORK_OFFLINE,
+        NETWORK_UNREACHABLE,
+        NETWORK_TLS,
+        NETWORK_BLOCKED,
+        HTTP_ERROR,
     ];
+
+    /// The sub code for a Chromium network error, as `Page.navigate` reports it
+    /// (`net::ERR_NAME_NOT_RESOLVED`) or its error page shows it (`ERR_…`,
+    /// `DNS_PROBE_FINISHED_NXDOMAIN`, `NET::ERR_CERT_…`, `HTTP ERROR 502`). `None` for
+    /// `ERR_ABORTED` (a superseded navigation, not a failure) and for text that is no
+    /// network error at all.
+    pub fn for_network_error(error: &str) -> Option<&'static str> {
+        let upper = error.trim().to_ascii_uppercase();
+        let code = upper
+            .split_whitespace()
+            .find(|w| w.contains("ERR_") || w.starts_with("DNS_PROBE") || *w == "HTTP")
+            .unwrap_or("");
+        let code = code
+            .trim_start_matches("NET::")
+            .trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_');
+        if upper.starts_with("HTTP ERROR")
+            || code == "ERR_HTTP_RESPONSE_CODE_FAILURE"
+            || code == "ERR_TOO_MANY_REDIRECTS"
+        {
+            return Some(HTTP_ERROR);
+        }
+        if code.is_empty() || code == "ERR_ABORTED" {
+            return None;
+        }
+        Some(match code {
+            "ERR_INTERNET_DISCONNECTED"
+            | "DNS_PROBE_FINISHED_NO_INTERNET"
+            | "ERR_NETWORK_CHANGED"
+            | "ERR_NETWORK_IO_SUSPENDED" => NETWORK_OFFLINE,
+            c if c.starts_with("DNS_PROBE") || c.starts_with("ERR_NAME_") => NETWORK_DNS,
+            c if c.starts_with("ERR_CERT_") || c.starts_with("ERR_SSL_") || c == "ERR_BAD_SSL_CLIENT_AUTH_CERT" => {
+                NETWORK_TLS
+            }
+            c if c.starts_with("ERR_BLOCKED_BY")
+                || c.starts_with("ERR_PROXY")
+                || c == "ERR_TUNNEL_CONNECTION_FAILED" =>
+            {
+                NETWORK_BLOCKED
+            }
+            _ => NETWORK_UNREACHABLE,
+        })
+    }
 
     /// A sub code is 1–64 characters of `a-z`, `0-9` and `_`.
     pub fn is_valid(code: &str) -> bool {
@@ -133,6 +204,35 @@ pub mod sub_code {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chromium_network_errors_map_to_network_sub_codes() {
+        use sub_code::for_network_error as code;
+        assert_eq!(code("net::ERR_NAME_NOT_RESOLVED"), Some("network_dns"));
+        assert_eq!(code("DNS_PROBE_FINISHED_NXDOMAIN"), Some("network_dns"));
+        assert_eq!(code("net::ERR_CONNECTION_REFUSED"), Some("network_unreachable"));
+        assert_eq!(code("ERR_CONNECTION_TIMED_OUT"), Some("network_unreachable"));
+        assert_eq!(code("ERR_ADDRESS_UNREACHABLE"), Some("network_unreachable"));
+        assert_eq!(code("net::ERR_INTERNET_DISCONNECTED"), Some("network_offline"));
+        assert_eq!(code("NET::ERR_CERT_AUTHORITY_INVALID"), Some("network_tls"));
+        assert_eq!(code("net::ERR_SSL_PROTOCOL_ERROR"), Some("network_tls"));
+        assert_eq!(code("net::ERR_BLOCKED_BY_ADMINISTRATOR"), Some("network_blocked"));
+        assert_eq!(code("net::ERR_PROXY_CONNECTION_FAILED"), Some("network_blocked"));
+        assert_eq!(code("HTTP ERROR 502"), Some("http_error"));
+        assert_eq!(code("net::ERR_ABORTED"), None);
+        assert_eq!(code("Someone in the call denied your request"), None);
+        assert_eq!(code(""), None);
+        for c in [
+            "network_dns",
+            "network_offline",
+            "network_unreachable",
+            "network_tls",
+            "network_blocked",
+            "http_error",
+        ] {
+            assert!(sub_code::KNOWN.contains(&c) && sub_code::is_valid(c));
+        }
+    }
     use BotStatus::*;
     use proptest::prelude::*;
 

@@ -114,6 +114,22 @@ fn leave_kill_and_heartbeat_timeout_remove_the_container() {
         assert_eq!(history(&bot).last().unwrap(), "ENDED/user_requested", "{bot}");
         engine.until_no_container(&id, Duration::from_secs(60)).await;
 
+        // The engine stops the container (SIGTERM, then SIGKILL after 20 s): the bot leaves
+        // the call and ends well within the grace period.
+        let id = s.create(p, "container-stop", json!({})).await;
+        s.reach(&id, "IN_CALL").await;
+        let container = engine.containers_of(&id).remove(0);
+        let stopping = std::time::Instant::now();
+        engine.run(&["stop", "-t", "20", &container]);
+        let bot = s.ended(&id).await;
+        assert_eq!(history(&bot).last().unwrap(), "ENDED/platform_stopped", "{bot}");
+        assert!(
+            stopping.elapsed() < Duration::from_secs(15),
+            "stopped within the grace period: {:?}",
+            stopping.elapsed()
+        );
+        engine.until_no_container(&id, Duration::from_secs(60)).await;
+
         // The container is killed under the bot.
         let id = s.create(p, "container-kill", json!({})).await;
         s.reach(&id, "IN_CALL").await;

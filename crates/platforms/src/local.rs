@@ -214,10 +214,18 @@ impl Platform for LocalPlatform {
             return Ok(());
         }
         let group = Pid::from_raw(pid);
-        let _ = killpg(group, Signal::SIGTERM);
+        // The bot alone gets SIGTERM, like a container's main process: it leaves the meeting
+        // through its browser and flushes its recording, which it could not do if the browser,
+        // the encoder and the sound server were signalled at the same time. Whatever of its
+        // group outlives it is killed then.
+        let _ = nix::sys::signal::kill(group, Signal::SIGTERM);
         let deadline = tokio::time::Instant::now() + self.stop_grace;
         while tokio::time::Instant::now() < deadline {
             if !alive(identifier) {
+                let left = kill_orphaned_group(pid);
+                if left > 0 {
+                    tracing::info!(pid, processes = left, "bot exited; killed what it left running");
+                }
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -335,6 +343,43 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("the orphaned child {child} survived the stop");
+    }
+
+    /// The bot alone is asked to stop (its browser must still work while it leaves the
+    /// meeting); what it leaves behind is killed once it has exited.
+    #[tokio::test]
+    async fn stop_signals_the_bot_alone_then_clears_its_group() {
+        // The child notes whether it was signalled; the bot takes a moment to exit on TERM.
+        let script = "(trap 'echo signalled > \"$MARKER_DIR/child-term\"; exit 0' TERM; \
+                      echo $$ > /dev/null; sleep 300 & wait) & echo $! > \"$MARKER_DIR/child\"; \
+                      trap 'sleep 0.3; exit 0' TERM; wait";
+        let p = LocalPlatform::new(sh(script), Duration::from_secs(5), None);
+        let dir = tempfile::tempdir().unwrap();
+        let mut l = launch("b-leader");
+        l.env.insert("MARKER_DIR".into(), dir.path().display().to_string());
+        let launched = p.deploy(&l).await.unwrap();
+        let child_file = dir.path().join("child");
+        for _ in 0..200 {
+            if std::fs::read_to_string(&child_file).is_ok_and(|s| s.ends_with('\n')) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let child: i32 = std::fs::read_to_string(&child_file).unwrap().trim().parse().unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        p.stop(&launched.identifier).await.unwrap();
+        assert!(!alive(&launched.identifier));
+        assert!(
+            !dir.path().join("child-term").exists(),
+            "the bot's helpers were not signalled while it was stopping"
+        );
+        for _ in 0..200 {
+            if start_time(child).is_none() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the bot's helper {child} outlived it");
     }
 
     fn sh(script: &str) -> Vec<String> {

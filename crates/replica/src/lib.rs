@@ -3,34 +3,72 @@
 //! to script what the host and the other people do.
 //!
 //! They are fixtures, not the spec: providers follow the real clients
-//! (`docs/research/meeting-web-clients.md`), and the replicas follow what the providers need
-//! from them. The call screen plays a steady tone and draws moving content, so a recording
-//! of it can be checked.
+//! (`docs/research/meeting-web-clients.md` and `docs/research/signals-*.md`), and the replicas
+//! show the variety those notes record, by default the most realistic variant. The call
+//! screen plays a steady tone and draws moving content, so a recording of it can be checked.
 //!
 //! Routes (`code` is the meeting's id):
 //! - `GET /{code}` — the page a bot opens (Zoom also: `/wc/{code}/join`, `/wc/join/{code}`,
 //!   `/j/{code}` landing, and `?fromPWA=1`, which renders the client inside an iframe).
-//! - `PUT /_replica/{code}` `{"lobby", "admitAfterSecs", "block", "toneHz"}` — (re)configure
-//!   (fields optional; `block` is `not_found` | `sign_in` | `captcha` | `locked` | `""`); `GET` reads
-//!   the state (guests, people, chat).
-//! - `POST /_replica/{code}/{admit|deny|kick|end|away}` — the host's actions (on every guest;
-//!   `away` sends the guests' pages off the meeting, to another origin).
-//! - `POST /_replica/{code}/participants` `{"name"}`, `DELETE …/participants/{name}`.
+//! - `PUT /_replica/{code}` — (re)configure; every field is optional and keeps its value when
+//!   left out:
+//!   - `lobby` (bool): guests wait in the lobby until admitted; `admitAfterSecs`: lobby, and
+//!     admitted that long after asking; `toneHz`: the call's tone (default 440).
+//!   - `block`: a screen shown instead of the normal flow; `""` clears it. All platforms:
+//!     `not_found`, `sign_in`, `captcha`, `locked`, `unknown` (an unrelated page, no known
+//!     controls). Teams also `blocked` ("Sorry, we couldn't connect you.") and
+//!     `sign_in_redirect` (only a Microsoft sign-in form); Teams' `not_found` and `blocked`
+//!     appear after Join (its pre-join renders for any id). Zoom also `passcode_wrong`
+//!     (passcode field stays invalid after Join) and `bot_wall` (pre-join with the bot notice
+//!     and a Join that never enables).
+//!   - `dialogs`: `[{"kind", "at"}]`, `at` = `prejoin` | `afterJoin` | `call` (default:
+//!     `prejoin` for `permission`, `afterJoin` for `audio_video`, else `call`). Each is shown
+//!     once per page at that phase, over an overlay that swallows clicks, until one of its
+//!     buttons is clicked; the answers are in `dialogsAnswered`. Kinds — Meet: `permission`,
+//!     `recording` (the call's media waits for it; Leave leaves), `got_it`; Teams:
+//!     `audio_video`, `got_it`; Zoom: `permission`, `join_audio` (media waits for it),
+//!     `recording`, `ai_companion`. Unknown kinds are ignored by the page.
+//!   - `lobbyText`: index or literal text (`{name}` = the guest's name). Meet 0 "Please wait
+//!     until a meeting host brings you into the call." (default), 1 "Asking to be let in…";
+//!     Teams 0 "Hi, {name}. Someone will let you in when the meeting starts.", 1 "Someone in
+//!     the meeting should let you in soon" (default), 2 "When the meeting starts, we'll let
+//!     people know you're waiting."; Zoom 0 "Please wait, the meeting host will let you in
+//!     soon." (default), 1 "Host has joined. We've let them know you're here".
+//!   - Teams: `teamsLauncher` (default true; false = straight to pre-join), `teamsRowPrefix`
+//!     (roster row `data-tid` prefix, default `participantsInCall-`, e.g. `attendeesInMeeting-`),
+//!     `teamsJoinAgainAfterDialog` (default true: after an `afterJoin` dialog, Join must be
+//!     clicked again; false: answering it continues the join).
+//!   - Zoom: `zoomFooterAutoHide` (default true: `#wc-footer` gets `display:none` 3 s after
+//!     admission and after each mouse move), `zoomDenyText` (default "You have been removed
+//!     from this meeting", like a kick; e.g. "The host has denied your request"),
+//!     `zoomPasscodeText` (default "Passcode wrong"; e.g. "Incorrect passcode").
+//!
+//!   `GET` reads the state: the config above, `guests` (`id`, `name`, `screen`), `people`
+//!   (names), `persons` (people with `role`, `qualifier`, `cameraOn`), `chat`,
+//!   `dialogsAnswered` (`[{kind, at, button}]`, `button` = the clicked button's text).
+//! - `POST /_replica/{code}/{admit|deny|kick|end|away|timeout}` — the host's actions (on every
+//!   guest; `away` sends the guests' pages off the meeting, to another origin; `timeout` ends
+//!   a lobby wait unanswered: Meet "No one responded…", Teams back to an enabled pre-join
+//!   (screen `prejoin`), Zoom like `deny`).
+//! - `POST /_replica/{code}/participants` `{"name", "role"?, "qualifier"?, "cameraOn"?}`
+//!   (`role` e.g. `Organizer` | `Host` | `Co-host`; `qualifier` e.g. `(Guest)` |
+//!   `(Unverified)` | `(External)`), `DELETE …/participants/{name}`.
 //! - `POST /_replica/{code}/chat` `{"sender", "text"}` — someone in the call writes.
 //! - `POST /_replica/{code}/blip` `{"secs"}` — the guests' connection drops for a while.
-//! - `POST /_replica/{code}/guests` `{"name"}`, `GET …/guests/{id}`, `POST …/guests/{id}/leave`,
-//!   `POST …/guests/{id}/chat` `{"text"}` — what the page itself calls.
+//! - What the page itself calls: `POST /_replica/{code}/guests` `{"name"}`,
+//!   `GET …/guests/{id}`, `POST …/guests/{id}/leave`, `POST …/guests/{id}/chat` `{"text"}`,
+//!   `POST /_replica/{code}/dialogs` `{"kind", "at", "button"}` (a dialog was answered).
 
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::Uri;
+use axum::http::{StatusCode, Uri};
 use axum::response::Html;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const COMMON_JS: &str = include_str!("pages/common.js");
 const MEET_PAGE: &str = include_str!("pages/meet.html");
@@ -42,11 +80,25 @@ const ZOOM_LANDING_PAGE: &str = include_str!("pages/zoom_landing.html");
 /// The frequency of the call's tone unless configured otherwise.
 pub const DEFAULT_TONE_HZ: u32 = 440;
 
+/// The dialog phases a config may name.
+const PHASES: [&str; 3] = ["prejoin", "afterJoin", "call"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Platform {
+    Meet,
+    Teams,
+    Zoom,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Screen {
     Lobby,
     Call,
     Denied,
+    /// Meet: nobody answered the knock.
+    Timeout,
+    /// Teams: the lobby wait expired and the page is back at an enabled pre-join.
+    Prejoin,
     Removed,
     Ended,
     Left,
@@ -60,6 +112,8 @@ impl Screen {
             Screen::Lobby => "lobby",
             Screen::Call => "call",
             Screen::Denied => "denied",
+            Screen::Timeout => "timeout",
+            Screen::Prejoin => "prejoin",
             Screen::Removed => "removed",
             Screen::Ended => "ended",
             Screen::Left => "left",
@@ -75,6 +129,19 @@ struct Guest {
     joined: Instant,
 }
 
+/// Someone in the call who is not a guest of a page.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Person {
+    name: String,
+    #[serde(default)]
+    role: Option<String>,
+    #[serde(default)]
+    qualifier: Option<String>,
+    #[serde(default)]
+    camera_on: bool,
+}
+
 #[derive(Debug, Clone)]
 struct ChatLine {
     id: u64,
@@ -82,6 +149,25 @@ struct ChatLine {
     text: String,
     /// Set when a guest (a page, i.e. a bot) wrote it.
     guest_id: Option<String>,
+    /// Wall-clock time, milliseconds since the epoch (pages show it as "2:44 PM").
+    at_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DialogSpec {
+    kind: String,
+    #[serde(default)]
+    at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DialogAnswer {
+    kind: String,
+    #[serde(default)]
+    at: Option<String>,
+    button: String,
 }
 
 #[derive(Debug)]
@@ -96,11 +182,20 @@ struct Meeting {
     ended: bool,
     guests: BTreeMap<String, Guest>,
     /// Other people in the call (not guests of this page).
-    people: Vec<String>,
+    people: Vec<Person>,
     chat: Vec<ChatLine>,
     /// Guests in the call see a reconnecting screen until then.
     blip_until: Option<Instant>,
     next_id: u64,
+    dialogs: Vec<DialogSpec>,
+    dialogs_answered: Vec<DialogAnswer>,
+    lobby_text: Option<Value>,
+    teams_launcher: bool,
+    teams_row_prefix: String,
+    teams_join_again_after_dialog: bool,
+    zoom_footer_auto_hide: bool,
+    zoom_deny_text: Option<String>,
+    zoom_passcode_text: Option<String>,
 }
 
 impl Default for Meeting {
@@ -116,25 +211,270 @@ impl Default for Meeting {
             chat: Vec::new(),
             blip_until: None,
             next_id: 0,
+            dialogs: Vec::new(),
+            dialogs_answered: Vec::new(),
+            lobby_text: None,
+            teams_launcher: true,
+            teams_row_prefix: "participantsInCall-".to_string(),
+            teams_join_again_after_dialog: true,
+            zoom_footer_auto_hide: true,
+            zoom_deny_text: None,
+            zoom_passcode_text: None,
         }
+    }
+}
+
+/// The phase a dialog shows at when the config does not say.
+fn default_phase(kind: &str) -> &'static str {
+    match kind {
+        "permission" => "prejoin",
+        "audio_video" => "afterJoin",
+        _ => "call",
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+impl Meeting {
+    fn configure(&mut self, c: Config) -> Result<(), String> {
+        if let Some(dialogs) = &c.dialogs {
+            for d in dialogs {
+                if let Some(at) = &d.at
+                    && !PHASES.contains(&at.as_str())
+                {
+                    return Err(format!("dialog {:?}: `at` must be one of {PHASES:?}", d.kind));
+                }
+            }
+        }
+        if let Some(lobby) = c.lobby {
+            self.lobby = lobby;
+        }
+        if let Some(secs) = c.admit_after_secs {
+            self.lobby = true;
+            self.admit_after = Some(Duration::from_secs(secs));
+        }
+        if let Some(block) = c.block {
+            self.block = (!block.is_empty()).then_some(block);
+        }
+        if let Some(hz) = c.tone_hz {
+            self.tone_hz = hz;
+        }
+        if let Some(dialogs) = c.dialogs {
+            self.dialogs = dialogs
+                .into_iter()
+                .map(|d| DialogSpec {
+                    at: Some(d.at.unwrap_or_else(|| default_phase(&d.kind).to_string())),
+                    kind: d.kind,
+                })
+                .collect();
+        }
+        if let Some(text) = c.lobby_text {
+            self.lobby_text = (!text.is_null()).then_some(text);
+        }
+        if let Some(on) = c.teams_launcher {
+            self.teams_launcher = on;
+        }
+        if let Some(prefix) = c.teams_row_prefix {
+            self.teams_row_prefix = prefix;
+        }
+        if let Some(again) = c.teams_join_again_after_dialog {
+            self.teams_join_again_after_dialog = again;
+        }
+        if let Some(hide) = c.zoom_footer_auto_hide {
+            self.zoom_footer_auto_hide = hide;
+        }
+        if let Some(text) = c.zoom_deny_text {
+            self.zoom_deny_text = (!text.is_empty()).then_some(text);
+        }
+        if let Some(text) = c.zoom_passcode_text {
+            self.zoom_passcode_text = (!text.is_empty()).then_some(text);
+        }
+        Ok(())
+    }
+
+    /// What pages need to know of the config (sent at load and with every poll).
+    fn config_json(&self) -> Value {
+        json!({
+            "lobby": self.lobby,
+            "block": self.block,
+            "toneHz": self.tone_hz,
+            "dialogs": self.dialogs,
+            "lobbyText": self.lobby_text,
+            "teamsLauncher": self.teams_launcher,
+            "teamsRowPrefix": self.teams_row_prefix,
+            "teamsJoinAgainAfterDialog": self.teams_join_again_after_dialog,
+            "zoomFooterAutoHide": self.zoom_footer_auto_hide,
+            "zoomDenyText": self.zoom_deny_text,
+            "zoomPasscodeText": self.zoom_passcode_text,
+        })
+    }
+
+    fn chat_json(&self) -> Vec<Value> {
+        self.chat
+            .iter()
+            .map(|c| json!({"id": c.id, "sender": c.sender, "text": c.text, "guestId": c.guest_id, "at": c.at_ms}))
+            .collect()
+    }
+
+    fn state_json(&self) -> Value {
+        let guests: Vec<Value> = self
+            .guests
+            .iter()
+            .map(|(id, g)| json!({"id": id, "name": g.name, "screen": g.screen.as_str()}))
+            .collect();
+        let mut state = self.config_json();
+        let extra = json!({
+            "ended": self.ended,
+            "guests": guests,
+            "people": self.people.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
+            "persons": self.people,
+            "chat": self.chat_json(),
+            "dialogsAnswered": self.dialogs_answered,
+        });
+        if let (Some(state), Value::Object(extra)) = (state.as_object_mut(), extra) {
+            state.extend(extra);
+        }
+        state
+    }
+
+    fn host_action(&mut self, platform: Platform, action: &str) {
+        if action == "end" {
+            self.ended = true;
+        }
+        for guest in self.guests.values_mut() {
+            guest.screen = match (action, guest.screen.clone()) {
+                ("admit", Screen::Lobby) => Screen::Call,
+                ("deny", Screen::Lobby) => Screen::Denied,
+                ("timeout", Screen::Lobby) => match platform {
+                    Platform::Meet => Screen::Timeout,
+                    Platform::Teams => Screen::Prejoin,
+                    Platform::Zoom => Screen::Denied,
+                },
+                ("kick", Screen::Call) => Screen::Removed,
+                ("end", Screen::Call | Screen::Lobby) => Screen::Ended,
+                ("away", Screen::Call) => Screen::Away,
+                (_, same) => same,
+            };
+        }
+    }
+
+    fn add_guest(&mut self, name: String) -> String {
+        self.next_id += 1;
+        let id = format!("g{}", self.next_id);
+        let screen = if self.ended {
+            Screen::Ended
+        } else if self.lobby {
+            Screen::Lobby
+        } else {
+            Screen::Call
+        };
+        self.guests.insert(
+            id.clone(),
+            Guest {
+                name,
+                screen,
+                joined: Instant::now(),
+            },
+        );
+        id
+    }
+
+    /// What one guest's page sees (and the lobby's timed admission).
+    fn guest_json(&mut self, code: &str, id: &str) -> Value {
+        let now = Instant::now();
+        if let (Some(after), Some(guest)) = (self.admit_after, self.guests.get_mut(id))
+            && guest.screen == Screen::Lobby
+            && now.duration_since(guest.joined) >= after
+        {
+            guest.screen = Screen::Call;
+        }
+        let blipping = self.blip_until.is_some_and(|until| now < until);
+        let screen = match self.guests.get(id) {
+            Some(g) if g.screen == Screen::Call && blipping => "reconnecting",
+            Some(g) => g.screen.as_str(),
+            None => "left",
+        };
+        let mut participants: Vec<Value> = self
+            .guests
+            .iter()
+            .filter(|(_, g)| g.screen == Screen::Call)
+            .map(|(gid, g)| {
+                json!({
+                    "id": format!("spaces/{code}/devices/{gid}"),
+                    "name": g.name,
+                    "role": null,
+                    "qualifier": null,
+                    "cameraOn": false,
+                    "self": gid == id,
+                })
+            })
+            .collect();
+        participants.extend(self.people.iter().map(|p| {
+            json!({
+                "id": format!("spaces/{code}/people/{}", p.name),
+                "name": p.name,
+                "role": p.role,
+                "qualifier": p.qualifier,
+                "cameraOn": p.camera_on,
+                "self": false,
+            })
+        }));
+        json!({
+            "screen": screen,
+            "participants": participants,
+            "chat": self.chat_json(),
+            "toneHz": self.tone_hz,
+            "config": self.config_json(),
+        })
+    }
+
+    fn add_person(&mut self, person: Person) {
+        self.people.push(person);
+    }
+
+    fn answer_dialog(&mut self, answer: DialogAnswer) {
+        self.dialogs_answered.push(answer);
+    }
+
+    fn add_chat(&mut self, sender: String, text: String, guest_id: Option<String>) -> u64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.chat.push(ChatLine {
+            id,
+            sender,
+            text,
+            guest_id,
+            at_ms: now_ms(),
+        });
+        id
     }
 }
 
 type Meetings = Arc<Mutex<BTreeMap<String, Meeting>>>;
 
-fn with<T>(meetings: &Meetings, code: &str, f: impl FnOnce(&mut Meeting) -> T) -> T {
-    let mut all = meetings.lock().unwrap_or_else(|p| p.into_inner());
+#[derive(Clone)]
+struct Replica {
+    platform: Platform,
+    meetings: Meetings,
+}
+
+fn with<T>(r: &Replica, code: &str, f: impl FnOnce(&mut Meeting) -> T) -> T {
+    let mut all = r.meetings.lock().unwrap_or_else(|p| p.into_inner());
     f(all.entry(code.to_string()).or_default())
 }
 
 /// The Google Meet replica; mount it anywhere (tests serve it on a loopback port).
 pub fn router() -> Router {
-    page_routes(MEET_PAGE).merge(control_routes())
+    page_routes(MEET_PAGE).merge(control_routes(Platform::Meet))
 }
 
 /// The Microsoft Teams replica (`/{id}`), same host controls.
 pub fn teams_router() -> Router {
-    page_routes(TEAMS_PAGE).merge(control_routes())
+    page_routes(TEAMS_PAGE).merge(control_routes(Platform::Teams))
 }
 
 /// The Zoom web-client replica (`/{id}`, `/wc/{id}/join`, `/wc/join/{id}`, `/j/{id}`), same
@@ -144,15 +484,19 @@ pub fn zoom_router() -> Router {
         .route("/wc/{code}/join", get(zoom_client))
         .route("/wc/join/{code}", get(zoom_client))
         .route("/j/{code}", get(zoom_landing))
-        .merge(control_routes())
+        .merge(control_routes(Platform::Zoom))
 }
 
-fn control_routes() -> Router {
-    let meetings: Meetings = Arc::default();
+fn control_routes(platform: Platform) -> Router {
+    let replica = Replica {
+        platform,
+        meetings: Arc::default(),
+    };
     Router::new()
         .route("/_replica/{code}", get(state).put(configure))
         .route("/_replica/{code}/admit", post(|s, p| host_action(s, p, "admit")))
         .route("/_replica/{code}/deny", post(|s, p| host_action(s, p, "deny")))
+        .route("/_replica/{code}/timeout", post(|s, p| host_action(s, p, "timeout")))
         .route("/_replica/{code}/kick", post(|s, p| host_action(s, p, "kick")))
         .route("/_replica/{code}/end", post(|s, p| host_action(s, p, "end")))
         .route("/_replica/{code}/away", post(|s, p| host_action(s, p, "away")))
@@ -160,11 +504,12 @@ fn control_routes() -> Router {
         .route("/_replica/{code}/participants/{name}", delete(remove_person))
         .route("/_replica/{code}/chat", post(host_chat))
         .route("/_replica/{code}/blip", post(blip))
+        .route("/_replica/{code}/dialogs", post(dialog_answered))
         .route("/_replica/{code}/guests", post(guest_join))
         .route("/_replica/{code}/guests/{id}", get(guest_state))
         .route("/_replica/{code}/guests/{id}/leave", post(guest_leave))
         .route("/_replica/{code}/guests/{id}/chat", post(guest_chat))
-        .with_state(meetings)
+        .with_state(replica)
 }
 
 /// Where this router is mounted (e.g. `/_test/meeting/zoom` inside the server), so pages
@@ -180,7 +525,10 @@ fn mount_point(original: &Uri, inner: &Uri) -> String {
 
 fn render(page: &str, code: &str, base: &str) -> Html<String> {
     let common = COMMON_JS.replace("__CODE__", code).replace("__BASE__", base);
-    Html(page.replace("__COMMON__", &common))
+    Html(
+        page.replace("__CODE__", &html_attr(code))
+            .replace("__COMMON__", &common),
+    )
 }
 
 fn page_routes(page: &'static str) -> Router {
@@ -222,76 +570,40 @@ fn html_attr(s: &str) -> String {
     s.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;")
 }
 
-#[derive(Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Config {
     lobby: Option<bool>,
     admit_after_secs: Option<u64>,
     block: Option<String>,
     tone_hz: Option<u32>,
+    dialogs: Option<Vec<DialogSpec>>,
+    lobby_text: Option<Value>,
+    teams_launcher: Option<bool>,
+    teams_row_prefix: Option<String>,
+    teams_join_again_after_dialog: Option<bool>,
+    zoom_footer_auto_hide: Option<bool>,
+    zoom_deny_text: Option<String>,
+    zoom_passcode_text: Option<String>,
 }
 
-async fn configure(State(m): State<Meetings>, Path(code): Path<String>, Json(c): Json<Config>) -> Json<Value> {
-    with(&m, &code, |meeting| {
-        if let Some(lobby) = c.lobby {
-            meeting.lobby = lobby;
-        }
-        if let Some(secs) = c.admit_after_secs {
-            meeting.lobby = true;
-            meeting.admit_after = Some(Duration::from_secs(secs));
-        }
-        if let Some(block) = c.block {
-            meeting.block = (!block.is_empty()).then_some(block);
-        }
-        if let Some(hz) = c.tone_hz {
-            meeting.tone_hz = hz;
-        }
-    });
-    Json(json!({"ok": true}))
+async fn configure(
+    State(r): State<Replica>,
+    Path(code): Path<String>,
+    Json(c): Json<Config>,
+) -> Result<Json<Value>, (StatusCode, String)> {
+    with(&r, &code, |meeting| meeting.configure(c))
+        .map(|()| Json(json!({"ok": true})))
+        .map_err(|e| (StatusCode::BAD_REQUEST, e))
 }
 
-fn chat_json(meeting: &Meeting) -> Vec<Value> {
-    meeting
-        .chat
-        .iter()
-        .map(|c| json!({"id": c.id, "sender": c.sender, "text": c.text, "guestId": c.guest_id}))
-        .collect()
+async fn state(State(r): State<Replica>, Path(code): Path<String>) -> Json<Value> {
+    with(&r, &code, |meeting| Json(meeting.state_json()))
 }
 
-async fn state(State(m): State<Meetings>, Path(code): Path<String>) -> Json<Value> {
-    with(&m, &code, |meeting| {
-        let guests: Vec<Value> = meeting
-            .guests
-            .iter()
-            .map(|(id, g)| json!({"id": id, "name": g.name, "screen": g.screen.as_str()}))
-            .collect();
-        Json(json!({
-            "lobby": meeting.lobby,
-            "ended": meeting.ended,
-            "block": meeting.block,
-            "guests": guests,
-            "people": meeting.people,
-            "chat": chat_json(meeting),
-        }))
-    })
-}
-
-async fn host_action(State(m): State<Meetings>, Path(code): Path<String>, action: &'static str) -> Json<Value> {
-    with(&m, &code, |meeting| {
-        if action == "end" {
-            meeting.ended = true;
-        }
-        for guest in meeting.guests.values_mut() {
-            guest.screen = match (action, guest.screen.clone()) {
-                ("admit", Screen::Lobby) => Screen::Call,
-                ("deny", Screen::Lobby) => Screen::Denied,
-                ("kick", Screen::Call) => Screen::Removed,
-                ("end", Screen::Call | Screen::Lobby) => Screen::Ended,
-                ("away", Screen::Call) => Screen::Away,
-                (_, same) => same,
-            };
-        }
-    });
+async fn host_action(State(r): State<Replica>, Path(code): Path<String>, action: &'static str) -> Json<Value> {
+    let platform = r.platform;
+    with(&r, &code, |meeting| meeting.host_action(platform, action));
     Json(json!({"ok": true}))
 }
 
@@ -300,13 +612,13 @@ struct Named {
     name: String,
 }
 
-async fn add_person(State(m): State<Meetings>, Path(code): Path<String>, Json(p): Json<Named>) -> Json<Value> {
-    with(&m, &code, |meeting| meeting.people.push(p.name));
+async fn add_person(State(r): State<Replica>, Path(code): Path<String>, Json(p): Json<Person>) -> Json<Value> {
+    with(&r, &code, |meeting| meeting.add_person(p));
     Json(json!({"ok": true}))
 }
 
-async fn remove_person(State(m): State<Meetings>, Path((code, name)): Path<(String, String)>) -> Json<Value> {
-    with(&m, &code, |meeting| meeting.people.retain(|p| *p != name));
+async fn remove_person(State(r): State<Replica>, Path((code, name)): Path<(String, String)>) -> Json<Value> {
+    with(&r, &code, |meeting| meeting.people.retain(|p| p.name != name));
     Json(json!({"ok": true}))
 }
 
@@ -316,16 +628,9 @@ struct HostChat {
     text: String,
 }
 
-async fn host_chat(State(m): State<Meetings>, Path(code): Path<String>, Json(c): Json<HostChat>) -> Json<Value> {
-    with(&m, &code, |meeting| {
-        meeting.next_id += 1;
-        let id = meeting.next_id;
-        meeting.chat.push(ChatLine {
-            id,
-            sender: c.sender,
-            text: c.text,
-            guest_id: None,
-        });
+async fn host_chat(State(r): State<Replica>, Path(code): Path<String>, Json(c): Json<HostChat>) -> Json<Value> {
+    with(&r, &code, |meeting| {
+        let id = meeting.add_chat(c.sender, c.text, None);
         Json(json!({"id": id}))
     })
 }
@@ -335,74 +640,32 @@ struct Blip {
     secs: u64,
 }
 
-async fn blip(State(m): State<Meetings>, Path(code): Path<String>, Json(b): Json<Blip>) -> Json<Value> {
-    with(&m, &code, |meeting| {
+async fn blip(State(r): State<Replica>, Path(code): Path<String>, Json(b): Json<Blip>) -> Json<Value> {
+    with(&r, &code, |meeting| {
         meeting.blip_until = Some(Instant::now() + Duration::from_secs(b.secs));
     });
     Json(json!({"ok": true}))
 }
 
-async fn guest_join(State(m): State<Meetings>, Path(code): Path<String>, Json(p): Json<Named>) -> Json<Value> {
-    with(&m, &code, |meeting| {
-        meeting.next_id += 1;
-        let id = format!("g{}", meeting.next_id);
-        let screen = if meeting.ended {
-            Screen::Ended
-        } else if meeting.lobby {
-            Screen::Lobby
-        } else {
-            Screen::Call
-        };
-        meeting.guests.insert(
-            id.clone(),
-            Guest {
-                name: p.name,
-                screen,
-                joined: Instant::now(),
-            },
-        );
-        Json(json!({"id": id}))
-    })
+async fn dialog_answered(
+    State(r): State<Replica>,
+    Path(code): Path<String>,
+    Json(a): Json<DialogAnswer>,
+) -> Json<Value> {
+    with(&r, &code, |meeting| meeting.answer_dialog(a));
+    Json(json!({"ok": true}))
 }
 
-async fn guest_state(State(m): State<Meetings>, Path((code, id)): Path<(String, String)>) -> Json<Value> {
-    with(&m, &code, |meeting| {
-        let now = Instant::now();
-        if let (Some(after), Some(guest)) = (meeting.admit_after, meeting.guests.get_mut(&id))
-            && guest.screen == Screen::Lobby
-            && now.duration_since(guest.joined) >= after
-        {
-            guest.screen = Screen::Call;
-        }
-        let blipping = meeting.blip_until.is_some_and(|until| now < until);
-        let screen = match meeting.guests.get(&id) {
-            Some(g) if g.screen == Screen::Call && blipping => "reconnecting",
-            Some(g) => g.screen.as_str(),
-            None => "left",
-        };
-        let mut participants: Vec<Value> = meeting
-            .guests
-            .iter()
-            .filter(|(_, g)| g.screen == Screen::Call)
-            .map(|(gid, g)| json!({"id": format!("spaces/{code}/devices/{gid}"), "name": g.name}))
-            .collect();
-        participants.extend(
-            meeting
-                .people
-                .iter()
-                .map(|name| json!({"id": format!("spaces/{code}/people/{name}"), "name": name})),
-        );
-        Json(json!({
-            "screen": screen,
-            "participants": participants,
-            "chat": chat_json(meeting),
-            "toneHz": meeting.tone_hz,
-        }))
-    })
+async fn guest_join(State(r): State<Replica>, Path(code): Path<String>, Json(p): Json<Named>) -> Json<Value> {
+    with(&r, &code, |meeting| Json(json!({"id": meeting.add_guest(p.name)})))
 }
 
-async fn guest_leave(State(m): State<Meetings>, Path((code, id)): Path<(String, String)>) -> Json<Value> {
-    with(&m, &code, |meeting| {
+async fn guest_state(State(r): State<Replica>, Path((code, id)): Path<(String, String)>) -> Json<Value> {
+    with(&r, &code, |meeting| Json(meeting.guest_json(&code, &id)))
+}
+
+async fn guest_leave(State(r): State<Replica>, Path((code, id)): Path<(String, String)>) -> Json<Value> {
+    with(&r, &code, |meeting| {
         if let Some(guest) = meeting.guests.get_mut(&id) {
             guest.screen = Screen::Left;
         }
@@ -416,23 +679,16 @@ struct GuestChat {
 }
 
 async fn guest_chat(
-    State(m): State<Meetings>,
+    State(r): State<Replica>,
     Path((code, id)): Path<(String, String)>,
     Json(c): Json<GuestChat>,
 ) -> Json<Value> {
-    with(&m, &code, |meeting| {
+    with(&r, &code, |meeting| {
         let Some(guest) = meeting.guests.get(&id) else {
             return Json(json!({"ok": false}));
         };
         let sender = guest.name.clone();
-        meeting.next_id += 1;
-        let line = ChatLine {
-            id: meeting.next_id,
-            sender,
-            text: c.text,
-            guest_id: Some(id.clone()),
-        };
-        meeting.chat.push(line);
+        meeting.add_chat(sender, c.text, Some(id.clone()));
         Json(json!({"ok": true}))
     })
 }
@@ -440,6 +696,10 @@ async fn guest_chat(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(v: Value) -> Config {
+        serde_json::from_value(v).unwrap()
+    }
 
     #[test]
     fn pages_find_their_control_api_wherever_they_are_mounted() {
@@ -457,5 +717,174 @@ mod tests {
             assert!(html.contains("const api = \"/base/_replica/\" + code;"));
             assert!(!html.contains("__COMMON__") && !html.contains("__CODE__"));
         }
+    }
+
+    #[test]
+    fn the_old_config_still_applies_and_the_new_defaults_are_realistic() {
+        let mut m = Meeting::default();
+        m.configure(config(json!({"admitAfterSecs": 2, "block": "captcha", "toneHz": 500})))
+            .unwrap();
+        let s = m.state_json();
+        assert_eq!(s["lobby"], true);
+        assert_eq!(s["block"], "captcha");
+        assert_eq!(s["toneHz"], 500);
+        assert_eq!(s["teamsLauncher"], true);
+        assert_eq!(s["teamsRowPrefix"], "participantsInCall-");
+        assert_eq!(s["teamsJoinAgainAfterDialog"], true);
+        assert_eq!(s["zoomFooterAutoHide"], true);
+        assert_eq!(s["dialogs"], json!([]));
+        m.configure(config(json!({"block": ""}))).unwrap();
+        assert_eq!(m.state_json()["block"], Value::Null);
+    }
+
+    #[test]
+    fn dialogs_get_their_default_phase_and_a_bad_phase_is_refused() {
+        let mut m = Meeting::default();
+        m.configure(config(json!({"dialogs": [
+            {"kind": "permission"}, {"kind": "audio_video"}, {"kind": "recording"},
+            {"kind": "got_it", "at": "prejoin"}
+        ]})))
+        .unwrap();
+        let at: Vec<_> = m.dialogs.iter().map(|d| d.at.clone().unwrap()).collect();
+        assert_eq!(at, ["prejoin", "afterJoin", "call", "prejoin"]);
+        let err = m.configure(config(
+            json!({"dialogs": [{"kind": "got_it", "at": "later"}], "lobby": true}),
+        ));
+        assert!(err.is_err());
+        assert!(!m.lobby, "a refused config changes nothing");
+        assert_eq!(m.dialogs.len(), 4);
+    }
+
+    #[test]
+    fn answered_dialogs_are_recorded_with_the_button_clicked() {
+        let mut m = Meeting::default();
+        m.answer_dialog(
+            serde_json::from_value(
+                json!({"kind": "permission", "at": "prejoin", "button": "Allow microphone and camera"}),
+            )
+            .unwrap(),
+        );
+        m.answer_dialog(serde_json::from_value(json!({"kind": "recording", "button": "Join now"})).unwrap());
+        assert_eq!(
+            m.state_json()["dialogsAnswered"],
+            json!([
+                {"kind": "permission", "at": "prejoin", "button": "Allow microphone and camera"},
+                {"kind": "recording", "at": null, "button": "Join now"},
+            ])
+        );
+    }
+
+    #[test]
+    fn people_carry_role_qualifier_and_camera_and_the_guest_sees_itself() {
+        let mut m = Meeting::default();
+        m.add_person(serde_json::from_value(json!({"name": "Ann Lee", "role": "Organizer"})).unwrap());
+        m.add_person(serde_json::from_value(json!({"name": "Bo", "qualifier": "(Guest)", "cameraOn": true})).unwrap());
+        let me = m.add_guest("Bot".into());
+        let other = m.add_guest("Other bot".into());
+        let s = m.guest_json("abc", &me);
+        let p = s["participants"].as_array().unwrap();
+        assert_eq!(p.len(), 4);
+        assert_eq!(p[0]["name"], "Bot");
+        assert_eq!(p[0]["self"], true);
+        assert_eq!(p[0]["id"], format!("spaces/abc/devices/{me}"));
+        assert_eq!(p[1]["self"], false);
+        assert_eq!(
+            p[2],
+            json!({"id": "spaces/abc/people/Ann Lee", "name": "Ann Lee", "role": "Organizer", "qualifier": null, "cameraOn": false, "self": false})
+        );
+        assert_eq!(p[3]["qualifier"], "(Guest)");
+        assert_eq!(p[3]["cameraOn"], true);
+        assert_eq!(m.guest_json("abc", &other)["participants"][1]["self"], true);
+        let state = m.state_json();
+        assert_eq!(state["people"], json!(["Ann Lee", "Bo"]));
+        assert_eq!(state["persons"][0]["role"], "Organizer");
+        assert_eq!(state["persons"][1]["cameraOn"], true);
+    }
+
+    #[test]
+    fn a_lobby_timeout_depends_on_the_platform() {
+        for (platform, screen) in [
+            (Platform::Meet, "timeout"),
+            (Platform::Teams, "prejoin"),
+            (Platform::Zoom, "denied"),
+        ] {
+            let mut m = Meeting {
+                lobby: true,
+                ..Meeting::default()
+            };
+            let id = m.add_guest("Bot".into());
+            m.host_action(platform, "timeout");
+            assert_eq!(m.guest_json("c", &id)["screen"], screen, "{platform:?}");
+            m.host_action(platform, "admit");
+            assert_eq!(
+                m.guest_json("c", &id)["screen"],
+                screen,
+                "only a waiting guest is admitted"
+            );
+        }
+    }
+
+    #[test]
+    fn page_knobs_reach_the_guest_poll() {
+        let mut m = Meeting::default();
+        m.configure(config(json!({
+            "lobbyText": 2, "teamsLauncher": false, "teamsRowPrefix": "attendeesInMeeting-",
+            "teamsJoinAgainAfterDialog": false, "zoomFooterAutoHide": false,
+            "zoomDenyText": "The host has denied your request", "zoomPasscodeText": "Invalid password"
+        })))
+        .unwrap();
+        let id = m.add_guest("Bot".into());
+        let c = &m.guest_json("c", &id)["config"];
+        assert_eq!(c["lobbyText"], 2);
+        assert_eq!(c["teamsLauncher"], false);
+        assert_eq!(c["teamsRowPrefix"], "attendeesInMeeting-");
+        assert_eq!(c["teamsJoinAgainAfterDialog"], false);
+        assert_eq!(c["zoomFooterAutoHide"], false);
+        assert_eq!(c["zoomDenyText"], "The host has denied your request");
+        assert_eq!(c["zoomPasscodeText"], "Invalid password");
+    }
+
+    #[test]
+    fn chat_lines_carry_their_time() {
+        let mut m = Meeting::default();
+        let before = now_ms();
+        m.add_chat("Ann".into(), "hi".into(), None);
+        let at = m.state_json()["chat"][0]["at"].as_u64().unwrap();
+        assert!(at >= before && at <= now_ms());
+    }
+
+    #[tokio::test]
+    async fn the_control_api_records_dialogs_and_people() {
+        let r = Replica {
+            platform: Platform::Meet,
+            meetings: Arc::default(),
+        };
+        let code = || Path("abc".to_string());
+        let bad = configure(
+            State(r.clone()),
+            code(),
+            Json(config(json!({"dialogs": [{"kind": "x", "at": "never"}]}))),
+        )
+        .await;
+        assert_eq!(bad.unwrap_err().0, StatusCode::BAD_REQUEST);
+        let person: Person = serde_json::from_value(json!({"name": "Ann", "role": "Host"})).unwrap();
+        assert_eq!(add_person(State(r.clone()), code(), Json(person)).await.0["ok"], true);
+        let answer: DialogAnswer =
+            serde_json::from_value(json!({"kind": "got_it", "at": "call", "button": "Got it"})).unwrap();
+        assert_eq!(
+            dialog_answered(State(r.clone()), code(), Json(answer)).await.0["ok"],
+            true
+        );
+        let Json(s) = state(State(r.clone()), code()).await;
+        assert_eq!(s["persons"][0]["role"], "Host");
+        assert_eq!(s["dialogsAnswered"][0]["button"], "Got it");
+        assert_eq!(
+            remove_person(State(r.clone()), Path(("abc".to_string(), "Ann".to_string())))
+                .await
+                .0["ok"],
+            true
+        );
+        let Json(s) = state(State(r), code()).await;
+        assert_eq!(s["people"], json!([]));
     }
 }

@@ -1,88 +1,227 @@
 //! Google Meet (`meet.google.com/xxx-yyyy-zzz`), as a guest without a Google account.
-//! Every selector and text the Meet provider relies on is here; sources and dates are in
-//! `docs/research/meeting-web-clients.md` §1.
+//! Every selector and text the bot reads on Meet is here; each candidate's sources (public
+//! bots, real DOM captures) and confidence are in `docs/research/signals-meet.md` (§ numbers
+//! below) and `meeting-web-clients.md` §1.
 
-use super::{ChatSpec, ClientSpec};
+use super::{ChatSpec, ClientSpec, CounterSpec, DialogSpec, EntrySpec, PrejoinSpec, RosterSpec, ScreensSpec};
 
 pub const MEET: ClientSpec = ClientSpec {
     name: "Google Meet",
-    dismiss_buttons: &["Got it", "Dismiss", "Accept all"],
-    name_inputs: &["input[aria-label='Your name']", "input[placeholder='Your name']"],
-    mute_buttons: &[
-        "[role='button'][aria-label*='Turn off microphone']",
-        "[role='button'][aria-label*='Turn off camera']",
-        "button[aria-label*='Turn off microphone']",
-        "button[aria-label*='Turn off camera']",
+    // §1: the guest form has one text input; labels are English-only, the bare input is not.
+    prejoin: PrejoinSpec {
+        name_inputs: &[
+            "input[aria-label='Your name']",
+            "input[placeholder='Your name']",
+            "input[type='text'][jsname]",
+            "input[autocomplete='name']",
+        ],
+        passcode_inputs: &[],
+        // The label states the action ("Turn off …"), so a second pass finds nothing to click.
+        mute_buttons: &[
+            "[role='button'][aria-label*='Turn off microphone']",
+            "[role='button'][aria-label*='Turn off camera']",
+            "button[aria-label*='Turn off microphone']",
+            "button[aria-label*='Turn off camera']",
+        ],
+        // Prefixes: a real capture shows "Ask to join without microphone & camera".
+        join_buttons: &[
+            "Ask to join",
+            "Join now",
+            "Join anyway",
+            "Join the call now",
+            "Join here too",
+            "Switch here",
+            "Teilnahme erbitten",
+            "Jetzt teilnehmen",
+            "Trotzdem teilnehmen",
+        ],
+        join_selectors: &[],
+    },
+    // §1, §4. The recording notice gates the call's media until accepted ("Join now" in the
+    // dialog, never "Leave").
+    dialogs: &[
+        DialogSpec {
+            kind: "media_permission",
+            texts: &[
+                "Do you want people to see and hear you in the meeting",
+                "Continue without microphone and camera",
+            ],
+            buttons: &[
+                "Continue without microphone and camera",
+                "Ohne Mikrofon und Kamera fortfahren",
+                "Continue without microphone",
+            ],
+            button_selectors: &[],
+        },
+        DialogSpec {
+            kind: "recording_notice",
+            texts: &[
+                "This video call is being recorded",
+                "This video call is being transcribed",
+                "being recorded and transcribed",
+                "Gemini is taking notes",
+            ],
+            buttons: &["Join now", "Continue", "Got it"],
+            button_selectors: &[
+                "[role='dialog'] button[data-mdc-dialog-action='ok']",
+                "button[data-mdc-dialog-action='ok']",
+            ],
+        },
+        DialogSpec {
+            kind: "notice",
+            texts: &[],
+            buttons: &["Got it", "Verstanden"],
+            button_selectors: &[],
+        },
     ],
-    join_buttons: &["Ask to join", "Join now", "Join anyway"],
+    // §2: the 2026 capture shows only "Please wait until a meeting host brings you into the call".
     lobby_texts: &[
+        "Please wait until a meeting host brings you into the call",
         "Asking to be let in",
         "Asking to join",
         "You'll join the call when someone lets you in",
-        "Please wait until a meeting host brings you into the call",
         "Waiting for the host to let you in",
+        "Bitte warten Sie, bis Sie vom Organisator",
     ],
-    // "Leave call" is already on the lobby screen, so it proves nothing; these side-panel and
-    // captions controls appear only in the call (three independent bots agree).
-    in_call_selectors: &[
+    // The lobby already shows Leave call, Chat and a participant element (§2).
+    lobby_text_wins: true,
+    transitional_texts: &[
+        "Getting ready",
+        "You'll be able to join in just a moment",
+        "Ready to join?",
+    ],
+    // §3: present in the call, absent from the lobby in real captures.
+    in_call: &[
+        "[aria-label='Meeting details']",
+        "[role='region'][aria-label='Call feature notifications and actions']",
         "button[aria-label='Turn on captions']",
         "button[aria-label='Turn off captions']",
-        "button[aria-label*='Chat with everyone']",
-        "button[aria-label='Meeting details']",
+        "[role='button'][aria-label='Turn on captions']",
+        "[role='button'][aria-label='Turn off captions']",
         "button[aria-label='Host controls']",
     ],
-    participant_selector: "[data-participant-id]",
-    participant_id_attribute: "data-participant-id",
-    participant_name_attribute: Some("aria-label"),
-    participant_ignore: &["Backgrounds and effects", "visual_effects"],
-    removed_texts: &["You've been removed from the meeting"],
-    ended_texts: &[
-        "Your host ended the meeting for everyone",
-        "The call ended because everyone left",
-        "This meeting has ended",
-    ],
-    blocked: &[
-        // Checked first: the most specific copy of the "can't join" screen. No public source
-        // shows a distinct knocking-disabled screen; this sentence is the likeliest (research §1.5).
-        (
-            "knocking_disabled",
-            &[
-                "No one can join a meeting unless invited or admitted by the host",
-                "You can't ask to join this call",
-            ],
-        ),
-        (
-            "join_denied",
-            &[
-                "Someone in the call denied your request to join",
-                "No one responded to your request to join the call",
-                // Also what Meet shows when it blocks a bot; ambiguous in public sources.
-                "You can't join this video call",
-            ],
-        ),
-        (
-            "meeting_not_found",
-            &[
-                "Check your meeting code",
-                "Invalid video call name",
-                "Your meeting code has expired",
-                "The meeting code you entered doesn't work",
-            ],
-        ),
-        ("sign_in_required", &["Use your Google Account"]),
-        ("captcha", &["Our systems have detected unusual traffic"]),
-    ],
+    in_call_hideable: &[],
+    // §6. Names from the panel's accessible labels, the tiles' name bars (`.notranslate`),
+    // never a tile's first line (the avatar initial with the camera off).
+    roster: RosterSpec {
+        panel_buttons: &[
+            "button[aria-label^='People']",
+            "[role='button'][aria-label^='People']",
+            "button[aria-label^='Show everyone']",
+            "button[aria-label^='Personen']",
+        ],
+        list_containers: &[
+            "[role='list'][aria-label='Participants']",
+            "[role='list'][aria-label='Teilnehmer']",
+        ],
+        list_entries: &[EntrySpec {
+            selector: "[role='listitem']",
+            id_attribute: "data-participant-id",
+            names: &["@aria-label", "span.zWGUib", "span.notranslate"],
+        }],
+        tiles: &[EntrySpec {
+            selector: "[data-participant-id]",
+            id_attribute: "data-participant-id",
+            // Not `data-self-name`: where it exists it holds the viewer's own name on every tile.
+            names: &["span.notranslate", "span.zWGUib"],
+        }],
+        counters: &[
+            CounterSpec {
+                selector: "[data-avatar-count]",
+                attribute: Some("data-avatar-count"),
+            },
+            CounterSpec {
+                selector: "button[aria-label^='People - ']",
+                attribute: Some("aria-label"),
+            },
+        ],
+        self_markers: &["(You)", "(Du)", "(Vous)", "(Tú)"],
+        self_names: &["You", "Du", "Ich", "Vous", "Tú", "Você"],
+        qualifiers: &["Meeting host"],
+        not_people: &[
+            "Backgrounds and effects",
+            "visual_effects",
+            "Your presentation",
+            "is presenting",
+            "Merged audio",
+            "Adaptive audio group",
+        ],
+        // Opening chat hides the People pane (§8).
+        pane_shared_with_chat: true,
+    },
+    // §5. Every end screen carries "No one can join a meeting unless invited or admitted by
+    // the host" and "Return to home screen": boilerplate, never a signal.
+    screens: ScreensSpec {
+        refusals: &[
+            (
+                "join_denied",
+                &[
+                    "Someone in the call denied your request to join",
+                    "denied your request to join",
+                ],
+            ),
+            (
+                "waiting_room_timeout",
+                &[
+                    "No one responded to your request to join the call",
+                    "Niemand hat auf Ihre Teilnahmeanfrage geantwortet",
+                ],
+            ),
+            (
+                "meeting_not_found",
+                &[
+                    "Check your meeting code",
+                    "Invalid video call name",
+                    "Your meeting code has expired",
+                    "The meeting code you entered doesn't work",
+                ],
+            ),
+            // Also Meet's answer to a bot it blocks (attendee reads it so): a refusal the
+            // host did not make.
+            (
+                "join_blocked",
+                &[
+                    "You can't join this video call",
+                    "There is a problem connecting to this video call",
+                ],
+            ),
+            (
+                "sign_in_required",
+                &["Use your Google Account", "Sign in with your Google Account"],
+            ),
+            ("captcha", &["Our systems have detected unusual traffic"]),
+        ],
+        refusal_selectors: &[
+            ("sign_in_required", &["input[type='email'][name='identifier']"]),
+            (
+                "captcha",
+                &[
+                    "iframe[src*='recaptcha'][src*='bframe']",
+                    "iframe[title*='recaptcha challenge']",
+                ],
+            ),
+        ],
+        removed: &[
+            "You've been removed from the meeting",
+            "You were removed from the meeting",
+        ],
+        ended: &[
+            "Your host ended the meeting for everyone",
+            "The call ended because everyone left",
+            "This meeting has ended",
+            "You left the meeting",
+        ],
+    },
     leave_buttons: &[
         "button[aria-label='Leave call']",
         "[role='button'][aria-label='Leave call']",
     ],
-    in_call_panels: &[],
     frames: &[],
-    // Sources disagree on the input's label and element; match "Send a message" on textareas
-    // first. Sender and text classes are obfuscated and rotate (research §1.6).
+    // §8. The body's text leaf; the pin button beside it also carries `data-message-id` (and a
+    // "keep" icon ligature) and is skipped; own runs have a time-only header.
     chat: ChatSpec {
         open_buttons: &[
-            "button[aria-label*='Chat with everyone']",
+            "button[aria-label^='Chat with everyone']",
             "button[aria-label='Toggle chat']",
         ],
         inputs: &[
@@ -91,8 +230,8 @@ pub const MEET: ClientSpec = ClientSpec {
             "input[aria-label*='Send a message']",
         ],
         send_buttons: &["button[aria-label*='Send a message']", "button[aria-label*='Send']"],
-        message: "[data-message-id]",
+        message: "div[data-message-id]",
         sender: ".poVWob",
-        text: ".jO4O1",
+        text: "[jsname='dTKtvb'], [data-is-tv], .jO4O1",
     },
 };

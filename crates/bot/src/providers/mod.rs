@@ -1,66 +1,163 @@
-//! Meeting web clients. Each client is a [`ClientSpec`] — its selectors and texts in one
-//! file, so a UI change is a one-file edit — driven by one [`WebClient`] provider.
+//! Meeting web clients as data. Each client is a [`ClientSpec`] — for every signal the bot
+//! reads (pre-join controls, dialogs, lobby, in-call markers, refusal screens, roster
+//! entries and names, self markers, counters, chat), several candidates from independent
+//! evidence, tried in order, with the source of each in `docs/research/signals-*.md`. One
+//! script (`page.js`) interprets any spec; one [`WebClient`] drives it. A client's UI change
+//! is an edit to its spec file, not to code.
 //!
-//! The page is read with one script per look ([`PROBE`]) that classifies the screen and
-//! lists participants; the driver decides what that means.
+//! Each look at the page ([`Provider::observe`]) classifies the screen, answers any known
+//! dialog (at every phase: pre-join, lobby, call), does the next pre-join step, keeps the
+//! people panel (and chat) in view, and reads the roster and chat.
 
 pub mod meet;
 pub mod teams;
 pub mod zoom;
 
-use crate::driver::{ChatLine, Observation, Participant, Provider};
+use crate::driver::{ChatLine, Observation, Provider};
+use crate::roster::RosterReading;
 use async_trait::async_trait;
 use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::input::{DispatchKeyEventParams, DispatchKeyEventType, InsertTextParams};
 use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
 use chromiumoxide::page::ScreenshotParams;
+use meeboter_core::lifecycle::sub_code;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::collections::HashMap;
+use serde_json::{Value, json};
+use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
+use tokio::time::Instant;
 
-/// What identifies one web client's screens. Texts match case-insensitively as
-/// substrings of the page's visible text (buttons: of their text or `aria-label`).
+/// The script every client's page runs (functions over a spec and a document).
+const PAGE_JS: &str = include_str!("page.js");
+
+/// Everything the bot knows about one web client. Texts match case-insensitively, with
+/// apostrophes and spaces normalised, as substrings of the page's visible text; button texts
+/// match a button's text or accessible name exactly (join buttons: as a prefix).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientSpec {
     pub name: &'static str,
-    /// Buttons clicked whenever present before joining: consent, "Got it", "Continue on
-    /// this browser", "Join from your browser".
-    pub dismiss_buttons: &'static [&'static str],
-    /// Where the bot's name goes (CSS selectors, first match).
-    pub name_inputs: &'static [&'static str],
-    /// Buttons that turn the microphone or camera off, clicked once if present.
-    pub mute_buttons: &'static [&'static str],
-    /// The join button (text or aria-label), in order of preference.
-    pub join_buttons: &'static [&'static str],
-    /// Texts of the lobby.
+    pub prejoin: PrejoinSpec,
+    /// Dialogs answered the safe way whenever they show, in this order.
+    pub dialogs: &'static [DialogSpec],
+    /// Texts of the lobby (waiting to be admitted).
     pub lobby_texts: &'static [&'static str],
-    /// Elements that exist only once admitted. Checked only when no lobby text shows: real
-    /// clients render some call controls (e.g. Meet's "Leave call") in the lobby already.
-    pub in_call_selectors: &'static [&'static str],
-    /// One element per participant tile or roster entry, and the attribute with its id.
-    pub participant_selector: &'static str,
-    pub participant_id_attribute: &'static str,
-    /// Attribute holding the name; the element's first line of text otherwise.
-    pub participant_name_attribute: Option<&'static str>,
-    /// Participant elements with these names are not people (e.g. Meet's self-preview
-    /// "Backgrounds and effects" tile).
-    pub participant_ignore: &'static [&'static str],
-    /// Hard signals.
-    pub removed_texts: &'static [&'static str],
-    pub ended_texts: &'static [&'static str],
-    /// Screens that keep the bot out: (sub code, texts).
-    pub blocked: &'static [(&'static str, &'static [&'static str])],
-    /// The leave button.
+    /// Whether a lobby text outweighs in-call markers. True where the client renders call
+    /// controls in the lobby (Meet); false where it shows lobby-like words in the call (Zoom's
+    /// "Please wait" notices, which made other bots leave right after admission).
+    pub lobby_text_wins: bool,
+    /// Texts of known screens between others ("Getting ready…", "Joining Meeting…"): known,
+    /// so they never count toward an unknown screen.
+    pub transitional_texts: &'static [&'static str],
+    /// Elements that exist only once admitted (visible).
+    pub in_call: &'static [&'static str],
+    /// `(container, marker)`: a marker inside a container that hides itself (Zoom's footer
+    /// auto-hides in the call); counts while the container's parent is on screen.
+    pub in_call_hideable: &'static [(&'static str, &'static str)],
+    pub roster: RosterSpec,
+    pub screens: ScreensSpec,
+    /// The leave button, and a confirm button where the client asks (listed first).
     pub leave_buttons: &'static [&'static str],
-    /// Clicked once when the call is reached (e.g. Teams' People panel, whose roster is
-    /// only in the page while open).
-    pub in_call_panels: &'static [&'static str],
     /// Iframes (CSS selectors) that hold the client when it is embedded, e.g. Zoom's
     /// progressive web app; the first same-origin match is where the scripts look.
     pub frames: &'static [&'static str],
     pub chat: ChatSpec,
+}
+
+/// The pre-join screen.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PrejoinSpec {
+    /// Where the bot's name goes (CSS selectors, first visible match).
+    pub name_inputs: &'static [&'static str],
+    /// Where a meeting passcode goes (filled from the link's `pwd` when empty); one still
+    /// shown after joining means the passcode was refused.
+    pub passcode_inputs: &'static [&'static str],
+    /// Buttons that turn the microphone or camera off, clicked once if present.
+    pub mute_buttons: &'static [&'static str],
+    /// Join buttons by text, as prefixes ("Ask to join" also matches "Ask to join without
+    /// microphone & camera"), in order of preference.
+    pub join_buttons: &'static [&'static str],
+    /// Join buttons by selector (locale-free), tried first.
+    pub join_selectors: &'static [&'static str],
+}
+
+/// A dialog and its safe answer.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DialogSpec {
+    /// Reported in the `dialog_dismissed` event.
+    pub kind: &'static str,
+    /// Texts that identify it (empty: the button alone does, e.g. a bare "Got it").
+    pub texts: &'static [&'static str],
+    /// The safe answer, by exact text or accessible name, in order.
+    pub buttons: &'static [&'static str],
+    /// The safe answer by selector (locale-free), tried first.
+    pub button_selectors: &'static [&'static str],
+}
+
+/// Where people are listed and how names, self and counts are read.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RosterSpec {
+    /// Buttons that open the people panel (clicked only while no list shows).
+    pub panel_buttons: &'static [&'static str],
+    /// The panel's list; entries are read inside it while it is on screen.
+    pub list_containers: &'static [&'static str],
+    pub list_entries: &'static [EntrySpec],
+    /// Video tiles (anywhere outside the list).
+    pub tiles: &'static [EntrySpec],
+    /// The client's participant counter, the bot included (`[N]` or the first number).
+    pub counters: &'static [CounterSpec],
+    /// Texts in an entry (its text or accessible name) that mark the bot itself.
+    pub self_markers: &'static [&'static str],
+    /// Names that mean the bot itself ("You").
+    pub self_names: &'static [&'static str],
+    /// Suffixes stripped from names (roles, "(Guest)").
+    pub qualifiers: &'static [&'static str],
+    /// Entries whose name contains one of these are not people.
+    pub not_people: &'static [&'static str],
+    /// The client shows one side pane at a time: chat replaces the people panel. The bot
+    /// keeps the panel open and looks at the chat every [`CHAT_LOOK_EVERY`].
+    pub pane_shared_with_chat: bool,
+}
+
+/// One kind of roster entry.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntrySpec {
+    pub selector: &'static str,
+    /// Attribute with a stable id ("" when the client has none; names key the roster).
+    pub id_attribute: &'static str,
+    /// Name sources in order: `@attr` (the entry's attribute), `sel@attr` (a child's),
+    /// `sel` (a child's words, icons and controls left out), `""` (the entry's own words);
+    /// `|comma` keeps what precedes the first comma. Never "the first line of text":
+    /// with the camera off that is the avatar's initial.
+    pub names: &'static [&'static str],
+}
+
+/// A participant counter.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CounterSpec {
+    pub selector: &'static str,
+    /// Read from this attribute; from the element's text when `None`.
+    pub attribute: Option<&'static str>,
+}
+
+/// Screens that end or refuse the bot.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreensSpec {
+    /// `(sub code, texts)`: screens that keep the bot out, most specific first.
+    /// `waiting_room_timeout` here means the client gave up on the lobby itself.
+    pub refusals: &'static [(&'static str, &'static [&'static str])],
+    /// `(sub code, selectors)`: the same, recognised by an element (e.g. a login form).
+    pub refusal_selectors: &'static [(&'static str, &'static [&'static str])],
+    /// The host removed the bot (a removal before admission is a denial).
+    pub removed: &'static [&'static str],
+    /// The meeting is over.
+    pub ended: &'static [&'static str],
 }
 
 /// The chat panel of a client: where messages are typed and where they are listed (most
@@ -74,165 +171,14 @@ pub struct ChatSpec {
     pub inputs: &'static [&'static str],
     /// Send buttons, clicked when Enter did not send.
     pub send_buttons: &'static [&'static str],
-    /// One element per message.
+    /// One element per message (buttons matching it, like Meet's pin button, are skipped).
     pub message: &'static str,
-    /// The sender: inside the message, or the nearest one before it (clients that show one
-    /// header above a run of messages).
+    /// The sender's name: inside the message, or in the nearest header before it (a header
+    /// with only a time marks the bot's own messages).
     pub sender: &'static str,
-    /// The text inside the message; the message's last line of text otherwise.
+    /// The text inside the message; the message's words otherwise.
     pub text: &'static str,
 }
-
-/// Classifies the page and lists participants; `spec` is the client's [`ClientSpec`].
-pub const PROBE: &str = r#"
-(spec, doc) => {
-  const visible = (el) => !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
-  // Clients mix typographic and plain apostrophes and ellipses; compare them normalised.
-  const norm = (t) => (t || '').toLowerCase().replace(/[\u2018\u2019]/g, "'").replace(/\u2026/g, '...');
-  const text = norm(doc.body ? doc.body.innerText : '');
-  const has = (list) => list.find((t) => text.includes(norm(t)));
-  for (const [code, texts] of spec.blocked) {
-    const hit = has(texts);
-    if (hit) return { state: 'blocked', subCode: code, message: hit };
-  }
-  if (has(spec.removedTexts)) return { state: 'removed' };
-  if (has(spec.endedTexts)) return { state: 'ended' };
-  // A lobby text wins over any call control: that is how bots avoid false admission.
-  if (has(spec.lobbyTexts)) return { state: 'lobby' };
-  const inCall = spec.inCallSelectors.some((s) => Array.from(doc.querySelectorAll(s)).some(visible));
-  if (inCall) {
-    const seen = new Map();
-    for (const el of doc.querySelectorAll(spec.participantSelector)) {
-      const attr = spec.participantNameAttribute ? el.getAttribute(spec.participantNameAttribute) : null;
-      const name = (attr || el.innerText || '').split('\n')[0].trim();
-      // Rosters without ids (Zoom) are keyed by name.
-      const id = (spec.participantIdAttribute && el.getAttribute(spec.participantIdAttribute)) || name;
-      if (!id || seen.has(id)) continue;
-      if (spec.participantIgnore.some((x) => norm(name).includes(norm(x)))) continue;
-      seen.set(id, { id, name });
-    }
-    const chat = [];
-    if (spec.chat.message) {
-      for (const el of doc.querySelectorAll(spec.chat.message)) {
-        // The sender is in the message, or in the nearest header before it.
-        let sender = el.querySelector(spec.chat.sender);
-        for (let cur = el; !sender && cur && cur !== doc.body; cur = cur.parentElement) {
-          for (let prev = cur.previousElementSibling; !sender && prev; prev = prev.previousElementSibling) {
-            sender = prev.matches(spec.chat.sender) ? prev : prev.querySelector(spec.chat.sender);
-          }
-        }
-        const body = spec.chat.text ? el.querySelector(spec.chat.text) : null;
-        const lines = (el.innerText || '').trim().split('\n');
-        const message = ((body ? body.innerText : lines[lines.length - 1]) || '').trim();
-        if (message) chat.push({ sender: sender ? sender.innerText.trim() : '', text: message });
-      }
-    }
-    return { state: 'in_call', participants: Array.from(seen.values()), chat };
-  }
-  return { state: 'joining' };
-}
-"#;
-
-/// One pre-join step: dismiss what is in the way, fill the name, mute, press join.
-/// Returns what it did (`joined` once the join button was pressed).
-const PREJOIN: &str = r#"
-(spec, doc, botName) => {
-  const visible = (el) => !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
-  const label = (el) => ((el.innerText || '') + ' ' + (el.getAttribute('aria-label') || '')).trim().toLowerCase();
-  const buttons = () => Array.from(doc.querySelectorAll('button, [role="button"], a')).filter(visible);
-  const find = (texts) => {
-    for (const t of texts) {
-      const hit = buttons().find((b) => label(b).includes(t.toLowerCase()) && !b.disabled
-        && b.getAttribute('aria-disabled') !== 'true' && !b.classList.contains('disabled'));
-      if (hit) return hit;
-    }
-    return null;
-  };
-  const done = [];
-  // One step at a time: a dismissal may navigate (Zoom's "Join from your browser") or
-  // reveal the real form, so the next look decides what follows.
-  const dismiss = find(spec.dismissButtons);
-  if (dismiss) { dismiss.click(); return ['dismissed']; }
-  for (const sel of spec.nameInputs) {
-    const input = Array.from(doc.querySelectorAll(sel)).find(visible);
-    if (input && input.value !== botName) {
-      // Typed with real key events by the caller: some clients (Zoom) keep Join disabled
-      // when the value is set from script.
-      // Focused and selected here, so the typed name replaces whatever is there.
-      input.focus();
-      input.select();
-      return ['needs_name'];
-    }
-    if (input) break;
-  }
-  for (const sel of spec.muteButtons) {
-    for (const b of doc.querySelectorAll(sel)) {
-      if (visible(b) && !b.dataset.meeboterMuted) { b.dataset.meeboterMuted = '1'; b.click(); done.push('muted'); }
-    }
-  }
-  const join = find(spec.joinButtons);
-  if (join) { join.click(); done.push('joined'); }
-  return done;
-}
-"#;
-
-/// The document the client lives in: the page, or a same-origin iframe that embeds it.
-const ROOT: &str = r#"
-(spec) => {
-  for (const sel of spec.frames) {
-    const frame = document.querySelector(sel);
-    try { if (frame && frame.contentDocument && frame.contentDocument.body) return frame.contentDocument; } catch (e) {}
-  }
-  return document;
-}
-"#;
-
-/// Shared helpers for the chat scripts.
-const CHAT_HELPERS: &str = r#"
-  const visible = (el) => !!(el && (el.offsetWidth || el.offsetHeight || el.getClientRects().length));
-  const first = (sels) => {
-    for (const s of sels) { const el = Array.from(doc.querySelectorAll(s)).find(visible); if (el) return el; }
-    return null;
-  };
-"#;
-
-/// Makes sure the chat panel is open (clicking an open button only while no input shows);
-/// with `focus`, focuses the input and selects its content so typing replaces it.
-const CHAT_OPEN: &str = r#"
-(spec, doc, focus) => {
-  __HELPERS__
-  const input = first(spec.chat.inputs);
-  if (input) {
-    if (focus) {
-      input.focus();
-      if (input.select) { input.select(); } else {
-        const range = doc.createRange();
-        range.selectNodeContents(input);
-        const selection = doc.getSelection();
-        selection.removeAllRanges();
-        selection.addRange(range);
-      }
-    }
-    return 'ready';
-  }
-  const open = first(spec.chat.openButtons);
-  if (open) { open.click(); return 'opening'; }
-  return 'none';
-}
-"#;
-
-/// Whether the message left the input (sent); with `clickSend`, presses a send button.
-const CHAT_SENT: &str = r#"
-(spec, doc, clickSend) => {
-  __HELPERS__
-  const input = first(spec.chat.inputs);
-  if (!input) return 'gone';
-  const value = (input.value !== undefined ? input.value : input.innerText) || '';
-  if (!value.trim()) return 'sent';
-  if (clickSend) { const b = first(spec.chat.sendButtons); if (b) b.click(); }
-  return 'pending';
-}
-"#;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -241,15 +187,19 @@ struct Probe {
     sub_code: Option<String>,
     message: Option<String>,
     #[serde(default)]
-    participants: Vec<ProbeParticipant>,
+    roster: RosterReading,
     #[serde(default)]
     chat: Vec<ChatLine>,
+    #[serde(default)]
+    roster_open: bool,
+    #[serde(default)]
+    passcode_shown: bool,
 }
 
 #[derive(Debug, Deserialize)]
-struct ProbeParticipant {
-    id: String,
-    name: String,
+struct Swept {
+    kind: String,
+    button: String,
 }
 
 /// The host of a URL (`None` for URLs without one, such as `data:` pages).
@@ -257,26 +207,57 @@ fn host_of(url: &str) -> Option<String> {
     reqwest::Url::parse(url).ok()?.host_str().map(str::to_ascii_lowercase)
 }
 
-/// How long the pre-join screens may take before joining counts as failed.
-const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
+/// The passcode carried by a meeting link (`?pwd=`), if any.
+fn passcode_of(url: &str) -> Option<String> {
+    let url = reqwest::Url::parse(url).ok()?;
+    url.query_pairs()
+        .find(|(k, _)| k == "pwd")
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty())
+}
+
 /// How often the bot tries to open a chat panel that does not open (guests without chat).
 const CHAT_OPEN_ATTEMPTS: u8 = 3;
+/// Where the chat shares the side pane with the people panel, how often the bot shows the
+/// chat for one look (to read new messages) before returning to the people panel.
+pub const CHAT_LOOK_EVERY: Duration = Duration::from_secs(8);
+/// A join button still shown this long after a click is clicked again (a lobby that
+/// expired back to the pre-join form, a click the page swallowed).
+const REJOIN_AFTER: Duration = Duration::from_secs(5);
+/// A passcode field still shown this long after joining means the passcode was refused.
+const PASSCODE_REFUSED_AFTER: Duration = Duration::from_secs(6);
+/// The longest one script in the page may take (a live page answers in milliseconds).
+const PAGE_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a dialog kind just answered is left alone (see `WebClient::sweep`).
+const SWEEP_AGAIN_AFTER: Duration = Duration::from_secs(3);
+/// How many of its own messages the bot remembers, to skip them when the list shows them.
+const OWN_MESSAGES_KEPT: usize = 50;
 
 /// A meeting web client in a Chromium page.
 pub struct WebClient {
     page: Page,
     spec: &'static ClientSpec,
+    spec_json: String,
     meeting_url: String,
-    panels_opened: bool,
+    passcode: Option<String>,
     chat_open_attempts: u8,
+    next_chat_look: Option<Instant>,
+    roster_open_attempts: u8,
     /// How often each (sender, text) has been seen: lists are re-read every look, and some
     /// clients virtualise them, so a message is new only when it shows more often than before.
     chat_seen: HashMap<(String, String), usize>,
     chat_new: Vec<ChatLine>,
+    own_messages: VecDeque<String>,
     /// The host the meeting was opened on; once in the call, a page on another host means
     /// the client sent the bot away (a hard signal).
     meeting_host: Option<String>,
     seen_call: bool,
+    joined_at: Option<Instant>,
+    last_join_click: Option<Instant>,
+    events: Vec<Value>,
+    bot_name: String,
+    /// Dialog kinds answered recently, and when.
+    swept: HashMap<String, Instant>,
 }
 
 impl WebClient {
@@ -284,51 +265,63 @@ impl WebClient {
         Self {
             page,
             spec,
+            spec_json: serde_json::to_string(spec).expect("specs serialise"),
             meeting_url: meeting_url.to_string(),
-            panels_opened: false,
+            passcode: passcode_of(meeting_url),
             chat_open_attempts: 0,
+            next_chat_look: None,
+            roster_open_attempts: 0,
             chat_seen: HashMap::new(),
             chat_new: Vec::new(),
+            own_messages: VecDeque::new(),
             meeting_host: host_of(meeting_url),
             seen_call: false,
+            joined_at: None,
+            last_join_click: None,
+            events: Vec::new(),
+            bot_name: String::new(),
+            swept: HashMap::new(),
         }
     }
 
     /// Whether the page left the meeting's host (only checked once the call was reached:
-    /// joining may legitimately redirect, e.g. zoom.us → app.zoom.us).
+    /// joining may legitimately redirect, e.g. zoom.us → app.zoom.us). Chromium's own error
+    /// page is not "away": the probe names the network error.
     async fn navigated_away(&self) -> bool {
         if !self.seen_call {
             return false;
         }
-        match self.page.url().await {
+        match tokio::time::timeout(PAGE_CALL_TIMEOUT, self.page.url())
+            .await
+            .unwrap_or(Ok(None))
+        {
+            Ok(Some(url)) if url.starts_with("chrome-error:") => false,
             Ok(Some(url)) => host_of(&url) != self.meeting_host,
             _ => false,
         }
     }
 
-    /// Runs `function(spec, doc, arg)` in the client's document.
-    async fn call<T: for<'de> Deserialize<'de>>(&self, function: &str, arg: &str) -> Result<T, String> {
-        let spec = self.spec_json();
-        let function = function.replace("__HELPERS__", CHAT_HELPERS);
-        let script = format!("(() => {{ const spec = {spec}; return ({function})(spec, ({ROOT})(spec), {arg}); }})()");
-        self.page
-            .evaluate(script)
+    /// Runs the `page.js` function `name(spec, doc, arg)` in the client's document.
+    async fn call<T: for<'de> Deserialize<'de>>(&self, name: &str, arg: &str) -> Result<T, String> {
+        let script = format!(
+            "(() => {{ const spec = {}; {PAGE_JS}\n return {name}(spec, root(spec), {arg}); }})()",
+            self.spec_json
+        );
+        // A browser that died mid-request never answers: bounded, so the bot can still report.
+        tokio::time::timeout(PAGE_CALL_TIMEOUT, self.page.evaluate(script))
             .await
+            .map_err(|_| format!("the page did not answer within {} s", PAGE_CALL_TIMEOUT.as_secs()))?
             .map_err(|e| format!("the page did not answer: {e}"))?
             .into_value()
             .map_err(|e| format!("unexpected answer from the page: {e}"))
     }
 
-    fn spec_json(&self) -> String {
-        serde_json::to_string(self.spec).expect("specs serialise")
-    }
-
     /// Types into the focused element with trusted input events (some clients, like Zoom,
     /// ignore values set from script); works inside iframes too.
     async fn type_text(&self, text: &str) -> Result<(), String> {
-        self.page
-            .execute(InsertTextParams::new(text))
+        tokio::time::timeout(PAGE_CALL_TIMEOUT, self.page.execute(InsertTextParams::new(text)))
             .await
+            .map_err(|_| "the page did not take the typing".to_string())?
             .map(|_| ())
             .map_err(|e| format!("cannot type: {e}"))
     }
@@ -348,19 +341,106 @@ impl WebClient {
                 event = event.text(t);
             }
             let event = event.build().map_err(|e| format!("bad key event: {e}"))?;
-            self.page
-                .execute(event)
+            tokio::time::timeout(PAGE_CALL_TIMEOUT, self.page.execute(event))
                 .await
+                .map_err(|_| "the page did not take the key".to_string())?
                 .map_err(|e| format!("cannot press Enter: {e}"))?;
         }
         Ok(())
     }
 
     async fn probe(&self) -> Result<Probe, String> {
-        self.call(PROBE, "null").await
+        self.call("probe", "null").await
     }
 
-    /// Keeps what is new in the chat list (see `chat_seen`).
+    /// Answers a known dialog if one shows; true when it did. A kind answered less than
+    /// [`SWEEP_AGAIN_AFTER`] ago is left alone meanwhile (its click may still be landing, or
+    /// may be swallowed by another dialog on top).
+    async fn sweep(&mut self) -> bool {
+        self.swept.retain(|_, at| at.elapsed() < SWEEP_AGAIN_AFTER);
+        let skip: Vec<&String> = self.swept.keys().collect();
+        let arg = serde_json::to_string(&skip).expect("strings serialise");
+        match self.call::<Option<Swept>>("sweep", &arg).await {
+            Ok(Some(s)) => {
+                tracing::info!(dialog = %s.kind, button = %s.button, "answered a dialog");
+                self.events
+                    .push(json!({"type": "dialog_dismissed", "dialog": s.kind, "button": s.button}));
+                self.swept.insert(s.kind, Instant::now());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The pre-join steps that can be done now: name, passcode, mute, join (a few steps in
+    /// one look; each may reveal the next).
+    async fn prejoin(&mut self, bot_name: &str) {
+        for _ in 0..4 {
+            let may_join = self.last_join_click.is_none_or(|t| t.elapsed() >= REJOIN_AFTER);
+            let arg = json!({"name": bot_name, "passcode": self.passcode, "mayJoin": may_join});
+            let done: Vec<String> = self.call("prejoin", &arg.to_string()).await.unwrap_or_default();
+            if done.iter().any(|d| d == "needs_name") {
+                // The script focused and selected the input; typing replaces its content.
+                let _ = self.type_text(bot_name).await;
+                continue;
+            }
+            if done.iter().any(|d| d == "needs_passcode") {
+                if let Some(code) = self.passcode.clone() {
+                    let _ = self.type_text(&code).await;
+                }
+                continue;
+            }
+            if done.iter().any(|d| d == "joined") {
+                let now = Instant::now();
+                if self.last_join_click.is_some() {
+                    tracing::info!("the join button is back; joining again");
+                }
+                self.last_join_click = Some(now);
+                self.joined_at.get_or_insert(now);
+            }
+            return;
+        }
+    }
+
+    /// Keeps the people panel in view and looks at the chat now and then (see
+    /// [`RosterSpec::pane_shared_with_chat`]).
+    async fn tend_panes(&mut self, roster_open: bool) {
+        let now = Instant::now();
+        let chat_usable = self.chat_open_attempts < CHAT_OPEN_ATTEMPTS && !self.spec.chat.open_buttons.is_empty();
+        if self.spec.roster.pane_shared_with_chat {
+            let chat_due = self.next_chat_look.is_none_or(|t| now >= t);
+            if chat_usable && chat_due && roster_open {
+                self.next_chat_look = Some(now + CHAT_LOOK_EVERY);
+                self.open_chat_for_reading().await;
+                return;
+            }
+            if !roster_open {
+                let _ = self.call::<String>("openRoster", "null").await;
+            }
+            return;
+        }
+        if !roster_open && self.roster_open_attempts < 5 {
+            match self.call::<String>("openRoster", "null").await.as_deref() {
+                Ok("open") => {}
+                _ => self.roster_open_attempts += 1,
+            }
+        }
+        if chat_usable {
+            self.open_chat_for_reading().await;
+        }
+    }
+
+    async fn open_chat_for_reading(&mut self) {
+        match self.call::<String>("chatOpen", "false").await.as_deref() {
+            Ok("ready") | Ok("opening") => {}
+            _ => self.chat_open_attempts += 1,
+        }
+        if self.chat_open_attempts >= CHAT_OPEN_ATTEMPTS {
+            tracing::info!("{} shows this guest no chat", self.spec.name);
+        }
+    }
+
+    /// Keeps what is new in the chat list (see `chat_seen`); the bot's own lines are skipped.
     fn note_chat(&mut self, lines: Vec<ChatLine>) {
         let mut counts: HashMap<(String, String), usize> = HashMap::new();
         for line in lines {
@@ -370,7 +450,28 @@ impl WebClient {
             let seen = self.chat_seen.entry(key).or_default();
             if *count > *seen {
                 *seen = *count;
+                let unnamed = line.sender.is_empty() || line.sender.eq_ignore_ascii_case("you");
+                if line.own || (unnamed && self.own_messages.contains(&line.text)) {
+                    continue;
+                }
                 self.chat_new.push(line);
+            }
+        }
+    }
+
+    /// A page that is navigating has no document for a moment; only a page that stays
+    /// silent is a crash.
+    async fn probe_patiently(&self) -> Result<Probe, String> {
+        let mut attempt = 0;
+        loop {
+            match self.probe().await {
+                Ok(p) => return Ok(p),
+                Err(e) if attempt + 1 >= PROBE_ATTEMPTS => return Err(e),
+                Err(e) => {
+                    tracing::debug!(error = %e, "the page did not answer; looking again");
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
             }
         }
     }
@@ -385,104 +486,83 @@ const PROBE_ATTEMPTS: u32 = 6;
 #[async_trait]
 impl Provider for WebClient {
     async fn join(&mut self, bot_name: &str) -> Result<(), String> {
+        self.bot_name = bot_name.to_string();
         if let Err(e) = self.page.goto(self.meeting_url.as_str()).await {
-            // Navigation tracking can give up on pages whose frames never finish loading;
-            // what matters is whether the client's page answers.
+            // A failed navigation still leaves a page (Chromium's error page, or a client whose
+            // frames never finish loading): the next look classifies it. Only a browser that
+            // no longer answers is a failure here.
             let answers = self
                 .page
                 .evaluate("document.readyState")
                 .await
                 .ok()
                 .and_then(|v| v.into_value::<String>().ok())
-                .is_some_and(|state| state != "loading");
+                .is_some();
             if !answers {
                 return Err(format!("cannot open {}: {e}", self.meeting_url));
             }
-            tracing::warn!(error = %e, "navigation did not report completion, but the page is there");
+            tracing::warn!(error = %e, "navigation did not complete; looking at what the page shows");
         }
-        let deadline = tokio::time::Instant::now() + JOIN_TIMEOUT;
-        let name_arg = serde_json::to_string(bot_name).expect("a string");
-        loop {
-            // Already past the join screen (lobby, call, or a blocking screen)?
-            if let Ok(p) = self.probe().await
-                && p.state != "joining"
-            {
-                return Ok(());
-            }
-            let done: Vec<String> = self.call(PREJOIN, &name_arg).await.unwrap_or_default();
-            if done.iter().any(|d| d == "joined") {
-                return Ok(());
-            }
-            if done.iter().any(|d| d == "needs_name") {
-                // The script focused and selected the input; typing replaces its content.
-                let _ = self.type_text(bot_name).await;
-                continue;
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(format!(
-                    "no {} join button appeared within {} s",
-                    self.spec.name,
-                    JOIN_TIMEOUT.as_secs()
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
+        Ok(())
     }
 
     async fn observe(&mut self) -> Result<Observation, String> {
-        // A page that is navigating has no document for a moment; only a page that stays
-        // silent is a crash.
-        let mut attempt = 0;
-        let mut p = loop {
-            if self.navigated_away().await {
-                tracing::info!("the page left the meeting's host");
-                return Ok(Observation::Removed);
-            }
-            match self.probe().await {
-                Ok(p) => break p,
-                Err(e) if attempt + 1 >= PROBE_ATTEMPTS => return Err(e),
-                Err(e) => {
-                    tracing::debug!(error = %e, "the page did not answer; looking again");
-                    attempt += 1;
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+        if self.navigated_away().await {
+            tracing::info!("the page left the meeting's host");
+            return Ok(Observation::Removed);
+        }
+        let p = self.probe_patiently().await?;
+        Ok(match p.state.as_str() {
+            "network_error" => {
+                let code = p.sub_code.unwrap_or_default();
+                Observation::Blocked {
+                    sub_code: sub_code::for_network_error(&code)
+                        .unwrap_or(sub_code::NETWORK_UNREACHABLE)
+                        .to_string(),
+                    message: format!(
+                        "Chromium could not open the meeting ({code}): {}",
+                        p.message.unwrap_or_default()
+                    ),
                 }
             }
-        };
-        self.seen_call |= p.state == "in_call";
-        if p.state == "in_call" && !self.panels_opened && !self.spec.in_call_panels.is_empty() {
-            self.panels_opened = true;
-            let script = r#"(spec, doc) => { for (const s of spec.inCallPanels) { const b = doc.querySelector(s); if (b) b.click(); } }"#;
-            let _ = self.call::<Value>(script, "null").await;
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            p = self.probe().await?;
-        }
-        if p.state == "in_call" && self.chat_open_attempts < CHAT_OPEN_ATTEMPTS {
-            // Incoming messages are only in the page while the chat panel is open.
-            match self.call::<String>(CHAT_OPEN, "false").await.as_deref() {
-                Ok("ready") => self.chat_open_attempts = CHAT_OPEN_ATTEMPTS,
-                _ => self.chat_open_attempts += 1,
-            }
-        }
-        Ok(match p.state.as_str() {
             "blocked" => Observation::Blocked {
-                sub_code: p.sub_code.unwrap_or_else(|| "join_denied".into()),
+                sub_code: p.sub_code.unwrap_or_else(|| sub_code::JOIN_DENIED.into()),
                 message: p.message.unwrap_or_default(),
             },
             "removed" => Observation::Removed,
             "ended" => Observation::MeetingEnded,
+            "lobby" => {
+                self.sweep().await;
+                Observation::WaitingRoom
+            }
             "in_call" => {
+                self.seen_call = true;
                 self.note_chat(p.chat);
-                Observation::InCall {
-                    participants: p
-                        .participants
-                        .into_iter()
-                        .map(|x| Participant { id: x.id, name: x.name })
-                        .collect(),
+                if !self.sweep().await {
+                    self.tend_panes(p.roster_open).await;
+                }
+                Observation::InCall { roster: p.roster }
+            }
+            "joining" => {
+                if p.passcode_shown && self.joined_at.is_some_and(|t| t.elapsed() >= PASSCODE_REFUSED_AFTER) {
+                    return Ok(Observation::Blocked {
+                        sub_code: sub_code::PASSCODE_WRONG.into(),
+                        message: "the passcode field is still shown after joining: the passcode was refused".into(),
+                    });
+                }
+                if !self.sweep().await {
+                    let name = self.bot_name.clone();
+                    self.prejoin(&name).await;
+                }
+                Observation::Joining
+            }
+            _ => {
+                // Maybe a dialog we know sits on a page we do not.
+                self.sweep().await;
+                Observation::Unknown {
+                    text: p.message.unwrap_or_default(),
                 }
             }
-            "lobby" => Observation::WaitingRoom,
-            "joining" => Observation::Joining,
-            _ => Observation::Unknown,
         })
     }
 
@@ -490,10 +570,14 @@ impl Provider for WebClient {
         std::mem::take(&mut self.chat_new)
     }
 
+    async fn take_events(&mut self) -> Vec<Value> {
+        std::mem::take(&mut self.events)
+    }
+
     async fn send_chat(&mut self, text: &str) -> Result<(), String> {
         let mut ready = false;
         for _ in 0..4 {
-            match self.call::<String>(CHAT_OPEN, "true").await?.as_str() {
+            match self.call::<String>("chatOpen", "true").await?.as_str() {
                 "ready" => {
                     ready = true;
                     break;
@@ -511,10 +595,14 @@ impl Provider for WebClient {
         for attempt in 0..20 {
             let click_send = attempt == 6;
             if self
-                .call::<String>(CHAT_SENT, if click_send { "true" } else { "false" })
+                .call::<String>("chatSent", if click_send { "true" } else { "false" })
                 .await?
                 == "sent"
             {
+                if self.own_messages.len() >= OWN_MESSAGES_KEPT {
+                    self.own_messages.pop_front();
+                }
+                self.own_messages.push_back(text.trim().to_string());
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -533,21 +621,20 @@ impl Provider for WebClient {
             .ok()
     }
 
+    async fn page_snapshot(&mut self) -> Option<Value> {
+        tokio::time::timeout(Duration::from_secs(5), self.call::<Value>("snapshot", "null"))
+            .await
+            .ok()?
+            .ok()
+    }
+
     async fn leave(&mut self) -> Result<(), String> {
-        let script = r#"(spec, doc) => {
-            const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
-            for (const s of spec.leaveButtons) {
-              const b = Array.from(doc.querySelectorAll(s)).find(visible);
-              if (b) { b.click(); return true; }
-            }
-            return false;
-        }"#;
         // Click until the client no longer shows the call: clients that confirm (Zoom's
         // "Leave Meeting") list the confirm button first, and a slow machine may take a
         // while to show it.
         let deadline = tokio::time::Instant::now() + LEAVE_WITHIN;
         loop {
-            let _ = self.call::<bool>(script, "null").await;
+            let _ = self.call::<bool>("leaveCall", "null").await;
             tokio::time::sleep(Duration::from_millis(300)).await;
             match self.probe().await {
                 Ok(p) if p.state == "in_call" => {}
@@ -556,6 +643,52 @@ impl Provider for WebClient {
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(format!("{} still shows the call after clicking leave", self.spec.name));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_link_passcode_is_read_from_pwd() {
+        assert_eq!(
+            passcode_of("https://app.zoom.us/wc/123/join?pwd=abc.1&fromPWA=1").as_deref(),
+            Some("abc.1")
+        );
+        assert_eq!(passcode_of("https://app.zoom.us/wc/123/join?pwd="), None);
+        assert_eq!(passcode_of("https://meet.google.com/abc-defg-hij"), None);
+    }
+
+    #[test]
+    fn every_spec_serialises_with_the_fields_the_page_script_reads() {
+        for spec in [&meet::MEET, &teams::TEAMS, &zoom::ZOOM] {
+            let json: Value = serde_json::to_value(spec).unwrap();
+            for path in [
+                "/prejoin/nameInputs",
+                "/prejoin/passcodeInputs",
+                "/prejoin/joinButtons",
+                "/dialogs",
+                "/lobbyTexts",
+                "/transitionalTexts",
+                "/inCall",
+                "/inCallHideable",
+                "/roster/listContainers",
+                "/roster/tiles",
+                "/roster/counters",
+                "/roster/selfMarkers",
+                "/screens/refusals",
+                "/screens/refusalSelectors",
+                "/chat/message",
+            ] {
+                assert!(json.pointer(path).is_some(), "{}: {path}", spec.name);
+            }
+            // Every refusal names a sub code the vocabulary knows.
+            for refusal in json["screens"]["refusals"].as_array().unwrap() {
+                let code = refusal[0].as_str().unwrap();
+                assert!(sub_code::KNOWN.contains(&code), "{}: {code}", spec.name);
             }
         }
     }

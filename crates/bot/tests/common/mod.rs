@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod channel;
+pub mod matrix;
 
 use async_trait::async_trait;
 use meeboter_bot::browser::{self, RunningBrowser};
@@ -23,6 +24,8 @@ pub struct Recorder {
     pub chat_results: Mutex<Vec<(String, Option<String>)>>,
     /// (kind, size in bytes)
     pub screenshots: Mutex<Vec<(String, usize)>>,
+    /// Set by the scenario matrix: from its mark to the outcome.
+    pub since_mark: Mutex<Option<Duration>>,
 }
 
 impl Recorder {

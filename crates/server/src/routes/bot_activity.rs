@@ -92,7 +92,8 @@ pub struct EventsQuery {
     /// `nextCursor` of the previous page (events after it).
     pub cursor: Option<String>,
     /// Comma-separated types: `status_change`, `status_rejected`, `participant_join`,
-    /// `participant_leave`, `chat_received`, `active_speaker`, `log`.
+    /// `participant_leave`, `chat_received`, `active_speaker`, `log`, `leave_acknowledged`,
+    /// `dialog_dismissed`, `page_snapshot`.
     #[serde(rename = "type")]
     pub event_type: Option<String>,
     /// 1–500, default 100.

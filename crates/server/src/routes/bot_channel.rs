@@ -393,7 +393,31 @@ pub enum BotEvent {
         level: String,
         message: String,
     },
+    /// The bot answered a dialog the client showed (`kind`: `recording_notice`,
+    /// `media_permission`, `audio_video`, …) with `button`.
+    DialogDismissed {
+        dialog: String,
+        #[serde(default)]
+        button: String,
+    },
+    /// What the page was when the bot could not tell (`reason`: `unknown_screen`): URL,
+    /// title, visible text and markup (truncated), for whoever debugs it.
+    PageSnapshot {
+        #[serde(default)]
+        reason: String,
+        #[serde(default)]
+        url: String,
+        #[serde(default)]
+        title: String,
+        #[serde(default)]
+        text: String,
+        #[serde(default)]
+        html: String,
+    },
 }
+
+/// How much of a page's markup a snapshot keeps.
+pub const SNAPSHOT_HTML_MAX_CHARS: usize = 100_000;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EventBatch {
@@ -462,6 +486,26 @@ pub async fn report_events(
             BotEvent::Log { level, message } => {
                 let data = json!({"level": truncate(level, 16), "message": truncate(message, 4000)});
                 events::insert(&mut tx, &bot.id, "log", &data, now).await?;
+            }
+            BotEvent::DialogDismissed { dialog, button } => {
+                let data = json!({"dialog": truncate(dialog, 64), "button": truncate(button, 200)});
+                events::insert(&mut tx, &bot.id, "dialog_dismissed", &data, now).await?;
+            }
+            BotEvent::PageSnapshot {
+                reason,
+                url,
+                title,
+                text,
+                html,
+            } => {
+                let data = json!({
+                    "reason": truncate(reason, 64),
+                    "url": truncate(url, 2000),
+                    "title": truncate(title, 500),
+                    "text": truncate(text, 4000),
+                    "html": truncate(html, SNAPSHOT_HTML_MAX_CHARS),
+                });
+                events::insert(&mut tx, &bot.id, "page_snapshot", &data, now).await?;
             }
         }
     }

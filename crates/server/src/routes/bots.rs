@@ -558,6 +558,8 @@ pub async fn delete_bot(
     }
     bots::delete(&mut tx, &caller.account_id, &id).await?;
     tx.commit().await.map_err(DbError::from)?;
+    // A live bot's open command poll hears at once that its token is gone.
+    state.heartbeats.forget(&id);
     tracing::info!(bot.id = %id, account.id = %caller.account_id, "bot deleted");
     Ok(StatusCode::NO_CONTENT)
 }

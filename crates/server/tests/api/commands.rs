@@ -161,3 +161,61 @@ async fn wait_secs_out_of_range_is_a_clear_422() {
         .await;
     assert_eq!(r.status, 401, "a user key is not a bot token");
 }
+
+#[tokio::test]
+async fn dialog_and_page_snapshot_events_are_kept_and_bounded() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app.deployed_bot(json!({"meetingUrl": MEET})).await;
+    let huge = "x".repeat(150_000);
+    let r = app
+        .bot(
+            &token,
+            Method::POST,
+            "/events",
+            Some(json!({"events": [
+                {"type": "dialog_dismissed", "dialog": "recording_notice", "button": "Join now"},
+                {"type": "page_snapshot", "reason": "unknown_screen", "url": "https://meet.google.com/x",
+                 "title": "Meet", "text": "Something unexpected", "html": huge},
+            ]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let events = app
+        .get(
+            &app.admin_key,
+            &format!("/api/bots/{id}/events?type=dialog_dismissed,page_snapshot"),
+        )
+        .await;
+    let list = events.body["events"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{}", events.body);
+    assert_eq!(
+        list[0]["data"],
+        json!({"dialog": "recording_notice", "button": "Join now"})
+    );
+    assert_eq!(list[1]["data"]["text"], "Something unexpected");
+    assert_eq!(
+        list[1]["data"]["html"].as_str().unwrap().len(),
+        meeboter_server::routes::bot_channel::SNAPSHOT_HTML_MAX_CHARS
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_live_bot_refuses_its_held_poll_at_once() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app.deployed_bot(json!({"meetingUrl": MEET})).await;
+    app.report(&token, "IN_CALL", None).await;
+    let req = app
+        .client
+        .get(format!("{}/api/bot/v1/commands?waitSecs=20", app.base))
+        .bearer_auth(&token);
+    let held = tokio::spawn(async move {
+        let started = Instant::now();
+        (TestApp::read(req).await, started.elapsed())
+    });
+    until_waiting(&app).await;
+    let r = app.delete(&app.admin_key, &format!("/api/bots/{id}")).await;
+    assert_eq!(r.status, 204);
+    let (r, took) = held.await.unwrap();
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}
