@@ -3,7 +3,8 @@
 //! `meeboter bot` in the server's look-alike Meet call, with heartbeats at the production
 //! default of 30 s (so only the pushed command can make it fast). Measured on the server's own
 //! clock: the `LEAVING` status change (the request) to the `ENDED` one. Without recording, and
-//! with an audio recording whose last segments are flushed before `ENDED`.
+//! with an audio recording — for which the time from the request to the recording being
+//! `ready` (last segments uploaded after `ENDED`, then assembled by the server) is measured too.
 //!
 //! `BENCH_RUNS` sets the runs per mode (default 8).
 
@@ -39,6 +40,7 @@ async fn main() {
     let platform = &PLATFORMS[0];
     for mode in ["none", "audio"] {
         let mut latencies = Vec::new();
+        let mut to_ready = Vec::new();
         for run in 0..runs {
             let code = format!("leave-{mode}-{run}");
             let id = s.create(platform, &code, json!({"recordingMode": mode})).await;
@@ -47,8 +49,14 @@ async fn main() {
                 .await;
             // A moment in the call (the recorder has segments to flush).
             tokio::time::sleep(Duration::from_secs(if mode == "none" { 2 } else { 8 })).await;
+            let asked = std::time::Instant::now();
             s.post(&format!("/api/bots/{id}/leave"), json!({})).await;
             let bot = s.ended(&id).await;
+            if mode != "none" {
+                // The last segments go up after ENDED; then the server assembles the file.
+                s.recording_ready(&id, Duration::from_secs(120)).await;
+                to_ready.push(asked.elapsed().as_secs_f64());
+            }
             let last = bot["statusChanges"].as_array().unwrap().last().unwrap().clone();
             assert_eq!(
                 (last["status"].as_str(), last["subCode"].as_str()),
@@ -64,5 +72,13 @@ async fn main() {
             percentile(&latencies, 0.95),
             latencies.last().unwrap()
         );
+        if !to_ready.is_empty() {
+            to_ready.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            println!(
+                "recording {mode:<5}: leave → recording ready (flushed and assembled): p50 {:.2} s, p95 {:.2} s",
+                percentile(&to_ready, 0.5),
+                percentile(&to_ready, 0.95)
+            );
+        }
     }
 }
