@@ -594,7 +594,7 @@ async fn finish(
     if let Some(capture) = capture {
         capture.leaving().await;
     }
-    tracing::info!(status = outcome.status, sub_code = %outcome.sub_code, message = ?outcome.message, "leaving the meeting");
+    tracing::info!(status = outcome.status, sub_code = %outcome.sub_code, message = outcome.message.as_deref().unwrap_or(""), "leaving the meeting");
     if outcome.status == "FATAL" {
         // What the bot saw when it failed: the first thing anyone debugging asks for.
         snapshot(provider, channel, "failure").await;

@@ -108,7 +108,7 @@ async fn run_with(
     let spec = spec_for(env.platform);
     let chromium = match browser::find_chromium(env.chromium_path.as_deref()) {
         Ok(path) => path,
-        Err(e) => return fail(sub_code::BROWSER_CRASHED, e.to_string()).await,
+        Err(e) => return fail(sub_code::BROWSER_MISSING, e.to_string()).await,
     };
     // Before Chromium: the screen it draws on and the sound server it plays into.
     let recorder = if env.recording.records() {

@@ -210,7 +210,7 @@ async fn last_change(base: &str, admin: &str, bot_id: &str) -> serde_json::Value
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bot_without_a_browser_fails_with_browser_crashed_and_the_reason() {
+async fn a_bot_without_a_browser_fails_with_browser_missing_and_the_reason() {
     let database = TestDatabase::create().await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (base, admin, bot_id, token) = server_with_a_deployed_bot(&database, listener).await;
@@ -222,7 +222,7 @@ async fn a_bot_without_a_browser_fails_with_browser_crashed_and_the_reason() {
     let change = last_change(&base, &admin, &bot_id).await;
     assert_eq!(
         (change["status"].as_str(), change["subCode"].as_str()),
-        (Some("FATAL"), Some("browser_crashed"))
+        (Some("FATAL"), Some("browser_missing"))
     );
     assert!(
         change["message"].as_str().unwrap().contains("/nonexistent/chromium"),

@@ -70,6 +70,9 @@ impl NewBot {
     }
 }
 
+/// A `joinAt` up to this many minutes in the past means "now"; older is refused.
+pub const JOIN_AT_LATE_MINUTES: i64 = 5;
+
 /// Checks every field of `input` and reports all problems at once.
 pub fn validate_create_bot(input: CreateBotInput, now: DateTime<Utc>) -> Result<NewBot, ValidationErrors> {
     validate_create_bot_with(input, now, None)
@@ -129,7 +132,11 @@ pub fn validate_create_bot_with(
                     errors.push(
                         "platform",
                         "platform_mismatch",
-                        format!("platform is `{p}` but meetingUrl is a {} link", m.platform),
+                        format!(
+                            "platform is `{p}` ({}) but meetingUrl is a {} link",
+                            p.display_name(),
+                            m.platform.display_name()
+                        ),
                     );
                 }
             }
@@ -189,6 +196,14 @@ pub fn validate_create_bot_with(
                         "joinAt",
                         "out_of_range",
                         format!("joinAt must be within {MAX_SCHEDULE_AHEAD_DAYS} days from now"),
+                    );
+                } else if t < now - Duration::minutes(JOIN_AT_LATE_MINUTES) {
+                    // A slightly late request (clock skew, a slow queue) joins now; one far in
+                    // the past is almost certainly a mistake (wrong date, time zone or unit).
+                    errors.push(
+                        "joinAt",
+                        "in_the_past",
+                        format!("joinAt is more than {JOIN_AT_LATE_MINUTES} minutes in the past; omit it to join now"),
                     );
                 }
                 Some(t)
@@ -401,8 +416,17 @@ mod tests {
             BotStatus::Scheduled
         );
         i.join_at = Some("2028-06-02T12:00:00Z".into());
-        let err = validate_create_bot(i, now()).unwrap_err();
+        let err = validate_create_bot(i.clone(), now()).unwrap_err();
         assert_eq!(codes(&err), vec![("joinAt".to_string(), "out_of_range")]);
+        // Up to five minutes late is now; older is a mistake, named.
+        i.join_at = Some("2026-06-01T11:55:00Z".into());
+        assert_eq!(
+            validate_create_bot(i.clone(), now()).unwrap().initial_status(now()),
+            BotStatus::Queued
+        );
+        i.join_at = Some("2026-06-01T11:54:59Z".into());
+        let err = validate_create_bot(i, now()).unwrap_err();
+        assert_eq!(codes(&err), vec![("joinAt".to_string(), "in_the_past")]);
     }
 
     #[test]

@@ -94,6 +94,9 @@ pub mod sub_code {
     pub const SCHEDULED_JOIN: &str = "scheduled_join";
     /// Asked to record but could not (no Xvfb, PulseAudio or ffmpeg, or one would not start).
     pub const RECORDING_FAILED: &str = "recording_failed";
+    /// No Chromium to run (not installed, or `CHROMIUM_PATH` points at nothing runnable):
+    /// the machine's to fix, not the meeting's.
+    pub const BROWSER_MISSING: &str = "browser_missing";
     /// The meeting's passcode (Zoom's `pwd`) was refused.
     pub const PASSCODE_WRONG: &str = "passcode_wrong";
     /// The client refused to connect the guest: an organisation's policy, "we couldn't
@@ -138,6 +141,7 @@ pub mod sub_code {
         PLATFORM_STOPPED,
         SCHEDULED_JOIN,
         RECORDING_FAILED,
+        BROWSER_MISSING,
         PASSCODE_WRONG,
         JOIN_BLOCKED,
         UNKNOWN_SCREEN,

@@ -28,6 +28,16 @@ impl MeetingPlatform {
         }
     }
 
+    /// The name people use: "Google Meet", "Microsoft Teams", "Zoom" (for messages; the
+    /// wire value is [`Self::as_str`]).
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::GoogleMeet => "Google Meet",
+            Self::MicrosoftTeams => "Microsoft Teams",
+            Self::Zoom => "Zoom",
+        }
+    }
+
     /// Value of the `MEETING_PLATFORM` variable handed to bots, as the deployment guide
     /// writes it (`meet`, `teams`, `zoom`).
     pub fn bot_env_value(self) -> &'static str {

@@ -54,7 +54,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             ApiError::bad_request("malformed_json", format!("request body is not valid JSON: {e}"))
                 .with_details(json!({"line": e.line(), "column": e.column()}))
         })?;
-        let value = serde_path_to_error::deserialize(&raw).map_err(|e| {
+        let value = deserialize_reporting_every_unknown_field(&raw).map_err(|e| {
+            let e = match e {
+                Rejected::Unknown(errors) => return ApiError::from(errors),
+                Rejected::Other(e) => e,
+            };
             let path = e.path().to_string();
             let inner = e.into_inner().to_string();
             // serde reports a missing field at its parent; name the field itself.
@@ -71,6 +75,77 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         })?;
         Ok(ApiJson { value, raw })
     }
+}
+
+enum Rejected {
+    /// Every field the type does not know, at once.
+    Unknown(meeboter_core::ValidationErrors),
+    Other(serde_path_to_error::Error<serde_json::Error>),
+}
+
+/// At most this many unknown fields are named in one answer.
+const MAX_UNKNOWN_FIELDS: usize = 50;
+
+/// Deserializes `raw`; when fields are unknown, names all of them (not just the first serde
+/// meets): each unknown field is taken out and the rest tried again.
+fn deserialize_reporting_every_unknown_field<T: DeserializeOwned>(raw: &serde_json::Value) -> Result<T, Rejected> {
+    let mut probe = raw.clone();
+    let mut unknown = meeboter_core::ValidationErrors::default();
+    loop {
+        let e = match serde_path_to_error::deserialize::<_, T>(&probe) {
+            Ok(value) if unknown.errors.is_empty() => return Ok(value),
+            Ok(_) => return Err(Rejected::Unknown(unknown)),
+            Err(e) => e,
+        };
+        let message = e.inner().to_string();
+        let name = message
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split('`').next())
+            .map(str::to_string);
+        let removed = name
+            .as_deref()
+            .is_some_and(|n| unknown.errors.len() < MAX_UNKNOWN_FIELDS && remove_at(&mut probe, e.path(), n));
+        match (removed, name) {
+            (true, Some(_)) => {
+                // The path ends at the unknown key itself.
+                let field = e.path().to_string();
+                let expected = message.split_once(", ").map(|(_, rest)| rest).unwrap_or("");
+                unknown.push(
+                    field.clone(),
+                    "unknown_field",
+                    format!("unknown field `{field}`, {expected}"),
+                );
+            }
+            _ if unknown.errors.is_empty() => return Err(Rejected::Other(e)),
+            _ => return Err(Rejected::Unknown(unknown)),
+        }
+    }
+}
+
+/// Removes the unknown `key` that `path` ends at from `value`; false if it is not there.
+fn remove_at(value: &mut serde_json::Value, path: &serde_path_to_error::Path, key: &str) -> bool {
+    let segments: Vec<&serde_path_to_error::Segment> = path.iter().collect();
+    match segments.last() {
+        Some(serde_path_to_error::Segment::Map { key: last }) if last == key => {}
+        _ => return false,
+    }
+    let mut cur = value;
+    for segment in &segments[..segments.len() - 1] {
+        cur = match (*segment, cur) {
+            (serde_path_to_error::Segment::Map { key }, serde_json::Value::Object(map)) => match map.get_mut(key) {
+                Some(next) => next,
+                None => return false,
+            },
+            (serde_path_to_error::Segment::Seq { index }, serde_json::Value::Array(items)) => {
+                match items.get_mut(*index) {
+                    Some(next) => next,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+    }
+    cur.as_object_mut().is_some_and(|map| map.remove(key).is_some())
 }
 
 /// Query-string parameters; a bad value is a 422 naming the parameter.

@@ -350,7 +350,7 @@ async fn run_once(
     };
     pid.store(ffmpeg.pid().unwrap_or(0), Ordering::SeqCst);
     state.send_modify(|s| s.runs.push(dir.to_path_buf()));
-    tracing::info!(dir = %dir.display(), pid = ?ffmpeg.pid(), "capture started");
+    tracing::info!(dir = %dir.display(), pid = ffmpeg.pid().unwrap_or(0), "capture started");
     let silence_check = tokio::time::sleep(NO_MEDIA_WARNING_AFTER);
     tokio::pin!(silence_check);
     let mut checked = false;

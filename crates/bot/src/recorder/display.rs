@@ -58,7 +58,7 @@ pub fn claim(tmp: &Path, n: u32) -> Claim {
         match lock_pid(tmp, n) {
             Some(pid) if pid_alive(pid) => return Claim::InUse,
             stale => {
-                tracing::info!(display = n, pid = ?stale, "removing a stale X lock");
+                tracing::info!(display = n, pid = stale.unwrap_or(0), "removing a stale X lock");
                 let _ = std::fs::remove_file(&lock);
                 let _ = std::fs::remove_file(&socket);
                 return Claim::Free;

@@ -47,7 +47,7 @@ pub async fn release_once(state: &AppState) -> DbResult<usize> {
         jobs::finish(&mut tx, &job.id, status, error.as_deref(), retry_at, state.now()).await?;
         tx.commit().await?;
         if status == "done" {
-            tracing::info!(bot.id = %job.bot_id, reason = ?job.reason, "bot resources released");
+            tracing::info!(bot.id = %job.bot_id, reason = job.reason.as_deref().unwrap_or(""), "bot resources released");
         }
     }
     if n > 0 {

@@ -227,8 +227,13 @@ pub struct SendChatRequest {
 #[serde(rename_all = "camelCase")]
 pub struct ChatMessageResource {
     pub id: String,
+    /// `outgoing` (sent through the API, posted by the bot) or `incoming` (written by someone
+    /// in the meeting).
+    pub direction: String,
+    /// Who wrote an incoming message (`null` for outgoing ones: the bot).
+    pub sender: Option<String>,
     pub text: String,
-    /// `queued`, `sending`, `sent` or `failed`.
+    /// Outgoing: `queued`, `sending`, `sent` or `failed`; incoming: `received`.
     pub status: String,
     pub error: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -239,6 +244,8 @@ impl From<chat::ChatMessageRecord> for ChatMessageResource {
     fn from(m: chat::ChatMessageRecord) -> Self {
         Self {
             id: m.id,
+            direction: "outgoing".into(),
+            sender: None,
             text: m.text,
             status: m.status,
             error: m.error,
@@ -247,6 +254,25 @@ impl From<chat::ChatMessageRecord> for ChatMessageResource {
         }
     }
 }
+
+impl ChatMessageResource {
+    /// A message someone wrote in the meeting (a `chat_received` event).
+    fn incoming(e: events::EventRecord) -> Self {
+        Self {
+            id: e.id,
+            direction: "incoming".into(),
+            sender: e.data["sender"].as_str().map(str::to_string),
+            text: e.data["text"].as_str().unwrap_or_default().to_string(),
+            status: "received".into(),
+            error: None,
+            created_at: e.at,
+            done_at: Some(e.at),
+        }
+    }
+}
+
+/// Most incoming messages listed with a bot's chat.
+const INCOMING_CHAT_LIMIT: u32 = 1000;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ChatList {
@@ -289,7 +315,8 @@ pub async fn send_chat(
     Ok((StatusCode::ACCEPTED, Json(message.into())))
 }
 
-/// Chat messages sent through the API, with delivery state.
+/// The meeting's chat as the bot saw it: messages sent through the API (with delivery state)
+/// and messages people wrote (up to 1000), oldest first, each with its `direction`.
 #[utoipa::path(get, path = "/api/bots/{id}/chat", tag = "bots",
     params(("id" = String, Path)),
     responses((status = 200, body = ChatList), (status = 404, body = ErrorBody)),
@@ -301,10 +328,23 @@ pub async fn list_chat(
 ) -> ApiResult<Json<ChatList>> {
     let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
     let bot = own_bot(&mut conn, &caller, &id).await?;
-    let messages = chat::list(&mut conn, &bot.id).await?;
-    Ok(Json(ChatList {
-        messages: messages.into_iter().map(Into::into).collect(),
-    }))
+    let sent = chat::list(&mut conn, &bot.id).await?;
+    let received = events::list(
+        &mut conn,
+        &bot.id,
+        None,
+        &["chat_received".to_string()],
+        INCOMING_CHAT_LIMIT,
+    )
+    .await?;
+    let mut messages: Vec<ChatMessageResource> = sent
+        .into_iter()
+        .map(Into::into)
+        .chain(received.into_iter().map(ChatMessageResource::incoming))
+        .collect();
+    // Stable: at the same millisecond, what the API sent comes first.
+    messages.sort_by_key(|m| m.created_at);
+    Ok(Json(ChatList { messages }))
 }
 
 /// How often the live stream looks for new events. Reading the event table (not

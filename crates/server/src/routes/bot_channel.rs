@@ -228,7 +228,7 @@ pub async fn report_status(
     }
     match outcome {
         TransitionOutcome::Applied(updated) => {
-            tracing::info!(bot.id = %bot.id, from = %bot.status, to = %updated.status, sub_code = ?report.sub_code, "bot status");
+            tracing::info!(bot.id = %bot.id, from = %bot.status, to = %updated.status, sub_code = report.sub_code.as_deref().unwrap_or(""), "bot status");
             Ok(Json(StatusAck {
                 status: updated.status.as_str().to_string(),
             }))
@@ -428,6 +428,19 @@ pub struct EventBatch {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EventsAck {
     pub accepted: usize,
+    /// Events not recorded: after the bot ended only its own diagnostics (`log`,
+    /// `page_snapshot`) are taken, never anything users see or webhooks announce.
+    #[serde(default)]
+    pub ignored: usize,
+}
+
+impl BotEvent {
+    /// Whether a bot that has already ended may still deliver this (late-delivery rule): its
+    /// own log lines and page snapshots, which the outbox sends after the final status; every
+    /// meeting observation was queued — and so sent — before that status.
+    fn late_delivery_allowed(&self) -> bool {
+        matches!(self, BotEvent::Log { .. } | BotEvent::PageSnapshot { .. })
+    }
 }
 
 /// Report what happened in the meeting, in order.
@@ -449,8 +462,14 @@ pub async fn report_events(
         ));
     }
     let now = state.now();
+    let ended = bot.status.is_terminal();
+    let mut ignored = 0;
     let mut tx = state.db.begin_write().await?;
     for event in &batch {
+        if ended && !event.late_delivery_allowed() {
+            ignored += 1;
+            continue;
+        }
         match event {
             BotEvent::ParticipantJoin {
                 participant_id,
@@ -510,7 +529,13 @@ pub async fn report_events(
         }
     }
     tx.commit().await.map_err(DbError::from)?;
-    Ok(Json(EventsAck { accepted: batch.len() }))
+    if ignored > 0 {
+        tracing::warn!(bot.id = %bot.id, ignored, status = %bot.status, "events after the bot ended were not recorded");
+    }
+    Ok(Json(EventsAck {
+        accepted: batch.len() - ignored,
+        ignored,
+    }))
 }
 
 fn with_bot(bot: &BotRecord, mut data: Value) -> Value {

@@ -216,8 +216,9 @@ pub async fn load_resource(
     Ok(resource)
 }
 
-/// Place in the queue and a wait estimate: turns ahead (position ÷ total capacity,
-/// rounded up) × the mean run time of recent bots.
+/// Place in the queue and a wait estimate: none while capacity is free for it (the
+/// dispatcher deploys it within moments); otherwise the turns ahead — bots before it beyond
+/// the free capacity, ÷ total capacity, rounded up — × the mean run time of recent bots.
 async fn queue_info(
     conn: &mut AnyConnection,
     bot: &BotRecord,
@@ -227,9 +228,21 @@ async fn queue_info(
         return Ok(None);
     }
     let position = bots::queue_position(conn, bot).await?.max(1) as u32;
-    let mean = deployer.mean_run_secs(conn).await?;
     let capacity = deployer.total_capacity().max(1);
-    let turns = position.div_ceil(capacity);
+    let mut in_use: u32 = 0;
+    for slot in deployer.slots() {
+        let used = bots::capacity_in_use(conn, slot.platform.name()).await?;
+        in_use += (used.max(0) as u32).min(slot.limit);
+    }
+    let free = capacity.saturating_sub(in_use);
+    if position <= free {
+        return Ok(Some(QueueResource {
+            position,
+            estimated_wait_secs: 0,
+        }));
+    }
+    let mean = deployer.mean_run_secs(conn).await?;
+    let turns = (position - free).div_ceil(capacity);
     Ok(Some(QueueResource {
         position,
         estimated_wait_secs: (f64::from(turns) * mean).round() as u32,

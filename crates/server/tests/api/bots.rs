@@ -22,9 +22,10 @@ async fn create_with_defaults_and_get() {
     );
     assert_eq!(bot["metadata"], json!({}));
     assert_eq!(bot["deployment"], Value::Null);
-    // Nothing deploys in this test, so the bot waits first in line.
+    // Nothing deploys in this test, so the bot waits first in line — with capacity free for
+    // it, so no wait is estimated (the dispatcher takes it within moments).
     assert_eq!(bot["queue"]["position"], 1);
-    assert!(bot["queue"]["estimatedWaitSecs"].as_u64().unwrap() > 0);
+    assert_eq!(bot["queue"]["estimatedWaitSecs"], 0);
     assert_eq!(bot["priority"], 0);
     assert_eq!(bot["endedAt"], Value::Null);
     let id = bot["id"].as_str().unwrap();
@@ -105,6 +106,10 @@ async fn url_and_platform_errors_are_422() {
     assert_eq!(r.status, 422);
     assert_eq!(r.error_code(), "validation_failed");
     assert_eq!(r.body["error"]["details"]["fields"][0]["code"], "platform_mismatch");
+    assert_eq!(
+        r.body["error"]["details"]["fields"][0]["message"],
+        "platform is `google_meet` (Google Meet) but meetingUrl is a Zoom link"
+    );
 
     let r = app
         .post(
@@ -169,6 +174,30 @@ async fn every_validation_error_is_reported_with_its_field() {
 }
 
 #[tokio::test]
+async fn a_join_time_far_in_the_past_is_refused_and_a_little_late_one_joins_now() {
+    let app = TestApp::spawn().await;
+    let now = app.state.now();
+    let late = (now - chrono::Duration::minutes(3)).to_rfc3339();
+    let bot = app
+        .create_bot(
+            &app.admin_key,
+            json!({"meetingUrl": "https://zoom.us/j/123456789", "joinAt": late}),
+        )
+        .await;
+    assert_eq!(bot["status"], "QUEUED", "{bot}");
+    let r = app
+        .post(
+            &app.admin_key,
+            "/api/bots",
+            json!({"meetingUrl": "https://zoom.us/j/123456789", "joinAt": "2020-01-01T09:00:00Z"}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.error_fields(), ["joinAt"]);
+    assert_eq!(r.body["error"]["details"]["fields"][0]["code"], "in_the_past");
+}
+
+#[tokio::test]
 async fn wrong_types_and_unknown_fields_name_the_field() {
     let app = TestApp::spawn().await;
     let r = app
@@ -190,6 +219,35 @@ async fn wrong_types_and_unknown_fields_name_the_field() {
         .await;
     assert_eq!(r.status, 422);
     assert!(r.body["error"]["message"].as_str().unwrap().contains("botname"));
+
+    // Every unknown field at once, nested ones with their path, not just the first.
+    let r = app
+        .post(
+            &app.admin_key,
+            "/api/bots",
+            json!({"meetingUrl": "https://zoom.us/j/123456789", "botname": "typo", "recordingmode": "video",
+                   "automaticLeave": {"maxDuration": 5}}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let mut fields = r.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["automaticLeave.maxDuration", "botname", "recordingmode"],
+        "{}",
+        r.body
+    );
+    assert_eq!(r.body["error"]["details"]["fields"][0]["code"], "unknown_field");
+    // An unknown field beside a wrong type: the unknown ones are named first, then fixed.
+    let r = app
+        .post(
+            &app.admin_key,
+            "/api/bots",
+            json!({"meetingUrl": "https://zoom.us/j/123456789", "extra": 1}),
+        )
+        .await;
+    assert_eq!(r.error_fields(), ["extra"]);
 
     let r = app.post(&app.admin_key, "/api/bots", json!([1, 2])).await;
     assert_eq!(r.status, 422);

@@ -219,3 +219,46 @@ async fn deleting_a_live_bot_refuses_its_held_poll_at_once() {
     assert_eq!(r.status, 401, "{}", r.body);
     assert!(took < Duration::from_secs(3), "{took:?}");
 }
+
+#[tokio::test]
+async fn after_the_end_a_bot_token_delivers_only_its_own_diagnostics() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app.deployed_bot(json!({"meetingUrl": MEET})).await;
+    app.report(&token, "IN_CALL", None).await;
+    app.report(&token, "ENDED", Some("meeting_ended")).await;
+    let r = app
+        .bot(
+            &token,
+            Method::POST,
+            "/events",
+            Some(json!({"events": [
+                {"type": "chat_received", "sender": "Mallory", "text": "injected after the end"},
+                {"type": "participant_join", "participantId": "p9", "name": "Ghost", "isBot": false},
+                {"type": "log", "level": "info", "message": "last words"},
+                {"type": "page_snapshot", "reason": "exit", "url": "x", "text": "y", "html": "<html></html>"},
+            ]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body, json!({"accepted": 2, "ignored": 2}));
+    let events = app
+        .get(&app.admin_key, &format!("/api/bots/{id}/events?limit=500"))
+        .await;
+    let types: Vec<&str> = events.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert!(types.contains(&"log") && types.contains(&"page_snapshot"), "{types:?}");
+    assert!(
+        !types.contains(&"chat_received") && !types.contains(&"participant_join"),
+        "{types:?}"
+    );
+    let participants = app.get(&app.admin_key, &format!("/api/bots/{id}/participants")).await;
+    assert!(
+        !participants.body.to_string().contains("Ghost"),
+        "{}",
+        participants.body
+    );
+}

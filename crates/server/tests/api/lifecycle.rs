@@ -449,6 +449,17 @@ async fn chat_is_claimed_once_and_tracked_to_the_end() {
     assert_eq!(texts.len(), 20);
     assert_eq!(claims.iter().filter(|c| c.status == 204).count(), 4);
 
+    // What people wrote is listed with the chat, in order, marked incoming.
+    let r = app
+        .bot(
+            &token,
+            Method::POST,
+            "/events",
+            Some(json!({"events": [{"type": "chat_received", "sender": "Ada Lovelace", "text": "Thanks!"}]})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+
     // Ending fails what was never sent; chat to an ended bot is refused.
     app.post(
         &app.admin_key,
@@ -459,9 +470,24 @@ async fn chat_is_claimed_once_and_tracked_to_the_end() {
     app.report(&token, "ENDED", Some("meeting_ended")).await;
     let list = app.get(&app.admin_key, &format!("/api/bots/{id}/chat")).await;
     let msgs = list.body["messages"].as_array().unwrap();
-    assert_eq!(msgs.len(), 22);
+    assert_eq!(msgs.len(), 23);
     assert_eq!(msgs[0]["status"], "sent");
-    assert!(msgs[1..].iter().all(|m| m["status"] == "failed"));
+    assert_eq!(msgs[0]["direction"], "outgoing");
+    let (incoming, outgoing): (Vec<&Value>, Vec<&Value>) = msgs[1..].iter().partition(|m| m["direction"] == "incoming");
+    assert_eq!(incoming.len(), 1, "{msgs:?}");
+    assert_eq!(
+        (
+            incoming[0]["sender"].as_str(),
+            incoming[0]["text"].as_str(),
+            incoming[0]["status"].as_str()
+        ),
+        (Some("Ada Lovelace"), Some("Thanks!"), Some("received"))
+    );
+    assert!(outgoing.iter().all(|m| m["status"] == "failed"));
+    let times: Vec<&str> = msgs.iter().map(|m| m["createdAt"].as_str().unwrap()).collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted, "oldest first");
     let refused = app
         .post(&app.admin_key, &format!("/api/bots/{id}/chat"), json!({"message": "x"}))
         .await;

@@ -383,10 +383,10 @@ function botDetailPage(root) {
 
   async function loadChat() {
     try {
-      const sent = (await api("GET", `/api/bots/${id}/chat`)).messages.map((m) => ({ at: m.createdAt, mine: true, m }));
-      const received = events.filter((e) => e.type === "chat_received")
-        .map((e) => ({ at: e.at, mine: false, sender: e.data.sender, text: e.data.text }));
-      const all = sent.concat(received).sort((a, b) => new Date(a.at) - new Date(b.at));
+      // Both directions, oldest first, from the chat resource itself.
+      const all = (await api("GET", `/api/bots/${id}/chat`)).messages.map((m) => m.direction === "incoming"
+        ? { at: m.createdAt, mine: false, sender: m.sender || "", text: m.text }
+        : { at: m.createdAt, mine: true, m });
       const list = $("#chat");
       if (!all.length) { list.replaceChildren(h("li", { class: "empty" }, "No messages yet.")); return; }
       list.replaceChildren(...all.map((x) => x.mine
@@ -598,6 +598,8 @@ function cell(v) {
 
 function keysPage() {
   const body = $("#keys-body"), form = $("#key-form");
+  // A member key may revoke only itself; an admin key any key (but never an account's last admin key).
+  const root = $("[data-page=keys]"), admin = root.dataset.admin === "true", ownKey = root.dataset.ownKey;
   async function load() {
     try {
       const keys = (await api("GET", "/api/keys")).keys;
@@ -606,7 +608,7 @@ function keysPage() {
         const state = k.revokedAt ? "revoked" : k.expiresAt && new Date(k.expiresAt) < new Date() ? "expired" : "active";
         return h("tr", {}, h("td", {}, k.name), h("td", {}, h("code", {}, k.prefix + "…")), h("td", {}, k.role),
           h("td", {}, fmtTime(k.createdAt)), h("td", {}, fmtTime(k.lastUsedAt)), h("td", {}, k.expiresAt ? fmtTime(k.expiresAt) : "never"),
-          h("td", {}, state), h("td", {}, state === "active" ? h("button", {
+          h("td", {}, state), h("td", {}, state === "active" && (admin || k.id === ownKey) ? h("button", {
             type: "button", class: "danger small", onclick: async () => {
               if (!confirm(`Revoke the key “${k.name}”? Apps using it stop working at once.`)) return;
               try { await api("DELETE", "/api/keys/" + k.id); flash("Key revoked."); load(); } catch (e) { flash(e.message, "error"); }
