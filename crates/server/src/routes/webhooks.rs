@@ -7,7 +7,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::lifecycle::{event_type, new_webhook_secret};
-use crate::webhook_client::check_url_target;
+use crate::webhook_client::check_registration_target;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -21,7 +21,10 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpointRequest {
-    /// http(s) URL; private and loopback targets are refused unless `WEBHOOK_ALLOW_PRIVATE=true`.
+    /// http(s) URL. Unless the server sets `WEBHOOK_ALLOW_PRIVATE=true`, the host must be
+    /// public: IP literals and every address a name resolves to are checked (loopback,
+    /// private, link-local, reserved, NAT64/IPv4-mapped forms of those → 422 `private_target`),
+    /// and a name that does not resolve is refused (422 `unresolvable_host`).
     pub url: String,
     /// Event types to receive; empty or absent = all (`bot.status_changed`,
     /// `bot.participant_joined`, `bot.participant_left`, `bot.chat_received`, `bot.recording_ready`).
@@ -69,10 +72,14 @@ pub async fn create_endpoint(
 ) -> ApiResult<(StatusCode, Json<EndpointResource>)> {
     let req = body.value;
     let mut errors = meeboter_core::ValidationErrors::default();
-    let url = match validate_webhook_url(&req.url)
-        .and_then(|u| check_url_target(&u, state.config.webhook_allow_private).map(|()| u))
-    {
-        Ok(u) => u,
+    let url = match validate_webhook_url(&req.url) {
+        Ok(u) => match check_registration_target(&u, state.config.webhook_allow_private).await {
+            Ok(()) => u,
+            Err(refusal) => {
+                errors.push("url", refusal.code, refusal.message);
+                String::new()
+            }
+        },
         Err(msg) => {
             errors.push("url", "invalid_url", msg);
             String::new()

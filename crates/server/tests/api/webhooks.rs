@@ -246,19 +246,24 @@ async fn endpoints_are_validated_and_private_targets_refused() {
         (json!({"url": "http://localhost/hook"}), "url"),
         (json!({"url": "ftp://example.com/"}), "url"),
         (
-            json!({"url": "https://example.com/h", "events": ["bot.exploded"]}),
+            json!({"url": "https://93.184.216.34/h", "events": ["bot.exploded"]}),
             "events",
         ),
-        (json!({"url": "https://example.com/h", "secret": "plain"}), "secret"),
+        (json!({"url": "https://93.184.216.34/h", "secret": "plain"}), "secret"),
     ] {
         let r = app.post(&app.admin_key, "/api/webhooks", body.clone()).await;
         assert_eq!(r.status, 422, "{body}");
         assert_eq!(r.error_fields(), vec![field], "{body}");
     }
+    // A public IP literal needs no DNS, so this holds on machines without a resolver.
     let ok = app
-        .post(&app.admin_key, "/api/webhooks", json!({"url": "https://example.com/h"}))
+        .post(
+            &app.admin_key,
+            "/api/webhooks",
+            json!({"url": "https://93.184.216.34/h"}),
+        )
         .await;
-    assert_eq!(ok.status, 201);
+    assert_eq!(ok.status, 201, "{}", ok.body);
     let id = ok.body["id"].as_str().unwrap();
     // Other accounts cannot see or delete it.
     let (_, other) = app.member("o").await;
@@ -275,4 +280,103 @@ async fn endpoints_are_validated_and_private_targets_refused() {
         app.get(&app.admin_key, "/api/webhooks").await.body["endpoints"],
         json!([])
     );
+}
+
+/// The `url` field error of a 422 response: (code, message).
+fn url_error(r: &crate::support::Resp) -> (String, String) {
+    let fields = r.body["error"]["details"]["fields"].as_array().unwrap();
+    assert_eq!(fields.len(), 1, "{}", r.body);
+    assert_eq!(fields[0]["field"], "url", "{}", r.body);
+    (
+        fields[0]["code"].as_str().unwrap().to_string(),
+        fields[0]["message"].as_str().unwrap().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn registration_refuses_every_form_of_a_private_target_and_names_the_setting() {
+    let app = TestApp::spawn().await;
+    for url in [
+        "http://localhost.:8080/hook",
+        "http://LOCALHOST./hook",
+        "http://api.localhost/hook",
+        "http://ip6-localhost/hook",
+        "http://ip6-loopback:9/hook",
+        "http://[::1]/hook",
+        "http://[::127.0.0.1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[64:ff9b::7f00:1]/hook",
+        "http://[64:ff9b::a9fe:a9fe]/latest",
+        "http://[64:ff9b:1::808:808]/hook",
+        "http://[2002:7f00:1::1]/hook",
+        "http://[fd00::1]/hook",
+        "http://[fe80::1]/hook",
+        "http://127.1/hook",
+        "http://0x7f.0.0.1/hook",
+        "http://2130706433/hook",
+        "http://0.0.0.0/hook",
+        "http://10.0.0.1/hook",
+        "http://100.64.0.1/hook",
+        "http://198.18.0.1/hook",
+        "http://192.0.2.1/hook",
+        "http://224.0.0.1/hook",
+        "http://255.255.255.255/hook",
+    ] {
+        let r = app.post(&app.admin_key, "/api/webhooks", json!({ "url": url })).await;
+        assert_eq!(r.status, 422, "{url}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "validation_failed", "{url}");
+        let (code, message) = url_error(&r);
+        assert_eq!(code, "private_target", "{url}: {message}");
+        assert!(message.contains("WEBHOOK_ALLOW_PRIVATE"), "{url}: {message}");
+    }
+    assert_eq!(
+        app.get(&app.admin_key, "/api/webhooks").await.body["endpoints"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn registration_refuses_a_host_that_does_not_resolve() {
+    let app = TestApp::spawn().await;
+    // `.invalid` never resolves (RFC 6761).
+    let r = app
+        .post(
+            &app.admin_key,
+            "/api/webhooks",
+            json!({"url": "https://hooks.nowhere.invalid/h"}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let (code, message) = url_error(&r);
+    assert_eq!(code, "unresolvable_host", "{message}");
+    assert!(message.contains("hooks.nowhere.invalid"), "{message}");
+}
+
+#[tokio::test]
+async fn registration_accepts_public_targets_including_embedded_public_ipv4() {
+    let app = TestApp::spawn().await;
+    for url in [
+        "https://1.1.1.1/hook",
+        "https://[2606:4700::1111]/hook",
+        "https://[64:ff9b::808:808]/hook",
+        "https://[::ffff:8.8.8.8]/hook",
+    ] {
+        let r = app.post(&app.admin_key, "/api/webhooks", json!({ "url": url })).await;
+        assert_eq!(r.status, 201, "{url}: {}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn registration_allows_private_targets_when_the_setting_is_on() {
+    let app = TestApp::spawn_with(|c| c.webhook_allow_private = true).await;
+    for url in [
+        "http://localhost.:8080/hook",
+        "http://ip6-localhost/hook",
+        "http://[::127.0.0.1]/hook",
+        "http://[64:ff9b::7f00:1]/hook",
+        "http://127.1/hook",
+    ] {
+        let r = app.post(&app.admin_key, "/api/webhooks", json!({ "url": url })).await;
+        assert_eq!(r.status, 201, "{url}: {}", r.body);
+    }
 }
