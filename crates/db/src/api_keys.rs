@@ -125,7 +125,87 @@ pub async fn list(conn: &mut AnyConnection, account_id: Option<&str>) -> DbResul
     rows.iter().map(from_row).collect()
 }
 
-/// Marks a key revoked; revoking twice keeps the first timestamp.
+/// What [`revoke_unless_last_admin`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// The key is now revoked.
+    Revoked,
+    /// The key had been revoked before; nothing changed (the first timestamp stays).
+    AlreadyRevoked,
+    /// The key is the last active (neither revoked nor expired) admin key of its account;
+    /// nothing changed.
+    LastAdminKey,
+}
+
+/// Locks `account_id`'s keys against concurrent revocation until the transaction ends:
+/// on PostgreSQL by locking the account's row (every guarded revocation in the account
+/// takes it first, so they run one after another and each reads the others' result); on
+/// SQLite the write transaction (`BEGIN IMMEDIATE`) already excludes every other writer.
+async fn lock_account(conn: &mut AnyConnection, backend: crate::Backend, account_id: &str) -> DbResult<()> {
+    if backend == crate::Backend::Postgres {
+        sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
+            .bind(account_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Active admin keys of `account_id` other than `except`.
+async fn count_other_active_admins(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    except: &str,
+    now: DateTime<Utc>,
+) -> DbResult<i64> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) FROM api_keys
+         WHERE account_id = $1 AND id <> $2 AND role = 'admin' AND revoked_at IS NULL
+           AND (expires_at IS NULL OR expires_at > $3)",
+    )
+    .bind(account_id)
+    .bind(except)
+    .bind(to_millis(now))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.get::<i64, _>(0))
+}
+
+/// Revokes key `id` unless it is the last active admin key of its account, which would
+/// lock everyone out of the account. `None` when there is no such key.
+///
+/// Must run inside a write transaction (`Db::begin_write`): the check and the update
+/// then happen under one lock, so two concurrent revocations of an account's last two
+/// admin keys cannot both succeed.
+pub async fn revoke_unless_last_admin(
+    conn: &mut AnyConnection,
+    backend: crate::Backend,
+    id: &str,
+    now: DateTime<Utc>,
+) -> DbResult<Option<Revocation>> {
+    let Some(key) = find(conn, id).await? else {
+        return Ok(None);
+    };
+    lock_account(conn, backend, &key.account_id).await?;
+    // Read again under the lock: another revocation may have committed meanwhile.
+    let Some(key) = find(conn, id).await? else {
+        return Ok(None);
+    };
+    if key.revoked_at.is_some() {
+        return Ok(Some(Revocation::AlreadyRevoked));
+    }
+    if key.role == ApiKeyRole::Admin
+        && key.is_usable(now)
+        && count_other_active_admins(conn, &key.account_id, &key.id, now).await? == 0
+    {
+        return Ok(Some(Revocation::LastAdminKey));
+    }
+    revoke(conn, &key.id, now).await?;
+    Ok(Some(Revocation::Revoked))
+}
+
+/// Marks a key revoked; revoking twice keeps the first timestamp. Unguarded: callers
+/// revoking on someone's behalf use [`revoke_unless_last_admin`].
 pub async fn revoke(conn: &mut AnyConnection, id: &str, now: DateTime<Utc>) -> DbResult<()> {
     sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(to_millis(now))

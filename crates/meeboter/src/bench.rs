@@ -63,7 +63,7 @@ impl Stats {
     }
 
     fn print(&self, label: &str) {
-        println!(
+        outln!(
             "{label}: {} requests in {:.1}s = {:.0} req/s; errors {}; latency ms p50 {:.2} p95 {:.2} p99 {:.2} max {:.2}",
             self.count,
             self.elapsed.as_secs_f64(),
@@ -198,7 +198,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let base = format!("http://{}", listener.local_addr()?);
     let server = tokio::spawn(meeboter_server::serve(state, listener, std::future::pending()));
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
-    println!(
+    outln!(
         "machine: {} cores; backend {backend}; create concurrency {}; {} s per run",
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
         args.concurrency,
@@ -238,7 +238,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if wants("list") {
         let started = Instant::now();
         seed_bots(&db, &list_account, args.list_rows).await?;
-        println!(
+        outln!(
             "seeded {} bots in {:.1}s",
             args.list_rows,
             started.elapsed().as_secs_f64()
@@ -273,7 +273,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if wants("heartbeat") {
         let started = Instant::now();
         let tokens = seed_live_bots(&db, &secret, &list_account, args.heartbeat_bots).await?;
-        println!(
+        outln!(
             "seeded {} live bots with tokens in {:.1}s",
             tokens.len(),
             started.elapsed().as_secs_f64()
@@ -297,7 +297,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let mut conn = db.pool().acquire().await?;
         let recorded = meeboter_db::bots::count_with_heartbeat(&mut conn).await?;
-        println!("bots with a recorded heartbeat after the run: {recorded}");
+        outln!("bots with a recorded heartbeat after the run: {recorded}");
     }
     let _ = stop_workers.send(true);
     for w in workers {
@@ -432,7 +432,7 @@ async fn drain(
         elapsed: Duration::from_micros(latencies.iter().sum()),
         latencies_us: latencies,
     };
-    println!(
+    outln!(
         "drain: capacity freed → next deploy call, {} samples: p50 {:.2} ms, p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         stats.count,
         stats.percentile(0.50),

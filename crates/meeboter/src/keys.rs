@@ -4,6 +4,7 @@ use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use meeboter_core::ApiKeyRole;
+use meeboter_db::api_keys::Revocation;
 use meeboter_db::{Db, accounts, api_keys};
 use meeboter_server::config::Config;
 use meeboter_server::routes::keys::issue_key;
@@ -66,15 +67,22 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
                 None => accounts::insert(&mut tx, &account_name, Utc::now()).await?,
             };
             let created = issue_key(&mut tx, &account.id, &name, role, expires_at).await?;
-            tx.commit().await?;
-            eprintln!(
-                "created {} key {} in account `{}` ({}); the secret below is shown only once:",
+            // The secret is printed before the key is kept: a key whose secret nobody saw
+            // (stdout closed, `| head -0`) is rolled back instead of lingering unusable.
+            if let Err(e) = crate::output::try_line(format_args!("{}", created.secret)) {
+                drop(tx);
+                bail!("could not print the secret ({e}); the key was not created");
+            }
+            tx.commit()
+                .await
+                .context("the key was not created (the secret printed above is void)")?;
+            errln!(
+                "created {} key {} in account `{}` ({}); the secret above is shown only once",
                 role.as_str(),
                 created.key.id,
                 account.name,
                 account.id
             );
-            println!("{}", created.secret);
         }
         KeysCommand::List => {
             let mut conn = db.pool().acquire().await?;
@@ -83,9 +91,13 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
                 .into_iter()
                 .map(|a| (a.id, a.name))
                 .collect();
-            println!(
+            outln!(
                 "{:<36}  {:<12}  {:<8}  {:<16}  {:<8}  NAME",
-                "ID", "PREFIX", "ROLE", "ACCOUNT", "STATE"
+                "ID",
+                "PREFIX",
+                "ROLE",
+                "ACCOUNT",
+                "STATE"
             );
             for k in api_keys::list(&mut conn, None).await? {
                 let state = if k.revoked_at.is_some() {
@@ -96,7 +108,7 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
                     "active"
                 };
                 let account = names.get(&k.account_id).map(String::as_str).unwrap_or("?");
-                println!(
+                outln!(
                     "{:<36}  {:<12}  {:<8}  {:<16}  {:<8}  {}",
                     k.id,
                     k.prefix,
@@ -108,13 +120,34 @@ pub async fn run(config: Config, command: KeysCommand) -> anyhow::Result<()> {
             }
         }
         KeysCommand::Revoke { id } => {
+            // The same rule as `DELETE /api/keys/{id}`: never the account's last active
+            // admin key, checked and revoked in one write transaction.
             let mut tx = db.begin_write().await?;
-            if api_keys::find(&mut tx, &id).await?.is_none() {
+            let Some(key) = api_keys::find(&mut tx, &id).await? else {
                 bail!("no API key with id {id}");
+            };
+            match api_keys::revoke_unless_last_admin(&mut tx, db.backend(), &id, Utc::now()).await? {
+                None => bail!("no API key with id {id}"),
+                Some(Revocation::LastAdminKey) => {
+                    let account = accounts::find(&mut tx, &key.account_id)
+                        .await?
+                        .map(|a| a.name)
+                        .unwrap_or_else(|| key.account_id.clone());
+                    bail!(
+                        "key {id} is the last active admin key of account `{account}`; revoking it would lock \
+                         everyone out. Create another admin key first \
+                         (meeboter keys create --role admin --account {account}), then revoke this one"
+                    );
+                }
+                Some(Revocation::AlreadyRevoked) => {
+                    tx.commit().await?;
+                    outln!("{id} was already revoked");
+                }
+                Some(Revocation::Revoked) => {
+                    tx.commit().await?;
+                    outln!("revoked {id}");
+                }
             }
-            api_keys::revoke(&mut tx, &id, Utc::now()).await?;
-            tx.commit().await?;
-            println!("revoked {id}");
         }
     }
     Ok(())

@@ -1,5 +1,7 @@
 //! The `meeboter` binary: one executable for every role.
 
+#[macro_use]
+mod output;
 mod bench;
 mod keys;
 mod verify;
@@ -86,16 +88,16 @@ fn config_sources(cli: &Cli) -> Result<ConfigSources, Vec<String>> {
 }
 
 fn print_problems(problems: &[String]) {
-    eprintln!("configuration has {} problem(s):", problems.len());
+    errln!("configuration has {} problem(s):", problems.len());
     for p in problems {
-        eprintln!("  - {p}");
+        errln!("  - {p}");
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Openapi = cli.command {
-        println!("{}", meeboter_server::openapi().to_pretty_json().unwrap_or_default());
+        outln!("{}", meeboter_server::openapi().to_pretty_json().unwrap_or_default());
         return ExitCode::SUCCESS;
     }
     if let Command::Bot = cli.command {
@@ -124,7 +126,7 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err((listing, problems)) => {
             if let Command::Config { .. } = cli.command {
-                print!("{listing}");
+                out!("{listing}");
             }
             print_problems(&problems);
             return ExitCode::from(1);
@@ -134,8 +136,8 @@ fn main() -> ExitCode {
         Command::Config {
             command: ConfigCommand::Check,
         } => {
-            print!("{}", config.describe());
-            println!("configuration OK");
+            out!("{}", config.describe());
+            outln!("configuration OK");
             ExitCode::SUCCESS
         }
         Command::Serve => {
@@ -153,14 +155,14 @@ fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> Exit
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            errln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(1);
         }
     };
     match runtime.block_on(fut) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            errln!("error: {e:#}");
             ExitCode::from(1)
         }
     }
@@ -171,7 +173,7 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("connecting to {}", meeboter_db::redact_url(&config.database_url)))?;
     db.migrate().await?;
-    println!(
+    outln!(
         "migrations applied to {}",
         meeboter_db::redact_url(&config.database_url)
     );
@@ -197,38 +199,52 @@ async fn healthcheck(listen: std::net::SocketAddr) -> anyhow::Result<()> {
     let status = res.status();
     let body = res.text().await.unwrap_or_default();
     anyhow::ensure!(status.is_success(), "GET {url}: {status} {}", body.trim());
-    println!("{url}: {status} {}", body.trim());
+    outln!("{url}: {status} {}", body.trim());
     Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.listen;
+    // The port first: a start that cannot serve must not create the database, the account
+    // and an admin key that is printed and then lost with the failed start.
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
+        format!(
+            "cannot listen on {listen} (MEEBOTER_LISTEN): nothing was created or changed; stop what uses \
+             the address or choose another one"
+        )
+    })?;
+    let local_addr = listener.local_addr()?;
     let redacted = meeboter_db::redact_url(&config.database_url);
     let state = meeboter_server::prepare(config)
         .await
         .with_context(|| format!("preparing database {redacted}"))?;
-    if let Some(key) = meeboter_server::bootstrap::first_admin_key(&state.db).await? {
-        eprintln!();
-        eprintln!("================================================================");
-        eprintln!(" First start: created account `default` and an admin API key.");
-        eprintln!(" It is shown only this once. Store it now:");
-        eprintln!();
-        eprintln!("     {}", key.secret);
-        eprintln!();
-        eprintln!(" Try: curl -H 'Authorization: Bearer <key>' http://{listen}/api/bots");
-        eprintln!("================================================================");
-        eprintln!();
+    match meeboter_server::bootstrap::first_admin_key(&state.db).await? {
+        Some(key) => {
+            if print_first_admin_key(&key.secret, local_addr).is_ok() {
+                meeboter_server::bootstrap::first_admin_key_shown(&state.db).await?;
+            } else {
+                tracing::warn!(
+                    "could not print the first admin key (stderr is closed); create one with \
+                     `meeboter keys create --role admin` and this server's configuration"
+                );
+            }
+        }
+        None => {
+            if meeboter_server::bootstrap::needs_admin_key_hint(&state.db).await? {
+                tracing::warn!(
+                    "no usable admin API key has been shown: create one with `meeboter keys create --role admin` \
+                     (same DATABASE_URL as this server); it prints the key once"
+                );
+            }
+        }
     }
     tracing::info!(platforms = %state.config.platforms.explanation, "deployment platforms selected");
     for warning in &state.config.platforms.warnings {
         tracing::warn!("{warning}");
     }
     warn_about_unmanaged_bots(&state).await?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("binding {listen} (MEEBOTER_LISTEN)"))?;
     tracing::info!(
-        listen = %listener.local_addr()?,
+        listen = %local_addr,
         database = state.db.backend().as_str(),
         public_url = %state.config.public_url,
         "meeboter serving; API docs at /docs"
@@ -242,6 +258,30 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     }
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// The first admin key, on stderr (not the log: it must not end up in log storage by
+/// default). Fails when stderr cannot be written, so the key is not counted as shown.
+fn print_first_admin_key(secret: &str, listen: std::net::SocketAddr) -> std::io::Result<()> {
+    use output::try_err_line as line;
+    line(format_args!(""))?;
+    line(format_args!(
+        "================================================================"
+    ))?;
+    line(format_args!(
+        " First start: created account `default` and an admin API key."
+    ))?;
+    line(format_args!(" It is shown only this once. Store it now:"))?;
+    line(format_args!(""))?;
+    line(format_args!("     {secret}"))?;
+    line(format_args!(""))?;
+    line(format_args!(
+        " Try: curl -H 'Authorization: Bearer <key>' http://{listen}/api/bots"
+    ))?;
+    line(format_args!(
+        "================================================================"
+    ))?;
+    line(format_args!(""))
 }
 
 /// After a platform change, bots still running on a platform that is no longer configured
@@ -303,7 +343,13 @@ fn init_bot_logging() {
     // Also streamed to the control channel once the bot knows it (`meeboter_bot::logs`).
     let _ = tracing_subscriber::registry()
         .with(filter)
-        .with(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_writer(std::io::stderr)
+                // Its report of a failed write is an `eprintln!`, which panics on a closed stderr.
+                .log_internal_errors(false),
+        )
         .with(meeboter_bot::logs::ForwardLayer)
         .try_init();
 }

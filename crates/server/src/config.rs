@@ -84,6 +84,24 @@ pub const KEYS: &[KeySpec] = &[
         false,
         "requests per minute per API key, per server replica (0 = unlimited)",
     ),
+    key(
+        "HTTP_HEADER_READ_TIMEOUT_SECS",
+        Some("10"),
+        false,
+        "a connection that has not sent a complete request head this long after connecting (or after its last response, when kept alive) is closed",
+    ),
+    key(
+        "HTTP_BODY_READ_TIMEOUT_SECS",
+        Some("30"),
+        false,
+        "a request body that sends nothing for this long is abandoned (400) and its connection closed",
+    ),
+    key(
+        "HTTP_MAX_CONNECTIONS",
+        Some("512"),
+        false,
+        "most open client connections per server; further ones wait in the listen backlog until one closes",
+    ),
     key("LOG_FORMAT", Some("pretty"), false, "pretty or json"),
     key(
         "LOG_LEVEL",
@@ -539,6 +557,12 @@ pub struct Config {
     pub public_url: String,
     pub milo_auth_token: Option<String>,
     pub api_rate_limit_per_minute: u32,
+    /// `HTTP_HEADER_READ_TIMEOUT_SECS`: slow or silent clients are disconnected.
+    pub http_header_read_timeout_secs: u64,
+    /// `HTTP_BODY_READ_TIMEOUT_SECS`: longest pause inside a request body.
+    pub http_body_read_timeout_secs: u64,
+    /// `HTTP_MAX_CONNECTIONS`: connections served at once.
+    pub http_max_connections: u32,
     pub heartbeat_interval_secs: u64,
     pub heartbeat_timeout_secs: u64,
     pub deploy_timeout_secs: u64,
@@ -758,6 +782,8 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             }
         }
     };
+    let http_header_read_timeout_secs = seconds("HTTP_HEADER_READ_TIMEOUT_SECS", 1, 300);
+    let http_body_read_timeout_secs = seconds("HTTP_BODY_READ_TIMEOUT_SECS", 1, 3600);
     let heartbeat_interval_secs = seconds("HEARTBEAT_INTERVAL_SECS", 1, 3600);
     let heartbeat_timeout_secs = seconds("HEARTBEAT_TIMEOUT_SECS", 5, 86_400);
     let deploy_timeout_secs = seconds("DEPLOY_TIMEOUT_SECS", 10, 86_400);
@@ -769,6 +795,13 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             "HEARTBEAT_TIMEOUT_SECS ({heartbeat_timeout_secs}) must be more than twice HEARTBEAT_INTERVAL_SECS ({heartbeat_interval_secs}), or one late heartbeat kills a healthy bot"
         ));
     }
+    let http_max_connections = match get("HTTP_MAX_CONNECTIONS").unwrap_or_default().parse::<u32>() {
+        Ok(n) if (1..=100_000).contains(&n) => n,
+        _ => {
+            problems.push("HTTP_MAX_CONNECTIONS must be a whole number between 1 and 100000".to_string());
+            512
+        }
+    };
     let webhook_allow_private = match get("WEBHOOK_ALLOW_PRIVATE").as_deref() {
         Some("true" | "1" | "yes") => true,
         Some("false" | "0" | "no") | None => false,
@@ -827,9 +860,6 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             problems.push(format!("{a} is set but {b} is missing"));
         }
     };
-    require_pair(problems, "COOLIFY_API_URL", "COOLIFY_API_TOKEN");
-    require_pair(problems, "COOLIFY_API_TOKEN", "COOLIFY_API_URL");
-    require_pair(problems, "ECS_CLUSTER", "AWS_REGION");
     require_pair(problems, "S3_ACCESS_KEY", "S3_SECRET_KEY");
     require_pair(problems, "S3_SECRET_KEY", "S3_ACCESS_KEY");
     if (set("S3_ENDPOINT") || set("S3_ACCESS_KEY")) && !set("S3_BUCKET_NAME") {
@@ -878,24 +908,6 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
     {
         problems.push(format!("S3_ENDPOINT `{raw}` must be an absolute http(s) URL"));
     }
-    match deployment_platform {
-        DeploymentPlatformChoice::Coolify => {
-            for k in ["COOLIFY_API_URL", "COOLIFY_API_TOKEN"] {
-                if !set(k) {
-                    problems.push(format!("DEPLOYMENT_PLATFORM is coolify but {k} is missing"));
-                }
-            }
-        }
-        DeploymentPlatformChoice::Aws => {
-            for k in ["AWS_REGION", "ECS_CLUSTER"] {
-                if !set(k) {
-                    problems.push(format!("DEPLOYMENT_PLATFORM is aws but {k} is missing"));
-                }
-            }
-        }
-        _ => {}
-    }
-
     let coolify_ready = set("COOLIFY_API_URL") && set("COOLIFY_API_TOKEN");
     let aws_ready = set("AWS_REGION") && set("ECS_CLUSTER");
     let mut warnings = Vec::new();
@@ -943,19 +955,6 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
                 )),
             }
         }
-        for k in &listed {
-            let ready = match k {
-                PlatformKind::Local | PlatformKind::Docker => true,
-                PlatformKind::Coolify => coolify_ready,
-                PlatformKind::Aws => aws_ready,
-            };
-            if !ready {
-                problems.push(format!(
-                    "PLATFORM_PRIORITY lists {} but its settings are missing",
-                    k.as_str()
-                ));
-            }
-        }
         if deployment_platform != DeploymentPlatformChoice::Auto && listed.first() != Some(&primary) {
             problems.push(format!(
                 "PLATFORM_PRIORITY must start with DEPLOYMENT_PLATFORM ({})",
@@ -966,6 +965,49 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             order = listed;
         }
     }
+    // Why Coolify's and ECS's settings are needed, so that every missing one is named at
+    // once (not one round per fix). Both platforms follow the same rule: chosen, listed in
+    // PLATFORM_PRIORITY or selected → required; half configured under `auto` → required too
+    // (the half decides nothing, so it is a mistake); half configured while
+    // DEPLOYMENT_PLATFORM names another platform → unused, a warning (AWS_REGION in
+    // particular is often set by the environment for other AWS clients).
+    let mut unused_warnings = Vec::new();
+    let mut requirement = |kind: PlatformKind, name: &str, pair: [&str; 2]| -> Option<String> {
+        let first_set = pair.iter().copied().find(|k| set(k));
+        let half = first_set.is_some() && !pair.iter().all(|k| set(k));
+        if deployment_platform == DeploymentPlatformChoice::Auto && order.len() == 1 && order[0] == kind {
+            Some(format!("the {name} platform is selected"))
+        } else if order.first() == Some(&kind) && deployment_platform != DeploymentPlatformChoice::Auto {
+            Some(format!("DEPLOYMENT_PLATFORM is {}", kind.as_str()))
+        } else if order.contains(&kind) {
+            Some(format!("PLATFORM_PRIORITY lists {}", kind.as_str()))
+        } else if half && deployment_platform == DeploymentPlatformChoice::Auto {
+            Some(format!("{} is set", first_set.unwrap_or_default()))
+        } else {
+            if let (true, Some(k)) = (half, first_set) {
+                unused_warnings.push(format!(
+                    "{k} is set but the {name} platform is not used (DEPLOYMENT_PLATFORM={})",
+                    primary.as_str()
+                ));
+            }
+            None
+        }
+    };
+    let coolify_reason = requirement(
+        PlatformKind::Coolify,
+        "Coolify",
+        ["COOLIFY_API_URL", "COOLIFY_API_TOKEN"],
+    );
+    let aws_reason = requirement(PlatformKind::Aws, "AWS ECS", ["AWS_REGION", "ECS_CLUSTER"]);
+    // Under `auto` a half setup may be an ambient variable (AWS_REGION on AWS): say how out.
+    let half_hint = |reason: &str, platform: &str| {
+        if reason.ends_with(" is set") {
+            format!(" (complete the {platform} settings, or set DEPLOYMENT_PLATFORM to the platform you use)")
+        } else {
+            String::new()
+        }
+    };
+    warnings.extend(unused_warnings);
     let mut platforms = PlatformPlan {
         explanation: if order.len() > 1 {
             format!(
@@ -1050,16 +1092,22 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         }
     };
     let local_bot_command = get("LOCAL_BOT_COMMAND").map(|c| c.split_whitespace().map(str::to_string).collect());
-    let coolify = if platforms.order.contains(&PlatformKind::Coolify) {
-        for k in ["COOLIFY_PROJECT_UUID", "COOLIFY_SERVER_UUID"] {
+    let coolify = if let Some(reason) = &coolify_reason {
+        let mut hint = half_hint(reason, "Coolify");
+        for k in [
+            "COOLIFY_API_URL",
+            "COOLIFY_API_TOKEN",
+            "COOLIFY_PROJECT_UUID",
+            "COOLIFY_SERVER_UUID",
+        ] {
             if !set(k) {
-                problems.push(format!("the Coolify platform is selected but {k} is missing"));
+                problems.push(format!("{reason} but {k} is missing{}", std::mem::take(&mut hint)));
             }
         }
         let image = get("BOT_IMAGE").or_else(|| get("GHCR_ORG").map(|org| format!("ghcr.io/{org}/meeboter-bot")));
         let per_platform = ["BOT_IMAGE_ZOOM", "BOT_IMAGE_TEAMS", "BOT_IMAGE_MEET"];
         if image.is_none() && !per_platform.iter().all(|k| set(k)) {
-            problems.push("the Coolify platform is selected but neither BOT_IMAGE nor GHCR_ORG is set".to_string());
+            problems.push(format!("{reason} but neither BOT_IMAGE nor GHCR_ORG is set"));
         }
         for k in ["BOT_IMAGE"].iter().chain(per_platform.iter()) {
             // A tag in the name would be doubled with BOT_IMAGE_TAG (`bot:1.2:latest`).
@@ -1111,35 +1159,44 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
                 15
             }
         };
-        Some(CoolifySettings {
-            api_url: get("COOLIFY_API_URL").unwrap_or_default(),
-            api_token: get("COOLIFY_API_TOKEN").unwrap_or_default(),
-            project_uuid: get("COOLIFY_PROJECT_UUID").unwrap_or_default(),
-            server_uuid: get("COOLIFY_SERVER_UUID").unwrap_or_default(),
-            environment_name: get("COOLIFY_ENVIRONMENT_NAME").unwrap_or_else(|| "production".into()),
-            destination_uuid: get("COOLIFY_DESTINATION_UUID"),
-            image: image.unwrap_or_default(),
-            image_tag: get("BOT_IMAGE_TAG").unwrap_or_else(|| "latest".into()),
-            platform_images: [
-                ("zoom", "BOT_IMAGE_ZOOM"),
-                ("teams", "BOT_IMAGE_TEAMS"),
-                ("meet", "BOT_IMAGE_MEET"),
-            ]
-            .into_iter()
-            .filter_map(|(p, k)| get(k).map(|v| (p.to_string(), v)))
-            .collect(),
-            min_idle,
-            max_idle,
-            idle_ttl_secs,
-            slot_cpus: get("POOL_SLOT_CPUS"),
-            slot_memory: get("POOL_SLOT_MEMORY"),
-            recovery_interval_secs,
-            request_timeout_secs,
-        })
+        platforms
+            .order
+            .contains(&PlatformKind::Coolify)
+            .then(|| CoolifySettings {
+                api_url: get("COOLIFY_API_URL").unwrap_or_default(),
+                api_token: get("COOLIFY_API_TOKEN").unwrap_or_default(),
+                project_uuid: get("COOLIFY_PROJECT_UUID").unwrap_or_default(),
+                server_uuid: get("COOLIFY_SERVER_UUID").unwrap_or_default(),
+                environment_name: get("COOLIFY_ENVIRONMENT_NAME").unwrap_or_else(|| "production".into()),
+                destination_uuid: get("COOLIFY_DESTINATION_UUID"),
+                image: image.unwrap_or_default(),
+                image_tag: get("BOT_IMAGE_TAG").unwrap_or_else(|| "latest".into()),
+                platform_images: [
+                    ("zoom", "BOT_IMAGE_ZOOM"),
+                    ("teams", "BOT_IMAGE_TEAMS"),
+                    ("meet", "BOT_IMAGE_MEET"),
+                ]
+                .into_iter()
+                .filter_map(|(p, k)| get(k).map(|v| (p.to_string(), v)))
+                .collect(),
+                min_idle,
+                max_idle,
+                idle_ttl_secs,
+                slot_cpus: get("POOL_SLOT_CPUS"),
+                slot_memory: get("POOL_SLOT_MEMORY"),
+                recovery_interval_secs,
+                request_timeout_secs,
+            })
     } else {
         None
     };
-    let aws = if platforms.order.contains(&PlatformKind::Aws) {
+    let aws = if let Some(reason) = &aws_reason {
+        let mut hint = half_hint(reason, "AWS ECS");
+        for k in ["AWS_REGION", "ECS_CLUSTER"] {
+            if !set(k) {
+                problems.push(format!("{reason} but {k} is missing{}", std::mem::take(&mut hint)));
+            }
+        }
         let list = |k: &str| -> Vec<String> {
             get(k)
                 .unwrap_or_default()
@@ -1151,10 +1208,9 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         };
         let subnets = list("ECS_SUBNETS");
         if subnets.is_empty() {
-            problems.push(
-                "the AWS ECS platform is selected but ECS_SUBNETS is missing (bot tasks use awsvpc networking)"
-                    .to_string(),
-            );
+            problems.push(format!(
+                "{reason} but ECS_SUBNETS is missing (bot tasks use awsvpc networking)"
+            ));
         }
         let task_definitions: BTreeMap<String, String> = [
             ("zoom", "ECS_TASK_DEF_ZOOM"),
@@ -1176,7 +1232,7 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             .map(|(_, k)| k)
             .collect();
             problems.push(format!(
-                "the AWS ECS platform is selected but has no task definition for every meeting platform: set ECS_TASK_DEF or {}",
+                "{reason} but there is no task definition for every meeting platform: set ECS_TASK_DEF or {}",
                 missing.join(", ")
             ));
         }
@@ -1209,20 +1265,23 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
                 15
             }
         };
-        Some(meeboter_platforms::ecs::EcsSettings {
-            region: get("AWS_REGION").unwrap_or_default(),
-            cluster: get("ECS_CLUSTER").unwrap_or_default(),
-            subnets,
-            security_groups: list("ECS_SECURITY_GROUPS"),
-            assign_public_ip,
-            task_definitions,
-            default_task_definition,
-            container_name: get("ECS_CONTAINER_NAME"),
-            capacity_providers,
-            endpoint_url: get("AWS_ENDPOINT_URL"),
-            static_credentials,
-            request_timeout: std::time::Duration::from_secs(request_timeout),
-        })
+        platforms
+            .order
+            .contains(&PlatformKind::Aws)
+            .then(|| meeboter_platforms::ecs::EcsSettings {
+                region: get("AWS_REGION").unwrap_or_default(),
+                cluster: get("ECS_CLUSTER").unwrap_or_default(),
+                subnets,
+                security_groups: list("ECS_SECURITY_GROUPS"),
+                assign_public_ip,
+                task_definitions,
+                default_task_definition,
+                container_name: get("ECS_CONTAINER_NAME"),
+                capacity_providers,
+                endpoint_url: get("AWS_ENDPOINT_URL"),
+                static_credentials,
+                request_timeout: std::time::Duration::from_secs(request_timeout),
+            })
     } else {
         None
     };
@@ -1234,6 +1293,9 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         public_url,
         milo_auth_token,
         api_rate_limit_per_minute,
+        http_header_read_timeout_secs,
+        http_body_read_timeout_secs,
+        http_max_connections,
         heartbeat_interval_secs,
         heartbeat_timeout_secs,
         deploy_timeout_secs,
@@ -1283,17 +1345,55 @@ fn seconds_in(
     }
 }
 
+/// Width of the name column of `config check`: the longest key name.
+fn name_width() -> usize {
+    KEYS.iter().map(|k| k.name.len()).max().unwrap_or(0)
+}
+
+/// What an unset key means, for `config check` (keys whose default is not a plain value).
+fn unset_meaning(name: &str, values: &BTreeMap<&'static str, (String, Source)>) -> Option<String> {
+    let value = |k: &str| values.get(k).map(|(v, _)| v.as_str());
+    Some(match name {
+        "MILO_AUTH_TOKEN" => "generated at first start and kept in the database".to_string(),
+        "LOCAL_BOT_COMMAND" => meeboter_platforms::local::LocalPlatform::default_command().join(" "),
+        "PLATFORM_PRIORITY" => "the selected platform only".to_string(),
+        "COOLIFY_DESTINATION_UUID" => "the server's only destination".to_string(),
+        "BOT_IMAGE" => match value("GHCR_ORG") {
+            Some(org) => format!("ghcr.io/{org}/meeboter-bot"),
+            None => "ghcr.io/<GHCR_ORG>/meeboter-bot".to_string(),
+        },
+        "BOT_IMAGE_ZOOM" | "BOT_IMAGE_TEAMS" | "BOT_IMAGE_MEET" => "BOT_IMAGE".to_string(),
+        "POOL_MAX_IDLE" => "none (idle slots are kept)".to_string(),
+        "POOL_SLOT_CPUS" | "POOL_SLOT_MEMORY" => "no limit".to_string(),
+        "ECS_SECURITY_GROUPS" => "the VPC's default security group".to_string(),
+        "ECS_CONTAINER_NAME" => "the task definition's first container".to_string(),
+        "ECS_CAPACITY_PROVIDERS" => "launch type FARGATE".to_string(),
+        "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => "the AWS SDK's credential chain".to_string(),
+        "AWS_ENDPOINT_URL" => "the AWS endpoint of AWS_REGION".to_string(),
+        "S3_ENDPOINT" => "AWS S3 (when S3_BUCKET_NAME is set)".to_string(),
+        "S3_ACCESS_KEY" | "S3_SECRET_KEY" => "the AWS credential chain".to_string(),
+        "S3_BUCKET_NAME" => "none: media go to STORAGE_PATH".to_string(),
+        "RECORDING_RETENTION_DAYS" => "kept forever".to_string(),
+        _ => return None,
+    })
+}
+
 fn describe_values(values: &BTreeMap<&'static str, (String, Source)>, public_url: Option<&str>) -> String {
     let mut out = String::new();
+    let width = name_width();
     for spec in KEYS {
         let (shown, source) = match values.get(spec.name) {
-            None if spec.name == "PUBLIC_URL" && public_url.is_some() => {
-                (public_url.unwrap_or_default().to_string(), "derived")
-            }
-            None => ("(unset)".to_string(), ""),
+            None if spec.name == "PUBLIC_URL" => match public_url {
+                Some(url) => (url.to_string(), "derived"),
+                None => ("http://<MEEBOTER_LISTEN>".to_string(), "default"),
+            },
+            None => match unset_meaning(spec.name, values) {
+                Some(meaning) => (meaning, "default"),
+                None => ("-".to_string(), "not set"),
+            },
             Some((v, src)) => (mask(spec, v), src.label()),
         };
-        let _ = writeln!(out, "{:<26} {:<44} {}", spec.name, shown, source);
+        let _ = writeln!(out, "{:<width$}  {:<8} {}", spec.name, source, shown);
     }
     out
 }
@@ -1312,8 +1412,15 @@ impl Config {
     /// A human-readable listing of every key, its value (secrets masked) and source.
     pub fn describe(&self) -> String {
         let mut out = describe_values(&self.values, Some(&self.public_url));
-        let _ = writeln!(out, "{:<26} {}", "API_CALLBACK_URL", self.api_callback_url());
-        let _ = writeln!(out, "{:<26} {}", "platform", self.platforms.explanation);
+        let width = name_width();
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<8} {}",
+            "API_CALLBACK_URL",
+            "derived",
+            self.api_callback_url()
+        );
+        let _ = writeln!(out, "{:<width$}  {:<8} {}", "platform", "", self.platforms.explanation);
         for w in &self.platforms.warnings {
             let _ = writeln!(out, "warning: {w}");
         }
@@ -1419,13 +1526,19 @@ mod tests {
             "LOG_LEVEL",
             "DEPLOYMENT_PLATFORM",
             "COOLIFY_API_URL is set but COOLIFY_API_TOKEN is missing",
+            // Every missing setting of a half-configured platform at once, not one per round.
+            "COOLIFY_API_URL is set but COOLIFY_PROJECT_UUID is missing",
+            "COOLIFY_API_URL is set but COOLIFY_SERVER_UUID is missing",
+            "COOLIFY_API_URL is set but neither BOT_IMAGE nor GHCR_ORG is set",
             "ECS_CLUSTER is set but AWS_REGION is missing",
+            "ECS_CLUSTER is set but ECS_SUBNETS is missing",
+            "ECS_CLUSTER is set but there is no task definition",
             "S3_ACCESS_KEY is set but S3_SECRET_KEY is missing",
             "S3_BUCKET_NAME is missing",
         ] {
             assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
         }
-        assert_eq!(problems.len(), 11, "{text}");
+        assert_eq!(problems.len(), 16, "{text}");
     }
 
     #[test]
@@ -1451,9 +1564,35 @@ mod tests {
         let c = load(&both).unwrap();
         assert_eq!(c.platforms.order, vec![PlatformKind::Coolify]);
         assert!(c.platforms.warnings[0].contains("set DEPLOYMENT_PLATFORM explicitly"));
-        // Half a configuration does not select a platform (and is itself reported).
-        assert_eq!(order(&[("AWS_REGION", "us-east-1")]), vec![PlatformKind::Local]);
-        assert!(load(&[("COOLIFY_API_TOKEN", "t")]).is_err());
+        // Half a configuration does not select a platform; under `auto` it is a problem,
+        // for Coolify and ECS alike, naming everything still missing.
+        let p = load(&[("AWS_REGION", "us-east-1")]).unwrap_err();
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(
+            p[0].starts_with("AWS_REGION is set but ECS_CLUSTER is missing"),
+            "{p:?}"
+        );
+        assert!(p[0].contains("set DEPLOYMENT_PLATFORM"), "{p:?}");
+        let p = load(&[("COOLIFY_API_TOKEN", "t")]).unwrap_err();
+        assert_eq!(p.len(), 4, "{p:?}");
+        assert!(
+            p[0].starts_with("COOLIFY_API_TOKEN is set but COOLIFY_API_URL is missing"),
+            "{p:?}"
+        );
+        // With another platform chosen explicitly, a half setup is unused: a warning, alike.
+        for half in [
+            ("AWS_REGION", "us-east-1"),
+            ("COOLIFY_API_URL", "https://c.example.com/api/v1"),
+        ] {
+            let c = load(&[half, ("DEPLOYMENT_PLATFORM", "local")]).unwrap();
+            assert_eq!(c.platforms.order, vec![PlatformKind::Local]);
+            assert_eq!(c.platforms.warnings.len(), 1, "{:?}", c.platforms.warnings);
+            assert!(
+                c.platforms.warnings[0].starts_with(&format!("{} is set but the", half.0)),
+                "{:?}",
+                c.platforms.warnings
+            );
+        }
         // Coolify selected without its pool settings: every missing one is named.
         let p = load(&[
             ("COOLIFY_API_URL", "https://c.example.com/api/v1"),
@@ -1487,7 +1626,9 @@ mod tests {
         );
         let p = load(&[("PLATFORM_PRIORITY", "local,aws,moon")]).unwrap_err().join("\n");
         assert!(
-            p.contains("unknown platform `moon`") && p.contains("lists aws but its settings are missing"),
+            p.contains("unknown platform `moon`")
+                && p.contains("PLATFORM_PRIORITY lists aws but AWS_REGION is missing")
+                && p.contains("PLATFORM_PRIORITY lists aws but ECS_CLUSTER is missing"),
             "{p}"
         );
         let p = load(&[("DEPLOYMENT_PLATFORM", "local"), ("PLATFORM_PRIORITY", "coolify,local")])
@@ -1715,5 +1856,58 @@ mod tests {
             load(&[("DOCKER_BOT_LIMIT", "3")]).unwrap().platforms.order,
             vec![PlatformKind::Docker]
         );
+    }
+
+    #[test]
+    fn http_connection_limits_have_defaults_and_bounds() {
+        let c = load(&[]).unwrap();
+        assert_eq!(
+            (
+                c.http_header_read_timeout_secs,
+                c.http_body_read_timeout_secs,
+                c.http_max_connections
+            ),
+            (10, 30, 512)
+        );
+        let p = load(&[
+            ("HTTP_HEADER_READ_TIMEOUT_SECS", "0"),
+            ("HTTP_BODY_READ_TIMEOUT_SECS", "soon"),
+            ("HTTP_MAX_CONNECTIONS", "0"),
+        ])
+        .unwrap_err();
+        assert_eq!(p.len(), 3, "{p:?}");
+        for k in [
+            "HTTP_HEADER_READ_TIMEOUT_SECS",
+            "HTTP_BODY_READ_TIMEOUT_SECS",
+            "HTTP_MAX_CONNECTIONS",
+        ] {
+            assert!(p.iter().any(|m| m.starts_with(k)), "{k}: {p:?}");
+        }
+    }
+
+    #[test]
+    fn the_listing_shows_what_unset_keys_mean_and_aligns_names() {
+        let d = load(&[]).unwrap().describe();
+        assert!(!d.contains("(unset)"), "{d}");
+        let line = |name: &str| {
+            d.lines()
+                .find(|l| l.split_whitespace().next() == Some(name))
+                .unwrap_or_else(|| panic!("{name} missing:\n{d}"))
+                .to_string()
+        };
+        assert!(line("MILO_AUTH_TOKEN").contains("generated at first start"), "{d}");
+        assert!(line("LOCAL_BOT_COMMAND").trim_end().ends_with(" bot"), "{d}");
+        assert!(line("RECORDING_RETENTION_DAYS").contains("kept forever"), "{d}");
+        assert!(line("COOLIFY_API_URL").contains("not set"), "{d}");
+        // Values start in one column, however long the name.
+        let column = |l: &str| l.find("default").or_else(|| l.find("not set")).unwrap();
+        let first = column(&line("DATABASE_URL"));
+        for name in [
+            "ECS_TASK_DEF_MICROSOFT_TEAMS",
+            "POOL_RECOVERY_INTERVAL_SECS",
+            "LOG_FORMAT",
+        ] {
+            assert_eq!(column(&line(name)), first, "{d}");
+        }
     }
 }

@@ -285,13 +285,117 @@ fn process_log_event(stream_level: &str, line: &str) -> serde_json::Value {
     json!({"level": stream_level, "message": line, "source": "process"})
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves.
+/// Serves `state` on `listener` until `shutdown` resolves, with the connection limits of
+/// its configuration (`HTTP_HEADER_READ_TIMEOUT_SECS`, `HTTP_BODY_READ_TIMEOUT_SECS`,
+/// `HTTP_MAX_CONNECTIONS`).
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+    let limits = ConnectionLimits::from_config(&state.config);
+    serve_router(app(state), listener, limits, shutdown).await
+}
+
+/// What one client may hold of the server (see [`serve_router`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// From accepting a connection (or finishing a response on a kept-alive one) until the
+    /// request head is complete; a client that is slower — or silent — is disconnected.
+    pub header_read_timeout: std::time::Duration,
+    /// Longest pause between two pieces of a request body; then the body fails to read
+    /// (the handler answers 400) and the connection is closed.
+    pub body_read_timeout: std::time::Duration,
+    /// Connections served at once; the next ones wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+impl ConnectionLimits {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            header_read_timeout: std::time::Duration::from_secs(config.http_header_read_timeout_secs),
+            body_read_timeout: std::time::Duration::from_secs(config.http_body_read_timeout_secs),
+            max_connections: config.http_max_connections as usize,
+        }
+    }
+}
+
+/// Serves `router` over HTTP/1.1 on `listener` until `shutdown` resolves, then lets
+/// in-flight requests finish.
+///
+/// Not `axum::serve`: it offers no header read timeout, so slow clients ("slowloris", a
+/// header line a second) could hold connections forever. Here hyper's
+/// `header_read_timeout` runs from the first byte a connection may send, and again while a
+/// kept-alive connection waits for its next request; request bodies time out between
+/// frames (`tower_http` `RequestBodyTimeout`); and at most `max_connections` are served
+/// at once: above that the listener is not read, so new connections wait in the kernel's
+/// backlog (they are not refused) until a served one ends — which the timeouts guarantee
+/// for idle and slow ones.
+pub async fn serve_router(
+    router: Router,
+    listener: tokio::net::TcpListener,
+    limits: ConnectionLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let service = tower::ServiceBuilder::new()
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            limits.body_read_timeout,
+        ))
+        .service(router);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .keep_alive(true);
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+        };
+        let stream = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Per-connection failures (reset before accept) are routine; running out
+                    // of file descriptors is not: wait a moment instead of spinning.
+                    if !matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionAborted
+                            | std::io::ErrorKind::ConnectionReset
+                            | std::io::ErrorKind::ConnectionRefused
+                    ) {
+                        tracing::error!(error = %e, "accepting a connection failed");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = http.serve_connection(
+            TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service.clone()),
+        );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -311,5 +415,164 @@ mod tests {
             process_log_event("WARN", "[1128/133441.2:ERROR:gpu_init.cc] Passthrough is not supported"),
             json!({"level": "WARN", "message": "[1128/133441.2:ERROR:gpu_init.cc] Passthrough is not supported", "source": "process"})
         );
+    }
+}
+
+#[cfg(test)]
+mod serve_tests {
+    //! The server loop through real sockets: slow clients are cut off, the connection limit
+    //! holds, normal requests and graceful shutdown still work.
+    use super::{ConnectionLimits, serve_router};
+    use axum::Router;
+    use axum::routing::{get, post};
+    use std::time::{Duration, Instant};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    const LIMITS: ConnectionLimits = ConnectionLimits {
+        header_read_timeout: Duration::from_secs(1),
+        body_read_timeout: Duration::from_secs(1),
+        max_connections: 2,
+    };
+
+    async fn start(limits: ConnectionLimits) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+        let router = Router::new()
+            .route("/", get(|| async { "ok" }))
+            .route("/echo", post(|body: axum::body::Bytes| async move { body }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(serve_router(router, listener, limits, async move {
+            let _ = stopped.await;
+        }));
+        (addr, stop)
+    }
+
+    /// Everything the server sends until it closes the connection (or `within` passes).
+    async fn read_to_close(stream: &mut TcpStream, within: Duration) -> Option<String> {
+        let mut out = Vec::new();
+        match tokio::time::timeout(within, stream.read_to_end(&mut out)).await {
+            Ok(_) => Some(String::from_utf8_lossy(&out).into_owned()),
+            Err(_) => None,
+        }
+    }
+
+    async fn get_root(addr: std::net::SocketAddr) -> String {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        read_to_close(&mut s, Duration::from_secs(10)).await.expect("answered")
+    }
+
+    #[tokio::test]
+    async fn a_stalled_request_head_is_cut_off_and_normal_requests_work() {
+        let (addr, _stop) = start(LIMITS).await;
+        assert!(get_root(addr).await.starts_with("HTTP/1.1 200"));
+
+        // Half a request head, then nothing (a slowloris client between two lines).
+        let mut slow = TcpStream::connect(addr).await.unwrap();
+        slow.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n").await.unwrap();
+        let started = Instant::now();
+        let answer = read_to_close(&mut slow, Duration::from_secs(5)).await;
+        assert!(answer.is_some(), "a stalled request head must be disconnected");
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        assert!(!answer.unwrap().contains("200 OK"));
+
+        // A connection that never sends a byte is closed the same way.
+        let mut silent = TcpStream::connect(addr).await.unwrap();
+        assert!(read_to_close(&mut silent, Duration::from_secs(5)).await.is_some());
+
+        // A header line a second: the timeout counts from the start, not from the last line.
+        let mut dribble = TcpStream::connect(addr).await.unwrap();
+        dribble.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
+        let started = Instant::now();
+        let mut closed = false;
+        for i in 0..10 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if dribble
+                .write_all(format!("X-Line-{i}: x\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                closed = true;
+                break;
+            }
+        }
+        if !closed {
+            closed = read_to_close(&mut dribble, Duration::from_secs(1)).await.is_some();
+        }
+        assert!(closed, "a dribbling client must be disconnected");
+        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_stalled_request_body_is_abandoned() {
+        let (addr, _stop) = start(LIMITS).await;
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nabc")
+            .await
+            .unwrap();
+        let started = Instant::now();
+        let answer = read_to_close(&mut s, Duration::from_secs(5))
+            .await
+            .expect("a stalled body must end the request");
+        assert!(started.elapsed() < Duration::from_secs(3), "{:?}", started.elapsed());
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 4"),
+            "a client error, never a 5xx: {answer}"
+        );
+        // A complete body is echoed.
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
+            .await
+            .unwrap();
+        let answer = read_to_close(&mut s, Duration::from_secs(5)).await.unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 200") && answer.ends_with("hello"),
+            "{answer}"
+        );
+    }
+
+    #[tokio::test]
+    async fn over_the_connection_limit_new_connections_wait_for_a_free_one() {
+        let (addr, _stop) = start(LIMITS).await;
+        // Two silent connections take both places...
+        let _a = TcpStream::connect(addr).await.unwrap();
+        let _b = TcpStream::connect(addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // ...so a third is not served until the header timeout frees one (not refused).
+        let started = Instant::now();
+        let answer = get_root(addr).await;
+        let waited = started.elapsed();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(
+            waited >= Duration::from_millis(700),
+            "served past the limit after {waited:?}"
+        );
+        assert!(waited < Duration::from_secs(4), "{waited:?}");
+        // With places free, no wait.
+        let started = Instant::now();
+        assert!(get_root(addr).await.starts_with("HTTP/1.1 200"));
+        assert!(started.elapsed() < Duration::from_millis(700));
+    }
+
+    #[tokio::test]
+    async fn shutdown_stops_accepting_and_returns() {
+        let router = Router::new().route("/", get(|| async { "ok" }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve_router(router, listener, LIMITS, async move {
+            let _ = stopped.await;
+        }));
+        assert!(get_root(addr).await.starts_with("HTTP/1.1 200"));
+        stop.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("serve returns after shutdown")
+            .unwrap()
+            .unwrap();
+        assert!(TcpStream::connect(addr).await.is_err(), "listener closed");
     }
 }

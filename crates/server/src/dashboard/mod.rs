@@ -54,12 +54,77 @@ fn html(status: StatusCode, body: String) -> Response {
     response
 }
 
-/// Where to go after signing in: only paths on this site.
-fn safe_next(next: Option<&str>) -> &str {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-        _ => "/",
+/// Where to go after signing in: a path on this site, safe to put in `Location`.
+///
+/// `next` is resolved as a URL against the server's origin, the way a browser resolves
+/// `Location`, and kept only if it is a plain path (one leading `/`) of the same origin,
+/// with no control characters, whitespace or backslashes (browsers drop or rewrite those,
+/// which is how `/\t/evil.example` becomes `//evil.example`). What is returned is the
+/// parsed URL's path, query and fragment re-serialised (percent-encoded, visible ASCII
+/// only) and checked again; anything else is `/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LocalPath(String);
+
+impl LocalPath {
+    fn root() -> Self {
+        Self("/".to_string())
     }
+
+    fn new(origin: &url::Url, next: Option<&str>) -> Self {
+        next.and_then(|n| Self::checked(origin, n)).unwrap_or_else(Self::root)
+    }
+
+    fn checked(origin: &url::Url, next: &str) -> Option<Self> {
+        let plain = next.starts_with('/')
+            && !next.starts_with("//")
+            && !next.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\');
+        if !plain {
+            return None;
+        }
+        let url = origin.join(next).ok()?;
+        if url.origin() != origin.origin() {
+            return None;
+        }
+        let mut local = url.path().to_string();
+        if let Some(q) = url.query() {
+            local.push('?');
+            local.push_str(q);
+        }
+        if let Some(f) = url.fragment() {
+            local.push('#');
+            local.push_str(f);
+        }
+        // What the browser will see: again one leading slash (normalising `/.//x` gives
+        // `//x`), the same origin, and nothing a header cannot carry.
+        let same_site = local.starts_with('/')
+            && !local.starts_with("//")
+            && local.bytes().all(|b| b.is_ascii_graphic())
+            && origin.join(&local).is_ok_and(|u| u.origin() == origin.origin());
+        same_site.then_some(Self(local))
+    }
+
+    fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `303 See Other` to this path. The value was checked to be a valid header.
+    fn redirect(&self) -> Response {
+        let location = HeaderValue::from_str(&self.0).unwrap_or_else(|_| HeaderValue::from_static("/"));
+        (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+    }
+}
+
+/// The origin `next` is resolved against: the server's public URL.
+fn site_origin(state: &AppState) -> url::Url {
+    url::Url::parse(&state.config.public_url)
+        .ok()
+        .filter(|u| u.origin().is_tuple())
+        .unwrap_or_else(|| url::Url::parse("http://localhost/").expect("a valid URL"))
+}
+
+/// Where to go after signing in, from the untrusted `next` parameter.
+fn safe_next(state: &AppState, next: Option<&str>) -> LocalPath {
+    LocalPath::new(&site_origin(state), next)
 }
 
 /// The signed-in session, or the way to the sign-in page.
@@ -154,7 +219,7 @@ async fn infrastructure_page(State(state): State<AppState>, headers: HeaderMap) 
 
 async fn keys_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     page(&state, &headers, "/keys", pages::Nav::Keys, false, |s| {
-        pages::keys(s.key.role == meeboter_core::ApiKeyRole::Admin)
+        pages::keys(s.key.role == meeboter_core::ApiKeyRole::Admin, &s.key.id)
     })
     .await
 }
@@ -173,11 +238,11 @@ struct LoginQuery {
 
 /// The sign-in form, with a fresh double-submit CSRF token.
 async fn login_page(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<LoginQuery>) -> Response {
-    let next = safe_next(q.next.as_deref()).to_string();
+    let next = safe_next(&state, q.next.as_deref());
     if let Ok(Some(_)) = session::current(&state, &headers).await {
-        return Redirect::to(&next).into_response();
+        return next.redirect();
     }
-    login_form(&state, StatusCode::OK, &next, None)
+    login_form(&state, StatusCode::OK, next.as_str(), None)
 }
 
 fn login_form(state: &AppState, status: StatusCode, next: &str, error: Option<&str>) -> Response {
@@ -197,17 +262,18 @@ struct LoginForm {
     next: Option<String>,
 }
 
-/// Signs in with an API key: checks the form's CSRF token against its cookie, then the
-/// key, then opens a session.
+/// Signs in with an API key: checks `next`, the form's CSRF token against its cookie,
+/// then the key, and only then opens a session.
 async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<LoginForm>) -> Response {
-    let next = safe_next(form.next.as_deref()).to_string();
+    // Validated before anything is written: the redirect below cannot fail.
+    let next = safe_next(&state, form.next.as_deref());
     let expected = session::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     let sent = form.csrf.as_deref().unwrap_or("");
     if expected.is_empty() || !session::same_token(sent, expected) {
         return login_form(
             &state,
             StatusCode::FORBIDDEN,
-            &next,
+            next.as_str(),
             Some("The sign-in form expired or did not come from this page. Please try again."),
         );
     }
@@ -230,7 +296,7 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form): Fo
         return login_form(
             &state,
             StatusCode::UNAUTHORIZED,
-            &next,
+            next.as_str(),
             Some("That API key is not valid (unknown, revoked or expired). Keys start with mbk_."),
         );
     };
@@ -239,7 +305,7 @@ async fn login(State(state): State<AppState>, headers: HeaderMap, Form(form): Fo
         Err(e) => return e.into_response(),
     };
     tracing::info!(key_id = %key.id, "dashboard session opened");
-    let mut response = Redirect::to(&next).into_response();
+    let mut response = next.redirect();
     let h = response.headers_mut();
     h.append(
         header::SET_COOKIE,
@@ -299,10 +365,35 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
-        assert_eq!(safe_next(Some("/bots/new")), "/bots/new");
-        assert_eq!(safe_next(Some("//evil.example")), "/");
-        assert_eq!(safe_next(Some("https://evil.example")), "/");
-        assert_eq!(safe_next(Some("/\\evil.example")), "/");
-        assert_eq!(safe_next(None), "/");
+        let origin = url::Url::parse("http://127.0.0.1:3000").unwrap();
+        let next = |n: &str| LocalPath::new(&origin, Some(n)).0;
+        assert_eq!(next("/bots/new"), "/bots/new");
+        assert_eq!(next("/bots/123?x=1#top"), "/bots/123?x=1#top");
+        assert_eq!(next("/bots/é"), "/bots/%C3%A9");
+        for hostile in [
+            "//evil.example",
+            "///evil.example",
+            "https://evil.example",
+            "http://127.0.0.1:3000.evil.example/",
+            "/\\evil.example",
+            "\\/evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "\t//evil.example",
+            " //evil.example",
+            "/.//evil.example",
+            "/..//evil.example",
+            "javascript:alert(1)",
+            "bots",
+            "/\n",
+            "/\r",
+            "/\u{7f}",
+            "/\0",
+            "/\u{85}",
+            "",
+        ] {
+            assert_eq!(next(hostile), "/", "{hostile:?}");
+        }
+        assert_eq!(LocalPath::new(&origin, None).0, "/");
     }
 }

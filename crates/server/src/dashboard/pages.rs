@@ -332,14 +332,16 @@ pub fn infrastructure() -> String {
         .to_string()
 }
 
-pub fn keys(admin: bool) -> String {
+/// The keys page. `own_key` is the signed-in key: a member may revoke only that one, so
+/// the page offers "Revoke" on it alone (admins: on every active key).
+pub fn keys(admin: bool, own_key: &str) -> String {
     let roles = if admin {
         r#"<option value="member">member</option><option value="admin">admin</option>"#
     } else {
         r#"<option value="member">member</option>"#
     };
     format!(
-        r#"<section data-page="keys">
+        r#"<section data-page="keys" data-admin="{admin}" data-own-key="{own_key}">
 <form id="key-form" class="card row wrap">
   <label>Name <input name="name" required maxlength="100" placeholder="CI, laptop, …"></label>
   <label>Role <select name="role">{roles}</select></label>
@@ -351,7 +353,8 @@ pub fn keys(admin: bool) -> String {
 <thead><tr><th scope="col">Name</th><th scope="col">Prefix</th><th scope="col">Role</th><th scope="col">Created</th>
 <th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
 <tbody id="keys-body"><tr><td colspan="8" class="loading">Loading…</td></tr></tbody></table></div>
-</section>"#
+</section>"#,
+        own_key = esc(own_key),
     )
 }
 

@@ -12,9 +12,10 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use meeboter_core::ApiKeyRole;
 use meeboter_core::api_key::generate_api_key;
-use meeboter_db::api_keys::{self, ApiKeyRecord, NewApiKey};
+use meeboter_db::api_keys::{self, ApiKeyRecord, NewApiKey, Revocation};
 use meeboter_db::{AnyConnection, DbError, accounts};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -197,10 +198,19 @@ pub async fn list_keys(State(state): State<AppState>, caller: Caller) -> ApiResu
 }
 
 /// Revoke an API key. Revoking an already revoked key succeeds.
+///
+/// A member key may revoke only itself; revoking any other key needs an admin key. The
+/// last active (neither revoked nor expired) admin key of an account cannot be revoked:
+/// that would lock everyone out (409 `last_admin_key`; create another admin key first).
 #[utoipa::path(
     delete, path = "/api/keys/{id}", tag = "keys",
     params(("id" = String, Path, description = "key id")),
-    responses((status = 204, description = "revoked"), (status = 404, body = ErrorBody)),
+    responses(
+        (status = 204, description = "revoked"),
+        (status = 403, description = "a member key tried to revoke another key", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "`last_admin_key`: the account's last active admin key", body = ErrorBody),
+    ),
     security(("bearer" = []), ("apiKey" = []))
 )]
 pub async fn revoke_key(
@@ -209,13 +219,40 @@ pub async fn revoke_key(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&id, "API key")?;
+    let now = state.now();
     let mut tx = state.db.begin_write().await?;
+    // Another account's key does not exist for a member.
     let key = api_keys::find(&mut tx, &id)
         .await?
         .filter(|k| caller.is_admin() || k.account_id == caller.account_id)
         .ok_or_else(|| ApiError::not_found("API key"))?;
-    api_keys::revoke(&mut tx, &key.id, state.now()).await?;
+    if !caller.is_admin() && key.id != caller.key_id {
+        return Err(ApiError::forbidden(
+            "a member key can revoke only itself; revoking another key needs an admin key",
+        ));
+    }
+    let outcome = api_keys::revoke_unless_last_admin(&mut tx, state.db.backend(), &key.id, now)
+        .await?
+        .ok_or_else(|| ApiError::not_found("API key"))?;
+    if outcome == Revocation::LastAdminKey {
+        return Err(last_admin_key(&key));
+    }
     tx.commit().await.map_err(DbError::from)?;
-    tracing::info!(key.id = %key.id, by = %caller.key_id, "API key revoked");
+    if outcome == Revocation::Revoked {
+        tracing::info!(key.id = %key.id, account.id = %key.account_id, by = %caller.key_id, "API key revoked");
+    }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The refusal to revoke an account's last active admin key.
+fn last_admin_key(key: &ApiKeyRecord) -> ApiError {
+    ApiError::conflict(
+        "last_admin_key",
+        format!(
+            "key {} is the last active admin key of its account; revoking it would lock everyone out. \
+             Create another admin key first, then revoke this one",
+            key.id
+        ),
+    )
+    .with_details(json!({"keyId": key.id, "accountId": key.account_id}))
 }

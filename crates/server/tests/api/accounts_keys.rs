@@ -236,3 +236,208 @@ async fn bootstrap_creates_one_admin_key_only() {
     assert_eq!(keys.body["keys"].as_array().unwrap().len(), 1);
     assert_eq!(keys.body["keys"][0]["role"], "admin");
 }
+
+/// The id of the key whose secret is `secret` (looked up by its visible prefix).
+async fn id_of(app: &TestApp, secret: &str) -> String {
+    let list = app.get(&app.admin_key, "/api/keys").await;
+    let matching: Vec<&Value> = list.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| secret.starts_with(k["prefix"].as_str().unwrap()))
+        .collect();
+    assert_eq!(matching.len(), 1, "{}", list.body);
+    matching[0]["id"].as_str().unwrap().to_string()
+}
+
+/// A new key of `role` in `account`, created by `by`: `(id, secret)`.
+async fn new_key(app: &TestApp, by: &str, role: &str, account: &str) -> (String, String) {
+    let r = app
+        .post(
+            by,
+            "/api/keys",
+            json!({"name": format!("{role} key"), "role": role, "accountId": account}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    (
+        r.body["id"].as_str().unwrap().to_string(),
+        r.body["secret"].as_str().unwrap().to_string(),
+    )
+}
+
+/// Active (neither revoked nor expired) admin keys of `account`, read from the database.
+async fn active_admin_keys(app: &TestApp, account: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM api_keys WHERE account_id = $1 AND role = 'admin' AND revoked_at IS NULL \
+         AND (expires_at IS NULL OR expires_at > $2)",
+    )
+    .bind(account)
+    .bind(chrono::Utc::now().timestamp_millis())
+    .fetch_one(app.db.pool())
+    .await
+    .unwrap();
+    n
+}
+
+#[tokio::test]
+async fn member_keys_revoke_only_themselves() {
+    let app = TestApp::spawn().await;
+    let account = app.admin_account.clone();
+    let first_admin = id_of(&app, &app.admin_key).await;
+    let (second_admin, _) = new_key(&app, &app.admin_key, "admin", &account).await;
+    let (member_id, member) = new_key(&app, &app.admin_key, "member", &account).await;
+    let (other_member, other_member_secret) = new_key(&app, &app.admin_key, "member", &account).await;
+    let (_, alice) = app.member("alice").await;
+    let alice_key = id_of(&app, &alice).await;
+
+    // The account's admin keys (the first one included) and its other member keys: the
+    // member sees them but may not revoke them.
+    for id in [&first_admin, &second_admin, &other_member] {
+        let r = app.delete(&member, &format!("/api/keys/{id}")).await;
+        assert_eq!(r.status, 403, "{id}: {}", r.body);
+        assert_eq!(r.error_code(), "forbidden");
+        assert!(r.body["error"]["message"].as_str().unwrap().contains("admin key"));
+    }
+    assert_eq!(active_admin_keys(&app, &account).await, 2);
+    assert_eq!(app.get(&other_member_secret, "/api/bots").await.status, 200);
+    // Another account's key does not exist for a member.
+    assert_eq!(app.delete(&member, &format!("/api/keys/{alice_key}")).await.status, 404);
+    assert_eq!(app.get(&alice, "/api/bots").await.status, 200);
+
+    // Its own key it may revoke; then it stops working.
+    assert_eq!(app.delete(&member, &format!("/api/keys/{member_id}")).await.status, 204);
+    assert_eq!(app.get(&member, "/api/bots").await.status, 401);
+    // An admin revokes any key.
+    assert_eq!(
+        app.delete(&app.admin_key, &format!("/api/keys/{other_member}"))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        app.delete(&app.admin_key, &format!("/api/keys/{alice_key}"))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(app.get(&alice, "/api/bots").await.status, 401);
+}
+
+#[tokio::test]
+async fn the_last_active_admin_key_of_an_account_cannot_be_revoked() {
+    let app = TestApp::spawn().await;
+    let account = app.admin_account.clone();
+    let first = id_of(&app, &app.admin_key).await;
+
+    // The only admin key, revoking itself: refused, with the reason, and it keeps working.
+    let r = app.delete(&app.admin_key, &format!("/api/keys/{first}")).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.error_code(), "last_admin_key");
+    assert_eq!(r.body["error"]["details"]["keyId"], first.as_str());
+    assert_eq!(r.body["error"]["details"]["accountId"], account.as_str());
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("last active admin key")
+    );
+    assert_eq!(app.get(&app.admin_key, "/api/bots").await.status, 200);
+
+    // With a second admin key, the first may go (even revoking itself).
+    let (second, second_secret) = new_key(&app, &app.admin_key, "admin", &account).await;
+    assert_eq!(
+        app.delete(&app.admin_key, &format!("/api/keys/{first}")).await.status,
+        204
+    );
+    assert_eq!(app.get(&app.admin_key, "/api/bots").await.status, 401);
+    // Revoking a revoked key still succeeds and changes nothing.
+    assert_eq!(
+        app.delete(&second_secret, &format!("/api/keys/{first}")).await.status,
+        204
+    );
+    let r = app.delete(&second_secret, &format!("/api/keys/{second}")).await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.error_code(), "last_admin_key");
+
+    // An expired admin key does not count as a way in (and may itself be revoked), nor
+    // do member keys.
+    let (expired, _) = new_key(&app, &second_secret, "admin", &account).await;
+    app.sql(&format!("UPDATE api_keys SET expires_at = 1000 WHERE id = '{expired}'"))
+        .await;
+    new_key(&app, &second_secret, "member", &account).await;
+    let r = app.delete(&second_secret, &format!("/api/keys/{second}")).await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.error_code(), "last_admin_key");
+    assert_eq!(
+        app.delete(&second_secret, &format!("/api/keys/{expired}")).await.status,
+        204
+    );
+
+    // The rule holds per account: another account's only admin key stays too.
+    let acme = app
+        .post(&second_secret, "/api/accounts", json!({"name": "acme"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (acme_admin, acme_secret) = new_key(&app, &second_secret, "admin", &acme).await;
+    let r = app.delete(&second_secret, &format!("/api/keys/{acme_admin}")).await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.body["error"]["details"]["accountId"], acme.as_str());
+    assert_eq!(app.get(&acme_secret, "/api/bots").await.status, 200);
+    assert_eq!(active_admin_keys(&app, &account).await, 1);
+    assert_eq!(active_admin_keys(&app, &acme).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_revocations_of_the_last_two_admin_keys_leave_one() {
+    let app = TestApp::spawn().await;
+    let account = app.admin_account.clone();
+    // An admin of another account revokes both of this account's admin keys at once: the
+    // check and the update share one write transaction, so only one can succeed.
+    let ops = app
+        .post(&app.admin_key, "/api/accounts", json!({"name": "ops"}))
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, operator) = new_key(&app, &app.admin_key, "admin", &ops).await;
+    let mut survivor = (id_of(&app, &app.admin_key).await, app.admin_key.clone());
+    for round in 0..10 {
+        let other = new_key(&app, &operator, "admin", &account).await;
+        assert_eq!(active_admin_keys(&app, &account).await, 2);
+        let (to_survivor, to_other) = (format!("/api/keys/{}", survivor.0), format!("/api/keys/{}", other.0));
+        let (a, b) = tokio::join!(app.delete(&operator, &to_survivor), app.delete(&operator, &to_other));
+        let mut statuses = [a.status.as_u16(), b.status.as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [204, 409], "round {round}: {} / {}", a.body, b.body);
+        let refused = if a.status == 409 { &a } else { &b };
+        assert_eq!(refused.error_code(), "last_admin_key");
+        assert_eq!(active_admin_keys(&app, &account).await, 1, "round {round}");
+        survivor = if a.status == 204 { other } else { survivor };
+        assert_eq!(app.get(&survivor.1, "/api/bots").await.status, 200, "round {round}");
+    }
+
+    // The two keys revoking each other: one wins; the other is refused, either as the
+    // last admin key (409) or because its own key is already revoked (401).
+    for round in 0..5 {
+        let other = new_key(&app, &survivor.1, "admin", &account).await;
+        let (to_other, to_survivor) = (format!("/api/keys/{}", other.0), format!("/api/keys/{}", survivor.0));
+        let (a, b) = tokio::join!(app.delete(&survivor.1, &to_other), app.delete(&other.1, &to_survivor),);
+        let wins = [&a, &b].iter().filter(|r| r.status == 204).count();
+        assert_eq!(wins, 1, "round {round}: {} / {}", a.body, b.body);
+        let loser = if a.status == 204 { &b } else { &a };
+        assert!(
+            matches!(loser.status.as_u16(), 401 | 409),
+            "round {round}: {} {}",
+            loser.status,
+            loser.body
+        );
+        assert_eq!(active_admin_keys(&app, &account).await, 1, "round {round}");
+        survivor = if a.status == 204 { survivor } else { other };
+        assert_eq!(app.get(&survivor.1, "/api/bots").await.status, 200, "round {round}");
+    }
+}

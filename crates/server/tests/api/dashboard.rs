@@ -422,3 +422,177 @@ async fn meeting_links_are_checked_and_lists_searched() {
     let r = app.get(&app.admin_key, "/api/bots?createdBefore=yesterday").await;
     assert_eq!(r.error_fields(), ["createdBefore"]);
 }
+
+/// `next` values, as they appear (percent-encoded) in a link or a posted form, that must
+/// not lead anywhere but `/`: other hosts however disguised, other schemes, and control
+/// characters (which once made the redirect itself fail with a 500).
+const HOSTILE_NEXT: [&str; 20] = [
+    "/%09/evil.example/x",
+    "%2F%09%2Fevil.example",
+    "%09//evil.example",
+    "//evil.example",
+    "%2F%2Fevil.example",
+    "/%5Cevil.example",
+    "/%5C/evil.example",
+    "https://evil.example",
+    "https%3A%2F%2Fevil.example%2F",
+    "/%2F%2Fevil.example",
+    "/.//evil.example",
+    "javascript:alert(document.domain)",
+    "javascript%3Aalert(1)",
+    "/%0A",
+    "/%0D",
+    "/%7F",
+    "/%00",
+    "/%0D%0ASet-Cookie:%20x=1",
+    "/bots%0A/1",
+    "/%E2%80%A8",
+];
+
+/// Resolves a `Location` the way a browser does and checks it stays on the site.
+fn assert_same_origin(app: &TestApp, location: &str, next: &str) {
+    let base = url::Url::parse(&app.base).unwrap();
+    let target = base.join(location).unwrap();
+    assert_eq!(target.origin(), base.origin(), "next={next} → {location}");
+}
+
+/// The sign-in form's cookie and token.
+async fn login_form(app: &TestApp) -> (String, String) {
+    let form = client().get(format!("{}/login", app.base)).send().await.unwrap();
+    let (cookie, _) = set_cookie(&form, "meeboter_login_csrf").unwrap();
+    let token = hidden(&form.text().await.unwrap(), "csrf");
+    (cookie, token)
+}
+
+/// Posts the sign-in form with `next` exactly as given (already form-encoded).
+async fn post_login(app: &TestApp, form: &(String, String), key: &str, raw_next: &str) -> reqwest::Response {
+    let res = client()
+        .post(format!("{}/login", app.base))
+        .header(COOKIE, &form.0)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("api_key={key}&csrf={}&next={raw_next}", form.1))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().as_u16() < 500, "next={raw_next}: {}", res.status());
+    res
+}
+
+async fn sessions(app: &TestApp) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM dashboard_sessions")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    n
+}
+
+#[tokio::test]
+async fn next_leads_only_to_a_path_on_this_site() {
+    let app = TestApp::spawn().await;
+    let http = client();
+    let browser = sign_in(&app, &app.admin_key).await;
+    let form = login_form(&app).await;
+    let before = sessions(&app).await;
+    for raw in HOSTILE_NEXT {
+        // Signed out: the form, carrying `/` on to the POST.
+        let res = http.get(format!("{}/login?next={raw}", app.base)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "GET next={raw}");
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert_eq!(hidden(&res.text().await.unwrap(), "next"), "/", "GET next={raw}");
+
+        // Signed in: straight to `/`.
+        let res = http
+            .get(format!("{}/login?next={raw}", app.base))
+            .header(COOKIE, &browser.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "GET next={raw}");
+        assert_eq!(res.headers()[LOCATION], "/", "GET next={raw}");
+
+        // Signing in: `/`, with a working session.
+        let res = post_login(&app, &form, &app.admin_key, raw).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "POST next={raw}");
+        assert_eq!(res.headers()[LOCATION], "/", "POST next={raw}");
+        let (cookie, _) = set_cookie(&res, "meeboter_session").expect("session cookie");
+        let page = http
+            .get(format!("{}/", app.base))
+            .header(COOKIE, &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "POST next={raw}");
+    }
+    // One session per sign-in, none written by a failed one.
+    assert_eq!(sessions(&app).await - before, HOSTILE_NEXT.len() as i64);
+
+    // A refused sign-in with a hostile `next` writes nothing and still answers the form.
+    for raw in ["/%0A", "/%00", "/%09/evil.example"] {
+        let res = post_login(&app, &form, "mbk_wrong", raw).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "next={raw}");
+        assert_eq!(hidden(&res.text().await.unwrap(), "next"), "/");
+    }
+    assert_eq!(sessions(&app).await - before, HOSTILE_NEXT.len() as i64);
+
+    // Paths on the site are kept (re-encoded where needed), query and all.
+    for (raw, kept) in [
+        ("%2Fbots%2F123%3Fx%3D1", "/bots/123?x=1"),
+        ("/bots/123?x=1", "/bots/123?x=1"),
+        ("/keys", "/keys"),
+        ("/bots/%C3%A9", "/bots/%C3%A9"),
+        ("/%252F%252Fevil.example", "/%2F%2Fevil.example"),
+    ] {
+        let res = http.get(format!("{}/login?next={raw}", app.base)).send().await.unwrap();
+        assert_eq!(hidden(&res.text().await.unwrap(), "next"), kept, "GET next={raw}");
+        let res = http
+            .get(format!("{}/login?next={raw}", app.base))
+            .header(COOKIE, &browser.cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()[LOCATION], kept, "GET next={raw}");
+        let res = post_login(&app, &form, &app.admin_key, raw).await;
+        assert_eq!(res.headers()[LOCATION], kept, "POST next={raw}");
+        assert_same_origin(&app, kept, raw);
+    }
+}
+
+#[tokio::test]
+async fn the_keys_page_offers_members_only_their_own_key() {
+    let app = TestApp::spawn().await;
+    let created = app
+        .post(
+            &app.admin_key,
+            "/api/keys",
+            json!({"name": "teammate", "role": "member"}),
+        )
+        .await;
+    let member_key = created.body["secret"].as_str().unwrap().to_string();
+    let member_id = created.body["id"].as_str().unwrap().to_string();
+    let member = sign_in(&app, &member_key).await;
+    let (status, page) = member.call(&app, Method::GET, "/keys", None, false).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().unwrap().to_string();
+    assert!(
+        page.contains(&format!(r#"data-admin="false" data-own-key="{member_id}""#)),
+        "{page}"
+    );
+    // Through the session, as through the key: not the account's admin key…
+    let admin_id = app.get(&app.admin_key, "/api/keys").await.body["keys"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, body) = member
+        .call(&app, Method::DELETE, &format!("/api/keys/{admin_id}"), None, true)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "forbidden");
+    assert_eq!(app.get(&app.admin_key, "/api/bots").await.status, 200);
+    // …but itself, which ends the session.
+    let (status, _) = member
+        .call(&app, Method::DELETE, &format!("/api/keys/{member_id}"), None, true)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = member.call(&app, Method::GET, "/api/bots", None, false).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

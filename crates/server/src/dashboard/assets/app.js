@@ -411,7 +411,11 @@ function botDetailPage(root) {
     if (!shown.length) { list.replaceChildren(h("li", { class: "empty" }, "Nothing yet.")); return; }
     list.replaceChildren(...shown.slice(-500).map((e) => {
       const level = e.type === "log" ? String(e.data.level || "INFO").toUpperCase() : "EVENT";
-      const text = e.type === "log" ? e.data.message : e.type + " " + JSON.stringify(e.data);
+      const text = e.type === "log" ? e.data.message
+        // A page snapshot carries the page's markup: show where and what it said, not the markup.
+        : e.type === "page_snapshot"
+          ? `page_snapshot (${e.data.reason || "?"}) ${e.data.url || ""}: "${String(e.data.text || "").slice(0, 300)}" [markup ${Math.round(String(e.data.html || "").length / 1024)} KB in the API]`
+          : e.type + " " + JSON.stringify(e.data);
       return h("li", { class: "lvl-" + level.toLowerCase() }, h("time", { datetime: e.at }, new Date(e.at).toLocaleTimeString()), " ",
         h("span", { class: "lvl" }, level), " ", text);
     }));
