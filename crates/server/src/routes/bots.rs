@@ -5,12 +5,14 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
+use crate::webhook_client::check_registration_target;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use meeboter_core::create_bot::{AutomaticLeaveInput, CreateBotInput, validate_create_bot_with};
+use meeboter_core::ValidationErrors;
+use meeboter_core::create_bot::{AutomaticLeaveInput, CreateBotInput, validate_create_bot_with, validate_webhook_url};
 use meeboter_core::{BotStatus, MeetingPlatform};
 use meeboter_db::bots::{self, BotFilter, BotRecord, StatusChangeRecord};
 use meeboter_db::{AnyConnection, DbError, idempotency};
@@ -328,7 +330,30 @@ pub async fn create_bot(
         }
     }
     let test_origin = state.config.test_meetings.then_some(state.config.public_url.as_str());
-    let new_bot = validate_create_bot_with(body.value.into(), now, test_origin)?;
+    // The bot's own webhookUrl meets the same address rule as a registered endpoint (resolved
+    // now, refused if private or unresolvable), reported together with every other problem.
+    let target_refusal = match body.value.webhook_url.as_deref().map(validate_webhook_url) {
+        Some(Ok(url)) => check_registration_target(&url, state.config.webhook_allow_private)
+            .await
+            .err(),
+        _ => None,
+    };
+    let new_bot = match (
+        validate_create_bot_with(body.value.into(), now, test_origin),
+        target_refusal,
+    ) {
+        (Ok(bot), None) => bot,
+        (Ok(_), Some(refusal)) => {
+            let mut errors = ValidationErrors::default();
+            errors.push("webhookUrl", refusal.code, refusal.message);
+            return Err(errors.into());
+        }
+        (Err(mut errors), Some(refusal)) => {
+            errors.push("webhookUrl", refusal.code, refusal.message);
+            return Err(errors.into());
+        }
+        (Err(errors), None) => return Err(errors.into()),
+    };
 
     let mut tx = state.db.begin_write().await?;
     let existing = match &new_bot.deduplication_key {

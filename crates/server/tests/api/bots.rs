@@ -52,7 +52,7 @@ async fn create_with_every_field() {
                 "recordingMode": "audio",
                 "joinAt": join_at,
                 "automaticLeave": {"waitingRoomTimeoutSecs": 30, "maxDurationSecs": 3600},
-                "webhookUrl": "https://hooks.example.com/meeboter",
+                "webhookUrl": "https://93.184.216.34/meeboter",
                 "metadata": {"customer": 42, "tags": ["a"]},
                 "deduplicationKey": "evt-1"
             }),
@@ -66,7 +66,7 @@ async fn create_with_every_field() {
     assert_eq!(bot["automaticLeave"]["waitingRoomTimeoutSecs"], 30);
     assert_eq!(bot["automaticLeave"]["nooneJoinedTimeoutSecs"], 600);
     assert_eq!(bot["automaticLeave"]["maxDurationSecs"], 3600);
-    assert_eq!(bot["webhookUrl"], "https://hooks.example.com/meeboter");
+    assert_eq!(bot["webhookUrl"], "https://93.184.216.34/meeboter");
     assert_eq!(bot["metadata"], json!({"customer": 42, "tags": ["a"]}));
     assert_eq!(bot["deduplicationKey"], "evt-1");
 }
@@ -494,4 +494,55 @@ async fn the_servers_own_test_meetings_are_served_and_accepted_unless_disabled()
         "{}",
         r.body
     );
+}
+
+/// A bot's own `webhookUrl` meets the rule registered endpoints meet — at creation, not only
+/// at delivery — and is reported with every other field problem.
+#[tokio::test]
+async fn a_bots_private_webhook_url_is_refused_at_creation() {
+    let app = TestApp::spawn().await;
+    for url in [
+        "http://127.0.0.1:9/h",
+        "http://localhost./h",
+        "http://[64:ff9b::7f00:1]/h",
+        "http://10.1.2.3/h",
+    ] {
+        let r = app
+            .post(
+                &app.admin_key,
+                "/api/bots",
+                json!({"meetingUrl": "https://zoom.us/j/123456789", "webhookUrl": url}),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{url}: {}", r.body);
+        assert_eq!(r.error_fields(), vec!["webhookUrl"], "{url}");
+        let field = &r.body["error"]["details"]["fields"][0];
+        assert_eq!(field["code"], "private_target", "{url}");
+        assert!(
+            field["message"].as_str().unwrap().contains("WEBHOOK_ALLOW_PRIVATE"),
+            "{}",
+            r.body
+        );
+    }
+    // Reported together with the other problems.
+    let r = app
+        .post(
+            &app.admin_key,
+            "/api/bots",
+            json!({"meetingUrl": "https://zoom.us/pricing", "webhookUrl": "http://127.0.0.1/h"}),
+        )
+        .await;
+    assert_eq!(r.error_fields(), vec!["meetingUrl", "webhookUrl"]);
+    assert_eq!(app.get(&app.admin_key, "/api/bots").await.body["bots"], json!([]));
+
+    // Allowed when the operator says so.
+    let open = TestApp::spawn_with(|c| c.webhook_allow_private = true).await;
+    let ok = open
+        .post(
+            &open.admin_key,
+            "/api/bots",
+            json!({"meetingUrl": "https://zoom.us/j/123456789", "webhookUrl": "http://127.0.0.1:9/h"}),
+        )
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.body);
 }

@@ -53,7 +53,7 @@ async fn media_pass(app: &TestApp) -> meeboter_server::media::MediaReport {
 /// Chunks in, one recording out, with its metadata, URL and Range support.
 async fn recording_round_trip(app: &TestApp) {
     let (id, token) = app
-        .deployed_bot(json!({"meetingUrl": "https://meet.google.com/abc-defg-hij", "webhookUrl": "https://hooks.example.com/meeboter"}))
+        .deployed_bot(json!({"meetingUrl": "https://meet.google.com/abc-defg-hij", "webhookUrl": "https://93.184.216.34/meeboter"}))
         .await;
     app.report(&token, "JOINING_CALL", None).await;
     app.report(&token, "IN_CALL", None).await;
