@@ -3,6 +3,8 @@
 use chromiumoxide::{Browser, BrowserConfig};
 use futures::StreamExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Names tried on `PATH` when `CHROMIUM_PATH` is not set.
@@ -212,12 +214,15 @@ pub fn merge_feature_flags(flags: Vec<String>) -> Vec<String> {
 pub struct RunningBrowser {
     pub browser: Browser,
     handler: tokio::task::JoinHandle<()>,
+    /// Set before a polite close: the connection reset that follows is expected, not an error.
+    closing: Arc<AtomicBool>,
     _profile: tempfile::TempDir,
 }
 
 impl RunningBrowser {
     /// Closes the browser politely, then makes sure it is gone.
     pub async fn close(mut self) {
+        self.closing.store(true, Ordering::Relaxed);
         let _ = tokio::time::timeout(Duration::from_secs(5), self.browser.close()).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), self.browser.wait()).await;
         self.handler.abort();
@@ -286,11 +291,24 @@ pub async fn launch_with(executable: &Path, options: &LaunchOptions) -> Result<R
         .await
         .map_err(|_| BrowserError::Launch(format!("no DevTools endpoint within {} s", LAUNCH_TIMEOUT.as_secs())))?
         .map_err(|e| BrowserError::Launch(e.to_string()))?;
-    // The CDP connection only makes progress while its event stream is polled.
-    let handler = tokio::spawn(async move { while events.next().await.is_some() {} });
+    // The CDP connection only makes progress while its event stream is polled. Its errors are
+    // reported here (chromiumoxide's own report is filtered out): a connection lost while the
+    // bot runs is worth a warning, the reset after a polite close is not.
+    let closing = Arc::new(AtomicBool::new(false));
+    let closing_seen = closing.clone();
+    let handler = tokio::spawn(async move {
+        while let Some(item) = events.next().await {
+            if let Err(e) = item
+                && !closing_seen.load(Ordering::Relaxed)
+            {
+                tracing::warn!(error = %e, "browser connection error");
+            }
+        }
+    });
     Ok(RunningBrowser {
         browser,
         handler,
+        closing,
         _profile: profile,
     })
 }

@@ -80,7 +80,7 @@ impl Visit for Message {
 
 /// Whether an event is worth forwarding: Meeboter's own, INFO or above, not the outbox's.
 fn forwarded(level: &Level, target: &str) -> bool {
-    *level <= Level::INFO && target.starts_with("meeboter") && !target.starts_with("meeboter_bot::outbox")
+    meeboter_core::bot::bot_forwards_log_line(level.as_str(), target)
 }
 
 impl<S: Subscriber> Layer<S> for ForwardLayer {

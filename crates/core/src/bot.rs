@@ -135,8 +135,26 @@ impl AutomaticLeave {
     }
 }
 
+/// Whether the bot runtime forwards a log line of its own over the control channel as a
+/// `log` event: Meeboter's own targets at INFO and above, except the outbox's (which would
+/// feed itself). The one rule both sides use, so a platform that also captures the process's
+/// output (the local platform) stores every line once.
+pub fn bot_forwards_log_line(level: &str, target: &str) -> bool {
+    let level_forwarded = ["ERROR", "WARN", "INFO"].iter().any(|l| level.eq_ignore_ascii_case(l));
+    level_forwarded && target.starts_with("meeboter") && !target.starts_with("meeboter_bot::outbox")
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn forwarded_log_lines() {
+        assert!(bot_forwards_log_line("WARN", "meeboter_bot::runtime"));
+        assert!(bot_forwards_log_line("info", "meeboter_bot::driver"));
+        assert!(!bot_forwards_log_line("DEBUG", "meeboter_bot::driver"));
+        assert!(!bot_forwards_log_line("WARN", "chromiumoxide::conn"));
+        assert!(!bot_forwards_log_line("ERROR", "meeboter_bot::outbox"));
+    }
+
     use super::*;
 
     #[test]

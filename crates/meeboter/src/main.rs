@@ -335,10 +335,11 @@ async fn shutdown_signal() {
 /// when the server that started the bot died) are ignored, never fatal.
 fn init_bot_logging() {
     // chromiumoxide warns about every CDP message its generated types do not know (newer
-    // Chromium events); that is noise, not a problem of the bot.
+    // Chromium events) — noise, not a problem of the bot — and reports the connection reset
+    // of every normal exit as an ERROR; `meeboter_bot::browser` reports real connection errors.
     let filter = tracing_subscriber::EnvFilter::try_from_env("LOG_LEVEL")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
-        .add_directive("chromiumoxide::handler=error".parse().expect("a valid directive"));
+        .add_directive("chromiumoxide::handler=off".parse().expect("a valid directive"));
     use tracing_subscriber::prelude::*;
     // Also streamed to the control channel once the bot knows it (`meeboter_bot::logs`).
     let _ = tracing_subscriber::registry()

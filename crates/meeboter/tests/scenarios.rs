@@ -68,6 +68,7 @@ async fn chat_people_and_leave_command(s: &Server, p: &Platform) {
         &["IN_CALL", "LEAVING/user_requested", "ENDED/user_requested"],
         &format!("{} chat and leave", p.name),
     );
+    s.process_exited(&id).await;
     let events = s.events(&id).await;
     let people = people_events(&events);
     assert!(
@@ -114,6 +115,25 @@ async fn chat_people_and_leave_command(s: &Server, p: &Platform) {
         "{}: forwarded bot log lines",
         p.name
     );
+    // Every line once: what the bot forwards is not stored again from its process output, and
+    // a normal exit logs no connection error.
+    let forwarded: std::collections::HashSet<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "log" && e["data"]["source"].is_null())
+        .filter_map(|e| e["data"]["message"].as_str())
+        .collect();
+    let repeated: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "log" && e["data"]["source"] == "process")
+        .filter_map(|e| e["data"]["message"].as_str())
+        .filter(|m| forwarded.contains(m))
+        .collect();
+    assert!(repeated.is_empty(), "{}: stored twice: {repeated:?}", p.name);
+    let connection_errors: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "log" && e["data"]["message"].as_str().unwrap_or("").contains("Connection error"))
+        .collect();
+    assert!(connection_errors.is_empty(), "{}: {connection_errors:?}", p.name);
     let shots = s.get(&format!("/api/bots/{id}/screenshots")).await;
     let kinds: Vec<&str> = shots["screenshots"]
         .as_array()

@@ -247,7 +247,9 @@ pub fn bot_log_sink(db: Db) -> meeboter_platforms::LogSink {
                 let mut tx = db.begin_write().await?;
                 for (bot_id, level, line) in &batch {
                     let line: String = line.chars().take(4000).collect();
-                    let data = process_log_event(level, &line);
+                    let Some(data) = process_log_event(level, &line) else {
+                        continue;
+                    };
                     // The bot may have been deleted meanwhile; its lines are dropped with it.
                     if meeboter_db::bots::find_any(&mut tx, bot_id).await?.is_some() {
                         meeboter_db::events::insert(&mut tx, bot_id, "log", &data, meeboter_db::now()).await?;
@@ -264,10 +266,11 @@ pub fn bot_log_sink(db: Db) -> meeboter_platforms::LogSink {
     tx
 }
 
-/// The `log` event of a line a bot process wrote. Our own JSON log lines (`LOG_FORMAT=json`)
-/// keep their level, message and fields; anything else (Chromium's own output, a panic)
-/// is kept as written, with the level of the stream it came from.
-fn process_log_event(stream_level: &str, line: &str) -> serde_json::Value {
+/// The `log` event of a line a bot process wrote, or `None` for a line the bot also sends
+/// over its control channel (`core::bot::bot_forwards_log_line`): every line is stored once.
+/// Our own JSON log lines keep their level, message and fields; anything else (Chromium's
+/// own output, a panic) is kept as written, with the level of the stream it came from.
+fn process_log_event(stream_level: &str, line: &str) -> Option<serde_json::Value> {
     use serde_json::{Value, json};
     if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(line)
         && let (Some(level), Some(fields)) = (
@@ -275,14 +278,18 @@ fn process_log_event(stream_level: &str, line: &str) -> serde_json::Value {
             obj.get("fields").and_then(Value::as_object),
         )
     {
+        let target = obj.get("target").and_then(Value::as_str).unwrap_or("");
+        if meeboter_core::bot::bot_forwards_log_line(level, target) {
+            return None;
+        }
         let mut text = fields.get("message").and_then(Value::as_str).unwrap_or("").to_string();
         for (k, v) in fields.iter().filter(|(k, _)| k.as_str() != "message") {
             let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
             text.push_str(&format!(" {k}={v}"));
         }
-        return json!({"level": level, "message": text, "target": obj.get("target"), "source": "process"});
+        return Some(json!({"level": level, "message": text, "target": target, "source": "process"}));
     }
-    json!({"level": stream_level, "message": line, "source": "process"})
+    Some(json!({"level": stream_level, "message": line, "source": "process"}))
 }
 
 /// Serves `state` on `listener` until `shutdown` resolves, with the connection limits of
@@ -404,16 +411,25 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn process_lines_keep_their_own_level() {
-        let line = r#"{"timestamp":"t","level":"INFO","fields":{"message":"virtual display started","display":101},"target":"meeboter_bot::recorder::display"}"#;
+    fn process_lines_are_stored_once_with_their_own_level() {
+        // The bot forwards its own INFO line over the control channel: not stored again.
+        let forwarded = r#"{"timestamp":"t","level":"INFO","fields":{"message":"virtual display started","display":101},"target":"meeboter_bot::recorder::display"}"#;
+        assert_eq!(process_log_event("WARN", forwarded), None);
+        // Its DEBUG lines and other crates' lines are not forwarded, so the process copy is kept.
+        let debug = r#"{"timestamp":"t","level":"DEBUG","fields":{"message":"look","phase":"call"},"target":"meeboter_bot::driver"}"#;
         assert_eq!(
-            process_log_event("WARN", line),
-            json!({"level": "INFO", "message": "virtual display started display=101",
-                   "target": "meeboter_bot::recorder::display", "source": "process"})
+            process_log_event("WARN", debug),
+            Some(json!({"level": "DEBUG", "message": "look phase=call",
+                   "target": "meeboter_bot::driver", "source": "process"}))
         );
+        let outbox =
+            r#"{"timestamp":"t","level":"WARN","fields":{"message":"send failed"},"target":"meeboter_bot::outbox"}"#;
+        assert_eq!(process_log_event("WARN", outbox).unwrap()["message"], "send failed");
         assert_eq!(
             process_log_event("WARN", "[1128/133441.2:ERROR:gpu_init.cc] Passthrough is not supported"),
-            json!({"level": "WARN", "message": "[1128/133441.2:ERROR:gpu_init.cc] Passthrough is not supported", "source": "process"})
+            Some(
+                json!({"level": "WARN", "message": "[1128/133441.2:ERROR:gpu_init.cc] Passthrough is not supported", "source": "process"})
+            )
         );
     }
 }

@@ -247,6 +247,21 @@ impl Server {
         }
     }
 
+    /// Waits until the local bot process of `id` has exited (its deployment identifier is
+    /// `pid:starttime`), then a moment for its last output lines to be stored.
+    pub async fn process_exited(&self, id: &str) {
+        let bot = self.get(&format!("/api/bots/{id}")).await;
+        let identifier = bot["deployment"]["identifier"].as_str().unwrap_or_default().to_string();
+        let pid = identifier.split(':').next().unwrap_or_default();
+        assert!(!pid.is_empty(), "no local process for {id}: {bot}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            assert!(Instant::now() < deadline, "bot process {pid} still running");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+
     /// The bot's last `n` log lines (level and message, cut at 300 characters), oldest first.
     pub async fn log_tail(&self, id: &str, n: usize) -> Vec<String> {
         let events = self.events(id).await;
