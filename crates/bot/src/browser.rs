@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Names tried on `PATH` when `CHROMIUM_PATH` is not set.
-const CANDIDATES: [&str; 5] = [
+pub const CANDIDATES: [&str; 5] = [
     "chromium",
     "chromium-browser",
     "google-chrome",

@@ -110,6 +110,19 @@ async fn run_with(
         Ok(path) => path,
         Err(e) => return fail(sub_code::BROWSER_MISSING, e.to_string()).await,
     };
+    // The browser profile and the recording parts live in the temporary directory: a
+    // read-only or full one is named here, not discovered as a browser that "crashed".
+    if let Err(e) = tempfile::tempfile() {
+        let dir = std::env::temp_dir();
+        return fail(
+            sub_code::TEMP_DIR_UNWRITABLE,
+            format!(
+                "cannot write in the temporary directory {} (TMPDIR): {e}",
+                dir.display()
+            ),
+        )
+        .await;
+    }
     // Before Chromium: the screen it draws on and the sound server it plays into.
     let recorder = if env.recording.records() {
         match Recorder::prepare(env.recording, control.clone()).await {

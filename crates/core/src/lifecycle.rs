@@ -117,6 +117,9 @@ pub mod sub_code {
     pub const NETWORK_BLOCKED: &str = "network_blocked";
     /// The meeting host answered with an HTTP error page.
     pub const HTTP_ERROR: &str = "http_error";
+    /// The bot could not write its working files (browser profile, recording parts) in its
+    /// temporary directory: read-only or full. The machine's to fix, like `browser_missing`.
+    pub const TEMP_DIR_UNWRITABLE: &str = "temp_dir_unwritable";
 
     /// Every code Meeboter itself emits, for documentation.
     pub const KNOWN: &[&str] = &[
@@ -151,6 +154,7 @@ pub mod sub_code {
         NETWORK_TLS,
         NETWORK_BLOCKED,
         HTTP_ERROR,
+        TEMP_DIR_UNWRITABLE,
     ];
 
     /// The sub code for a Chromium network error, as `Page.navigate` reports it

@@ -129,6 +129,9 @@ fn main() -> ExitCode {
                 out!("{listing}");
             }
             print_problems(&problems);
+            if let Command::Config { .. } = cli.command {
+                errln!("(this machine's tools and storage are checked once the settings are valid)");
+            }
             return ExitCode::from(1);
         }
     };
@@ -137,8 +140,22 @@ fn main() -> ExitCode {
             command: ConfigCommand::Check,
         } => {
             out!("{}", config.describe());
-            outln!("configuration OK");
-            ExitCode::SUCCESS
+            // What bots need on this machine, and whether storage takes a write.
+            let machine = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt.block_on(meeboter_server::preflight::offline_check(&config)),
+                Err(e) => {
+                    errln!("error: cannot start the async runtime: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            if machine.is_empty() {
+                outln!("configuration OK");
+                ExitCode::SUCCESS
+            } else {
+                let problems: Vec<String> = machine.into_iter().map(|p| p.message).collect();
+                print_problems(&problems);
+                ExitCode::from(1)
+            }
         }
         Command::Serve => {
             meeboter_server::telemetry::init(config.log_format, &config.log_level);
@@ -243,6 +260,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     warn_about_unmanaged_bots(&state).await?;
+    // What bots need on this machine and a storage write: logged now, kept for /readyz and
+    // the infrastructure page, checked again every minute.
+    state.preflight.refresh(&state.config, &state.storage).await;
+    let preflight = state
+        .preflight
+        .spawn_refresher(state.config.clone(), state.storage.clone());
     tracing::info!(
         listen = %local_addr,
         database = state.db.backend().as_str(),
@@ -253,6 +276,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let workers = meeboter_server::workers::spawn(state.clone(), workers_stopped);
     meeboter_server::serve(state, listener, shutdown_signal()).await?;
     let _ = stop_workers.send(true);
+    preflight.abort();
     for worker in workers {
         let _ = worker.await;
     }

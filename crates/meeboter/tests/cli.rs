@@ -471,6 +471,158 @@ fn healthcheck_asks_readyz_on_the_listen_address() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("/readyz"));
 }
 
+/// The bot runtime's Chromium list and the start-up check's are the same list.
+#[test]
+fn the_start_up_check_looks_for_the_browsers_the_bot_runs() {
+    assert_eq!(
+        meeboter_bot::browser::CANDIDATES,
+        meeboter_platforms::prerequisites::CHROMIUM_NAMES
+    );
+}
+
+#[test]
+fn config_check_names_missing_bot_tools_and_unwritable_storage() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty_bin = dir.path().join("bin");
+    std::fs::create_dir(&empty_bin).unwrap();
+    // A regular file where the storage directory (or one of its parents) should be: no
+    // directory can ever be created there, whoever runs the check (root included).
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let out = meeboter()
+        .args(["config", "check"])
+        .current_dir(dir.path())
+        .env("PATH", &empty_bin)
+        .env("STORAGE_PATH", blocker.join("media"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    for needle in [
+        "no Chromium on PATH",
+        "CHROMIUM_PATH",
+        "Xvfb is not on PATH",
+        "pulseaudio is not on PATH",
+        "ffmpeg is not on PATH",
+        "STORAGE_PATH",
+        "6 problem(s)",
+    ] {
+        assert!(stderr.contains(needle), "`{needle}` not in:\n{stderr}");
+    }
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("configuration OK"));
+
+    // An explicit CHROMIUM_PATH is taken; a Coolify-only setup asks nothing of this machine's tools.
+    let out = meeboter()
+        .args(["config", "check"])
+        .current_dir(dir.path())
+        .env("PATH", &empty_bin)
+        .env("CHROMIUM_PATH", "/nonexistent/chrome")
+        .env("DEPLOYMENT_PLATFORM", "coolify")
+        .env("COOLIFY_API_URL", "https://coolify.example.com/api/v1")
+        .env("COOLIFY_API_TOKEN", "1|token")
+        .env("COOLIFY_PROJECT_UUID", "p")
+        .env("COOLIFY_SERVER_UUID", "s")
+        .env("BOT_IMAGE", "ghcr.io/example/bot")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("configuration OK"));
+}
+
+#[test]
+fn serve_reports_what_bots_would_miss_in_readyz_and_the_infrastructure_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty_bin = dir.path().join("bin");
+    std::fs::create_dir(&empty_bin).unwrap();
+    let path = empty_bin.display().to_string();
+    let (mut child, addr, lines) =
+        start_server_with(dir.path(), &[("MEEBOTER_LISTEN", "127.0.0.1:0"), ("PATH", &path)]);
+    let key = lines
+        .iter()
+        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
+        .expect("admin key printed on first start")
+        .to_string();
+    // Logged at start, before the server says it is serving.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("\"ERROR\"") && l.contains("no Chromium on PATH")),
+        "{lines:?}"
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (ready, infra) = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let ready = client.get(format!("http://{addr}/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 200);
+        let ready: serde_json::Value = ready.json().await.unwrap();
+        let infra: serde_json::Value = client
+            .get(format!("http://{addr}/api/infrastructure"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        (ready, infra)
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(ready["status"], "degraded", "{ready}");
+    let components: Vec<&str> = ready["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["component"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        components,
+        ["chromium", "Xvfb", "pulseaudio", "ffmpeg", "ffprobe"],
+        "{ready}"
+    );
+    let warnings = infra["warnings"].to_string();
+    assert!(warnings.contains("no Chromium on PATH"), "{infra}");
+}
+
+/// A bot that cannot write its working files fails naming its temporary directory — not as
+/// a browser that "crashed".
+#[test]
+fn a_bot_whose_temp_dir_is_unwritable_fails_naming_it() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        // A regular file as TMPDIR: nothing can be created in it, whoever runs the test.
+        let not_a_dir = dir.path().join("not-a-dir");
+        std::fs::write(&not_a_dir, "").unwrap();
+        let s = common::Server::start_with(&[("TMPDIR", not_a_dir.to_str().unwrap())]).await;
+        let id = s
+            .create(&common::PLATFORMS[0], "tmp-unwritable", serde_json::json!({}))
+            .await;
+        let bot = s.ended(&id).await;
+        let last = bot["statusChanges"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(
+            (last["status"].as_str(), last["subCode"].as_str()),
+            (Some("FATAL"), Some("temp_dir_unwritable")),
+            "{bot}"
+        );
+        assert!(last["message"].as_str().unwrap().contains("not-a-dir"), "{last}");
+    });
+}
+
+/// Every sub code Meeboter emits is explained in the README.
+#[test]
+fn every_sub_code_is_documented() {
+    let readme = include_str!("../../../README.md");
+    let table = &readme[readme.find("### Lifecycle and sub codes").expect("sub code section")..];
+    for code in meeboter_core::lifecycle::sub_code::KNOWN {
+        assert!(
+            table.contains(&format!("| `{code}` |")),
+            "`{code}` has no row in the README's sub code table"
+        );
+    }
+}
+
 #[test]
 fn first_start_prints_an_admin_key_once_and_serves_with_it() {
     let dir = tempfile::tempdir().unwrap();

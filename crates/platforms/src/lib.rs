@@ -13,6 +13,7 @@ pub mod coolify;
 pub mod docker;
 pub mod ecs;
 pub mod local;
+pub mod prerequisites;
 
 use async_trait::async_trait;
 use std::collections::BTreeMap;

@@ -18,8 +18,19 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-/// Variables passed through from the server's environment (nothing secret).
-const PASSTHROUGH: [&str; 7] = ["PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "DISPLAY"];
+/// Variables passed through from the server's environment (nothing secret): the basics, and
+/// the bot runtime's own optional settings (which browser, extra browser flags).
+const PASSTHROUGH: [&str; 9] = [
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TMPDIR",
+    "DISPLAY",
+    "CHROMIUM_PATH",
+    "BROWSER_EXTRA_ARGS",
+];
 /// Marker variable that lets a restarted server find a child it launched.
 pub const DEPLOYMENT_MARKER: &str = "MEEBOTER_DEPLOYMENT";
 

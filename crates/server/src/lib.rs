@@ -17,6 +17,7 @@ pub mod extract;
 pub mod heartbeats;
 pub mod lifecycle;
 pub mod media;
+pub mod preflight;
 pub mod rate_limit;
 pub mod routes;
 pub mod session;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub deployer: Arc<deployment::Deployer>,
     /// Recordings, screenshots and logs (filesystem or S3-compatible).
     pub storage: meeboter_storage::Storage,
+    /// This machine's start-up checks (tools bots need, storage writes), refreshed by `serve`.
+    pub preflight: preflight::Preflight,
 }
 
 impl AppState {
@@ -221,6 +224,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         .map_err(|e| anyhow::anyhow!("storage: {e}"))?;
     Ok(AppState {
         storage,
+        preflight: preflight::Preflight::default(),
         deployer: Arc::new(deployer),
         db,
         rate_limiter: Arc::new(rate_limit::RateLimiter::new(config.api_rate_limit_per_minute)),

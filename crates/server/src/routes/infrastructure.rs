@@ -143,6 +143,7 @@ pub async fn infrastructure(State(state): State<AppState>, caller: Caller) -> Ap
     let recent = events::recent_of_types(&mut conn, &["deployed", "deploy_retry", "status_change"], 200).await?;
     let mut platforms = Vec::new();
     let mut warnings = state.config.platforms.warnings.clone();
+    warnings.extend(state.preflight.problems().into_iter().map(|p| p.message));
     // A deployment refused within the last hour usually means a setting to fix (the
     // message names it): say so where operators look first.
     let hour_ago = state.now() - chrono::Duration::hours(1);

@@ -23,6 +23,55 @@ async fn readyz_is_503_when_the_database_is_gone() {
     assert_eq!(res.status(), 200);
 }
 
+/// Storage that stops taking writes makes the server `degraded` (the API stays up): the
+/// start-up check's probe writes, reads back and deletes an object, and names the setting.
+#[tokio::test]
+async fn readyz_and_infrastructure_name_storage_that_does_not_take_a_write() {
+    let app = TestApp::spawn().await;
+    let found = app.state.preflight.refresh(&app.state.config, &app.state.storage).await;
+    assert!(found.iter().all(|p| p.component != "storage"), "{found:?}");
+    let r = TestApp::read(app.client.get(format!("{}/readyz", app.base))).await;
+    assert_eq!(r.body["status"], if found.is_empty() { "ok" } else { "degraded" });
+
+    // The storage directory is replaced by a file: nothing can be written under it any more
+    // (whoever the tests run as).
+    let meeboter_storage::StorageSettings::Filesystem { root } = &app.state.config.storage else {
+        panic!("tests use filesystem storage");
+    };
+    std::fs::remove_dir_all(root).unwrap();
+    std::fs::write(root, "").unwrap();
+    let found = app.state.preflight.refresh(&app.state.config, &app.state.storage).await;
+    let storage = found
+        .iter()
+        .find(|p| p.component == "storage")
+        .expect("storage problem");
+    assert!(storage.message.contains("STORAGE_PATH"), "{}", storage.message);
+    let r = TestApp::read(app.client.get(format!("{}/readyz", app.base))).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["status"], "degraded");
+    assert!(
+        r.body["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["component"] == "storage"),
+        "{}",
+        r.body
+    );
+    let infra = app.get(&app.admin_key, "/api/infrastructure").await;
+    assert!(
+        infra.body["warnings"].to_string().contains("does not take a write"),
+        "{}",
+        infra.body
+    );
+
+    // Fixed: the next check clears it.
+    std::fs::remove_file(root).unwrap();
+    std::fs::create_dir_all(root).unwrap();
+    let found = app.state.preflight.refresh(&app.state.config, &app.state.storage).await;
+    assert!(found.iter().all(|p| p.component != "storage"), "{found:?}");
+}
+
 #[tokio::test]
 async fn openapi_documents_every_route_and_the_error_shape() {
     let app = TestApp::spawn().await;
