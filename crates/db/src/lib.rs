@@ -21,6 +21,7 @@ pub mod leases;
 pub mod media;
 pub mod participants;
 pub mod sessions;
+pub mod secrets;
 pub mod settings;
 pub mod slots;
 pub mod testing;
