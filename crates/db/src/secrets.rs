@@ -381,7 +381,7 @@ mod tests {
                 "change at {i} went unnoticed"
             );
         }
-        for broken in [format!("{prefix}"), format!("{prefix}!!"), format!("{prefix}AAAA")] {
+        for broken in [prefix.clone(), format!("{prefix}!!"), format!("{prefix}AAAA")] {
             assert_eq!(
                 keys.open(&broken, "server_settings:bot_token_secret"),
                 Err(SecretError::Tampered { key_id: id.clone() })

@@ -1784,16 +1784,13 @@ mod tests {
         let pg = ("DATABASE_URL", "postgres://u@db/m");
         let problems = load(&[pg]).unwrap_err();
         assert!(
-            problems
-                .iter()
-                .any(|p| p.contains("MEEBOTER_ENCRYPTION_KEY is required with PostgreSQL") && p.contains("openssl rand")),
+            problems.iter().any(
+                |p| p.contains("MEEBOTER_ENCRYPTION_KEY is required with PostgreSQL") && p.contains("openssl rand")
+            ),
             "{problems:?}"
         );
         let c = load(&[pg, ("MEEBOTER_ENCRYPTION_KEY", key)]).unwrap();
-        assert_eq!(
-            c.encryption_key.as_ref().map(|k| k.to_base64()).as_deref(),
-            Some(key)
-        );
+        assert_eq!(c.encryption_key.as_ref().map(|k| k.to_base64()).as_deref(), Some(key));
         // SQLite generates its key file when none is set.
         let c = load(&[("DATABASE_URL", "sqlite://data/m.db")]).unwrap();
         assert!(c.encryption_key.is_none() && c.previous_encryption_keys.is_empty());
@@ -1805,8 +1802,14 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(problems.len(), 3, "{problems:?}");
-        assert!(problems[0].starts_with("MEEBOTER_ENCRYPTION_KEY must be 32"), "{problems:?}");
-        assert!(problems[1].contains("PREVIOUS entry 2 must be 32 bytes, got 5"), "{problems:?}");
+        assert!(
+            problems[0].starts_with("MEEBOTER_ENCRYPTION_KEY must be 32"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("PREVIOUS entry 2 must be 32 bytes, got 5"),
+            "{problems:?}"
+        );
         assert!(problems[2].contains("PREVIOUS entry 3"), "{problems:?}");
         assert!(!problems.concat().contains("hunter2"));
         let c = load(&[("MEEBOTER_ENCRYPTION_KEY_PREVIOUS", &format!("{key},"))]).unwrap();
@@ -1818,8 +1821,14 @@ mod tests {
         let c = load(&[
             ("DATABASE_URL", "postgres://u:hunter2hunter2@db/m"),
             ("MILO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef-secret"),
-            ("MEEBOTER_ENCRYPTION_KEY", "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJ-sE="),
-            ("MEEBOTER_ENCRYPTION_KEY_PREVIOUS", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
+            (
+                "MEEBOTER_ENCRYPTION_KEY",
+                "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJ-sE=",
+            ),
+            (
+                "MEEBOTER_ENCRYPTION_KEY_PREVIOUS",
+                "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            ),
             ("COOLIFY_API_URL", "https://c.example.com/api/v1"),
             ("COOLIFY_API_TOKEN", "coolify-token-value"),
             ("COOLIFY_PROJECT_UUID", "p"),

@@ -38,7 +38,10 @@ pub async fn prepare(config: &Config, db: &Db) -> anyhow::Result<Keyring> {
                 (key, format!("the key file {}", path.display()))
             }
             // The database lives and dies with this process; so can its key.
-            None => (EncryptionKey::generate(), "a key for this in-memory database".to_string()),
+            None => (
+                EncryptionKey::generate(),
+                "a key for this in-memory database".to_string(),
+            ),
         },
         None => bail!("MEEBOTER_ENCRYPTION_KEY is required with PostgreSQL (`openssl rand -base64 32`)"),
     };
@@ -63,7 +66,10 @@ fn explain(keys: &Keyring, source: &str, table: &str, row: &str, error: &SecretE
         let ids = keys.key_ids();
         let mut s = format!("{source} is key {}", ids[0]);
         if ids.len() > 1 {
-            s.push_str(&format!(", MEEBOTER_ENCRYPTION_KEY_PREVIOUS holds {}", ids[1..].join(", ")));
+            s.push_str(&format!(
+                ", MEEBOTER_ENCRYPTION_KEY_PREVIOUS holds {}",
+                ids[1..].join(", ")
+            ));
         }
         s
     };

@@ -115,8 +115,16 @@ pub async fn create_endpoint(
     };
     errors.into_result(()).map_err(ApiError::from)?;
     let mut tx = state.db.begin_write().await?;
-    let endpoint =
-        webhooks::insert_endpoint(&mut tx, &state.keys, &caller.account_id, &url, &req.events, &secret, state.now()).await?;
+    let endpoint = webhooks::insert_endpoint(
+        &mut tx,
+        &state.keys,
+        &caller.account_id,
+        &url,
+        &req.events,
+        &secret,
+        state.now(),
+    )
+    .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok((StatusCode::CREATED, Json(to_endpoint(endpoint, Some(secret)))))
 }

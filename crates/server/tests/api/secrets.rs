@@ -90,7 +90,9 @@ async fn world(app: &TestApp) -> World {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    let list = app.get(&app.admin_key, &format!("/api/bots/{bot_id}/screenshots")).await;
+    let list = app
+        .get(&app.admin_key, &format!("/api/bots/{bot_id}/screenshots"))
+        .await;
     let url = list.body["screenshots"][0]["url"].as_str().unwrap();
     let screenshot_path = url.strip_prefix(&app.base).unwrap().to_string();
     World {
@@ -114,9 +116,16 @@ async fn assert_working(app: &TestApp, w: &World) {
         w.token,
         "the bot-token secret is the same one"
     );
-    let shot = app.client.get(format!("{}{}", app.base, w.screenshot_path)).send().await.unwrap();
+    let shot = app
+        .client
+        .get(format!("{}{}", app.base, w.screenshot_path))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(shot.status(), 200, "a media URL signed before still verifies");
-    let list = app.get(&app.admin_key, &format!("/api/bots/{}/screenshots", w.bot_id)).await;
+    let list = app
+        .get(&app.admin_key, &format!("/api/bots/{}/screenshots", w.bot_id))
+        .await;
     let fresh = list.body["screenshots"][0]["url"].as_str().unwrap();
     assert_eq!(app.client.get(fresh).send().await.unwrap().status(), 200);
 
@@ -189,7 +198,10 @@ async fn rotation_reencrypts_under_the_new_key_and_a_wrong_key_is_refused() {
         .expect("a wrong key must not start");
     let message = format!("{err:#}");
     assert!(message.contains("wrong encryption key"), "{message}");
-    assert!(message.contains(&old.id()) && message.contains(&stranger.id()), "{message}");
+    assert!(
+        message.contains(&old.id()) && message.contains(&stranger.id()),
+        "{message}"
+    );
     assert!(message.contains("MEEBOTER_ENCRYPTION_KEY_PREVIOUS"), "{message}");
     assert!(!message.contains(&stranger.to_base64()) && !message.contains(&old.to_base64()));
     assert_eq!(stored(&app).await, before, "a refused start changes nothing");
@@ -269,7 +281,9 @@ async fn secrets_from_before_encryption_are_encrypted_at_start_by_any_replica() 
     )
     .await
     .unwrap();
-    let list = a.get(&a.admin_key, &format!("/api/bots/{}/screenshots", w.bot_id)).await;
+    let list = a
+        .get(&a.admin_key, &format!("/api/bots/{}/screenshots", w.bot_id))
+        .await;
     w.screenshot_path = list.body["screenshots"][0]["url"]
         .as_str()
         .unwrap()
@@ -277,7 +291,12 @@ async fn secrets_from_before_encryption_are_encrypted_at_start_by_any_replica() 
         .unwrap()
         .to_string();
     assert_working(&a, &w).await;
-    let shot = b.client.get(format!("{}{}", b.base, w.screenshot_path)).send().await.unwrap();
+    let shot = b
+        .client
+        .get(format!("{}{}", b.base, w.screenshot_path))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(shot.status(), 200, "replicas sign media URLs alike");
 
     // Idempotent: another start changes nothing.
@@ -298,7 +317,10 @@ async fn a_missing_sqlite_key_file_is_never_silently_replaced() {
     std::fs::remove_file(&path).unwrap();
     let err = app.restart_with(|_| {}).await.err().expect("no key, no start");
     let message = format!("{err:#}");
-    assert!(message.contains("is missing") && message.contains("MEEBOTER_ENCRYPTION_KEY"), "{message}");
+    assert!(
+        message.contains("is missing") && message.contains("MEEBOTER_ENCRYPTION_KEY"),
+        "{message}"
+    );
     assert!(!path.exists(), "no new key was generated over encrypted secrets");
     // Restored, the database opens again.
     std::fs::write(&path, key).unwrap();
