@@ -52,7 +52,7 @@ pub async fn prepare(config: &Config, db: &Db) -> anyhow::Result<Keyring> {
     })?;
     if report.encrypted + report.reencrypted > 0 {
         tracing::info!(
-            key = keys.current_id(),
+            key_id = keys.current_id(),
             encrypted = report.encrypted,
             reencrypted = report.reencrypted,
             "stored secrets brought under the current encryption key"
@@ -122,7 +122,7 @@ async fn key_file(path: &Path, db: &Db) -> anyhow::Result<EncryptionKey> {
         Ok(()) => {
             tracing::info!(
                 path = %path.display(),
-                key = key.id(),
+                key_id = key.id(),
                 "generated the encryption key for secrets at rest; back it up apart from the database"
             );
             Ok(key)
