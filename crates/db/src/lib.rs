@@ -20,6 +20,7 @@ pub mod jobs;
 pub mod leases;
 pub mod media;
 pub mod participants;
+pub mod secrets;
 pub mod sessions;
 pub mod settings;
 pub mod slots;

@@ -1,5 +1,6 @@
 //! Webhook endpoints and the delivery outbox.
 
+use crate::secrets::{Keyring, context, open_stored};
 use crate::{AnyConnection, Backend, DbError, DbResult, from_millis, to_millis};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -12,7 +13,6 @@ pub struct EndpointRecord {
     pub url: String,
     /// Subscribed event types; empty means all.
     pub events: Vec<String>,
-    pub secret: String,
     pub created_at: DateTime<Utc>,
 }
 
@@ -22,15 +22,17 @@ fn endpoint_from_row(r: &AnyRow) -> EndpointRecord {
         account_id: r.get(1),
         url: r.get(2),
         events: serde_json::from_str(&r.get::<String, _>(3)).unwrap_or_default(),
-        secret: r.get(4),
-        created_at: from_millis(r.get(5)),
+        created_at: from_millis(r.get(4)),
     }
 }
 
-const ENDPOINT_COLUMNS: &str = "id, account_id, url, events, secret, created_at";
+// The secret is not among them: it is read (and decrypted) only to sign, by [`signing_secret`].
+const ENDPOINT_COLUMNS: &str = "id, account_id, url, events, created_at";
 
+/// Stores an endpoint; its `secret` is stored encrypted under `keys`.
 pub async fn insert_endpoint(
     conn: &mut AnyConnection,
+    keys: &Keyring,
     account_id: &str,
     url: &str,
     events: &[String],
@@ -46,7 +48,7 @@ pub async fn insert_endpoint(
     .bind(account_id)
     .bind(url)
     .bind(events_json)
-    .bind(secret)
+    .bind(keys.seal(secret, &context("webhook_endpoints", &id)))
     .bind(to_millis(now))
     .execute(&mut *conn)
     .await?;
@@ -55,7 +57,6 @@ pub async fn insert_endpoint(
         account_id: account_id.to_string(),
         url: url.to_string(),
         events: events.to_vec(),
-        secret: secret.to_string(),
         created_at: now,
     })
 }
@@ -90,18 +91,35 @@ pub async fn delete_endpoint(conn: &mut AnyConnection, account_id: &str, id: &st
     Ok(r.rows_affected() == 1)
 }
 
-/// The account's secret for signing per-bot `webhookUrl` deliveries, created on first use.
-pub async fn account_secret(conn: &mut AnyConnection, account_id: &str, candidate: &str) -> DbResult<String> {
-    sqlx::query("UPDATE accounts SET webhook_secret = $1 WHERE id = $2 AND webhook_secret IS NULL")
-        .bind(candidate)
-        .bind(account_id)
-        .execute(&mut *conn)
-        .await?;
-    let row = sqlx::query("SELECT webhook_secret FROM accounts WHERE id = $1")
-        .bind(account_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    Ok(row.get::<Option<String>, _>(0).unwrap_or_default())
+/// The account's secret for signing per-bot `webhookUrl` deliveries, created (from
+/// `candidate`, stored encrypted) on first use; returned decrypted.
+pub async fn account_secret(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    account_id: &str,
+    candidate: &str,
+) -> DbResult<String> {
+    async fn read(conn: &mut AnyConnection, account_id: &str) -> DbResult<Option<String>> {
+        let row = sqlx::query("SELECT webhook_secret FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        Ok(row.and_then(|r| r.get::<Option<String>, _>(0)))
+    }
+    let mut stored = read(conn, account_id).await?;
+    if stored.is_none() {
+        // Concurrent first uses all end up with the one secret that was written first.
+        sqlx::query("UPDATE accounts SET webhook_secret = $1 WHERE id = $2 AND webhook_secret IS NULL")
+            .bind(keys.seal(candidate, &context("accounts", account_id)))
+            .bind(account_id)
+            .execute(&mut *conn)
+            .await?;
+        stored = read(conn, account_id).await?;
+    }
+    match stored {
+        Some(stored) => open_stored(keys, &stored, "accounts", account_id),
+        None => Ok(String::new()),
+    }
 }
 
 /// A delivery in the outbox.
@@ -214,23 +232,28 @@ pub async fn claim_due(
     Ok(rows.iter().map(delivery_from_row).collect())
 }
 
-/// The secret that signs a delivery: its endpoint's, or the account's for bot URLs.
-pub async fn signing_secret(conn: &mut AnyConnection, delivery: &DeliveryRecord) -> DbResult<Option<String>> {
-    let row = match &delivery.endpoint_id {
+/// The secret that signs a delivery, decrypted: its endpoint's, or the account's for bot
+/// URLs (created on first use).
+pub async fn signing_secret(
+    conn: &mut AnyConnection,
+    keys: &Keyring,
+    delivery: &DeliveryRecord,
+    candidate: &str,
+) -> DbResult<Option<String>> {
+    match &delivery.endpoint_id {
         Some(endpoint) => {
-            sqlx::query("SELECT secret FROM webhook_endpoints WHERE id = $1")
+            let row = sqlx::query("SELECT secret FROM webhook_endpoints WHERE id = $1")
                 .bind(endpoint)
                 .fetch_optional(&mut *conn)
-                .await?
+                .await?;
+            row.map(|r| open_stored(keys, &r.get::<String, _>(0), "webhook_endpoints", endpoint))
+                .transpose()
         }
         None => {
-            sqlx::query("SELECT webhook_secret FROM accounts WHERE id = $1")
-                .bind(&delivery.account_id)
-                .fetch_optional(&mut *conn)
-                .await?
+            let secret = account_secret(conn, keys, &delivery.account_id, candidate).await?;
+            Ok(Some(secret).filter(|s| !s.is_empty()))
         }
-    };
-    Ok(row.and_then(|r| r.get::<Option<String>, _>(0)))
+    }
 }
 
 /// Outcome of one attempt, as recorded.

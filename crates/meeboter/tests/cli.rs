@@ -13,6 +13,10 @@ fn config_check_masks_secrets_and_exits_zero() {
         .args(["config", "check"])
         .env("DATABASE_URL", "postgres://app:s3cretpass@db.internal/meeboter")
         .env("MILO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef-topsecret")
+        .env(
+            "MEEBOTER_ENCRYPTION_KEY",
+            "c2VjcmV0LWtleS1zZWNyZXQta2V5LXNlY3JldC1rZXk=",
+        )
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -20,6 +24,24 @@ fn config_check_masks_secrets_and_exits_zero() {
     assert!(stdout.contains("configuration OK"));
     assert!(stdout.contains("postgres://app:***@db.internal/meeboter"), "{stdout}");
     assert!(!stdout.contains("s3cretpass") && !stdout.contains("topsecret"));
+    assert!(!stdout.contains("c2VjcmV0LWtleS1zZWNyZXQta2V5"), "{stdout}");
+}
+
+#[test]
+fn postgresql_without_an_encryption_key_is_refused_with_the_way_to_make_one() {
+    let out = meeboter()
+        .args(["config", "check"])
+        .env("DATABASE_URL", "postgres://app@db.internal/meeboter")
+        .env_remove("MEEBOTER_ENCRYPTION_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("MEEBOTER_ENCRYPTION_KEY is required with PostgreSQL")
+            && stderr.contains("openssl rand -base64 32"),
+        "{stderr}"
+    );
 }
 
 #[test]

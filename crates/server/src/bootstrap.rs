@@ -1,24 +1,25 @@
-//! First-start work: the bot-token secret and the first admin key.
+//! First-start work: the bot-token secret (stored encrypted) and the first admin key.
 
 use crate::routes::keys::{CreatedKey, issue_key};
 use meeboter_core::ApiKeyRole;
 use meeboter_core::api_key::random_token;
+use meeboter_db::secrets::{self, Keyring};
 use meeboter_db::{Db, DbResult, accounts, api_keys, settings};
 
 /// Name of the account created on first start.
 pub const DEFAULT_ACCOUNT: &str = "default";
-const BOT_TOKEN_SECRET: &str = "bot_token_secret";
 /// Id of the admin key the first start created, and whether its secret was printed.
 const FIRST_ADMIN_KEY: &str = "first_admin_key_id";
 const FIRST_ADMIN_KEY_SHOWN: &str = "first_admin_key_shown";
 
-/// `MILO_AUTH_TOKEN` when configured, otherwise a secret generated once and stored.
-pub async fn bot_token_secret(db: &Db, configured: Option<&str>) -> DbResult<String> {
+/// `MILO_AUTH_TOKEN` when configured, otherwise a secret generated once and stored
+/// encrypted under `keys`.
+pub async fn bot_token_secret(db: &Db, keys: &Keyring, configured: Option<&str>) -> DbResult<String> {
     if let Some(secret) = configured {
         return Ok(secret.to_string());
     }
     let mut tx = db.begin_write().await?;
-    let secret = settings::get_or_insert(&mut tx, BOT_TOKEN_SECRET, &random_token("mbs_")).await?;
+    let secret = secrets::bot_token_secret(&mut tx, keys, &random_token("mbs_")).await?;
     tx.commit().await?;
     Ok(secret)
 }

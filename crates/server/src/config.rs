@@ -79,6 +79,18 @@ pub const KEYS: &[KeySpec] = &[
         "server secret that mints per-bot tokens (≥ 32 chars); generated and stored in the database if unset",
     ),
     key(
+        "MEEBOTER_ENCRYPTION_KEY",
+        None,
+        true,
+        "key that encrypts secrets stored in the database: 32 bytes as base64 or hex (`openssl rand -base64 32`); required with PostgreSQL, generated into <database file>.key with SQLite if unset",
+    ),
+    key(
+        "MEEBOTER_ENCRYPTION_KEY_PREVIOUS",
+        None,
+        true,
+        "comma-separated earlier keys that still decrypt (key rotation); everything is re-encrypted under MEEBOTER_ENCRYPTION_KEY at start",
+    ),
+    key(
         "API_RATE_LIMIT_PER_MINUTE",
         Some("0"),
         false,
@@ -556,6 +568,10 @@ pub struct Config {
     /// Base URL without a trailing slash.
     pub public_url: String,
     pub milo_auth_token: Option<String>,
+    /// `MEEBOTER_ENCRYPTION_KEY`: encrypts secrets at rest (None: the SQLite key file).
+    pub encryption_key: Option<meeboter_db::secrets::EncryptionKey>,
+    /// `MEEBOTER_ENCRYPTION_KEY_PREVIOUS`: earlier keys that still decrypt.
+    pub previous_encryption_keys: Vec<meeboter_db::secrets::EncryptionKey>,
     pub api_rate_limit_per_minute: u32,
     /// `HTTP_HEADER_READ_TIMEOUT_SECS`: slow or silent clients are disconnected.
     pub http_header_read_timeout_secs: u64,
@@ -762,6 +778,37 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
     {
         problems.push("MILO_AUTH_TOKEN must be at least 32 characters (or unset to generate one)".to_string());
     }
+
+    let encryption_key = get("MEEBOTER_ENCRYPTION_KEY").and_then(|raw| {
+        meeboter_db::secrets::EncryptionKey::parse(&raw)
+            .map_err(|e| problems.push(format!("MEEBOTER_ENCRYPTION_KEY {e}")))
+            .ok()
+    });
+    if encryption_key.is_none()
+        && get("MEEBOTER_ENCRYPTION_KEY").is_none()
+        && (database_url.starts_with("postgres://") || database_url.starts_with("postgresql://"))
+    {
+        problems.push(
+            "MEEBOTER_ENCRYPTION_KEY is required with PostgreSQL: it encrypts the secrets stored in the database \
+             and must be the same on every replica; generate one with `openssl rand -base64 32` and keep it \
+             outside the database (and its backups)"
+                .to_string(),
+        );
+    }
+    let previous_encryption_keys = get("MEEBOTER_ENCRYPTION_KEY_PREVIOUS")
+        .map(|raw| {
+            raw.split(',')
+                .map(str::trim)
+                .filter(|k| !k.is_empty())
+                .enumerate()
+                .filter_map(|(i, k)| {
+                    meeboter_db::secrets::EncryptionKey::parse(k)
+                        .map_err(|e| problems.push(format!("MEEBOTER_ENCRYPTION_KEY_PREVIOUS entry {} {e}", i + 1)))
+                        .ok()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
 
     let api_rate_limit_per_minute = get("API_RATE_LIMIT_PER_MINUTE")
         .unwrap_or_default()
@@ -1292,6 +1339,8 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         listen,
         public_url,
         milo_auth_token,
+        encryption_key,
+        previous_encryption_keys,
         api_rate_limit_per_minute,
         http_header_read_timeout_secs,
         http_body_read_timeout_secs,
@@ -1354,7 +1403,14 @@ fn name_width() -> usize {
 fn unset_meaning(name: &str, values: &BTreeMap<&'static str, (String, Source)>) -> Option<String> {
     let value = |k: &str| values.get(k).map(|(v, _)| v.as_str());
     Some(match name {
-        "MILO_AUTH_TOKEN" => "generated at first start and kept in the database".to_string(),
+        "MILO_AUTH_TOKEN" => "generated at first start and kept in the database (encrypted)".to_string(),
+        "MEEBOTER_ENCRYPTION_KEY" => match value("DATABASE_URL") {
+            Some(url) if url.starts_with("sqlite:") => match crate::secrets::sqlite_key_file(url) {
+                Some(path) => format!("generated at first start into {} (mode 0600)", path.display()),
+                None => "a new key per start (in-memory database)".to_string(),
+            },
+            _ => "required with PostgreSQL".to_string(),
+        },
         "LOCAL_BOT_COMMAND" => meeboter_platforms::local::LocalPlatform::default_command().join(" "),
         "PLATFORM_PRIORITY" => "the selected platform only".to_string(),
         "COOLIFY_DESTINATION_UUID" => "the server's only destination".to_string(),
@@ -1435,6 +1491,11 @@ impl Config {
         // Each test app stores its media in its own directory.
         let storage = std::env::temp_dir().join(format!("meeboter-test-media-{}", meeboter_core::new_id().simple()));
         flags.insert("STORAGE_PATH", storage.display().to_string());
+        // SQLite generates its key file beside the database; PostgreSQL needs a key.
+        if !database_url.starts_with("sqlite:") {
+            let key = meeboter_db::secrets::EncryptionKey::generate();
+            flags.insert("MEEBOTER_ENCRYPTION_KEY", key.to_base64());
+        }
         Config::load(&ConfigSources {
             flags,
             ..Default::default()
@@ -1718,10 +1779,56 @@ mod tests {
     }
 
     #[test]
+    fn the_encryption_key_is_validated_and_required_with_postgresql() {
+        let key = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=";
+        let pg = ("DATABASE_URL", "postgres://u@db/m");
+        let problems = load(&[pg]).unwrap_err();
+        assert!(
+            problems.iter().any(
+                |p| p.contains("MEEBOTER_ENCRYPTION_KEY is required with PostgreSQL") && p.contains("openssl rand")
+            ),
+            "{problems:?}"
+        );
+        let c = load(&[pg, ("MEEBOTER_ENCRYPTION_KEY", key)]).unwrap();
+        assert_eq!(c.encryption_key.as_ref().map(|k| k.to_base64()).as_deref(), Some(key));
+        // SQLite generates its key file when none is set.
+        let c = load(&[("DATABASE_URL", "sqlite://data/m.db")]).unwrap();
+        assert!(c.encryption_key.is_none() && c.previous_encryption_keys.is_empty());
+        assert!(c.describe().contains("data/m.db.key"), "{}", c.describe());
+        // Bad keys are named, never echoed; every bad previous key is listed.
+        let problems = load(&[
+            ("MEEBOTER_ENCRYPTION_KEY", "not-a-key-at-all-hunter2"),
+            ("MEEBOTER_ENCRYPTION_KEY_PREVIOUS", &format!("{key}, c2hvcnQ=, zzz")),
+        ])
+        .unwrap_err();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].starts_with("MEEBOTER_ENCRYPTION_KEY must be 32"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("PREVIOUS entry 2 must be 32 bytes, got 5"),
+            "{problems:?}"
+        );
+        assert!(problems[2].contains("PREVIOUS entry 3"), "{problems:?}");
+        assert!(!problems.concat().contains("hunter2"));
+        let c = load(&[("MEEBOTER_ENCRYPTION_KEY_PREVIOUS", &format!("{key},"))]).unwrap();
+        assert_eq!(c.previous_encryption_keys.len(), 1);
+    }
+
+    #[test]
     fn secrets_are_masked() {
         let c = load(&[
             ("DATABASE_URL", "postgres://u:hunter2hunter2@db/m"),
             ("MILO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef-secret"),
+            (
+                "MEEBOTER_ENCRYPTION_KEY",
+                "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJ-sE=",
+            ),
+            (
+                "MEEBOTER_ENCRYPTION_KEY_PREVIOUS",
+                "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+            ),
             ("COOLIFY_API_URL", "https://c.example.com/api/v1"),
             ("COOLIFY_API_TOKEN", "coolify-token-value"),
             ("COOLIFY_PROJECT_UUID", "p"),
@@ -1730,7 +1837,13 @@ mod tests {
         ])
         .unwrap();
         let d = c.describe();
-        for secret in ["hunter2", "-secret", "coolify-token-value"] {
+        for secret in [
+            "hunter2",
+            "-secret",
+            "coolify-token-value",
+            "q83vEjRWeJq83v",
+            "0123456789abcdef0123456789abcdef01234",
+        ] {
             assert!(!d.contains(secret), "{secret} leaked:\n{d}");
         }
         assert!(!format!("{c:?}").contains("hunter2"));

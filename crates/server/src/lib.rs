@@ -20,6 +20,7 @@ pub mod media;
 pub mod preflight;
 pub mod rate_limit;
 pub mod routes;
+pub mod secrets;
 pub mod session;
 pub mod telemetry;
 pub mod webhook_client;
@@ -46,8 +47,11 @@ use utoipa_swagger_ui::SwaggerUi;
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
-    /// Secret that mints per-bot tokens (`MILO_AUTH_TOKEN` or generated once).
+    /// Secret that mints per-bot tokens and signs media URLs (`MILO_AUTH_TOKEN` or
+    /// generated once, stored encrypted).
     pub bot_token_secret: Arc<String>,
+    /// Encrypts and decrypts the secrets stored in the database (`MEEBOTER_ENCRYPTION_KEY`).
+    pub keys: Arc<meeboter_db::secrets::Keyring>,
     /// Per-key request limiter (`API_RATE_LIMIT_PER_MINUTE`).
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
     /// Source of "now" for handlers and workers (a manual clock in tests).
@@ -206,7 +210,8 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Connects to the database, migrates, bootstraps, and returns the state to serve.
+/// Connects to the database, migrates, brings stored secrets under the encryption key,
+/// bootstraps, and returns the state to serve.
 pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     let settings = meeboter_db::PoolSettings {
         max_connections: config.database_max_connections,
@@ -214,7 +219,8 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
     };
     let db = Db::connect(&config.database_url, &settings).await?;
     db.migrate().await?;
-    let bot_token_secret = bootstrap::bot_token_secret(&db, config.milo_auth_token.as_deref()).await?;
+    let keys = secrets::prepare(&config, &db).await?;
+    let bot_token_secret = bootstrap::bot_token_secret(&db, &keys, config.milo_auth_token.as_deref()).await?;
     let installation = bootstrap::installation_id(&db).await?;
     let deployer = deployment::Deployer::from_config(&config, &db, &installation, Some(bot_log_sink(db.clone())))
         .await
@@ -232,6 +238,7 @@ pub async fn prepare(config: Config) -> anyhow::Result<AppState> {
         heartbeats: Arc::new(heartbeats::HeartbeatBatcher::new()),
         config: Arc::new(config),
         bot_token_secret: Arc::new(bot_token_secret),
+        keys: Arc::new(keys),
     })
 }
 

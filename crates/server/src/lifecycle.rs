@@ -135,7 +135,7 @@ pub async fn publish(
         })
         .collect();
     if let Some(url) = &bot.webhook_url {
-        webhooks::account_secret(conn, &bot.account_id, &new_webhook_secret()).await?;
+        // The account's signing secret is created (encrypted) on first delivery.
         destinations.push(Destination {
             endpoint_id: None,
             url: url.clone(),

@@ -18,8 +18,15 @@ pub fn meeboter() -> Command {
             cmd.env_remove(k);
         }
     }
+    if TestDatabase::backend_under_test() == meeboter_db::Backend::Postgres {
+        // PostgreSQL requires the key that encrypts stored secrets: one for the whole run.
+        cmd.env("MEEBOTER_ENCRYPTION_KEY", TEST_ENCRYPTION_KEY);
+    }
     cmd
 }
+
+/// The encryption key of test servers on PostgreSQL (SQLite ones generate their key file).
+pub const TEST_ENCRYPTION_KEY: &str = "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy1sb24=";
 
 /// Starts `meeboter serve` on a free port; returns the child, its address and stderr lines seen.
 pub fn start_server(dir: &std::path::Path) -> (std::process::Child, String, Vec<String>) {

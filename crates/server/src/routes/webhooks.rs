@@ -46,13 +46,13 @@ pub struct EndpointResource {
     pub secret: Option<String>,
 }
 
-fn to_endpoint(e: EndpointRecord, with_secret: bool) -> EndpointResource {
+fn to_endpoint(e: EndpointRecord, secret: Option<String>) -> EndpointResource {
     EndpointResource {
         id: e.id,
         url: e.url,
         events: e.events,
         created_at: e.created_at,
-        secret: with_secret.then_some(e.secret),
+        secret,
     }
 }
 
@@ -115,10 +115,18 @@ pub async fn create_endpoint(
     };
     errors.into_result(()).map_err(ApiError::from)?;
     let mut tx = state.db.begin_write().await?;
-    let endpoint =
-        webhooks::insert_endpoint(&mut tx, &caller.account_id, &url, &req.events, &secret, state.now()).await?;
+    let endpoint = webhooks::insert_endpoint(
+        &mut tx,
+        &state.keys,
+        &caller.account_id,
+        &url,
+        &req.events,
+        &secret,
+        state.now(),
+    )
+    .await?;
     tx.commit().await.map_err(DbError::from)?;
-    Ok((StatusCode::CREATED, Json(to_endpoint(endpoint, true))))
+    Ok((StatusCode::CREATED, Json(to_endpoint(endpoint, Some(secret)))))
 }
 
 /// Your webhook endpoints (without secrets).
@@ -128,7 +136,7 @@ pub async fn list_endpoints(State(state): State<AppState>, caller: Caller) -> Ap
     let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
     let list = webhooks::list_endpoints(&mut conn, &caller.account_id).await?;
     Ok(Json(EndpointList {
-        endpoints: list.into_iter().map(|e| to_endpoint(e, false)).collect(),
+        endpoints: list.into_iter().map(|e| to_endpoint(e, None)).collect(),
     }))
 }
 
@@ -251,7 +259,7 @@ pub struct SigningSecret {
     responses((status = 200, body = SigningSecret)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn signing_secret(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<SigningSecret>> {
     let mut tx = state.db.begin_write().await?;
-    let secret = webhooks::account_secret(&mut tx, &caller.account_id, &new_webhook_secret()).await?;
+    let secret = webhooks::account_secret(&mut tx, &state.keys, &caller.account_id, &new_webhook_secret()).await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(Json(SigningSecret { secret }))
 }

@@ -52,7 +52,13 @@ pub async fn run_once(state: &AppState, client: &reqwest::Client) -> DbResult<us
 async fn deliver(state: &AppState, client: &reqwest::Client, delivery: DeliveryRecord) -> DbResult<()> {
     let secret = {
         let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
-        webhooks::signing_secret(&mut conn, &delivery).await?
+        webhooks::signing_secret(
+            &mut conn,
+            &state.keys,
+            &delivery,
+            &crate::lifecycle::new_webhook_secret(),
+        )
+        .await?
     };
     let started = Instant::now();
     let result = send(state, client, &delivery, secret.as_deref()).await;

@@ -13,5 +13,6 @@ mod idempotency;
 mod lifecycle;
 mod media;
 mod moto;
+mod secrets;
 mod support;
 mod webhooks;

@@ -20,7 +20,8 @@ pub struct TestApp {
     pub state: AppState,
     /// The server's clock; tests move it instead of waiting.
     pub clock: Arc<ManualClock>,
-    _database: TestDatabase,
+    /// The database's owner; `None` for a restart over another app's database.
+    _database: Option<TestDatabase>,
     server: tokio::task::JoinHandle<std::io::Result<()>>,
     workers: Option<tokio::sync::watch::Sender<bool>>,
 }
@@ -91,6 +92,27 @@ impl TestApp {
             .await
             .expect("bootstrap")
             .expect("empty database gets an admin key");
+        Self::serve(state, clock, admin.secret, admin.key.account_id, Some(database)).await
+    }
+
+    /// A restart: another server over this app's database, with this app's configuration
+    /// changed by `configure` (the admin key stays valid). Fails as `prepare` does.
+    pub async fn restart_with(&self, configure: impl FnOnce(&mut Config)) -> anyhow::Result<TestApp> {
+        let mut config = self.state.config.as_ref().clone();
+        configure(&mut config);
+        let mut state = meeboter_server::prepare(config).await?;
+        let clock = Arc::new(ManualClock::new(self.state.now()));
+        state.clock = clock.clone();
+        Ok(Self::serve(state, clock, self.admin_key.clone(), self.admin_account.clone(), None).await)
+    }
+
+    async fn serve(
+        mut state: AppState,
+        clock: Arc<ManualClock>,
+        admin_key: String,
+        admin_account: String,
+        database: Option<TestDatabase>,
+    ) -> TestApp {
         let db = state.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -102,8 +124,8 @@ impl TestApp {
         TestApp {
             base,
             client: reqwest::Client::new(),
-            admin_key: admin.secret,
-            admin_account: admin.key.account_id,
+            admin_key,
+            admin_account,
             db,
             state,
             clock,

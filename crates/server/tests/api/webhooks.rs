@@ -7,14 +7,14 @@ use std::sync::{Arc, Mutex};
 const ZOOM: &str = "https://zoom.us/j/123456789";
 
 /// A local webhook receiver that fails the first `fail_first` requests with 500.
-struct Receiver {
-    url: String,
+pub struct Receiver {
+    pub url: String,
     received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
     _server: tokio::task::JoinHandle<()>,
 }
 
 impl Receiver {
-    async fn start(fail_first: usize) -> Receiver {
+    pub async fn start(fail_first: usize) -> Receiver {
         let received: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
         let seen = received.clone();
         let app = axum::Router::new().route(
@@ -44,19 +44,19 @@ impl Receiver {
         }
     }
 
-    fn requests(&self) -> Vec<(HeaderMap, String)> {
+    pub fn requests(&self) -> Vec<(HeaderMap, String)> {
         self.received.lock().unwrap().clone()
     }
 }
 
-async fn deliver(app: &TestApp) -> usize {
+pub async fn deliver(app: &TestApp) -> usize {
     let client = meeboter_server::webhook_client::client(true);
     meeboter_server::workers::deliverer::run_once(&app.state, &client)
         .await
         .unwrap()
 }
 
-fn verify(headers: &HeaderMap, body: &str, secret: &str) {
+pub fn verify(headers: &HeaderMap, body: &str, secret: &str) {
     let id = headers["webhook-id"].to_str().unwrap();
     let ts: i64 = headers["webhook-timestamp"].to_str().unwrap().parse().unwrap();
     let expected = meeboter_server::webhook_client::sign(secret, id, ts, body).unwrap();
