@@ -14,8 +14,9 @@
 //! 3. The driver calls [`Recorder::hook`]'s `started_call` at `IN_CALL` (capture and
 //!    upload start) and `leaving` before it leaves (ffmpeg finishes its last segment).
 //! 4. [`Recorder::finish`] (after the driver, within the runtime's flush budget): waits for
-//!    ffmpeg, uploads what is left, reports `POST recording/finish`, stops Xvfb and
-//!    PulseAudio and removes every temporary file. Dropping a `Recorder` instead kills
+//!    ffmpeg, uploads what is left (retrying until the deadline if storage is down),
+//!    reports `POST recording/finish` with `complete` and what is missing
+//!    ([`upload::unsent`]), stops Xvfb and PulseAudio and removes every temporary file. Dropping a `Recorder` instead kills
 //!    the helpers and removes the files too.
 //!
 //! Commands, the upload contract and measurements (60 s on the Meet replica, 2-vCPU AMD
