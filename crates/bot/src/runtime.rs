@@ -219,7 +219,10 @@ mod tests {
         assert_eq!(flush_deadline(now, None, None), now + FLUSH_WITHIN, "an older server");
         assert_eq!(flush_deadline(now, Some(secs(30)), None), now + secs(25));
         // Counted from the SIGTERM, which came while the bot was still leaving.
-        assert_eq!(flush_deadline(now, Some(secs(30)), Some(now - secs(10))), now + secs(15));
+        assert_eq!(
+            flush_deadline(now, Some(secs(30)), Some(now - secs(10))),
+            now + secs(15)
+        );
         assert_eq!(flush_deadline(now, Some(secs(600)), None), now + MAX_FLUSH);
         assert_eq!(flush_deadline(now, Some(secs(3)), None), now + secs(2), "at least 2 s");
         assert_eq!(flush_deadline(now, Some(secs(30)), Some(now - secs(60))), now + secs(2));

@@ -357,7 +357,10 @@ fn storage_down_while_the_bot_leaves_makes_a_partial_recording() {
         assert_eq!(recording["complete"], false, "{recording}");
         let missing = recording["missing"].as_array().unwrap();
         assert!(!missing.is_empty(), "{recording}");
-        assert!(missing.iter().all(|m| m["durationSecs"].as_f64().is_some()), "{recording}");
+        assert!(
+            missing.iter().all(|m| m["durationSecs"].as_f64().is_some()),
+            "{recording}"
+        );
         let got = recording["durationSecs"].as_f64().unwrap();
         let lost = recording["missingSecs"].as_f64().unwrap();
         assert!(lost >= 6.0, "the outage's segments are missing: {recording}");

@@ -21,11 +21,11 @@ use async_trait::async_trait;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::collections::HashMap;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
-use std::os::unix::fs::DirBuilderExt;
 use tokio::process::Command;
 
 /// Variables passed through from the server's environment (nothing secret).
@@ -72,7 +72,13 @@ impl LocalPlatform {
     pub fn private_dir(&self, bot_id: &str, attempt: u32) -> PathBuf {
         let safe: String = bot_id
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         self.temp_base.join(format!("{PRIVATE_PREFIX}{safe}-{attempt}"))
     }
@@ -624,7 +630,8 @@ mod tests {
             InstanceState::Stopped {
                 reason: "process exited with code 0".into()
             }
-        );        p.stop(&launched.identifier).await.unwrap();
+        );
+        p.stop(&launched.identifier).await.unwrap();
     }
 
     #[tokio::test]

@@ -278,7 +278,15 @@ async fn assemble(state: &AppState, bot_id: &str) -> Result<bool, AssemblyError>
         media::insert(&mut tx, &new, now).await?;
     }
     let final_state = if complete { "ready" } else { "partial" };
-    media::transition(&mut tx, bot_id, &["assembling"], final_state, Some(&meta.to_string()), now).await?;
+    media::transition(
+        &mut tx,
+        bot_id,
+        &["assembling"],
+        final_state,
+        Some(&meta.to_string()),
+        now,
+    )
+    .await?;
     if let Some(bot) = bots::find_any(&mut tx, bot_id).await? {
         let mut data = meta.clone();
         data["botId"] = json!(bot_id);
@@ -303,7 +311,15 @@ async fn assemble(state: &AppState, bot_id: &str) -> Result<bool, AssemblyError>
         tracing::info!(bot_id, size, duration_ms, parts = count, "recording ready");
     } else {
         let spans = missing.len();
-        tracing::warn!(bot_id, size, duration_ms, parts = count, spans, missing_ms, "recording partial");
+        tracing::warn!(
+            bot_id,
+            size,
+            duration_ms,
+            parts = count,
+            spans,
+            missing_ms,
+            "recording partial"
+        );
     }
     Ok(true)
 }

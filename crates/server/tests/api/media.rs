@@ -427,7 +427,12 @@ async fn a_recording_the_bot_could_not_finish_is_partial_with_the_missing_span()
                 "missing": [{"part": 1, "fromSeq": 9, "toSeq": 7}]})),
         )
         .await;
-    assert_eq!((bad.status.as_u16(), bad.error_code()), (422, "validation_failed".to_string()), "{}", bad.body);
+    assert_eq!(
+        (bad.status.as_u16(), bad.error_code()),
+        (422, "validation_failed".to_string()),
+        "{}",
+        bad.body
+    );
     let finish = app
         .bot(
             &token,
@@ -487,7 +492,11 @@ async fn holes_in_the_chunks_make_a_recording_partial_and_old_bots_stay_ready() 
             {"part": 2, "fromSeq": 0, "toSeq": null, "startSecs": null, "durationSecs": null},
         ])
     );
-    assert_eq!(rec.body["segments"].as_array().unwrap().len(), 2, "what arrived is assembled");
+    assert_eq!(
+        rec.body["segments"].as_array().unwrap().len(),
+        2,
+        "what arrived is assembled"
+    );
     let payloads = recording_ready_payloads(&app, &id).await;
     assert_eq!(payloads[0]["data"]["complete"], false);
 
@@ -498,12 +507,20 @@ async fn holes_in_the_chunks_make_a_recording_partial_and_old_bots_stay_ready() 
     upload_chunk(&app, &token, 1, 0, b"init").await;
     upload_chunk(&app, &token, 1, 1, b"first").await;
     let finish = app
-        .bot(&token, Method::POST, "/recording/finish", Some(json!({"parts": 1, "mode": "video"})))
+        .bot(
+            &token,
+            Method::POST,
+            "/recording/finish",
+            Some(json!({"parts": 1, "mode": "video"})),
+        )
         .await;
     assert_eq!(finish.status, 204);
     app.report(&token, "ENDED", Some("meeting_ended")).await;
     assert_eq!(media_pass(&app).await.assembled, 1);
     let rec = app.get(&app.admin_key, &format!("/api/bots/{old}/recording")).await;
     assert_eq!(rec.body["state"], "ready", "{}", rec.body);
-    assert_eq!((rec.body["complete"].clone(), rec.body["missing"].clone()), (json!(true), json!([])));
+    assert_eq!(
+        (rec.body["complete"].clone(), rec.body["missing"].clone()),
+        (json!(true), json!([]))
+    );
 }
