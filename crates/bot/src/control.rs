@@ -85,6 +85,10 @@ pub struct BotConfig {
     /// Name fragments of other bots (`NOTETAKER_NAMES`); absent from older servers.
     #[serde(default)]
     pub notetaker_names: Vec<String>,
+    /// How long the platform lets a stopping bot run before it kills it; absent from older
+    /// servers (then the bot flushes within `runtime::FLUSH_WITHIN`).
+    #[serde(default)]
+    pub stop_grace_secs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -101,6 +105,29 @@ pub struct AutomaticLeave {
 pub struct HeartbeatReply {
     pub leave: bool,
     pub reason: Option<String>,
+}
+
+/// Chunks `from_seq..=to_seq` of `part` the bot recorded but could not get confirmed (seq 0
+/// is the part's init section: without it the whole part is lost).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MissingChunks {
+    pub part: u32,
+    pub from_seq: u32,
+    pub to_seq: u32,
+    /// Where the span starts in the part (milliseconds).
+    pub start_ms: u64,
+    /// How long the span plays (milliseconds).
+    pub duration_ms: u64,
+}
+
+/// What `recording/finish` says about completeness.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinishReport {
+    /// Every chunk the bot recorded was confirmed by the server.
+    pub complete: bool,
+    pub missing: Vec<MissingChunks>,
 }
 
 /// One chunk of a recording: the body of `POST recording/chunks` and of
@@ -433,9 +460,10 @@ impl ControlClient {
     }
 
     /// Says the recording is over (`POST recording/finish`): `parts` parts in `mode`
-    /// (`video` or `audio`). One quick retry.
-    pub async fn recording_finish(&self, parts: u32, mode: &str) -> Result<(), ControlError> {
-        let body = json!({"parts": parts, "mode": mode});
+    /// (`video` or `audio`), and whether every chunk was confirmed (what was not, if any).
+    /// One quick retry.
+    pub async fn recording_finish(&self, parts: u32, mode: &str, report: &FinishReport) -> Result<(), ControlError> {
+        let body = json!({"parts": parts, "mode": mode, "complete": report.complete, "missing": report.missing});
         self.call(Method::POST, "/recording/finish", Some(&body), RetryBudget::QUICK)
             .await
             .map(|_| ())

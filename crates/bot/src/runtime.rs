@@ -6,7 +6,8 @@
 //!
 //! With `RECORDING_MODE` `audio` or `video`, a [`Recorder`] is prepared before Chromium
 //! (which then runs headful on its display), records from `IN_CALL` to leaving, and is
-//! flushed after the driver within the same [`FLUSH_WITHIN`] budget as the reports.
+//! flushed after the driver within the same budget as the reports ([`flush_deadline`]:
+//! the platform's stop grace less a margin, or [`FLUSH_WITHIN`]).
 
 use crate::browser::{self, LaunchOptions};
 use crate::control::{BotConfig, ControlClient};
@@ -56,9 +57,35 @@ pub async fn run_from_env() -> i32 {
 /// How often the bot logs what it and its browser and recorder cost.
 const USAGE_LOG_EVERY: Duration = Duration::from_secs(60);
 
-/// How long a stopping bot may take to deliver what it still holds (platforms give a
-/// stopping container 30 s).
+/// How long a stopping bot may take to deliver what it still holds when the server does
+/// not say how long the platform waits (`stopGraceSecs` in `GET config`).
 pub const FLUSH_WITHIN: Duration = Duration::from_secs(20);
+
+/// Kept free at the end of the platform's stop grace: the last reports go out in it.
+pub const STOP_GRACE_MARGIN: Duration = Duration::from_secs(5);
+
+/// The longest flush, whatever the platform allows: the server assembles a recording
+/// without the bot's `finish` 60 s after the bot ended.
+pub const MAX_FLUSH: Duration = Duration::from_secs(50);
+
+/// When what the bot still holds (recording chunks, reports) must be delivered by, for a
+/// flush starting at `now`: within the platform's stop grace less [`STOP_GRACE_MARGIN`],
+/// counted from the stop request (`stop_requested`; else from `now`: a bot that leaves on
+/// its own is stopped once it reports its end), at most [`MAX_FLUSH`] and at least 2 s;
+/// [`FLUSH_WITHIN`] when the grace is unknown. A storage outage thus holds the recording's
+/// last chunks on disk and retries for as long as the platform lets the bot live.
+pub fn flush_deadline(
+    now: tokio::time::Instant,
+    stop_grace: Option<Duration>,
+    stop_requested: Option<tokio::time::Instant>,
+) -> tokio::time::Instant {
+    let Some(grace) = stop_grace else {
+        return now + FLUSH_WITHIN;
+    };
+    let from = stop_requested.unwrap_or(now).min(now);
+    let by = from + grace.saturating_sub(STOP_GRACE_MARGIN).min(MAX_FLUSH);
+    by.max(now + Duration::from_secs(2))
+}
 
 /// Runs one bot with `env`; returns the exit code (see the module docs).
 pub async fn run(env: BotEnv) -> i32 {
@@ -99,7 +126,9 @@ async fn run_with(
     control: &ControlClient,
     outbox: &Outbox,
 ) -> (i32, tokio::time::Instant) {
-    let flush_by = || tokio::time::Instant::now() + FLUSH_WITHIN;
+    let stop_grace = config.stop_grace_secs.map(Duration::from_secs);
+    let stop_requested = Arc::new(std::sync::OnceLock::<tokio::time::Instant>::new());
+    let flush_by = || flush_deadline(tokio::time::Instant::now(), stop_grace, stop_requested.get().copied());
     let fail = async |code: &str, message: String| {
         tracing::error!(sub_code = code, %message, "bot failed");
         let _ = outbox.report_status("FATAL", Some(code), Some(&message)).await;
@@ -145,6 +174,7 @@ async fn run_with(
         Err(e) => return fail(sub_code::BROWSER_CRASHED, format!("cannot open a tab: {e}")).await,
     };
     let (stop, shutdown) = tokio::sync::watch::channel(false);
+    let requested = stop_requested.clone();
     let signals = tokio::spawn(async move {
         use tokio::signal::unix::{SignalKind, signal};
         let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
@@ -154,6 +184,7 @@ async fn run_with(
             _ = term.recv() => {}
             _ = int.recv() => {}
         }
+        let _ = requested.set(tokio::time::Instant::now());
         tracing::info!("stop requested; leaving the meeting");
         let _ = stop.send(true);
     });
@@ -171,6 +202,8 @@ async fn run_with(
     };
     let mut provider = WebClient::new(page, spec, &env.meeting_url);
     let outcome = driver::run(&mut provider, outbox, settings).await;
+    // The handler stays installed (tokio never uninstalls it): a second SIGTERM while the
+    // bot flushes does not cut the flush short; the platform's SIGKILL ends it.
     signals.abort();
     listener.abort();
     let flush_by = flush_by();
@@ -186,4 +219,25 @@ async fn run_with(
         _ => 1,
     };
     (code, flush_by)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flush_lasts_the_platforms_stop_grace_less_a_margin() {
+        let now = tokio::time::Instant::now();
+        let secs = Duration::from_secs;
+        assert_eq!(flush_deadline(now, None, None), now + FLUSH_WITHIN, "an older server");
+        assert_eq!(flush_deadline(now, Some(secs(30)), None), now + secs(25));
+        // Counted from the SIGTERM, which came while the bot was still leaving.
+        assert_eq!(
+            flush_deadline(now, Some(secs(30)), Some(now - secs(10))),
+            now + secs(15)
+        );
+        assert_eq!(flush_deadline(now, Some(secs(600)), None), now + MAX_FLUSH);
+        assert_eq!(flush_deadline(now, Some(secs(3)), None), now + secs(2), "at least 2 s");
+        assert_eq!(flush_deadline(now, Some(secs(30)), Some(now - secs(60))), now + secs(2));
+    }
 }

@@ -193,6 +193,35 @@ fn duration(path: &Path) -> f64 {
     end - start
 }
 
+/// Where each stream ends (seconds): the end of its last packet, `(video, audio)`.
+fn stream_ends(path: &Path) -> (f64, f64) {
+    let end_of = |stream: &str| {
+        let out = run(
+            "ffprobe",
+            &[
+                "-v",
+                "error",
+                "-select_streams",
+                stream,
+                "-print_format",
+                "json",
+                "-show_entries",
+                "packet=pts_time,duration_time",
+                path.to_str().unwrap(),
+            ],
+        );
+        let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let time = |p: &Value, k: &str| p[k].as_str().and_then(|t| t.parse::<f64>().ok());
+        json["packets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|p| Some(time(p, "pts_time")? + time(p, "duration_time").unwrap_or(0.0)))
+            .fold(f64::MIN, f64::max)
+    };
+    (end_of("v"), end_of("a"))
+}
+
 fn stream_types(probe: &Value) -> Vec<(String, String)> {
     probe["streams"]
         .as_array()
@@ -321,6 +350,16 @@ async fn a_video_recording_holds_the_call_with_its_tone_and_moving_pictures() {
         (Some(1280), Some(720))
     );
     assert_close(duration(&r.parts[0]), r.in_call);
+    // Both streams are flushed at the stop: the sound does not end before the picture.
+    let (video_end, audio_end) = stream_ends(&r.parts[0]);
+    eprintln!("video ends at {video_end:.3} s, audio at {audio_end:.3} s");
+    if let Ok(keep) = std::env::var("KEEP_RECORDING") {
+        std::fs::copy(&r.parts[0], keep).unwrap();
+    }
+    assert!(
+        (video_end - audio_end).abs() < 0.3,
+        "video ends at {video_end:.3} s, audio at {audio_end:.3} s"
+    );
     assert_tone(&r.parts[0]);
     assert_moving(&r.parts[0]);
     let chunks = r.channel.lock().chunks.clone();

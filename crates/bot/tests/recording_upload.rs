@@ -271,3 +271,60 @@ async fn the_token_never_goes_to_another_origin() {
         s.channel.log()
     );
 }
+
+/// Storage goes down while the bot leaves: the uploader keeps every unsent segment on disk
+/// until its deadline, and the finish report says the recording is incomplete and exactly
+/// what is missing (where in the part, how long), including a part it never reached.
+#[tokio::test]
+async fn when_uploads_fail_the_finish_report_names_what_is_missing() {
+    use meeboter_bot::control::{FinishReport, MissingChunks};
+    use meeboter_bot::recorder::upload::unsent;
+    let s = Setup::new().await;
+    let run = s.run(1);
+    write_run(&run, 5, 2, false);
+    s.add_run(1);
+    let task = s.start();
+    for _ in 0..50 {
+        if s.channel.log().len() == 9 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(s.channel.log(), in_order(1, 0..=2));
+    // Storage is unreachable from now on; the call ends with three more segments, and a
+    // second ffmpeg run that the uploader never gets to.
+    s.channel.fail("put", &[503; 10_000]);
+    write_run(&run, 5, 5, true);
+    write_run(&s.run(2), 2, 2, true);
+    s.add_run(2);
+    s.finished();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(1500);
+    let progress = task.finish_by(deadline).await;
+    assert!(tokio::time::Instant::now() >= deadline, "retried until the deadline");
+    assert!(!progress.done);
+    for n in 2..5 {
+        assert!(run.join(format!("seg{n:06}.m4s")).exists(), "unsent segment {n} kept");
+    }
+    let (parts, missing) = unsent(&[run.clone(), s.run(2)], &progress).await;
+    let span = |part, from_seq, to_seq, start_ms, duration_ms| MissingChunks {
+        part,
+        from_seq,
+        to_seq,
+        start_ms,
+        duration_ms,
+    };
+    assert_eq!(parts, 2, "the unreached run is a part too");
+    assert_eq!(missing, vec![span(1, 3, 5, 12_000, 18_000), span(2, 0, 2, 0, 12_000)]);
+    let report = FinishReport {
+        complete: missing.is_empty(),
+        missing,
+    };
+    s.client.recording_finish(parts, "video", &report).await.unwrap();
+    let finish = s.channel.lock().finish.clone().unwrap();
+    assert_eq!(finish["complete"], false, "{finish}");
+    assert_eq!(finish["parts"], 2);
+    assert_eq!(
+        finish["missing"][0],
+        serde_json::json!({"part": 1, "fromSeq": 3, "toSeq": 5, "startMs": 12000, "durationMs": 18000})
+    );
+}

@@ -142,10 +142,13 @@ pub async fn bots_with_media_before(
 /// The recording's state on the bot row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordingState {
-    /// `none`, `recording`, `finishing`, `assembling`, `ready`, `failed` or `expired`.
+    /// `none`, `recording`, `finishing`, `assembling`, `ready`, `partial`, `failed` or
+    /// `expired`.
     pub state: String,
-    /// The metadata JSON once `ready`.
+    /// The metadata JSON once `ready` or `partial`.
     pub recording: Option<String>,
+    /// What the bot said in `recording/finish` about completeness (JSON), if it did.
+    pub report: Option<String>,
     pub mode: Option<String>,
     pub parts: Option<i64>,
     pub state_at: Option<DateTime<Utc>>,
@@ -153,7 +156,8 @@ pub struct RecordingState {
 
 pub async fn recording_state(conn: &mut AnyConnection, bot_id: &str) -> DbResult<Option<RecordingState>> {
     let row = sqlx::query(
-        "SELECT recording_state, recording, recording_mode_used, recording_parts, recording_state_at FROM bots WHERE id = $1",
+        "SELECT recording_state, recording, recording_mode_used, recording_parts, recording_state_at, recording_report
+         FROM bots WHERE id = $1",
     )
     .bind(bot_id)
     .fetch_optional(&mut *conn)
@@ -164,6 +168,7 @@ pub async fn recording_state(conn: &mut AnyConnection, bot_id: &str) -> DbResult
         mode: r.get(2),
         parts: r.get(3),
         state_at: r.get::<Option<i64>, _>(4).map(from_millis),
+        report: r.get(5),
     }))
 }
 
@@ -193,22 +198,26 @@ pub async fn transition(
     Ok(done.rows_affected() == 1)
 }
 
-/// The bot said it is done: how many parts and which mode.
+/// The bot said it is done: how many parts, which mode and, when it said so, how complete
+/// the recording is (`report`, JSON).
 pub async fn set_finished(
     conn: &mut AnyConnection,
     bot_id: &str,
     parts: i64,
     mode: &str,
+    report: Option<&str>,
     now: DateTime<Utc>,
 ) -> DbResult<bool> {
     let done = sqlx::query(
-        "UPDATE bots SET recording_state = 'finishing', recording_parts = $1, recording_mode_used = $2, recording_state_at = $3
+        "UPDATE bots SET recording_state = 'finishing', recording_parts = $1, recording_mode_used = $2, recording_state_at = $3,
+         recording_report = $5
          WHERE id = $4 AND recording_state IN ('none', 'recording')",
     )
     .bind(parts)
     .bind(mode)
     .bind(to_millis(now))
     .bind(bot_id)
+    .bind(report)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)

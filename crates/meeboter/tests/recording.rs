@@ -222,6 +222,23 @@ fn a_bot_killed_mid_meeting_leaves_a_playable_recording() {
             );
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+        // Its private temporary directory (browser profile, sound server, segments) and the
+        // X lock of its killed Xvfb go with the release.
+        let private = std::env::temp_dir().join(format!("meeboter-bot-{id}-1"));
+        let display = std::fs::read_to_string(private.join("x-display")).ok();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while private.exists() {
+            assert!(Instant::now() < deadline, "{} is left behind", private.display());
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        if let Some(n) = display {
+            let lock = format!("/tmp/.X{}-lock", n.trim());
+            let holder = std::fs::read_to_string(&lock).unwrap_or_default();
+            assert!(
+                holder.trim().is_empty() || std::path::Path::new(&format!("/proc/{}", holder.trim())).exists(),
+                "{lock} of the killed Xvfb is left behind"
+            );
+        }
         // Assembled once the grace for late uploads has passed.
         let recording = s.recording_ready(&id, Duration::from_secs(120)).await;
         let dir = tempfile::tempdir().unwrap();
@@ -273,6 +290,86 @@ fn an_s3_outage_mid_meeting_delays_uploads_but_loses_nothing() {
             (duration - expected).abs() <= 2.0,
             "recorded {duration} s of a {expected} s call"
         );
+        assert_tone(&file);
+    });
+}
+
+/// Storage is unreachable while the bot leaves: the bot keeps its last segments and retries
+/// for the platform's stop grace, then says what it could not send; the server assembles
+/// what arrived and marks it `partial` with the missing span — never `ready`.
+#[test]
+fn storage_down_while_the_bot_leaves_makes_a_partial_recording() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("s3");
+        std::fs::create_dir(&data).unwrap();
+        let mut peer = S3Peer::start(data, dir.path().join("s3s-fs.log")).await;
+        let endpoint = peer.endpoint();
+        let s = Server::start_with(&[
+            ("S3_ENDPOINT", endpoint.as_str()),
+            ("S3_BUCKET_NAME", meeboter_storage::testing::BUCKET),
+            ("S3_ACCESS_KEY", meeboter_storage::testing::ACCESS_KEY),
+            ("S3_SECRET_KEY", SECRET_KEY),
+            ("S3_REQUEST_TIMEOUT_SECS", "2"),
+            // The bot flushes for 12 - 5 = 7 s.
+            ("LOCAL_STOP_GRACE_SECS", "12"),
+        ])
+        .await;
+        let p = &PLATFORMS[0];
+        let code = "rec-partial";
+        let id = s.create(p, code, json!({"recordingMode": "audio"})).await;
+        s.reach(&id, "IN_CALL").await;
+        s.host(p, code, "participants", json!({"name": "Ada Lovelace"})).await;
+        tokio::time::sleep(Duration::from_secs(14)).await;
+        peer.kill().await;
+        tokio::time::sleep(Duration::from_secs(13)).await;
+        let left_at = Instant::now();
+        s.host(p, code, "end", json!({})).await;
+        let bot = s.ended(&id).await;
+        // The bot exits once its flush gave up (storage still down).
+        let private = std::env::temp_dir().join(format!("meeboter-bot-{id}-1"));
+        while private.exists() {
+            assert!(left_at.elapsed() < Duration::from_secs(30), "the bot never exited");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let flushed_for = left_at.elapsed();
+        // It retried until its deadline (grace 12 s - 5 s margin - 3 s kept for `finish`), and
+        // exited by itself before the platform would have killed it.
+        assert!(
+            flushed_for >= Duration::from_secs(3) && flushed_for < Duration::from_secs(12),
+            "flushed for {flushed_for:?}"
+        );
+        peer.spawn().await;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let recording = loop {
+            let r = s.get(&format!("/api/bots/{id}/recording")).await;
+            match r["state"].as_str() {
+                Some("partial") => break r,
+                Some("ready") => panic!("a truncated recording reported ready: {r}"),
+                Some("failed") => panic!("recording failed: {r}"),
+                _ => {}
+            }
+            assert!(Instant::now() < deadline, "never assembled: {r}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        assert_eq!(recording["complete"], false, "{recording}");
+        let missing = recording["missing"].as_array().unwrap();
+        assert!(!missing.is_empty(), "{recording}");
+        assert!(
+            missing.iter().all(|m| m["durationSecs"].as_f64().is_some()),
+            "{recording}"
+        );
+        let got = recording["durationSecs"].as_f64().unwrap();
+        let lost = recording["missingSecs"].as_f64().unwrap();
+        assert!(lost >= 6.0, "the outage's segments are missing: {recording}");
+        let expected = in_call_secs(&bot);
+        assert!(
+            (got + lost - expected).abs() <= 7.0,
+            "{got} s arrived + {lost} s missing of a {expected} s call"
+        );
+        let file = download(&s, &recording, dir.path()).await;
         assert_tone(&file);
     });
 }

@@ -7,12 +7,22 @@
 //! runs in its own process group so stopping it also stops its browser.
 //! After a server restart, children that are still running are adopted (watched through
 //! `/proc`), and a launch whose identifier was never stored is found by its marker.
+//!
+//! Each bot gets a private temporary directory, `<temp base>/meeboter-bot-<bot>-<attempt>`
+//! (`TMPDIR` and `MEEBOTER_BOT_TMPDIR` in its environment), where its Chromium profile,
+//! PulseAudio runtime directory and recording segments go, and where it notes its X display
+//! (`x-display`). A file beside it (`….instance`) holds the bot's identifier, so `stop` —
+//! the release — finds and removes the directory even after a server restart, and even
+//! after `kill -9` of the bot, together with the X lock (`/tmp/.X<n>-lock`) and socket its
+//! killed Xvfb left behind.
 
 use crate::{BotLaunch, InstanceState, Launched, LogSink, Platform, PlatformError};
 use async_trait::async_trait;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 use std::collections::HashMap;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -33,10 +43,18 @@ const PASSTHROUGH: [&str; 9] = [
 ];
 /// Marker variable that lets a restarted server find a child it launched.
 pub const DEPLOYMENT_MARKER: &str = "MEEBOTER_DEPLOYMENT";
+/// The bot's private temporary directory (also its `TMPDIR`).
+pub const BOT_TMPDIR: &str = "MEEBOTER_BOT_TMPDIR";
+/// The file in the private directory where a recording bot notes its X display number.
+pub const X_DISPLAY_FILE: &str = "x-display";
+const PRIVATE_PREFIX: &str = "meeboter-bot-";
+const INSTANCE_SUFFIX: &str = ".instance";
 
 pub struct LocalPlatform {
     command: Vec<String>,
     stop_grace: Duration,
+    /// Where the bots' private temporary directories are made.
+    temp_base: PathBuf,
     sink: Option<LogSink>,
     /// Exit reasons of children this process spawned (`None` while running).
     children: Arc<Mutex<HashMap<String, Option<String>>>>,
@@ -48,9 +66,67 @@ impl LocalPlatform {
         Self {
             command,
             stop_grace,
+            temp_base: std::env::temp_dir(),
             sink,
             children: Arc::default(),
         }
+    }
+
+    /// Makes the bots' private temporary directories under `base` (default: the server's
+    /// temporary directory).
+    pub fn with_temp_base(mut self, base: PathBuf) -> Self {
+        self.temp_base = base;
+        self
+    }
+
+    /// The private temporary directory of a bot's launch.
+    pub fn private_dir(&self, bot_id: &str, attempt: u32) -> PathBuf {
+        let safe: String = bot_id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        self.temp_base.join(format!("{PRIVATE_PREFIX}{safe}-{attempt}"))
+    }
+
+    /// The private directory of the launch with `identifier`, from the `.instance` files.
+    fn private_dir_of(&self, identifier: &str) -> Option<PathBuf> {
+        let entries = std::fs::read_dir(&self.temp_base).ok()?;
+        entries.flatten().find_map(|entry| {
+            let name = entry.file_name();
+            let name = name.to_str()?;
+            let dir = name.strip_prefix(PRIVATE_PREFIX)?.strip_suffix(INSTANCE_SUFFIX)?;
+            let owner = std::fs::read_to_string(entry.path()).ok()?;
+            (owner.trim() == identifier).then(|| self.temp_base.join(format!("{PRIVATE_PREFIX}{dir}")))
+        })
+    }
+
+    /// After the bot and its group are gone: removes its private directory and what its
+    /// X server left in `/tmp`.
+    async fn remove_private_files(&self, identifier: &str, pgid: i32) {
+        // SIGKILLed members take a moment to die; Xvfb's lock must outlive it to be judged.
+        for _ in 0..100 {
+            let members = group_members(pgid);
+            if members.is_empty() || members.contains(&pgid) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let Some(dir) = self.private_dir_of(identifier) else {
+            return;
+        };
+        remove_x_leftovers(&dir, Path::new("/tmp"));
+        match std::fs::remove_dir_all(&dir) {
+            Ok(()) => tracing::debug!(dir = %dir.display(), "removed the bot's temporary directory"),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!(dir = %dir.display(), error = %e, "cannot remove the bot's temporary directory"),
+        }
+        let _ = std::fs::remove_file(instance_file(&dir));
     }
 
     /// `meeboter bot` from the running executable.
@@ -59,6 +135,37 @@ impl LocalPlatform {
             .map(|p| p.display().to_string())
             .unwrap_or_else(|_| "meeboter".into());
         vec![exe, "bot".into()]
+    }
+}
+
+fn instance_file(private: &Path) -> PathBuf {
+    let mut name = private.file_name().unwrap_or_default().to_os_string();
+    name.push(INSTANCE_SUFFIX);
+    private.with_file_name(name)
+}
+
+/// Removes the X lock and socket of the display noted in `private` when the server that
+/// held them is dead (a killed Xvfb cannot remove them itself); `tmp` is `/tmp`.
+fn remove_x_leftovers(private: &Path, tmp: &Path) {
+    let Some(n) = std::fs::read_to_string(private.join(X_DISPLAY_FILE))
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+    else {
+        return;
+    };
+    let lock = tmp.join(format!(".X{n}-lock"));
+    let socket = tmp.join(".X11-unix").join(format!("X{n}"));
+    let holder = std::fs::read_to_string(&lock)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok());
+    if holder.is_some_and(|pid| start_time(pid).is_some()) {
+        return; // a live server holds it (another bot took the number since)
+    }
+    if std::fs::remove_file(&lock).is_ok() {
+        tracing::info!(display = n, "removed a dead bot's X lock");
+    }
+    if std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        let _ = std::fs::remove_file(&socket);
     }
 }
 
@@ -152,6 +259,14 @@ impl Platform for LocalPlatform {
             .command
             .split_first()
             .ok_or_else(|| PlatformError::Permanent("LOCAL_BOT_COMMAND is empty".into()))?;
+        let private = self.private_dir(&launch.bot_id, launch.attempt);
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&private)
+            .map_err(|e| {
+                PlatformError::Transient(format!("cannot create the bot's directory {}: {e}", private.display()))
+            })?;
         let mut cmd = Command::new(program);
         cmd.args(args)
             .env_clear()
@@ -162,12 +277,18 @@ impl Platform for LocalPlatform {
             )
             .envs(&launch.env)
             .env(DEPLOYMENT_MARKER, format!("{}/{}", launch.bot_id, launch.attempt))
+            .env("TMPDIR", &private)
+            .env(BOT_TMPDIR, &private)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .process_group(0)
             .kill_on_drop(false);
-        let mut child = cmd.spawn().map_err(|e| match e.kind() {
+        let spawned = cmd.spawn();
+        if spawned.is_err() {
+            let _ = std::fs::remove_dir_all(&private);
+        }
+        let mut child = spawned.map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied => {
                 PlatformError::Permanent(format!("cannot run {program}: {e}"))
             }
@@ -179,6 +300,9 @@ impl Platform for LocalPlatform {
         let pid = i32::try_from(pid).map_err(|_| PlatformError::Transient("pid out of range".into()))?;
         let start = start_time(pid).unwrap_or(0);
         let identifier = format!("{pid}:{start}");
+        if let Err(e) = std::fs::write(instance_file(&private), &identifier) {
+            tracing::warn!(bot.id = %launch.bot_id, error = %e, "cannot note the bot's temporary directory; it will stay");
+        }
         if let Some(out) = child.stdout.take() {
             spawn_reader(out, launch.bot_id.clone(), "info", self.sink.clone());
         }
@@ -222,6 +346,7 @@ impl Platform for LocalPlatform {
                     "bot process was gone; killed what it left running"
                 );
             }
+            self.remove_private_files(identifier, pid).await;
             return Ok(());
         }
         let group = Pid::from_raw(pid);
@@ -237,6 +362,7 @@ impl Platform for LocalPlatform {
                 if left > 0 {
                     tracing::info!(pid, processes = left, "bot exited; killed what it left running");
                 }
+                self.remove_private_files(identifier, pid).await;
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -245,6 +371,7 @@ impl Platform for LocalPlatform {
         let _ = killpg(group, Signal::SIGKILL);
         for _ in 0..100 {
             if !alive(identifier) {
+                self.remove_private_files(identifier, pid).await;
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -393,6 +520,89 @@ mod tests {
         panic!("the bot's helper {child} outlived it");
     }
 
+    /// `kill -9` of a bot that runs Xvfb and writes temporary files: the release (`stop`)
+    /// kills what it left running and removes its private directory and the X lock and
+    /// socket — also from a restarted server (a fresh platform).
+    #[tokio::test]
+    async fn the_release_after_kill_9_leaves_no_temporary_files_nor_x_lock() {
+        if which("Xvfb").is_none() {
+            eprintln!("Xvfb is not installed; skipping");
+            return;
+        }
+        let base = tempfile::tempdir().unwrap();
+        // A display number of its own: not the recorder's range (99–162).
+        let n = 300 + std::process::id() % 600;
+        let script = format!(
+            "mkdir -p \"$TMPDIR/chromium-profile\" && echo data > \"$TMPDIR/chromium-profile/Cookies\"; \
+             Xvfb :{n} -nolisten tcp -noreset >/dev/null 2>&1 & \
+             echo {n} > \"$MEEBOTER_BOT_TMPDIR/x-display\"; \
+             echo \"$TMPDIR\" > \"$MARKER_DIR/tmpdir\"; wait"
+        );
+        let p = LocalPlatform::new(sh(&script), Duration::from_secs(5), None).with_temp_base(base.path().into());
+        let marker = tempfile::tempdir().unwrap();
+        let mut l = launch("b-kill9");
+        l.env.insert("MARKER_DIR".into(), marker.path().display().to_string());
+        let launched = p.deploy(&l).await.unwrap();
+        let private = p.private_dir("b-kill9", 1);
+        let lock = PathBuf::from(format!("/tmp/.X{n}-lock"));
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
+        for _ in 0..500 {
+            if lock.exists() && socket.exists() && marker.path().join("tmpdir").exists() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(lock.exists(), "Xvfb :{n} started");
+        let tmpdir = std::fs::read_to_string(marker.path().join("tmpdir")).unwrap();
+        assert_eq!(Path::new(tmpdir.trim()), private, "TMPDIR is the private directory");
+        assert!(private.join("chromium-profile/Cookies").exists());
+        let (pid, _) = parse_identifier(&launched.identifier).unwrap();
+        nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL).unwrap();
+        for _ in 0..200 {
+            if !alive(&launched.identifier) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // A restarted server releases it.
+        let fresh = LocalPlatform::new(sh("true"), Duration::from_secs(1), None).with_temp_base(base.path().into());
+        fresh.stop(&launched.identifier).await.unwrap();
+        assert!(!private.exists(), "the private directory is removed");
+        assert_eq!(
+            std::fs::read_dir(base.path()).unwrap().count(),
+            0,
+            "nothing of the bot is left in the temp base"
+        );
+        assert!(!lock.exists(), "the dead Xvfb's lock is removed");
+        assert!(!socket.exists(), "the dead Xvfb's socket is removed");
+    }
+
+    /// A normal exit: the release removes the private directory too.
+    #[tokio::test]
+    async fn the_release_after_a_normal_exit_removes_the_private_directory() {
+        let base = tempfile::tempdir().unwrap();
+        let p = LocalPlatform::new(sh("echo x > \"$TMPDIR/part.m4s\""), Duration::from_secs(5), None)
+            .with_temp_base(base.path().into());
+        let launched = p.deploy(&launch("b-normal")).await.unwrap();
+        for _ in 0..200 {
+            if !alive(&launched.identifier) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(p.private_dir("b-normal", 1).join("part.m4s").exists());
+        p.stop(&launched.identifier).await.unwrap();
+        assert_eq!(std::fs::read_dir(base.path()).unwrap().count(), 0);
+    }
+
+    fn which(program: &str) -> Option<PathBuf> {
+        std::env::var_os("PATH")?
+            .to_str()?
+            .split(':')
+            .map(|d| Path::new(d).join(program))
+            .find(|p| p.is_file())
+    }
+
     fn sh(script: &str) -> Vec<String> {
         vec!["/bin/sh".into(), "-c".into(), script.into()]
     }
@@ -432,6 +642,7 @@ mod tests {
                 reason: "process exited with code 0".into()
             }
         );
+        p.stop(&launched.identifier).await.unwrap();
     }
 
     #[tokio::test]

@@ -241,7 +241,7 @@ pub const KEYS: &[KeySpec] = &[
         "LOCAL_STOP_GRACE_SECS",
         Some("30"),
         false,
-        "local platform: SIGTERM, then SIGKILL after this long",
+        "local platform: SIGTERM, then SIGKILL after this long (a stopping bot flushes its recording for this long less 5 s, at most 50 s)",
     ),
     key(
         "DEPLOYMENT_PLATFORM",

@@ -191,13 +191,29 @@ async fn assemble(state: &AppState, bot_id: &str) -> Result<bool, AssemblyError>
         let recording = media::recording_state(&mut conn, bot_id).await?;
         (chunks, recording)
     };
-    let mode = recording.and_then(|r| r.mode).unwrap_or_else(|| "video".into());
+    let (mode, reported_parts, report) = match recording {
+        Some(r) => (r.mode, r.parts, r.report),
+        None => (None, None, None),
+    };
+    let mode = mode.unwrap_or_else(|| "video".into());
     // Group by part; a part without its init segment cannot play and is skipped.
     let mut parts: std::collections::BTreeMap<u32, Vec<media::MediaRecord>> = Default::default();
     for c in chunks {
         let part = c.label.split('/').next().and_then(|p| p.parse().ok()).unwrap_or(0);
         parts.entry(part).or_default().push(c);
     }
+    // What is missing: what the bot said it could not send, and every hole in what arrived.
+    let report: Option<Value> = report.and_then(|r| serde_json::from_str(&r).ok());
+    let said_complete = report.as_ref().and_then(|r| r["complete"].as_bool());
+    let reported: Vec<MissingSpan> = report
+        .as_ref()
+        .and_then(|r| serde_json::from_value(r["missing"].clone()).ok())
+        .unwrap_or_default();
+    let arrived: std::collections::BTreeMap<u32, Vec<u32>> = parts
+        .iter()
+        .map(|(part, list)| (*part, list.iter().filter_map(|c| chunk_seq(&c.label)).collect()))
+        .collect();
+    let missing = missing_spans(&arrived, reported_parts.unwrap_or(0).max(0) as u32, reported);
     parts.retain(|_, list| list.first().is_some_and(|c| c.label.ends_with("/000000")) && list.len() > 1);
     let now = state.now();
     if parts.is_empty() {
@@ -229,7 +245,12 @@ async fn assemble(state: &AppState, bot_id: &str) -> Result<bool, AssemblyError>
         }
         hex::encode(h.finalize())
     };
+    let complete = said_complete != Some(false) && missing.is_empty();
+    let missing_ms: u64 = missing.iter().filter_map(|m| m.duration_ms).sum();
     let meta = json!({
+        "complete": complete,
+        "missing": missing.iter().map(MissingSpan::to_wire).collect::<Vec<Value>>(),
+        "missingSecs": missing_ms as f64 / 1000.0,
         "format": "mp4",
         "mode": mode,
         "contentType": content_type,
@@ -256,7 +277,16 @@ async fn assemble(state: &AppState, bot_id: &str) -> Result<bool, AssemblyError>
         };
         media::insert(&mut tx, &new, now).await?;
     }
-    media::transition(&mut tx, bot_id, &["assembling"], "ready", Some(&meta.to_string()), now).await?;
+    let final_state = if complete { "ready" } else { "partial" };
+    media::transition(
+        &mut tx,
+        bot_id,
+        &["assembling"],
+        final_state,
+        Some(&meta.to_string()),
+        now,
+    )
+    .await?;
     if let Some(bot) = bots::find_any(&mut tx, bot_id).await? {
         let mut data = meta.clone();
         data["botId"] = json!(bot_id);
@@ -277,8 +307,130 @@ async fn assemble(state: &AppState, bot_id: &str) -> Result<bool, AssemblyError>
         }
         Err(e) => tracing::warn!(bot_id, error = %e, "could not delete recording chunks; they stay in storage"),
     }
-    tracing::info!(bot_id, size, duration_ms, parts = count, "recording ready");
+    if complete {
+        tracing::info!(bot_id, size, duration_ms, parts = count, "recording ready");
+    } else {
+        let spans = missing.len();
+        tracing::warn!(
+            bot_id,
+            size,
+            duration_ms,
+            parts = count,
+            spans,
+            missing_ms,
+            "recording partial"
+        );
+    }
     Ok(true)
+}
+
+/// The seq of a chunk label (`PPPP/SSSSSS`).
+fn chunk_seq(label: &str) -> Option<u32> {
+    label.split('/').nth(1)?.parse().ok()
+}
+
+/// Chunks `from_seq..=to_seq` of a part that are not in the recording (`to_seq`
+/// `u32::MAX`: to an unknown end); the bot's
+/// `recording/finish` vocabulary, see `routes::media::MissingSpan`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MissingSpan {
+    pub part: u32,
+    pub from_seq: u32,
+    pub to_seq: u32,
+    #[serde(default)]
+    pub start_ms: Option<u64>,
+    #[serde(default)]
+    pub duration_ms: Option<u64>,
+}
+
+impl MissingSpan {
+    /// As the API and the webhook show it: seconds, `null` where unknown.
+    fn to_wire(&self) -> Value {
+        json!({
+            "part": self.part,
+            "fromSeq": self.from_seq,
+            // A part of which nothing arrived: how far it went is unknown.
+            "toSeq": (self.to_seq != u32::MAX).then_some(self.to_seq),
+            "startSecs": self.start_ms.map(|v| v as f64 / 1000.0),
+            "durationSecs": self.duration_ms.map(|v| v as f64 / 1000.0),
+        })
+    }
+}
+
+/// Everything missing from a recording: the spans the bot reported, plus the holes in
+/// what arrived that the bot did not report (a bot that died cannot): a part below
+/// `parts` (what the bot said it recorded) or below the highest part that arrived with
+/// no chunk at all, a missing init section (seq 0) and gaps between arrived seqs. Only
+/// what the bot reported has a known duration. Sorted by part and seq.
+pub fn missing_spans(
+    arrived: &std::collections::BTreeMap<u32, Vec<u32>>,
+    parts: u32,
+    reported: Vec<MissingSpan>,
+) -> Vec<MissingSpan> {
+    let mut holes: Vec<(u32, u32, u32)> = Vec::new();
+    let last_part = arrived.keys().copied().max().unwrap_or(0).max(parts);
+    for part in 1..=last_part {
+        let Some(seqs) = arrived.get(&part) else {
+            // Nothing of it arrived; how long it was only the bot can say.
+            holes.push((part, 0, u32::MAX));
+            continue;
+        };
+        let mut seqs = seqs.clone();
+        seqs.sort_unstable();
+        seqs.dedup();
+        let mut expected = 0u32;
+        for seq in seqs {
+            if seq > expected {
+                holes.push((part, expected, seq - 1));
+            }
+            expected = seq.saturating_add(1);
+        }
+    }
+    let mut spans = reported;
+    for (part, from, to) in holes {
+        // The part of the hole the bot did not report.
+        let mut covered: Vec<(u32, u32)> = spans
+            .iter()
+            .filter(|s| s.part == part)
+            .map(|s| (s.from_seq, s.to_seq))
+            .collect();
+        covered.sort_unstable();
+        if to == u32::MAX && !covered.is_empty() {
+            // A part that never arrived and that the bot described: its spans say it all.
+            continue;
+        }
+        // The first seq not accounted for yet (`None`: the hole is covered to its end).
+        let mut next = Some(from);
+        let mut rest = Vec::new();
+        for (a, b) in covered {
+            let Some(n) = next else { break };
+            if b < n {
+                continue;
+            }
+            if a > to {
+                break;
+            }
+            if a > n {
+                rest.push((n, a - 1));
+            }
+            next = if b >= to { None } else { Some(b + 1) };
+        }
+        if let Some(n) = next {
+            rest.push((n, to));
+        }
+        for (a, b) in rest {
+            spans.push(MissingSpan {
+                part,
+                from_seq: a,
+                to_seq: b,
+                start_ms: None,
+                duration_ms: None,
+            });
+        }
+    }
+    spans.sort_by_key(|s| (s.part, s.from_seq));
+    spans
 }
 
 /// Archives the log lines of bots that ended more than the late-delivery grace ago as one
@@ -364,7 +516,7 @@ async fn expire(state: &AppState, cutoff: DateTime<Utc>) -> DbResult<usize> {
         media::transition(
             &mut tx,
             &id,
-            &["ready", "failed", "recording", "finishing"],
+            &["ready", "partial", "failed", "recording", "finishing"],
             "expired",
             Some(&meta),
             now,
@@ -398,6 +550,47 @@ mod tests {
         assert!(!accepts("secret", key, exp, "x.mp4", now), "other download name");
         assert!(!accepts("secret", key, exp, "", now + Duration::seconds(61)), "expired");
         assert!(!verify("secret", "PUT", key, exp, "", &sig, now), "other method");
+    }
+
+    #[test]
+    fn missing_spans_merge_the_bots_report_with_the_holes_that_arrived() {
+        use std::collections::BTreeMap;
+        let span = |part, from_seq, to_seq, duration_ms| MissingSpan {
+            part,
+            from_seq,
+            to_seq,
+            start_ms: None,
+            duration_ms,
+        };
+        // Nothing missing.
+        let arrived = BTreeMap::from([(1, vec![0, 1, 2, 3])]);
+        assert_eq!(missing_spans(&arrived, 1, vec![]), vec![]);
+        // The bot reported its unsent tail; the server adds a hole it did not report.
+        let arrived = BTreeMap::from([(1, vec![0, 1, 3, 4]), (3, vec![1, 2])]);
+        let reported = vec![span(1, 5, 9, Some(30_000))];
+        assert_eq!(
+            missing_spans(&arrived, 3, reported),
+            vec![
+                span(1, 2, 2, None),
+                span(1, 5, 9, Some(30_000)),
+                span(2, 0, u32::MAX, None),
+                span(3, 0, 0, None),
+            ]
+        );
+        // A reported span covering part of a hole leaves only the rest.
+        let arrived = BTreeMap::from([(1, vec![0, 1, 6])]);
+        let reported = vec![span(1, 3, 4, Some(12_000))];
+        assert_eq!(
+            missing_spans(&arrived, 1, reported),
+            vec![span(1, 2, 2, None), span(1, 3, 4, Some(12_000)), span(1, 5, 5, None)]
+        );
+        // A part that never arrived but that the bot described.
+        let arrived = BTreeMap::from([(1, vec![0, 1])]);
+        let reported = vec![span(2, 0, 3, Some(18_000))];
+        assert_eq!(
+            missing_spans(&arrived, 2, reported.clone()),
+            vec![span(2, 0, 3, Some(18_000))]
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //! video: ffmpeg -hide_banner -nostats -loglevel warning
 //!   -thread_queue_size FPS -f x11grab -draw_mouse 0 -video_size WxH -framerate FPS -i :N
 //!   -thread_queue_size 1024 -f pulse -i meeboter_sink.monitor -map 0:v -map 1:a
-//!   -c:v libx264 -preset veryfast -pix_fmt yuv420p -g 2*FPS -keyint_min 2*FPS -sc_threshold 0
+//!   -c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -g 2*FPS -keyint_min 2*FPS
+//!   -sc_threshold 0
 //!   -c:a aac -b:a 64k  HLS
 //! audio: ffmpeg -hide_banner -nostats -loglevel warning
 //!   -thread_queue_size 1024 -f pulse -i meeboter_sink.monitor -map 0:a
@@ -105,6 +106,12 @@ pub fn ffmpeg_args(spec: &RecordingSpec, display: &str) -> Vec<String> {
                     "libx264",
                     "-preset",
                     "veryfast",
+                    // No look-ahead, no B-frames, sliced threads: x264 holds no frames back.
+                    // With veryfast's look-ahead it held ~1.2 s of frames, and at `q` ffmpeg
+                    // flushed them while dropping the sound still queued for that time, so the
+                    // audio ended ~1.3 s before the video.
+                    "-tune",
+                    "zerolatency",
                     "-pix_fmt",
                     "yuv420p",
                     "-g",
@@ -443,7 +450,7 @@ mod tests {
         for needle in [
             "-thread_queue_size 15 -f x11grab -draw_mouse 0 -video_size 1280x720 -framerate 15 -i :99",
             "-f pulse -i meeboter_sink.monitor",
-            "-c:v libx264 -preset veryfast -pix_fmt yuv420p -g 30 -keyint_min 30",
+            "-c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -g 30 -keyint_min 30",
             "-c:a aac -b:a 64k",
             "-f hls -hls_time 6 -hls_segment_type fmp4 -hls_fmp4_init_filename init.mp4 \
              -hls_segment_filename seg%06d.m4s -hls_playlist_type event -hls_flags independent_segments index.m3u8",

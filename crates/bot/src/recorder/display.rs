@@ -10,6 +10,10 @@
 //! server counts as ready only when the lock holds *our* child's pid and the socket
 //! accepts connections.
 //!
+//! The display number is noted in the platform's private directory for the bot
+//! (`$MEEBOTER_BOT_TMPDIR/x-display`, when set): the local platform's release removes a
+//! killed bot's lock and socket with it.
+//!
 //! Command: `Xvfb :N -screen 0 {W}x{H}x24 -nolisten tcp -noreset` (`-noreset`: the server
 //! keeps running when its last client disconnects).
 
@@ -109,6 +113,7 @@ impl VirtualDisplay {
             match wait_ready(tmp, n, &mut helper).await {
                 Ready::Yes => {
                     tracing::info!(display = n, width, height, "virtual display started");
+                    note_display(n);
                     return Ok(VirtualDisplay {
                         number: n,
                         helper: Some(helper),
@@ -161,6 +166,17 @@ impl VirtualDisplay {
             helper.stop(Signal::SIGTERM, Duration::from_secs(3)).await;
             remove_leftovers(self.number, pid);
         }
+    }
+}
+
+/// Notes the display number in the private temporary directory the platform gave the bot
+/// (`MEEBOTER_BOT_TMPDIR`, file `x-display`), so the platform can remove the X lock and
+/// socket if the bot is killed before it can.
+fn note_display(n: u32) {
+    if let Some(dir) = std::env::var_os("MEEBOTER_BOT_TMPDIR")
+        && let Err(e) = std::fs::write(Path::new(&dir).join("x-display"), format!("{n}\n"))
+    {
+        tracing::debug!(error = %e, "cannot note the display number");
     }
 }
 

@@ -14,8 +14,9 @@
 //! 3. The driver calls [`Recorder::hook`]'s `started_call` at `IN_CALL` (capture and
 //!    upload start) and `leaving` before it leaves (ffmpeg finishes its last segment).
 //! 4. [`Recorder::finish`] (after the driver, within the runtime's flush budget): waits for
-//!    ffmpeg, uploads what is left, reports `POST recording/finish`, stops Xvfb and
-//!    PulseAudio and removes every temporary file. Dropping a `Recorder` instead kills
+//!    ffmpeg, uploads what is left (retrying until the deadline if storage is down),
+//!    reports `POST recording/finish` with `complete` and what is missing
+//!    ([`upload::unsent`]), stops Xvfb and PulseAudio and removes every temporary file. Dropping a `Recorder` instead kills
 //!    the helpers and removes the files too.
 //!
 //! Commands, the upload contract and measurements (60 s on the Meet replica, 2-vCPU AMD
@@ -31,7 +32,7 @@ pub mod upload;
 
 pub use spec::RecordingSpec;
 
-use crate::control::{ControlClient, ControlError};
+use crate::control::{ControlClient, ControlError, FinishReport, MissingChunks};
 use crate::driver::CallCapture;
 use async_trait::async_trait;
 use audio::SoundServer;
@@ -69,8 +70,10 @@ pub struct RecordingSummary {
     pub uploaded: u32,
     pub skipped: u32,
     pub bytes: u64,
-    /// Every chunk was dealt with before the deadline.
+    /// Every chunk recorded was confirmed by the server before the deadline.
     pub complete: bool,
+    /// What was not (reported in `recording/finish`).
+    pub missing: Vec<MissingChunks>,
     /// `POST recording/finish` was accepted.
     pub reported: bool,
 }
@@ -231,17 +234,35 @@ impl Recorder {
         let mut summary = RecordingSummary::default();
         if let Some(Running { capture, uploads }) = running {
             summary.started = true;
+            let runs = capture.state();
             if tokio::time::timeout_at(deadline, capture.stop()).await.is_err() {
                 tracing::warn!("ffmpeg did not stop before the deadline");
             }
+            // The uploader keeps trying (storage may come back) until just before the
+            // deadline; whatever it has not sent by then is reported missing, not hidden.
             let progress = uploads.finish_by(deadline - FINISH_RESERVE).await;
-            summary.parts = progress.parts;
+            let runs = runs.borrow().runs.clone();
+            let (parts, missing) = upload::unsent(&runs, &progress).await;
+            summary.parts = parts;
             summary.uploaded = progress.uploaded;
             summary.skipped = progress.skipped;
             summary.bytes = progress.bytes;
-            summary.complete = progress.done;
+            summary.complete = missing.is_empty();
+            summary.missing = missing;
+            if !summary.complete {
+                let lost_ms: u64 = summary.missing.iter().map(|m| m.duration_ms).sum();
+                tracing::warn!(
+                    spans = summary.missing.len(),
+                    lost_secs = lost_ms as f64 / 1000.0,
+                    "part of the recording could not be uploaded before the bot had to exit"
+                );
+            }
             if !progress.refused {
-                summary.reported = self.report_finish(progress.parts, deadline).await;
+                let report = FinishReport {
+                    complete: summary.complete,
+                    missing: summary.missing.clone(),
+                };
+                summary.reported = self.report_finish(parts, &report, deadline).await;
             }
             tracing::info!(?summary, "recording finished");
         }
@@ -250,11 +271,12 @@ impl Recorder {
     }
 
     /// `POST recording/finish`, repeated while the server is unreachable, until `deadline`.
-    async fn report_finish(&self, parts: u32, deadline: Instant) -> bool {
+    async fn report_finish(&self, parts: u32, report: &FinishReport, deadline: Instant) -> bool {
         let mode = self.spec.mode.as_str();
         let mut backoff = Duration::from_millis(250);
         loop {
-            let attempt = tokio::time::timeout_at(deadline, self.live.client.recording_finish(parts, mode)).await;
+            let finish = self.live.client.recording_finish(parts, mode, report);
+            let attempt = tokio::time::timeout_at(deadline, finish).await;
             match attempt {
                 Ok(Ok(())) => return true,
                 Ok(Err(ControlError::Unreachable(reason))) => {

@@ -18,10 +18,11 @@
 //! not a part. Memory stays constant: one chunk (a few hundred KB) is held at a time.
 
 use super::capture::{CaptureState, read_playlist};
-use crate::control::{ChunkInfo, ControlClient, ControlError};
+use crate::control::{ChunkInfo, ControlClient, ControlError, MissingChunks};
 use rand::Rng;
 use sha2::{Digest, Sha256};
-use std::path::Path;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -65,6 +66,65 @@ pub struct UploadProgress {
     pub refused: bool,
     /// Every chunk of a finished capture has been dealt with.
     pub done: bool,
+    /// The run directory of each numbered part.
+    pub part_dirs: Vec<(u32, PathBuf)>,
+    /// `(part, seq)` of every chunk the server confirmed.
+    pub confirmed: BTreeSet<(u32, u32)>,
+}
+
+/// What of a capture never got confirmed: the number of parts the recording has (runs the
+/// uploader never reached count too) and the missing spans, with where they start in their
+/// part and how long they play (from the final playlists). A part without its init section
+/// is missing whole. Local files are never touched here.
+pub async fn unsent(runs: &[PathBuf], progress: &UploadProgress) -> (u32, Vec<MissingChunks>) {
+    let mut parts = progress.parts;
+    let mut missing = Vec::new();
+    for dir in runs {
+        let playlist = read_playlist(dir).await;
+        if playlist.segments.is_empty() {
+            continue; // a run that finished no segment is no part
+        }
+        let part = match progress.part_dirs.iter().find(|(_, d)| d == dir) {
+            Some((p, _)) => *p,
+            None => {
+                parts += 1;
+                parts
+            }
+        };
+        let last = u32::try_from(playlist.segments.len()).unwrap_or(u32::MAX);
+        let sent = |seq: u32| progress.confirmed.contains(&(part, seq));
+        if !sent(0) {
+            let duration_ms = playlist.segments.iter().map(|s| s.duration_ms).sum();
+            missing.push(MissingChunks {
+                part,
+                from_seq: 0,
+                to_seq: last,
+                start_ms: 0,
+                duration_ms,
+            });
+            continue;
+        }
+        let mut at_ms = 0u64;
+        let mut open: Option<MissingChunks> = None;
+        for (seq, segment) in (1..).zip(&playlist.segments) {
+            if sent(seq) {
+                missing.extend(open.take());
+            } else {
+                let span = open.get_or_insert(MissingChunks {
+                    part,
+                    from_seq: seq,
+                    to_seq: seq,
+                    start_ms: at_ms,
+                    duration_ms: 0,
+                });
+                span.to_seq = seq;
+                span.duration_ms += segment.duration_ms;
+            }
+            at_ms += segment.duration_ms;
+        }
+        missing.extend(open);
+    }
+    (parts, missing)
 }
 
 /// The uploader running as a task.
@@ -98,7 +158,8 @@ impl UploadTask {
     }
 
     /// Waits until everything is uploaded (the capture must be stopping) or `deadline`
-    /// passes, when what is left is abandoned (and stays on disk until the bot exits).
+    /// passes, when what is left is abandoned (and stays on disk until the bot exits;
+    /// [`unsent`] says what it was). Nothing unconfirmed is deleted before `deadline`.
     pub async fn finish_by(mut self, deadline: Instant) -> UploadProgress {
         if tokio::time::timeout_at(deadline, &mut self.task).await.is_err() {
             self.task.abort();
@@ -157,7 +218,10 @@ impl Uploader {
                     Some(p) => p,
                     None => {
                         let p = self.progress().parts + 1;
-                        self.update(|g| g.parts = p);
+                        self.update(|g| {
+                            g.parts = p;
+                            g.part_dirs.push((p, dir.clone()));
+                        });
                         part = Some(p);
                         tracing::info!(part = p, dir = %dir.display(), "uploading a new recording part");
                         let init = playlist.init.as_deref().unwrap_or("init.mp4");
@@ -224,6 +288,7 @@ impl Uploader {
         match self.send_chunk(part, seq, path, duration_ms).await {
             Sent::Stored(bytes) => {
                 self.update(|g| {
+                    g.confirmed.insert((part, seq));
                     g.uploaded += 1;
                     g.bytes += bytes;
                 });

@@ -236,7 +236,7 @@ impl Server {
             .await
     }
 
-    /// Waits for the recording to reach `ready` (or fails on `failed`).
+    /// Waits for the recording to reach `ready` (or fails on `failed` or `partial`).
     pub async fn recording_ready(&self, id: &str, within: Duration) -> Value {
         let deadline = Instant::now() + within;
         loop {
@@ -244,6 +244,7 @@ impl Server {
             match r["state"].as_str() {
                 Some("ready") => return r,
                 Some("failed") => panic!("recording failed: {r}"),
+                Some("partial") => panic!("recording partial (something never arrived): {r}"),
                 _ => {}
             }
             if Instant::now() >= deadline {

@@ -116,6 +116,20 @@ pub struct BotConfig {
     /// Lower-case name fragments of other bots (`NOTETAKER_NAMES`): such participants do not
     /// count as people for the everyone-left and no-one-joined rules.
     pub notetaker_names: Vec<String>,
+    /// How long the platform the bot runs on waits between asking it to stop (SIGTERM) and
+    /// killing it: the bot may spend this much (less a margin) delivering its recording
+    /// when storage is slow or down.
+    pub stop_grace_secs: u64,
+}
+
+/// How long `platform` lets a stopping bot run before killing it: `LOCAL_STOP_GRACE_SECS`
+/// for local processes; 30 s for Docker (the container's stop timeout), ECS (the default
+/// `stopTimeout`) and Coolify.
+pub fn stop_grace_secs(config: &crate::config::Config, platform: Option<&str>) -> u64 {
+    match platform {
+        Some("local") => config.local_stop_grace_secs,
+        _ => 30,
+    }
 }
 
 /// The bot's configuration.
@@ -140,6 +154,7 @@ pub async fn config(State(state): State<AppState>, BotCaller(bot): BotCaller) ->
         heartbeat_timeout_secs: state.config.heartbeat_timeout_secs,
         status: bot.status.as_str().to_string(),
         notetaker_names: state.config.notetaker_names.clone(),
+        stop_grace_secs: stop_grace_secs(&state.config, bot.deployment_platform.as_deref()),
     })
 }
 

@@ -423,9 +423,87 @@ pub struct RecordingFinished {
     pub parts: u32,
     /// `video` or `audio`.
     pub mode: String,
+    /// Whether every chunk the bot recorded was confirmed. Absent (older bots): the server
+    /// judges by the chunks it has alone. `false` makes the recording `partial`.
+    #[serde(default)]
+    pub complete: Option<bool>,
+    /// The chunks the bot recorded but could not upload (at most 1000 spans).
+    #[serde(default)]
+    pub missing: Option<Vec<MissingSpan>>,
 }
 
-/// Say the recording is complete: every chunk is uploaded; the server assembles it.
+/// Chunks `fromSeq..=toSeq` of `part` that never arrived (seq 0 is the part's init
+/// section: without it the whole part cannot play).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MissingSpan {
+    pub part: u32,
+    pub from_seq: u32,
+    pub to_seq: u32,
+    /// Where the span starts in the part as recorded (milliseconds), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ms: Option<u64>,
+    /// How long the missing chunks play (milliseconds), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+}
+
+/// Most spans a bot may report missing.
+const MAX_MISSING_SPANS: usize = 1000;
+
+impl RecordingFinished {
+    fn validate(&self) -> ApiResult<()> {
+        if !matches!(self.mode.as_str(), "video" | "audio") {
+            return Err(ApiError::invalid_field(
+                "mode",
+                "invalid_value",
+                "mode must be video or audio",
+            ));
+        }
+        if self.parts > 1000 {
+            return Err(ApiError::invalid_field("parts", "out_of_range", "parts must be 0–1000"));
+        }
+        let missing = self.missing.as_deref().unwrap_or_default();
+        if missing.len() > MAX_MISSING_SPANS {
+            return Err(ApiError::invalid_field(
+                "missing",
+                "too_many",
+                format!("at most {MAX_MISSING_SPANS} missing spans"),
+            ));
+        }
+        for (i, span) in missing.iter().enumerate() {
+            if !(1..=1000).contains(&span.part) {
+                return Err(ApiError::invalid_field(
+                    &format!("missing[{i}].part"),
+                    "out_of_range",
+                    "part must be 1–1000",
+                ));
+            }
+            if span.from_seq > span.to_seq || span.to_seq > 1_000_000 {
+                return Err(ApiError::invalid_field(
+                    &format!("missing[{i}].toSeq"),
+                    "out_of_range",
+                    "fromSeq ≤ toSeq ≤ 1000000",
+                ));
+            }
+            if span.start_ms.is_some_and(|v| v > MAX_SPAN_MS) || span.duration_ms.is_some_and(|v| v > MAX_SPAN_MS) {
+                return Err(ApiError::invalid_field(
+                    &format!("missing[{i}].durationMs"),
+                    "out_of_range",
+                    "startMs and durationMs must be at most 7 days",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Longest time a missing span may claim (7 days, in milliseconds).
+const MAX_SPAN_MS: u64 = 7 * 24 * 3600 * 1000;
+
+/// Say the recording is over: every chunk it could send is uploaded; the server assembles
+/// it. `complete: false` (with `missing`) says some chunks were lost: the recording becomes
+/// `partial`.
 #[utoipa::path(post, path = "/api/bot/v1/recording/finish", tag = "bot channel", request_body = RecordingFinished,
     responses((status = 204), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("botToken" = [])))]
@@ -437,19 +515,21 @@ pub async fn finish_recording(
     let bot = uploader(&state, caller)?;
     refuse_unrecorded(&bot)?;
     let finished = body.value;
-    if !matches!(finished.mode.as_str(), "video" | "audio") {
-        return Err(ApiError::invalid_field(
-            "mode",
-            "invalid_value",
-            "mode must be video or audio",
-        ));
-    }
-    if finished.parts > 1000 {
-        return Err(ApiError::invalid_field("parts", "out_of_range", "parts must be 0–1000"));
-    }
+    finished.validate()?;
+    let report = finished.complete.map(|complete| {
+        json!({"complete": complete, "missing": finished.missing.clone().unwrap_or_default()}).to_string()
+    });
     let mut tx = state.db.begin_write().await?;
     // Repeating it (a retry after a lost answer) changes nothing.
-    media_db::set_finished(&mut tx, &bot.id, finished.parts as i64, &finished.mode, state.now()).await?;
+    media_db::set_finished(
+        &mut tx,
+        &bot.id,
+        finished.parts as i64,
+        &finished.mode,
+        report.as_deref(),
+        state.now(),
+    )
+    .await?;
     tx.commit().await.map_err(DbError::from)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -462,8 +542,10 @@ async fn own_bot(state: &AppState, caller: &Caller, raw_id: &str) -> ApiResult<B
         .ok_or_else(|| ApiError::not_found("bot"))
 }
 
-/// The bot's recording: `state` always; once `ready`, the metadata
-/// (`format`, `durationSecs`, `sizeBytes`, `sha256`, `segments`) and download URLs.
+/// The bot's recording: `state` always; once `ready` or `partial`, the metadata
+/// (`format`, `durationSecs`, `sizeBytes`, `sha256`, `segments`, `complete`, `missing`,
+/// `missingSecs`) and download URLs. `partial`: assembled from what arrived, with the
+/// spans that never did in `missing`.
 #[utoipa::path(get, path = "/api/bots/{id}/recording", tag = "bots",
     params(("id" = String, Path)),
     responses((status = 200, description = "the recording", body = Value), (status = 404, body = ErrorBody),
@@ -492,7 +574,7 @@ pub async fn get_recording(
         .unwrap_or_else(|| json!({}));
     body["state"] = json!(recording.state);
     body["botId"] = json!(bot.id);
-    if recording.state == "ready" {
+    if matches!(recording.state.as_str(), "ready" | "partial") {
         let stem = format!("meeboter-{}", bot.id);
         let single = body["segments"].as_array().map_or(0, Vec::len) == 1;
         if let Some(segments) = body["segments"].as_array_mut() {

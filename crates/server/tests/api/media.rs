@@ -390,3 +390,137 @@ async fn log_lines_are_archived_as_gzipped_json_lines_once_the_bot_has_ended() {
     );
     assert_eq!(media_pass(&app).await.logs_archived, 0, "archived once");
 }
+
+async fn recording_ready_payloads(app: &TestApp, id: &str) -> Vec<Value> {
+    let sql =
+        format!("SELECT payload FROM webhook_deliveries WHERE event_type = 'bot.recording_ready' AND bot_id = '{id}'");
+    let payloads: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_all(app.db.pool())
+        .await
+        .unwrap();
+    payloads.iter().map(|p| serde_json::from_str(p).unwrap()).collect()
+}
+
+/// Storage was down while the bot left: it says its recording is incomplete and what is
+/// missing; the server assembles what arrived and marks it `partial`, in the API and in
+/// the webhook.
+#[tokio::test]
+async fn a_recording_the_bot_could_not_finish_is_partial_with_the_missing_span() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app
+        .deployed_bot(json!({"meetingUrl": "https://meet.google.com/abc-defg-hij", "webhookUrl": "https://hooks.example.com/meeboter"}))
+        .await;
+    let config = app.bot(&token, Method::GET, "/config", None).await;
+    assert_eq!(config.body["stopGraceSecs"], 30, "{}", config.body);
+    app.report(&token, "IN_CALL", None).await;
+    upload_chunk(&app, &token, 1, 0, b"init").await;
+    for seq in 1..=6 {
+        upload_chunk(&app, &token, 1, seq, format!("six seconds {seq}").as_bytes()).await;
+    }
+    // Refused: a span that ends before it starts.
+    let bad = app
+        .bot(
+            &token,
+            Method::POST,
+            "/recording/finish",
+            Some(json!({"parts": 1, "mode": "video", "complete": false,
+                "missing": [{"part": 1, "fromSeq": 9, "toSeq": 7}]})),
+        )
+        .await;
+    assert_eq!(
+        (bad.status.as_u16(), bad.error_code()),
+        (422, "validation_failed".to_string()),
+        "{}",
+        bad.body
+    );
+    let finish = app
+        .bot(
+            &token,
+            Method::POST,
+            "/recording/finish",
+            Some(json!({"parts": 1, "mode": "video", "complete": false,
+                "missing": [{"part": 1, "fromSeq": 7, "toSeq": 10, "startMs": 36000, "durationMs": 24000}]})),
+        )
+        .await;
+    assert_eq!(finish.status, 204, "{}", finish.body);
+    app.report(&token, "ENDED", Some("meeting_ended")).await;
+    assert_eq!(media_pass(&app).await.assembled, 1);
+    let rec = app.get(&app.admin_key, &format!("/api/bots/{id}/recording")).await;
+    assert_eq!(rec.body["state"], "partial", "{}", rec.body);
+    assert_eq!(rec.body["complete"], false);
+    assert_eq!(rec.body["durationSecs"], 36.0);
+    assert_eq!(rec.body["missingSecs"], 24.0);
+    let span = json!({"part": 1, "fromSeq": 7, "toSeq": 10, "startSecs": 36.0, "durationSecs": 24.0});
+    assert_eq!(rec.body["missing"], json!([span]));
+    // What arrived plays: it is downloadable like a ready recording.
+    let url = rec.body["url"].as_str().expect("a partial recording has a URL");
+    let body = app.client.get(url).send().await.unwrap();
+    assert_eq!(body.status(), 200);
+    let payloads = recording_ready_payloads(&app, &id).await;
+    assert_eq!(payloads.len(), 1);
+    let data = &payloads[0]["data"];
+    assert_eq!(data["complete"], false, "{}", payloads[0]);
+    assert_eq!(data["missing"], json!([span]));
+    assert_eq!(data["missingSecs"], 24.0);
+}
+
+/// A bot that died without saying `finish` and whose chunks have holes: `partial`, the holes
+/// named (their length unknown). One that says nothing about completeness and has no
+/// holes (an older bot): `ready` as before, `complete: true`.
+#[tokio::test]
+async fn holes_in_the_chunks_make_a_recording_partial_and_old_bots_stay_ready() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app
+        .deployed_bot(json!({"meetingUrl": "https://meet.google.com/abc-defg-hij", "webhookUrl": "https://hooks.example.com/meeboter"}))
+        .await;
+    app.report(&token, "IN_CALL", None).await;
+    upload_chunk(&app, &token, 1, 0, b"init").await;
+    upload_chunk(&app, &token, 1, 1, b"first").await;
+    upload_chunk(&app, &token, 1, 3, b"third").await;
+    upload_chunk(&app, &token, 3, 0, b"init").await;
+    upload_chunk(&app, &token, 3, 1, b"again").await;
+    app.report(&token, "FATAL", Some("browser_crashed")).await;
+    app.clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(media_pass(&app).await.assembled, 1);
+    let rec = app.get(&app.admin_key, &format!("/api/bots/{id}/recording")).await;
+    assert_eq!(rec.body["state"], "partial", "{}", rec.body);
+    assert_eq!(rec.body["complete"], false);
+    assert_eq!(
+        rec.body["missing"],
+        json!([
+            {"part": 1, "fromSeq": 2, "toSeq": 2, "startSecs": null, "durationSecs": null},
+            {"part": 2, "fromSeq": 0, "toSeq": null, "startSecs": null, "durationSecs": null},
+        ])
+    );
+    assert_eq!(
+        rec.body["segments"].as_array().unwrap().len(),
+        2,
+        "what arrived is assembled"
+    );
+    let payloads = recording_ready_payloads(&app, &id).await;
+    assert_eq!(payloads[0]["data"]["complete"], false);
+
+    let (old, token) = app
+        .deployed_bot(json!({"meetingUrl": "https://meet.google.com/abc-defg-hij"}))
+        .await;
+    app.report(&token, "IN_CALL", None).await;
+    upload_chunk(&app, &token, 1, 0, b"init").await;
+    upload_chunk(&app, &token, 1, 1, b"first").await;
+    let finish = app
+        .bot(
+            &token,
+            Method::POST,
+            "/recording/finish",
+            Some(json!({"parts": 1, "mode": "video"})),
+        )
+        .await;
+    assert_eq!(finish.status, 204);
+    app.report(&token, "ENDED", Some("meeting_ended")).await;
+    assert_eq!(media_pass(&app).await.assembled, 1);
+    let rec = app.get(&app.admin_key, &format!("/api/bots/{old}/recording")).await;
+    assert_eq!(rec.body["state"], "ready", "{}", rec.body);
+    assert_eq!(
+        (rec.body["complete"].clone(), rec.body["missing"].clone()),
+        (json!(true), json!([]))
+    );
+}

@@ -459,7 +459,7 @@ function botDetailPage(root) {
     try {
       const r = await api("GET", `/api/bots/${id}/recording`);
       const urls = r.url ? [r.url] : (r.segments || []).map((x) => x.url).filter(Boolean);
-      if (r.state !== "ready" || !urls.length) {
+      if ((r.state !== "ready" && r.state !== "partial") || !urls.length) {
         box.replaceChildren(h("p", { class: "muted" }, "Recording " + (r.state || "pending") +
           (r.state === "failed" ? "." : " — it becomes playable once the bot has left.")));
         return;
@@ -469,7 +469,11 @@ function botDetailPage(root) {
       const players = urls.map((url, i) => h(kind, { controls: true, preload: "metadata", src: url, id: i ? null : "player",
         "aria-label": urls.length > 1 ? `Recording, part ${i + 1} of ${urls.length}` : "Recording" }));
       players.forEach((p, i) => { if (players[i + 1]) p.addEventListener("ended", () => players[i + 1].play()); });
-      box.replaceChildren(...players, h("p", { class: "muted" },
+      const gaps = r.state === "partial"
+        ? [h("p", { class: "error" }, "Incomplete: " + (r.missingSecs ? fmtDuration(r.missingSecs) + " " : "parts ") +
+            "of the recording never reached storage (" + (r.missing || []).length + " gap(s)).")]
+        : [];
+      box.replaceChildren(...players, ...gaps, h("p", { class: "muted" },
         fmtDuration(r.durationSecs) + " · " + fmtBytes(r.sizeBytes) + " · ",
         ...urls.map((url, i) => h("a", { href: url, download: "" }, urls.length > 1 ? `Download part ${i + 1} ` : "Download"))));
     } catch (e) {
