@@ -617,7 +617,14 @@ fn a_bot_whose_temp_dir_is_unwritable_fails_naming_it() {
         // A regular file as TMPDIR: nothing can be created in it, whoever runs the test.
         let not_a_dir = dir.path().join("not-a-dir");
         std::fs::write(&not_a_dir, "").unwrap();
-        let s = common::Server::start_with(&[("TMPDIR", not_a_dir.to_str().unwrap())]).await;
+        // The local platform gives each bot a private TMPDIR; a container may have none that
+        // is writable. `env` stands in for that here.
+        let command = format!(
+            "env TMPDIR={} {} bot",
+            not_a_dir.display(),
+            env!("CARGO_BIN_EXE_meeboter")
+        );
+        let s = common::Server::start_with(&[("LOCAL_BOT_COMMAND", &command)]).await;
         let id = s
             .create(&common::PLATFORMS[0], "tmp-unwritable", serde_json::json!({}))
             .await;

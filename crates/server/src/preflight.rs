@@ -21,7 +21,8 @@ pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
 /// One thing that will make bots or recordings fail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
-    /// `chromium`, `Xvfb`, `pulseaudio`, `ffmpeg`, `ffprobe`, `local_bot_command` or `storage`.
+    /// `chromium`, `Xvfb`, `pulseaudio`, `ffmpeg`, `ffprobe`, `local_bot_command`, `temp_dir` or
+    /// `storage`.
     pub component: String,
     /// What is wrong, what it breaks and how to fix it.
     pub message: String,
@@ -158,6 +159,21 @@ pub fn local_platform_problems(config: &Config) -> Vec<Problem> {
             command.get(1).is_some_and(|a| a == "bot")
         }
     };
+    // Each local bot's private temporary directory is made under the server's.
+    let temp = std::env::temp_dir();
+    if let Err(e) = tempfile::Builder::new()
+        .prefix(".meeboter-write-probe-")
+        .tempfile_in(&temp)
+    {
+        problems.push(Problem {
+            component: "temp_dir".into(),
+            message: format!(
+                "cannot write in the temporary directory {} (TMPDIR): {e}; local bots keep their browser \
+                 profile and recording parts there and would not start",
+                temp.display()
+            ),
+        });
+    }
     if runs_bot_runtime {
         let chromium_path = std::env::var("CHROMIUM_PATH").ok();
         for missing in meeboter_platforms::prerequisites::missing_tools(chromium_path.as_deref(), path.as_deref()) {
