@@ -408,7 +408,7 @@ async fn recording_ready_payloads(app: &TestApp, id: &str) -> Vec<Value> {
 async fn a_recording_the_bot_could_not_finish_is_partial_with_the_missing_span() {
     let app = TestApp::spawn().await;
     let (id, token) = app
-        .deployed_bot(json!({"meetingUrl": "https://meet.google.com/abc-defg-hij", "webhookUrl": "https://hooks.example.com/meeboter"}))
+        .deployed_bot(json!({"meetingUrl": "https://meet.google.com/abc-defg-hij", "webhookUrl": "https://93.184.216.34/meeboter"}))
         .await;
     let config = app.bot(&token, Method::GET, "/config", None).await;
     assert_eq!(config.body["stopGraceSecs"], 30, "{}", config.body);
@@ -471,7 +471,7 @@ async fn a_recording_the_bot_could_not_finish_is_partial_with_the_missing_span()
 async fn holes_in_the_chunks_make_a_recording_partial_and_old_bots_stay_ready() {
     let app = TestApp::spawn().await;
     let (id, token) = app
-        .deployed_bot(json!({"meetingUrl": "https://meet.google.com/abc-defg-hij", "webhookUrl": "https://hooks.example.com/meeboter"}))
+        .deployed_bot(json!({"meetingUrl": "https://meet.google.com/abc-defg-hij", "webhookUrl": "https://93.184.216.34/meeboter"}))
         .await;
     app.report(&token, "IN_CALL", None).await;
     upload_chunk(&app, &token, 1, 0, b"init").await;
