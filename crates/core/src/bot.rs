@@ -135,6 +135,12 @@ impl AutomaticLeave {
     }
 }
 
+/// What a bot is told when it asks (heartbeat, commands poll): the reason to leave, when a
+/// leave was requested or it is already `LEAVING` — `user_requested` when none was recorded.
+pub fn leave_instruction(status: BotStatus, leave_requested: bool, reason: Option<String>) -> Option<String> {
+    (leave_requested || status == BotStatus::Leaving).then(|| reason.unwrap_or_else(|| "user_requested".into()))
+}
+
 /// Whether the bot runtime forwards a log line of its own over the control channel as a
 /// `log` event: Meeboter's own targets at INFO and above, except the outbox's (which would
 /// feed itself). The one rule both sides use, so a platform that also captures the process's
@@ -146,6 +152,23 @@ pub fn bot_forwards_log_line(level: &str, target: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn leave_instructions() {
+        assert_eq!(leave_instruction(BotStatus::InCall, false, None), None);
+        assert_eq!(
+            leave_instruction(BotStatus::InCall, true, None).as_deref(),
+            Some("user_requested")
+        );
+        assert_eq!(
+            leave_instruction(BotStatus::InCall, true, Some("max_duration".into())).as_deref(),
+            Some("max_duration")
+        );
+        assert_eq!(
+            leave_instruction(BotStatus::Leaving, false, None).as_deref(),
+            Some("user_requested")
+        );
+    }
+
     #[test]
     fn forwarded_log_lines() {
         assert!(bot_forwards_log_line("WARN", "meeboter_bot::runtime"));

@@ -537,10 +537,10 @@ pub async fn pending_commands(conn: &mut AnyConnection, id: &str) -> DbResult<Op
     row.map(|r| {
         let status: String = r.get(0);
         let status = BotStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?;
-        let asked = r.get::<Option<i64>, _>(1).is_some() || status == BotStatus::Leaving;
+        let requested = r.get::<Option<i64>, _>(1).is_some();
         Ok(PendingCommands {
             status,
-            leave_reason: asked.then(|| r.get::<Option<String>, _>(2).unwrap_or_else(|| "user_requested".into())),
+            leave_reason: meeboter_core::bot::leave_instruction(status, requested, r.get(2)),
             chat_pending: r.get::<i64, _>(3) > 0,
         })
     })
@@ -565,11 +565,10 @@ pub async fn heartbeat(conn: &mut AnyConnection, id: &str, now: DateTime<Utc>) -
     .await?;
     row.map(|r| {
         let status: String = r.get(0);
+        let status = BotStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?;
         Ok(HeartbeatAnswer {
-            status: BotStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-            leave_reason: r
-                .get::<Option<i64>, _>(1)
-                .map(|_| r.get::<Option<String>, _>(2).unwrap_or_else(|| "user_requested".into())),
+            status,
+            leave_reason: meeboter_core::bot::leave_instruction(status, r.get::<Option<i64>, _>(1).is_some(), r.get(2)),
         })
     })
     .transpose()

@@ -62,15 +62,10 @@ impl Directory {
 }
 
 fn to_beat(bot_id: &str, status: BotStatus, leave_requested: bool, reason: Option<String>) -> Beat {
-    let leave_reason = if leave_requested || status == BotStatus::Leaving {
-        Some(reason.unwrap_or_else(|| "user_requested".into()))
-    } else {
-        None
-    };
     Beat {
         bot_id: bot_id.to_string(),
         status,
-        leave_reason,
+        leave_reason: meeboter_core::bot::leave_instruction(status, leave_requested, reason),
     }
 }
 
