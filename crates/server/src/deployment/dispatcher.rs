@@ -122,7 +122,27 @@ async fn launch(state: &AppState, slot: &PlatformSlot, claimed: Claimed) -> DbRe
     let mut tx = state.db.begin_write().await?;
     let ok = match result {
         Ok(launched) => {
-            bots::set_deployment(&mut tx, &bot.id, slot.platform.name(), Some(&launched.identifier), now).await?;
+            let recorded =
+                bots::set_deployment(&mut tx, &bot.id, slot.platform.name(), Some(&launched.identifier), now).await?;
+            if !recorded {
+                // The bot was deleted while the platform call ran: its release job knew no
+                // identifier, so the instance is released from here (the job outlives the
+                // bot and counts against capacity until the instance is stopped).
+                meeboter_db::jobs::enqueue_release(
+                    &mut tx,
+                    &bot.id,
+                    Some(slot.platform.name()),
+                    Some(&launched.identifier),
+                    "deleted during launch",
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                state.deployer.wake();
+                state.heartbeats.forget(&bot.id);
+                tracing::info!(bot.id = %bot.id, platform = slot.platform.name(), "bot deleted during launch; stopping its instance");
+                return Ok(false);
+            }
             // The bot may have ended while the platform call ran (it can be that fast, or
             // time out): its release job then knew no identifier, so release it from here.
             if bots::find_any(&mut tx, &bot.id)
@@ -144,6 +164,10 @@ async fn launch(state: &AppState, slot: &PlatformSlot, claimed: Claimed) -> DbRe
             events::insert(&mut tx, &bot.id, "deployed", &data, now).await?;
             tracing::info!(bot.id = %bot.id, platform = slot.platform.name(), latency_ms, "bot deployed");
             true
+        }
+        Err(_) if bots::find_any(&mut tx, &bot.id).await?.is_none() => {
+            // Deleted meanwhile and nothing was started: nothing to record or release.
+            false
         }
         Err(PlatformError::Transient(msg)) if attempt < MAX_DEPLOY_ATTEMPTS => {
             let retry_in = Duration::seconds(5 * (1 << (attempt - 1).clamp(0, 6)));

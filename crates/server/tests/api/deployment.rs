@@ -428,3 +428,74 @@ async fn a_bot_process_that_dies_without_reporting_is_failed() {
     }
     assert_eq!(bot_processes(&[id]), 0);
 }
+
+/// #17 item 10: a bot deleted while it deploys is stopped, always. Each pair creates a bot
+/// and deletes it a moment later, so deletions land before, during and after the launch.
+/// The "bot" is a process that never reports (a token refused would not make it exit), so
+/// only a release can end it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bots_deleted_while_deploying_leave_no_process_and_free_their_capacity() {
+    let (limit, pairs) = (50u32, 40usize);
+    let mut app = TestApp::spawn_full(
+        |_| {},
+        move |s| {
+            s.clock = Arc::new(meeboter_server::clock::SystemClock);
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
+                platform: Arc::new(LocalPlatform::new(
+                    vec!["sleep".into(), "120".into()],
+                    Duration::from_secs(2),
+                    None,
+                )),
+                limit,
+            }]));
+        },
+    )
+    .await;
+    app.start_workers();
+    let app = &app;
+    let runs = (0..pairs).map(|i| async move {
+        let created = app.post(&app.admin_key, "/api/bots", json!({"meetingUrl": ZOOM})).await;
+        assert_eq!(created.status, 201);
+        let id = created.body["id"].as_str().unwrap().to_string();
+        tokio::time::sleep(Duration::from_millis((i as u64 * 7) % 60)).await;
+        let deleted = app.delete(&app.admin_key, &format!("/api/bots/{id}")).await;
+        assert_eq!(deleted.status, 204, "{}", deleted.body);
+        id
+    });
+    let ids: Vec<String> = futures::future::join_all(runs).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let (pending,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM deployment_jobs WHERE status = 'pending'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        let running = bot_processes(&ids);
+        if pending == 0 && running == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{running} processes of deleted bots still run, {pending} release jobs pending"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    assert_eq!(meeboter_db::bots::capacity_in_use(&mut conn, "local").await.unwrap(), 0);
+    let (launched,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM deployment_jobs WHERE kind = 'release' AND identifier IS NOT NULL AND status = 'done'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert!(launched > 0, "some bots were launched before their deletion");
+    let (failed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM deployment_jobs WHERE status = 'failed'")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(failed, 0);
+    // Still nothing running a moment later (nothing launched after the check).
+    drop(conn);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(bot_processes(&ids), 0);
+}
