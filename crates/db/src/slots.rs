@@ -12,7 +12,9 @@ pub struct SlotRecord {
     pub name: String,
     pub application_uuid: Option<String>,
     pub image: String,
-    /// `CREATING`, `IDLE`, `DEPLOYING`, `BUSY` or `ERROR`.
+    /// `CREATING`, `IDLE`, `DEPLOYING`, `BUSY`, `STOPPING` (released; idle once Coolify
+    /// confirms the application stopped and no deployment of it is queued or running) or
+    /// `ERROR`.
     pub status: String,
     pub bot_id: Option<String>,
     pub deployment_uuid: Option<String>,

@@ -19,6 +19,11 @@ pub const MAX_DEPLOY_ATTEMPTS: i64 = 3;
 /// A platform call that takes longer than this counts as a transient failure.
 const DEPLOY_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
 
+/// How long a bot waits in the queue after its `attempt`-th deployment failed transiently.
+pub fn retry_delay(attempt: i64) -> Duration {
+    Duration::seconds(5 * (1 << (attempt - 1).clamp(0, 6)))
+}
+
 /// A bot claimed for deployment.
 struct Claimed {
     bot: BotRecord,
@@ -170,7 +175,7 @@ async fn launch(state: &AppState, slot: &PlatformSlot, claimed: Claimed) -> DbRe
             false
         }
         Err(PlatformError::Transient(msg)) if attempt < MAX_DEPLOY_ATTEMPTS => {
-            let retry_in = Duration::seconds(5 * (1 << (attempt - 1).clamp(0, 6)));
+            let retry_in = retry_delay(attempt);
             let data = json!({"platform": slot.platform.name(), "attempt": attempt, "error": msg, "retryInSecs": retry_in.num_seconds()});
             events::insert(&mut tx, &bot.id, "deploy_retry", &data, now).await?;
             lifecycle::transition(
