@@ -182,7 +182,7 @@ async fn launch(state: &AppState, slot: &PlatformSlot, claimed: Claimed) -> DbRe
                 &mut tx,
                 &bot.id,
                 BotStatus::Queued,
-                Some("deploy_retry"),
+                Some(sub_code::DEPLOY_RETRY),
                 Some(&msg),
                 now,
             )

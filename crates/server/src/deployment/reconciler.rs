@@ -85,7 +85,7 @@ pub async fn reconcile_once(state: &AppState) -> DbResult<usize> {
                         }
                         Ok(None) => {
                             let msg = "the deployment was interrupted before the bot started; queued again";
-                            if apply(state, &bot_id, BotStatus::Queued, "deploy_interrupted", msg).await? {
+                            if apply(state, &bot_id, BotStatus::Queued, sub_code::DEPLOY_INTERRUPTED, msg).await? {
                                 changed += 1;
                             }
                         }
@@ -168,7 +168,7 @@ async fn retry_deploy(state: &AppState, bot_id: &str, platform: &str, attempt: i
             &mut tx,
             bot_id,
             BotStatus::Queued,
-            Some("deploy_retry"),
+            Some(sub_code::DEPLOY_RETRY),
             Some(reason),
             now,
         )

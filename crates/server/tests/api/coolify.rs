@@ -222,7 +222,7 @@ async fn recovery_resets_error_slots_replaces_repeat_failures_and_forgets_vanish
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bot_lifecycle_costs_at_most_six_coolify_calls() {
+async fn a_bot_lifecycle_costs_at_most_eight_coolify_calls_two_on_the_deploy_path() {
     let fake = CoolifyFake::start("coolify-token").await;
     run_bots_on_start(&fake);
     let f = fake.clone();
@@ -271,9 +271,97 @@ async fn a_bot_lifecycle_costs_at_most_six_coolify_calls() {
         .iter()
         .filter(|c| !c.contains("/applications/dockerimage") && !c.ends_with(" /applications"))
         .collect();
-    assert!(lifecycle.len() <= 6, "{} Coolify calls: {lifecycle:?}", lifecycle.len());
+    assert!(lifecycle.len() <= 8, "{} Coolify calls: {lifecycle:?}", lifecycle.len());
     assert!(lifecycle.iter().any(|c| c.starts_with("POST") && c.ends_with("/start")));
     assert!(lifecycle.iter().any(|c| c.starts_with("POST") && c.ends_with("/stop")));
+    // The deploy path is two calls: the environment, then the start. No description mirror
+    // (COOLIFY_MIRROR_DESCRIPTIONS is off by default), there or anywhere.
+    let deploy_path: Vec<&&String> = lifecycle
+        .iter()
+        .take_while(|c| !c.ends_with("/start"))
+        .collect();
+    assert_eq!(
+        deploy_path,
+        vec![&&format!("PATCH /applications/{slot_app}/envs/bulk")],
+        "{lifecycle:?}"
+    );
+    assert!(
+        !fake.calls().iter().any(|c| c == &format!("PATCH /applications/{slot_app}")),
+        "no description PATCH: {lifecycle:?}"
+    );
+}
+
+/// With `COOLIFY_MIRROR_DESCRIPTIONS` on, the slot's state reaches its description — in the
+/// background, coalesced (one PATCH per state actually sent, never on the deploy path).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn descriptions_are_mirrored_in_the_background_when_asked() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    run_bots_on_start(&fake);
+    let f = fake.clone();
+    let mut app = TestApp::spawn_full(
+        |_| {},
+        move |s| {
+            s.clock = Arc::new(meeboter_server::clock::SystemClock);
+            let mut settings = settings(&f, 1);
+            settings.mirror_descriptions = true;
+            let pool = CoolifyPool::new(s.db.clone(), settings, 1);
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
+                platform: Arc::new(pool),
+                limit: 1,
+            }]));
+        },
+    )
+    .await;
+    app.start_workers();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while app.get(&app.admin_key, "/api/bots/pool-stats").await.body["idle"] != 1 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let slot_app = fake.app_uuids()[0].clone();
+    let id = app
+        .create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    until_terminal(&app, &id, 30).await;
+    loop {
+        let stats = app.get(&app.admin_key, "/api/bots/pool-stats").await.body;
+        if stats["idle"] == 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{stats}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let calls = fake.calls();
+    let start = calls
+        .iter()
+        .position(|c| c == &format!("POST /applications/{slot_app}/start"))
+        .unwrap();
+    assert_eq!(
+        calls[start - 1],
+        format!("PATCH /applications/{slot_app}/envs/bulk"),
+        "nothing between the environment and the start"
+    );
+    let patches = calls
+        .iter()
+        .filter(|c| *c == &format!("PATCH /applications/{slot_app}"))
+        .count();
+    assert!((1..=4).contains(&patches), "{patches} description PATCHes: {calls:?}");
+    let all = fake.app_uuids();
+    assert_eq!(all.len(), 1);
+    let list = reqwest::Client::new()
+        .get(format!("{}/applications/{slot_app}", fake.base_url))
+        .bearer_auth("coolify-token")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(list["description"], "meeboter pool slot — idle", "{list}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
