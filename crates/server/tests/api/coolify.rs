@@ -991,3 +991,38 @@ async fn failed_coolify_deployments_are_retried_then_fail_the_bot_deploy_failed(
     assert_eq!(h[..4], ["QUEUED", "DEPLOYING", "QUEUED/deploy_retry", "DEPLOYING"], "{h:?}");
     assert_eq!(h.last().unwrap(), "ENDED/meeting_ended", "{h:?}");
 }
+
+/// #17 item 8: a `DEPLOYING` slot without a deployment uuid is observed through its
+/// application: running → `BUSY`; not yet → still deploying (never "running" blindly).
+#[tokio::test]
+async fn a_deploying_slot_without_a_deployment_uuid_is_observed_through_its_application() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    let app = TestApp::spawn().await;
+    let pool = CoolifyPool::new(app.db.clone(), settings(&fake, 1), 2);
+    meeboter_platforms::Platform::maintain(&pool).await;
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let slot = meeboter_db::slots::list(&mut conn, "coolify").await.unwrap().remove(0);
+    let app_uuid = slot.application_uuid.clone().unwrap();
+    app.sql(&format!(
+        "UPDATE pool_slots SET status = 'DEPLOYING', bot_id = 'bot-x', deployment_uuid = NULL WHERE id = '{}'",
+        slot.id
+    ))
+    .await;
+    // Not started yet: exited, so still deploying.
+    let seen = meeboter_platforms::Platform::observe(&pool, &slot.id).await.unwrap();
+    assert_eq!(seen, meeboter_platforms::InstanceState::Running);
+    let s = meeboter_db::slots::find(&mut conn, &slot.id).await.unwrap().unwrap();
+    assert_eq!(s.status, "DEPLOYING");
+    // Started (by anyone): once the application runs, the slot is BUSY.
+    let client = meeboter_platforms::coolify::CoolifyClient::new(&fake.base_url, "coolify-token");
+    client.start(&app_uuid).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !fake.status_of(&app_uuid).unwrap().starts_with("running") {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seen = meeboter_platforms::Platform::observe(&pool, &slot.id).await.unwrap();
+    assert_eq!(seen, meeboter_platforms::InstanceState::Running);
+    let s = meeboter_db::slots::find(&mut conn, &slot.id).await.unwrap().unwrap();
+    assert_eq!(s.status, "BUSY");
+}
