@@ -699,13 +699,15 @@ pub async fn set_deployment(
     identifier: Option<&str>,
     now: DateTime<Utc>,
 ) -> DbResult<bool> {
-    let done = sqlx::query("UPDATE bots SET deployment_platform = $1, deployment_identifier = $2, updated_at = $3 WHERE id = $4")
-        .bind(platform)
-        .bind(identifier)
-        .bind(to_millis(now))
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE bots SET deployment_platform = $1, deployment_identifier = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(platform)
+    .bind(identifier)
+    .bind(to_millis(now))
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 

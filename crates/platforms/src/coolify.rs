@@ -622,7 +622,10 @@ mod tests {
         wait_state(&client, &uuid, AppState::Running).await;
         let deployments = fake.deployments_of(&uuid);
         assert_eq!(deployments.len(), 1);
-        assert_eq!(deployments[0].env["BOT_ID"], "a", "the container runs the first environment");
+        assert_eq!(
+            deployments[0].env["BOT_ID"], "a",
+            "the container runs the first environment"
+        );
         // Stopped again once the deployment is over, it stays stopped.
         client.stop(&uuid).await.unwrap();
         wait_state(&client, &uuid, AppState::Exited).await;
@@ -639,7 +642,10 @@ mod tests {
         fake.control(|c| c.throttle_next = 1);
         let started = std::time::Instant::now();
         assert!(client.list_applications().await.unwrap().is_empty());
-        assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After honoured in full");
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "Retry-After honoured in full"
+        );
         // 5xx on a read: retried.
         fake.control(|c| c.error_next = 2);
         assert!(client.list_applications().await.is_ok());

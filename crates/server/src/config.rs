@@ -1173,7 +1173,9 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             Some("true" | "1" | "yes") => true,
             Some("false" | "0" | "no") | None => false,
             Some(other) => {
-                problems.push(format!("COOLIFY_MIRROR_DESCRIPTIONS must be true or false (got `{other}`)"));
+                problems.push(format!(
+                    "COOLIFY_MIRROR_DESCRIPTIONS must be true or false (got `{other}`)"
+                ));
                 false
             }
         };

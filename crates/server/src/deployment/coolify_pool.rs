@@ -483,9 +483,16 @@ impl CoolifyPool {
         };
         for slot in all.into_iter().filter(|s| s.status == "STOPPING") {
             let Some(app) = slot.application_uuid.clone() else {
-                self.set_slot(&slot.id, "ERROR", Some(None), None, None, Some("stopping without an application"))
-                    .await
-                    .map_err(transient)?;
+                self.set_slot(
+                    &slot.id,
+                    "ERROR",
+                    Some(None),
+                    None,
+                    None,
+                    Some("stopping without an application"),
+                )
+                .await
+                .map_err(transient)?;
                 continue;
             };
             let now = meeboter_db::now();
@@ -503,9 +510,16 @@ impl CoolifyPool {
                 }
                 Ok(Some((uuid, DeploymentState::Queued | DeploymentState::InProgress))) => {
                     if slot.error.as_deref() != Some(STOP_AFTER_DEPLOYMENT) {
-                        self.set_slot(&slot.id, "STOPPING", None, None, Some(&uuid), Some(STOP_AFTER_DEPLOYMENT))
-                            .await
-                            .map_err(transient)?;
+                        self.set_slot(
+                            &slot.id,
+                            "STOPPING",
+                            None,
+                            None,
+                            Some(&uuid),
+                            Some(STOP_AFTER_DEPLOYMENT),
+                        )
+                        .await
+                        .map_err(transient)?;
                     }
                     continue;
                 }

@@ -276,17 +276,17 @@ async fn a_bot_lifecycle_costs_at_most_eight_coolify_calls_two_on_the_deploy_pat
     assert!(lifecycle.iter().any(|c| c.starts_with("POST") && c.ends_with("/stop")));
     // The deploy path is two calls: the environment, then the start. No description mirror
     // (COOLIFY_MIRROR_DESCRIPTIONS is off by default), there or anywhere.
-    let deploy_path: Vec<&&String> = lifecycle
-        .iter()
-        .take_while(|c| !c.ends_with("/start"))
-        .collect();
+    let deploy_path: Vec<&&String> = lifecycle.iter().take_while(|c| !c.ends_with("/start")).collect();
     assert_eq!(
         deploy_path,
         vec![&&format!("PATCH /applications/{slot_app}/envs/bulk")],
         "{lifecycle:?}"
     );
     assert!(
-        !fake.calls().iter().any(|c| c == &format!("PATCH /applications/{slot_app}")),
+        !fake
+            .calls()
+            .iter()
+            .any(|c| c == &format!("PATCH /applications/{slot_app}")),
         "no description PATCH: {lifecycle:?}"
     );
 }
@@ -952,8 +952,8 @@ async fn failed_coolify_deployments_are_retried_then_fail_the_bot_deploy_failed(
         |_| {},
         move |s| {
             s.clock = Arc::new(meeboter_server::clock::SystemClock);
-            let pool = CoolifyPool::new(s.db.clone(), settings(&f, 0), 1)
-                .with_observe_interval(Duration::from_millis(200));
+            let pool =
+                CoolifyPool::new(s.db.clone(), settings(&f, 0), 1).with_observe_interval(Duration::from_millis(200));
             s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
                 platform: Arc::new(pool),
                 limit: 1,
@@ -974,7 +974,15 @@ async fn failed_coolify_deployments_are_retried_then_fail_the_bot_deploy_failed(
     let h = history(&bot);
     assert_eq!(
         h,
-        vec!["QUEUED", "DEPLOYING", "QUEUED/deploy_retry", "DEPLOYING", "QUEUED/deploy_retry", "DEPLOYING", "FATAL/deploy_failed"],
+        vec![
+            "QUEUED",
+            "DEPLOYING",
+            "QUEUED/deploy_retry",
+            "DEPLOYING",
+            "QUEUED/deploy_retry",
+            "DEPLOYING",
+            "FATAL/deploy_failed"
+        ],
         "{bot}"
     );
     assert!(bot.to_string().contains("the Coolify deployment ended failed"), "{bot}");
@@ -988,7 +996,11 @@ async fn failed_coolify_deployments_are_retried_then_fail_the_bot_deploy_failed(
         .to_string();
     let bot = until_terminal(&app, &lucky, 60).await;
     let h = history(&bot);
-    assert_eq!(h[..4], ["QUEUED", "DEPLOYING", "QUEUED/deploy_retry", "DEPLOYING"], "{h:?}");
+    assert_eq!(
+        h[..4],
+        ["QUEUED", "DEPLOYING", "QUEUED/deploy_retry", "DEPLOYING"],
+        "{h:?}"
+    );
     assert_eq!(h.last().unwrap(), "ENDED/meeting_ended", "{h:?}");
 }
 

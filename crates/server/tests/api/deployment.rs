@@ -394,11 +394,10 @@ async fn two_hundred_concurrent_creates_respect_a_limit_of_ten_with_real_process
     }
     // Every bot's release ran (a bot that ended before its launch was recorded has two: the
     // end's, which knew no identifier, and the launch's "ended during launch").
-    let (done,): (i64,) =
-        sqlx::query_as("SELECT COUNT(DISTINCT bot_id) FROM deployment_jobs WHERE status = 'done'")
-            .fetch_one(app.db.pool())
-            .await
-            .unwrap();
+    let (done,): (i64,) = sqlx::query_as("SELECT COUNT(DISTINCT bot_id) FROM deployment_jobs WHERE status = 'done'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
     assert_eq!(done as usize, total);
     assert_eq!(bot_processes(&ids), 0, "no orphan bot processes");
 }
@@ -462,7 +461,11 @@ async fn bots_deleted_while_deploying_leave_no_process_and_free_their_capacity()
         let id = created.body["id"].as_str().unwrap().to_string();
         // Most deletions land within the first 60 ms (before or during the launch), some
         // later (after it).
-        let wait = if i % 4 == 3 { 300 + i as u64 * 20 } else { (i as u64 * 7) % 60 };
+        let wait = if i % 4 == 3 {
+            300 + i as u64 * 20
+        } else {
+            (i as u64 * 7) % 60
+        };
         tokio::time::sleep(Duration::from_millis(wait)).await;
         let deleted = app.delete(&app.admin_key, &format!("/api/bots/{id}")).await;
         assert_eq!(deleted.status, 204, "{}", deleted.body);
