@@ -476,6 +476,29 @@ impl CoolifyPool {
     /// stopped and no deployment of it is queued or running. A deployment that was in
     /// flight at the stop starts the container when it finishes (with the previous bot's
     /// environment), so the application is stopped again after it.
+    /// `set_slot`, but only while the slot is still `STOPPING` (several replicas drain).
+    async fn set_if_stopping(
+        &self,
+        id: &str,
+        status: &str,
+        bot: Option<Option<&str>>,
+        app: Option<&str>,
+        deployment: Option<&str>,
+        error: Option<&str>,
+    ) -> DbResult<bool> {
+        let mut tx = self.db.begin_write().await?;
+        let change = slots::SlotUpdate {
+            status,
+            bot,
+            application_uuid: app,
+            deployment_uuid: deployment,
+            error,
+        };
+        let done = slots::update_stopping(&mut tx, id, change, meeboter_db::now()).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
     pub async fn drain(&self) -> Result<(), PlatformError> {
         let all = {
             let mut conn = self.db.acquire().await.map_err(transient)?;
@@ -483,7 +506,7 @@ impl CoolifyPool {
         };
         for slot in all.into_iter().filter(|s| s.status == "STOPPING") {
             let Some(app) = slot.application_uuid.clone() else {
-                self.set_slot(
+                self.set_if_stopping(
                     &slot.id,
                     "ERROR",
                     Some(None),
@@ -498,7 +521,7 @@ impl CoolifyPool {
             let now = meeboter_db::now();
             if now - slot.status_at > STOPPING_GRACE {
                 tracing::warn!(slot = %slot.name, "slot did not stop in time; handed to recovery");
-                self.set_slot(&slot.id, "ERROR", Some(None), None, None, Some("did not stop in time"))
+                self.set_if_stopping(&slot.id, "ERROR", Some(None), None, None, Some("did not stop in time"))
                     .await
                     .map_err(transient)?;
                 continue;
@@ -510,7 +533,7 @@ impl CoolifyPool {
                 }
                 Ok(Some((uuid, DeploymentState::Queued | DeploymentState::InProgress))) => {
                     if slot.error.as_deref() != Some(STOP_AFTER_DEPLOYMENT) {
-                        self.set_slot(
+                        self.set_if_stopping(
                             &slot.id,
                             "STOPPING",
                             None,
@@ -528,7 +551,7 @@ impl CoolifyPool {
             if slot.error.as_deref() == Some(STOP_AFTER_DEPLOYMENT) {
                 if self.client.stop(&app).await.is_ok() {
                     // A fresh `status_at`: the stop is confirmed from now on.
-                    self.set_slot(&slot.id, "STOPPING", None, None, None, None)
+                    self.set_if_stopping(&slot.id, "STOPPING", None, None, None, None)
                         .await
                         .map_err(transient)?;
                 }
@@ -547,17 +570,19 @@ impl CoolifyPool {
                         bot: Some(None),
                         ..Default::default()
                     };
-                    slots::update(&mut tx, &slot.id, idle, meeboter_db::now())
+                    if slots::update_stopping(&mut tx, &slot.id, idle, meeboter_db::now())
                         .await
-                        .map_err(transient)?;
-                    slots::reset_recovery(&mut tx, &slot.id).await.map_err(transient)?;
+                        .map_err(transient)?
+                    {
+                        slots::reset_recovery(&mut tx, &slot.id).await.map_err(transient)?;
+                    }
                     tx.commit().await.map_err(transient)?;
                     self.mirror(&app, "idle");
                     tracing::debug!(slot = %slot.name, "slot stopped; back in the pool");
                 }
                 Ok(Some(_)) if now - slot.status_at > STOP_RESEND => {
                     if self.client.stop(&app).await.is_ok() {
-                        self.set_slot(&slot.id, "STOPPING", None, None, None, None)
+                        self.set_if_stopping(&slot.id, "STOPPING", None, None, None, None)
                             .await
                             .map_err(transient)?;
                     }
