@@ -6,9 +6,12 @@
 //! `MEEBOTER_DEPLOYMENT=<bot id>/<attempt>` marker — never the server's own secrets, and
 //! runs in its own process group so stopping it also stops its browser.
 //! After a server restart, children that are still running are adopted (watched through
-//! `/proc`), and a launch whose identifier was never stored is found by its marker.
+//! `/proc`), and a launch whose identifier was never stored is found by its marker. With an
+//! installation id (`with_installation`), each child also carries
+//! `MEEBOTER_INSTALLATION=<id>` and `instances()` lists this installation's bot processes
+//! for the orphan sweep (never another installation's on the same machine).
 
-use crate::{BotLaunch, InstanceState, Launched, LogSink, Platform, PlatformError};
+use crate::{BotLaunch, Instance, InstanceState, Launched, LogSink, Platform, PlatformError};
 use async_trait::async_trait;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -29,7 +32,12 @@ pub struct LocalPlatform {
     sink: Option<LogSink>,
     /// Exit reasons of children this process spawned (`None` while running).
     children: Arc<Mutex<HashMap<String, Option<String>>>>,
+    /// Marks children as this installation's, so the orphan sweep can list them.
+    installation: Option<String>,
 }
+
+/// Marker variable naming the installation that launched a child.
+pub const INSTALLATION_MARKER: &str = "MEEBOTER_INSTALLATION";
 
 impl LocalPlatform {
     /// `command` is the program and its arguments (default: this executable with `bot`).
@@ -39,7 +47,14 @@ impl LocalPlatform {
             stop_grace,
             sink,
             children: Arc::default(),
+            installation: None,
         }
+    }
+
+    /// Marks every child with `MEEBOTER_INSTALLATION=<id>` and lists them in `instances()`.
+    pub fn with_installation(mut self, id: &str) -> Self {
+        self.installation = Some(id.to_string());
+        self
     }
 
     /// `meeboter bot` from the running executable.
@@ -61,6 +76,13 @@ fn start_time(pid: i32) -> Option<u64> {
     }
     // `after` starts at field 3 (state); start time is field 22.
     fields.get(19)?.parse().ok()
+}
+
+/// Process group of `pid` (field 5 of `/proc/<pid>/stat`).
+fn process_group(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split_whitespace().nth(2)?.parse().ok()
 }
 
 fn parse_identifier(identifier: &str) -> Option<(i32, u64)> {
@@ -151,6 +173,7 @@ impl Platform for LocalPlatform {
             )
             .envs(&launch.env)
             .env(DEPLOYMENT_MARKER, format!("{}/{}", launch.bot_id, launch.attempt))
+            .envs(self.installation.iter().map(|i| (INSTALLATION_MARKER, i.as_str())))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -253,6 +276,46 @@ impl Platform for LocalPlatform {
         } else {
             InstanceState::Gone
         })
+    }
+
+    /// This installation's bot processes (group leaders carrying both markers); `None`
+    /// without an installation id.
+    async fn instances(&self) -> Result<Option<Vec<Instance>>, PlatformError> {
+        let Some(installation) = &self.installation else {
+            return Ok(None);
+        };
+        let ours = format!("{INSTALLATION_MARKER}={installation}");
+        let prefix = format!("{DEPLOYMENT_MARKER}=");
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Ok(None);
+        };
+        let mut found = Vec::new();
+        for entry in entries.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+                continue;
+            };
+            let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+                continue;
+            };
+            let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+            if !vars.contains(&ours.as_bytes()) || process_group(pid) != Some(pid) {
+                continue; // another installation's, or the bot's browser (not the bot)
+            }
+            let deployment = vars
+                .iter()
+                .find_map(|kv| kv.strip_prefix(prefix.as_bytes()))
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(|v| v.rsplit_once('/'))
+                .and_then(|(bot, attempt)| Some((bot.to_string(), attempt.parse::<u32>().ok()?)));
+            if let (Some((bot_id, attempt)), Some(start)) = (deployment, start_time(pid)) {
+                found.push(Instance {
+                    identifier: format!("{pid}:{start}"),
+                    bot_id,
+                    attempt,
+                });
+            }
+        }
+        Ok(Some(found))
     }
 
     async fn find(&self, bot_id: &str, attempt: u32) -> Result<Option<Launched>, PlatformError> {

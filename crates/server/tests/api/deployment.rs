@@ -508,3 +508,56 @@ async fn bots_deleted_while_deploying_leave_no_process_and_free_their_capacity()
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(bot_processes(&ids), 0);
 }
+
+/// The orphan sweep catches a local bot process no live bot owns (e.g. a launch whose bot
+/// was deleted and whose release was lost) — this installation's only: a process another
+/// installation started on the same machine is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_orphan_sweep_stops_this_installations_local_processes_no_bot_owns() {
+    let ours = Arc::new(
+        LocalPlatform::new(vec!["sleep".into(), "120".into()], Duration::from_secs(2), None)
+            .with_installation(&format!("inst-{}", uuid::Uuid::now_v7().simple())),
+    );
+    let theirs = LocalPlatform::new(vec!["sleep".into(), "120".into()], Duration::from_secs(2), None)
+        .with_installation(&format!("other-{}", uuid::Uuid::now_v7().simple()));
+    let platform = ours.clone();
+    let app = TestApp::spawn_full(
+        |_| {},
+        move |s| {
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot { platform, limit: 5 }]));
+        },
+    )
+    .await;
+    let launch = |bot: &str| meeboter_platforms::BotLaunch {
+        bot_id: bot.to_string(),
+        attempt: 1,
+        env: Default::default(),
+    };
+    let ghost = format!("ghost-{}", uuid::Uuid::now_v7().simple());
+    let neighbour = format!("neighbour-{}", uuid::Uuid::now_v7().simple());
+    use meeboter_platforms::Platform;
+    ours.deploy(&launch(&ghost)).await.unwrap();
+    let other = theirs.deploy(&launch(&neighbour)).await.unwrap();
+    // The marker shows in /proc once the child exec'd.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while bot_processes(std::slice::from_ref(&ghost)) == 0 || bot_processes(std::slice::from_ref(&neighbour)) == 0 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let listed = ours.instances().await.unwrap().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].bot_id, ghost);
+    let stopped = reconciler::sweep_orphans(&app.state, "test").await.unwrap();
+    assert_eq!(stopped, 1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while bot_processes(std::slice::from_ref(&ghost)) > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the orphan still runs");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        bot_processes(std::slice::from_ref(&neighbour)),
+        1,
+        "another installation's process is left alone"
+    );
+    theirs.stop(&other.identifier).await.unwrap();
+}
