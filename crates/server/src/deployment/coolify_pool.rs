@@ -799,6 +799,22 @@ impl Platform for CoolifyPool {
         let Some(app) = slot.application_uuid.clone() else {
             return Ok(());
         };
+        // A release is for a bot that ended or was deleted. A slot held by nobody was
+        // released already (its drain or recovery finishes the job); a slot held by a live
+        // bot was taken by that bot since: neither is touched.
+        let Some(holder) = slot.bot_id.clone() else {
+            return Ok(());
+        };
+        let holder_live = {
+            let mut conn = self.db.acquire().await.map_err(transient)?;
+            meeboter_db::bots::find_any(&mut conn, &holder)
+                .await
+                .map_err(transient)?
+                .is_some_and(|b| !b.status.is_terminal())
+        };
+        if holder_live {
+            return Ok(());
+        }
         match self.client.stop(&app).await {
             Ok(()) => {
                 // Back in the pool only once the stop is confirmed and no deployment is in
