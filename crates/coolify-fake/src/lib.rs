@@ -7,6 +7,12 @@
 //! - deployments progress `queued → in_progress → finished|failed`, then the application
 //!   status goes `exited → starting:unknown → running:healthy`; stop is asynchronous
 //!   (status stays `running:*` for a while); delete is asynchronous;
+//! - a deployment takes the environment the application had when it was queued and, like
+//!   Coolify's deployment job, is not stopped by `stop`: a stop sent while it is queued or
+//!   in progress stops nothing, and the container comes up with that environment when the
+//!   deployment finishes; a start while a deployment of the application is queued or in
+//!   progress answers `Deployment already queued for this commit.` without a
+//!   `deployment_uuid` (Coolify 4.3.11, `queue_application_deployment`);
 //! - env vars keyed by `key` (409 on duplicate create), bulk upsert;
 //! - `GET /deployments/applications/{uuid}` answers `{count, deployments}` (the code's shape).
 //!
@@ -89,13 +95,13 @@ struct App {
     image: String,
     tag: String,
     envs: BTreeMap<String, String>,
-    /// Whether the container should be up (last action was start, not stop).
-    wanted_running: bool,
-    /// When the last start/stop took effect (for status progression).
-    since: Option<Instant>,
+    /// When the last stop arrived: a container that came up before it is stopped.
+    stopped_at: Option<Instant>,
+    /// The newest deployment (possibly one that was never created: queue full).
     deployment: Option<String>,
     deleted: bool,
-    running_hook_fired: bool,
+    /// The deployment whose container the start hook last ran for.
+    hook_fired_for: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -104,6 +110,19 @@ struct Deployment {
     app: String,
     created: Instant,
     fails: bool,
+    /// The application's environment when the deployment was queued.
+    env: BTreeMap<String, String>,
+}
+
+/// One deployment as tests see it.
+#[derive(Clone, Debug)]
+pub struct DeploymentInfo {
+    pub uuid: String,
+    pub created: Instant,
+    /// When its container came up (`None`: not yet, or it failed).
+    pub up_at: Option<Instant>,
+    pub status: &'static str,
+    pub env: BTreeMap<String, String>,
 }
 
 struct Inner {
@@ -243,15 +262,48 @@ impl CoolifyFake {
                 image: "nginx".into(),
                 tag: "latest".into(),
                 envs: BTreeMap::new(),
-                wanted_running: true,
-                since: Some(Instant::now()),
+                stopped_at: None,
                 deployment: None,
                 deleted: false,
-                running_hook_fired: true,
+                hook_fired_for: None,
             },
         );
         uuid
     }
+}
+
+impl CoolifyFake {
+    /// An application's deployments, oldest first.
+    pub fn deployments_of(&self, app: &str) -> Vec<DeploymentInfo> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut list: Vec<DeploymentInfo> = inner
+            .deployments
+            .values()
+            .filter(|d| d.app == app)
+            .map(|d| DeploymentInfo {
+                uuid: d.uuid.clone(),
+                created: d.created,
+                up_at: up_at(&inner, d).filter(|t| *t <= Instant::now()),
+                status: deployment_status(&inner, d),
+                env: d.env.clone(),
+            })
+            .collect();
+        list.sort_by_key(|d| d.created);
+        list
+    }
+}
+
+/// When a deployment's container comes up (`None` if it fails).
+fn up_at(inner: &Inner, d: &Deployment) -> Option<Instant> {
+    (!d.fails).then(|| d.created + inner.controls.queued_for + inner.controls.in_progress_for)
+}
+
+/// The application's newest deployment whose container is up now and came up after the
+/// last stop: the container that runs.
+fn running_deployment<'a>(inner: &'a Inner, app: &App) -> Option<(&'a Deployment, Instant)> {
+    let dep = inner.deployments.get(app.deployment.as_ref()?)?;
+    let up = up_at(inner, dep).filter(|t| *t <= Instant::now())?;
+    app.stopped_at.is_none_or(|s| up > s).then_some((dep, up))
 }
 
 fn new_uuid() -> String {
@@ -260,22 +312,22 @@ fn new_uuid() -> String {
 
 /// Moves deployments and statuses along with time; fires start hooks once running.
 fn progress(inner: &mut Inner) {
-    let c = &inner.controls;
-    let (q, p, s) = (c.queued_for, c.in_progress_for, c.starting_for);
+    let starting = inner.controls.starting_for;
     let mut fire = Vec::new();
-    for app in inner.apps.values_mut() {
-        if app.deleted || !app.wanted_running || app.running_hook_fired {
-            continue;
-        }
-        let Some(dep) = app.deployment.as_ref().and_then(|d| inner.deployments.get(d)) else {
+    for app in inner.apps.values().filter(|a| !a.deleted) {
+        let Some((dep, up)) = running_deployment(inner, app) else {
             continue;
         };
-        if !dep.fails && dep.created.elapsed() >= q + p + s {
-            app.running_hook_fired = true;
-            fire.push((app.uuid.clone(), app.envs.clone()));
+        if up.elapsed() >= starting && app.hook_fired_for.as_deref() != Some(dep.uuid.as_str()) {
+            fire.push((app.uuid.clone(), dep.uuid.clone(), dep.env.clone()));
         }
     }
-    inner.started.extend(fire);
+    for (app, dep, env) in fire {
+        if let Some(a) = inner.apps.get_mut(&app) {
+            a.hook_fired_for = Some(dep);
+        }
+        inner.started.push((app, env));
+    }
 }
 
 fn deployment_status(inner: &Inner, d: &Deployment) -> &'static str {
@@ -294,22 +346,27 @@ fn deployment_status(inner: &Inner, d: &Deployment) -> &'static str {
 
 fn status(inner: &Inner, app: &App) -> String {
     let c = &inner.controls;
-    if !app.wanted_running {
-        return match app.since {
-            Some(t) if t.elapsed() < c.stopping_for => "running:healthy".into(),
-            _ => "exited:unhealthy".into(),
+    if let Some((_, up)) = running_deployment(inner, app) {
+        return if up.elapsed() < c.starting_for {
+            "starting:unknown".into()
+        } else if c.degraded.contains(&app.uuid) {
+            "degraded:unhealthy".into()
+        } else {
+            "running:healthy".into()
         };
     }
-    let Some(dep) = app.deployment.as_ref().and_then(|d| inner.deployments.get(d)) else {
-        // A start whose deployment never existed (queue full) leaves the app as it was.
-        return "exited:unhealthy".into();
-    };
-    match deployment_status(inner, dep) {
-        "queued" | "in_progress" => "exited:unhealthy".into(),
-        "failed" => "exited:unhealthy".into(),
-        _ if dep.created.elapsed() < c.queued_for + c.in_progress_for + c.starting_for => "starting:unknown".into(),
-        _ if inner.controls.degraded.contains(&app.uuid) => "degraded:unhealthy".into(),
-        _ => "running:healthy".into(),
+    // Stopped (or never up): a container that was up at the stop shows `running:*` for a
+    // while. A deployment still queued or in progress runs no container yet.
+    let was_up = app
+        .deployment
+        .as_ref()
+        .and_then(|d| inner.deployments.get(d))
+        .and_then(|d| up_at(inner, d))
+        .zip(app.stopped_at)
+        .is_some_and(|(up, stop)| up <= stop);
+    match app.stopped_at {
+        Some(t) if was_up && t.elapsed() < c.stopping_for => "running:healthy".into(),
+        _ => "exited:unhealthy".into(),
     }
 }
 
@@ -623,11 +680,10 @@ async fn create_app(State(s): State<Shared>, headers: HeaderMap, body: String) -
         image: text("docker_registry_image_name").unwrap_or_default(),
         tag: text("docker_registry_image_tag").unwrap_or_else(|| "latest".into()),
         envs: BTreeMap::new(),
-        wanted_running: false,
-        since: None,
+        stopped_at: None,
         deployment: None,
         deleted: false,
-        running_hook_fired: false,
+        hook_fired_for: None,
     };
     inner.apps.insert(uuid.clone(), app);
     (StatusCode::CREATED, Json(json!({"uuid": uuid, "domains": null}))).into_response()
@@ -794,12 +850,15 @@ async fn app_action(
         return message(StatusCode::NOT_FOUND, "Application not found.");
     }
     if action == "stop" {
+        // Stops the container that runs now; a deployment in flight is not stopped (it
+        // starts its container when it finishes, after this stop).
         let hook = inner.controls.on_stop.clone();
+        let envs = {
+            let app = &inner.apps[&uuid];
+            running_deployment(&inner, app).map_or_else(|| app.envs.clone(), |(d, _)| d.env.clone())
+        };
         let app = inner.apps.get_mut(&uuid).expect("checked above");
-        app.wanted_running = false;
-        app.since = Some(Instant::now());
-        app.running_hook_fired = false;
-        let envs = app.envs.clone();
+        app.stopped_at = Some(Instant::now());
         drop(inner);
         if let Some(h) = hook {
             h(&uuid, &envs);
@@ -819,7 +878,6 @@ async fn app_action(
     if inner.controls.queue_full_next > 0 {
         inner.controls.queue_full_next -= 1;
         let app = inner.apps.get_mut(&uuid).expect("checked above");
-        app.wanted_running = true;
         app.deployment = Some(dep_uuid.clone());
         return Json(json!({"message": "Deployment request queued.", "deployment_uuid": dep_uuid})).into_response();
     }
@@ -827,6 +885,7 @@ async fn app_action(
     if fails {
         inner.controls.fail_next_deployments -= 1;
     }
+    let env = inner.apps[&uuid].envs.clone();
     inner.deployments.insert(
         dep_uuid.clone(),
         Deployment {
@@ -834,13 +893,11 @@ async fn app_action(
             app: uuid.clone(),
             created: Instant::now(),
             fails,
+            env,
         },
     );
     let app = inner.apps.get_mut(&uuid).expect("checked above");
-    app.wanted_running = true;
-    app.since = Some(Instant::now());
     app.deployment = Some(dep_uuid.clone());
-    app.running_hook_fired = false;
     let msg = if action == "restart" {
         "Restart request queued."
     } else {

@@ -83,6 +83,12 @@ pub mod sub_code {
     pub const HEARTBEAT_TIMEOUT: &str = "heartbeat_timeout";
     pub const DEPLOY_FAILED: &str = "deploy_failed";
     pub const DEPLOY_TIMEOUT: &str = "deploy_timeout";
+    /// `QUEUED` again after a transient deploy failure (the platform refused for now, or a
+    /// Coolify deployment failed); after the attempts the bot ends `deploy_failed`.
+    pub const DEPLOY_RETRY: &str = "deploy_retry";
+    /// `QUEUED` again: the server died between starting a launch and recording it, and the
+    /// platform has no trace of it.
+    pub const DEPLOY_INTERRUPTED: &str = "deploy_interrupted";
     pub const QUEUE_TIMEOUT: &str = "queue_timeout";
     pub const MEETING_NOT_FOUND: &str = "meeting_not_found";
     pub const SIGN_IN_REQUIRED: &str = "sign_in_required";
@@ -134,6 +140,8 @@ pub mod sub_code {
         HEARTBEAT_TIMEOUT,
         DEPLOY_FAILED,
         DEPLOY_TIMEOUT,
+        DEPLOY_RETRY,
+        DEPLOY_INTERRUPTED,
         QUEUE_TIMEOUT,
         MEETING_NOT_FOUND,
         SIGN_IN_REQUIRED,

@@ -415,6 +415,34 @@ pub async fn delete(conn: &mut AnyConnection, account_id: &str, id: &str) -> DbR
     Ok(result.rows_affected() > 0)
 }
 
+/// Deletes a bot and returns what it was running on, read under the delete's own row lock:
+/// `(status, deployment_platform, deployment_identifier)`. A launch recording its
+/// identifier at the same moment either commits first (and the delete sees it) or finds
+/// the bot gone (and releases the instance itself). `None` if there was no such bot.
+pub async fn delete_returning(
+    conn: &mut AnyConnection,
+    account_id: &str,
+    id: &str,
+) -> DbResult<Option<(BotStatus, Option<String>, Option<String>)>> {
+    let row = sqlx::query(
+        "DELETE FROM bots WHERE id = $1 AND account_id = $2
+         RETURNING status, deployment_platform, deployment_identifier",
+    )
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| {
+        let status: String = r.get(0);
+        Ok((
+            BotStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            r.get(1),
+            r.get(2),
+        ))
+    })
+    .transpose()
+}
+
 /// A bot by id alone, for the control plane's own work (workers, bot channel).
 pub async fn find_any(conn: &mut AnyConnection, id: &str) -> DbResult<Option<BotRecord>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM bots WHERE id = $1")))
@@ -669,15 +697,17 @@ pub async fn set_deployment(
     platform: &str,
     identifier: Option<&str>,
     now: DateTime<Utc>,
-) -> DbResult<()> {
-    sqlx::query("UPDATE bots SET deployment_platform = $1, deployment_identifier = $2, updated_at = $3 WHERE id = $4")
-        .bind(platform)
-        .bind(identifier)
-        .bind(to_millis(now))
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+) -> DbResult<bool> {
+    let done = sqlx::query(
+        "UPDATE bots SET deployment_platform = $1, deployment_identifier = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(platform)
+    .bind(identifier)
+    .bind(to_millis(now))
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// What a replica needs to answer a heartbeat without the database.

@@ -12,7 +12,9 @@ pub struct SlotRecord {
     pub name: String,
     pub application_uuid: Option<String>,
     pub image: String,
-    /// `CREATING`, `IDLE`, `DEPLOYING`, `BUSY` or `ERROR`.
+    /// `CREATING`, `IDLE`, `DEPLOYING`, `BUSY`, `STOPPING` (released; idle once Coolify
+    /// confirms the application stopped and no deployment of it is queued or running) or
+    /// `ERROR`.
     pub status: String,
     pub bot_id: Option<String>,
     pub deployment_uuid: Option<String>,
@@ -154,7 +156,19 @@ pub struct SlotUpdate<'a> {
 
 /// Changes a slot's state.
 pub async fn update(conn: &mut AnyConnection, id: &str, change: SlotUpdate<'_>, now: DateTime<Utc>) -> DbResult<()> {
-    update_where(conn, id, None, change, now).await.map(|_| ())
+    update_where(conn, id, None, None, change, now).await.map(|_| ())
+}
+
+/// Changes a slot's state only while it is still `STOPPING` (compare-and-set: another
+/// replica's drain may have returned it to the pool, and a bot taken it, meanwhile). True
+/// if the change was made.
+pub async fn update_stopping(
+    conn: &mut AnyConnection,
+    id: &str,
+    change: SlotUpdate<'_>,
+    now: DateTime<Utc>,
+) -> DbResult<bool> {
+    update_where(conn, id, None, Some("STOPPING"), change, now).await
 }
 
 /// Changes a slot's state only while `bot_id` still holds it (compare-and-set): a slow
@@ -167,13 +181,14 @@ pub async fn update_held(
     change: SlotUpdate<'_>,
     now: DateTime<Utc>,
 ) -> DbResult<bool> {
-    update_where(conn, id, Some(bot_id), change, now).await
+    update_where(conn, id, Some(bot_id), None, change, now).await
 }
 
 async fn update_where(
     conn: &mut AnyConnection,
     id: &str,
     held_by: Option<&str>,
+    in_status: Option<&str>,
     change: SlotUpdate<'_>,
     now: DateTime<Utc>,
 ) -> DbResult<bool> {
@@ -195,7 +210,7 @@ async fn update_where(
              deployment_uuid = CASE WHEN $7 IS NOT NULL THEN $7 WHEN $1 IN ('IDLE', 'ERROR') THEN NULL ELSE deployment_uuid END,
              last_deployment_uuid = COALESCE($7, last_deployment_uuid),
              last_used_at = CASE WHEN $1 = 'IDLE' AND $4 = 1 THEN $2 ELSE last_used_at END
-         WHERE id = $8 AND ($9 IS NULL OR bot_id = $9)",
+         WHERE id = $8 AND ($9 IS NULL OR bot_id = $9) AND ($10 IS NULL OR status = $10)",
     )
     .bind(status)
     .bind(to_millis(now))
@@ -206,6 +221,7 @@ async fn update_where(
     .bind(deployment_uuid)
     .bind(id)
     .bind(held_by)
+    .bind(in_status)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)

@@ -1,7 +1,7 @@
 //! A typed client for the Coolify v4 API, written against its server code (see
 //! `shared/reference/test-peers.md` §1): always `Accept: application/json`, POST for
 //! start/stop/restart (GET is 405 since 4.2), statuses parsed as `state[:health]`,
-//! 429 honoured with `Retry-After` plus jitter, 404 on stop/delete treated as done, a
+//! 429 honoured: at least `Retry-After`, plus up to 20 % jitter, 404 on stop/delete treated as done, a
 //! start without `deployment_uuid` ("already queued") and a `deployment_uuid` that later
 //! 404s (queue full) both surfaced to the caller.
 
@@ -163,6 +163,13 @@ fn jitter(d: Duration) -> Duration {
     Duration::from_millis((d.as_millis() as f64 * f) as u64)
 }
 
+/// How long to wait after a 429 announcing `retry_after`: never less (a retry that comes
+/// early only meets another 429), plus up to 20 % so waiting clients spread out.
+pub fn retry_after_wait(retry_after: Duration) -> Duration {
+    let f = rand::rng().random_range(1.0..=1.2);
+    retry_after.mul_f64(f).max(retry_after)
+}
+
 fn message_of(body: &Value) -> String {
     let msg = body.get("message").and_then(Value::as_str).unwrap_or("").to_string();
     match body.get("errors") {
@@ -235,7 +242,7 @@ impl CoolifyClient {
                 if last || wait > MAX_RETRY_AFTER {
                     return Err(CoolifyError::RateLimited);
                 }
-                tokio::time::sleep(jitter(wait)).await;
+                tokio::time::sleep(retry_after_wait(wait)).await;
                 continue;
             }
             let text = res.text().await.unwrap_or_default();
@@ -507,6 +514,17 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_is_waited_in_full_and_jitter_only_adds() {
+        for secs in [1u64, 5, 60] {
+            let announced = Duration::from_secs(secs);
+            let waits: Vec<Duration> = (0..2000).map(|_| retry_after_wait(announced)).collect();
+            assert!(waits.iter().all(|w| *w >= announced), "never early");
+            assert!(waits.iter().all(|w| *w <= announced.mul_f64(1.2)), "at most 20 % more");
+            assert!(waits.iter().any(|w| *w > announced.mul_f64(1.1)), "spread out");
+        }
+    }
+
+    #[test]
     fn statuses_parse_by_prefix() {
         assert_eq!(AppState::parse("running:healthy"), AppState::Running);
         assert_eq!(AppState::parse("running:unknown"), AppState::Running);
@@ -575,6 +593,44 @@ mod tests {
         );
     }
 
+    /// Coolify 4.3.11: a stop does not stop a deployment in flight — its container comes up
+    /// when it finishes, with the environment it was queued with — and a start meanwhile
+    /// answers "already queued" without a deployment uuid.
+    #[tokio::test]
+    async fn a_deployment_in_flight_outlives_a_stop_and_refuses_a_second_start() {
+        let fake = CoolifyFake::start("tok").await;
+        fake.control(|c| {
+            c.queued_for = Duration::from_millis(100);
+            c.in_progress_for = Duration::from_millis(400);
+        });
+        let client = CoolifyClient::new(&fake.base_url, "tok");
+        let uuid = client.create_application(&new_app("slot")).await.unwrap();
+        let a = BTreeMap::from([("BOT_ID".to_string(), "a".to_string())]);
+        client.upsert_envs(&uuid, &a).await.unwrap();
+        let Some(StartOutcome::Queued { deployment_uuid }) = client.start(&uuid).await.unwrap() else {
+            panic!("expected a deployment");
+        };
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        client.stop(&uuid).await.unwrap();
+        let b = BTreeMap::from([("BOT_ID".to_string(), "b".to_string())]);
+        client.upsert_envs(&uuid, &b).await.unwrap();
+        assert_eq!(client.start(&uuid).await.unwrap(), Some(StartOutcome::AlreadyQueued));
+        assert_eq!(
+            client.latest_deployment(&uuid).await.unwrap(),
+            Some((deployment_uuid.clone(), DeploymentState::InProgress))
+        );
+        wait_state(&client, &uuid, AppState::Running).await;
+        let deployments = fake.deployments_of(&uuid);
+        assert_eq!(deployments.len(), 1);
+        assert_eq!(
+            deployments[0].env["BOT_ID"], "a",
+            "the container runs the first environment"
+        );
+        // Stopped again once the deployment is over, it stays stopped.
+        client.stop(&uuid).await.unwrap();
+        wait_state(&client, &uuid, AppState::Exited).await;
+    }
+
     #[tokio::test]
     async fn errors_retries_and_rate_limits() {
         let fake = CoolifyFake::start("tok").await;
@@ -586,7 +642,10 @@ mod tests {
         fake.control(|c| c.throttle_next = 1);
         let started = std::time::Instant::now();
         assert!(client.list_applications().await.unwrap().is_empty());
-        assert!(started.elapsed() >= Duration::from_millis(700), "Retry-After honoured");
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "Retry-After honoured in full"
+        );
         // 5xx on a read: retried.
         fake.control(|c| c.error_next = 2);
         assert!(client.list_applications().await.is_ok());

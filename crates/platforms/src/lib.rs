@@ -67,6 +67,11 @@ pub enum InstanceState {
     },
     /// The platform has no trace of it.
     Gone,
+    /// The platform could not start it (e.g. a Coolify deployment that failed); nothing
+    /// runs for it. Retried like a transient deploy failure.
+    DeployFailed {
+        reason: String,
+    },
 }
 
 /// Why a platform call failed. Transient failures are retried with backoff; permanent

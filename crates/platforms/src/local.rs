@@ -6,7 +6,10 @@
 //! `MEEBOTER_DEPLOYMENT=<bot id>/<attempt>` marker — never the server's own secrets, and
 //! runs in its own process group so stopping it also stops its browser.
 //! After a server restart, children that are still running are adopted (watched through
-//! `/proc`), and a launch whose identifier was never stored is found by its marker.
+//! `/proc`), and a launch whose identifier was never stored is found by its marker. With an
+//! installation id (`with_installation`), each child also carries
+//! `MEEBOTER_INSTALLATION=<id>` and `instances()` lists this installation's bot processes
+//! for the orphan sweep (never another installation's on the same machine).
 //!
 //! Each bot gets a private temporary directory, `<temp base>/meeboter-bot-<bot>-<attempt>`
 //! (`TMPDIR` and `MEEBOTER_BOT_TMPDIR` in its environment), where its Chromium profile,
@@ -16,7 +19,7 @@
 //! after `kill -9` of the bot, together with the X lock (`/tmp/.X<n>-lock`) and socket its
 //! killed Xvfb left behind.
 
-use crate::{BotLaunch, InstanceState, Launched, LogSink, Platform, PlatformError};
+use crate::{BotLaunch, Instance, InstanceState, Launched, LogSink, Platform, PlatformError};
 use async_trait::async_trait;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
@@ -58,7 +61,12 @@ pub struct LocalPlatform {
     sink: Option<LogSink>,
     /// Exit reasons of children this process spawned (`None` while running).
     children: Arc<Mutex<HashMap<String, Option<String>>>>,
+    /// Marks children as this installation's, so the orphan sweep can list them.
+    installation: Option<String>,
 }
+
+/// Marker variable naming the installation that launched a child.
+pub const INSTALLATION_MARKER: &str = "MEEBOTER_INSTALLATION";
 
 impl LocalPlatform {
     /// `command` is the program and its arguments (default: this executable with `bot`).
@@ -69,6 +77,7 @@ impl LocalPlatform {
             temp_base: std::env::temp_dir(),
             sink,
             children: Arc::default(),
+            installation: None,
         }
     }
 
@@ -129,6 +138,12 @@ impl LocalPlatform {
         let _ = std::fs::remove_file(instance_file(&dir));
     }
 
+    /// Marks every child with `MEEBOTER_INSTALLATION=<id>` and lists them in `instances()`.
+    pub fn with_installation(mut self, id: &str) -> Self {
+        self.installation = Some(id.to_string());
+        self
+    }
+
     /// `meeboter bot` from the running executable.
     pub fn default_command() -> Vec<String> {
         let exe = std::env::current_exe()
@@ -179,6 +194,13 @@ fn start_time(pid: i32) -> Option<u64> {
     }
     // `after` starts at field 3 (state); start time is field 22.
     fields.get(19)?.parse().ok()
+}
+
+/// Process group of `pid` (field 5 of `/proc/<pid>/stat`).
+fn process_group(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split_whitespace().nth(2)?.parse().ok()
 }
 
 fn parse_identifier(identifier: &str) -> Option<(i32, u64)> {
@@ -279,6 +301,7 @@ impl Platform for LocalPlatform {
             .env(DEPLOYMENT_MARKER, format!("{}/{}", launch.bot_id, launch.attempt))
             .env("TMPDIR", &private)
             .env(BOT_TMPDIR, &private)
+            .envs(self.installation.iter().map(|i| (INSTALLATION_MARKER, i.as_str())))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -391,6 +414,46 @@ impl Platform for LocalPlatform {
         } else {
             InstanceState::Gone
         })
+    }
+
+    /// This installation's bot processes (group leaders carrying both markers); `None`
+    /// without an installation id.
+    async fn instances(&self) -> Result<Option<Vec<Instance>>, PlatformError> {
+        let Some(installation) = &self.installation else {
+            return Ok(None);
+        };
+        let ours = format!("{INSTALLATION_MARKER}={installation}");
+        let prefix = format!("{DEPLOYMENT_MARKER}=");
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Ok(None);
+        };
+        let mut found = Vec::new();
+        for entry in entries.flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+                continue;
+            };
+            let Ok(environ) = std::fs::read(format!("/proc/{pid}/environ")) else {
+                continue;
+            };
+            let vars: Vec<&[u8]> = environ.split(|b| *b == 0).collect();
+            if !vars.contains(&ours.as_bytes()) || process_group(pid) != Some(pid) {
+                continue; // another installation's, or the bot's browser (not the bot)
+            }
+            let deployment = vars
+                .iter()
+                .find_map(|kv| kv.strip_prefix(prefix.as_bytes()))
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(|v| v.rsplit_once('/'))
+                .and_then(|(bot, attempt)| Some((bot.to_string(), attempt.parse::<u32>().ok()?)));
+            if let (Some((bot_id, attempt)), Some(start)) = (deployment, start_time(pid)) {
+                found.push(Instance {
+                    identifier: format!("{pid}:{start}"),
+                    bot_id,
+                    attempt,
+                });
+            }
+        }
+        Ok(Some(found))
     }
 
     async fn find(&self, bot_id: &str, attempt: u32) -> Result<Option<Launched>, PlatformError> {

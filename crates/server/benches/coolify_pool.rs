@@ -108,6 +108,7 @@ async fn main() {
         slot_memory: None,
         recovery_interval_secs: 300,
         request_timeout_secs: 15,
+        mirror_descriptions: false,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));

@@ -338,6 +338,12 @@ pub const KEYS: &[KeySpec] = &[
         false,
         "timeout of one Coolify API request",
     ),
+    key(
+        "COOLIFY_MIRROR_DESCRIPTIONS",
+        Some("false"),
+        false,
+        "mirror each slot's state into its application's description (coalesced, in the background)",
+    ),
     key("AWS_REGION", None, false, "AWS region for ECS"),
     key("ECS_CLUSTER", None, false, "ECS cluster name or ARN"),
     key(
@@ -535,6 +541,10 @@ pub struct CoolifySettings {
     pub slot_memory: Option<String>,
     pub recovery_interval_secs: u64,
     pub request_timeout_secs: u64,
+    /// `COOLIFY_MIRROR_DESCRIPTIONS`: write each slot's state into its application's
+    /// description for Coolify's UI (off by default: it costs API calls; coalesced and sent
+    /// in the background, never on the deploy path).
+    pub mirror_descriptions: bool,
 }
 
 impl CoolifySettings {
@@ -1206,6 +1216,16 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
                 15
             }
         };
+        let mirror_descriptions = match get("COOLIFY_MIRROR_DESCRIPTIONS").as_deref() {
+            Some("true" | "1" | "yes") => true,
+            Some("false" | "0" | "no") | None => false,
+            Some(other) => {
+                problems.push(format!(
+                    "COOLIFY_MIRROR_DESCRIPTIONS must be true or false (got `{other}`)"
+                ));
+                false
+            }
+        };
         platforms
             .order
             .contains(&PlatformKind::Coolify)
@@ -1233,6 +1253,7 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
                 slot_memory: get("POOL_SLOT_MEMORY"),
                 recovery_interval_secs,
                 request_timeout_secs,
+                mirror_descriptions,
             })
     } else {
         None

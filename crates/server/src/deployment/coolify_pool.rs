@@ -1,7 +1,8 @@
 //! The Coolify pool platform: a pool of pre-provisioned bot applications ("slots") on a
 //! self-hosted Coolify. A bot takes the least recently used idle slot; its environment is
 //! upserted on the application and the application started; when the bot ends the
-//! application is stopped and the slot returns to the pool.
+//! application is stopped and the slot is `STOPPING` until Coolify confirms the application
+//! stopped and no deployment of it is queued or running — only then is it `IDLE` again.
 //!
 //! **Invariants**
 //! - Slots live in the database (`pool_slots`); one bot per slot and one slot per bot are
@@ -10,6 +11,12 @@
 //!   `MILO_AUTH_TOKEN` belongs to a bot that has ended and the control channel refuses it.
 //! - Only applications recorded in `pool_slots` are ever touched — never anything else on a
 //!   shared Coolify.
+//! - A slot is given to a bot only when it is `IDLE`, i.e. stopped with no deployment in
+//!   flight: a deployment still running for the previous bot would otherwise answer the
+//!   next bot's start with "already queued" and come up with the previous environment.
+//! - Nothing but `PATCH …/envs/bulk` and `POST …/start` is on the deploy path; the
+//!   description mirror (`COOLIFY_MIRROR_DESCRIPTIONS`, off by default) is coalesced and
+//!   sent in the background.
 
 use async_trait::async_trait;
 use meeboter_db::{Db, DbResult, slots};
@@ -35,6 +42,18 @@ const UNCONFIRMED: &str = "application creation unconfirmed";
 const ABANDONED_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 /// A slot still `CREATING` after this long lost its creator (crash, kill -9).
 const CREATING_GRACE: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+/// How often `STOPPING` slots are checked (two calls each: deployments, application).
+const DRAIN_EVERY: Duration = Duration::from_secs(2);
+/// A `STOPPING` slot whose application still runs this long after the stop is stopped again.
+const STOP_RESEND: chrono::TimeDelta = chrono::TimeDelta::seconds(15);
+/// A slot `STOPPING` this long is handed to recovery (`ERROR`).
+const STOPPING_GRACE: chrono::TimeDelta = chrono::TimeDelta::minutes(30);
+/// Error text of a `STOPPING` slot whose application had (or may have) a deployment in
+/// flight when it was stopped: once that deployment is over, stop again (it started the
+/// container after the first stop).
+const STOP_AFTER_DEPLOYMENT: &str = "stop again once the running deployment is over";
+/// Description PATCHes sent per maintenance pass (coalesced per application).
+const MIRROR_BATCH: usize = 4;
 
 pub struct CoolifyPool {
     db: Db,
@@ -43,6 +62,11 @@ pub struct CoolifyPool {
     limit: u32,
     last_scale: Mutex<Option<Instant>>,
     last_recovery: Mutex<Option<Instant>>,
+    last_drain: Mutex<Option<Instant>>,
+    observe_every: Duration,
+    /// Descriptions waiting to be mirrored, newest text per application (cosmetic state:
+    /// losing it with the process loses nothing that matters).
+    mirrors: Mutex<std::collections::BTreeMap<String, String>>,
 }
 
 fn transient(e: impl std::fmt::Display) -> PlatformError {
@@ -70,7 +94,16 @@ impl CoolifyPool {
             limit,
             last_scale: Mutex::new(None),
             last_recovery: Mutex::new(None),
+            last_drain: Mutex::new(None),
+            observe_every: OBSERVE_EVERY,
+            mirrors: Mutex::new(Default::default()),
         }
+    }
+
+    /// Observes each live bot's slot this often instead of every 30 s (tests).
+    pub fn with_observe_interval(mut self, every: Duration) -> Self {
+        self.observe_every = every;
+        self
     }
 
     /// The image (`name:tag`) a bot of `meeting_platform` runs in; slots are matched on it.
@@ -123,12 +156,32 @@ impl CoolifyPool {
         Ok(done)
     }
 
-    /// Mirrors the slot's state into the application's description for Coolify's UI.
-    async fn mirror(&self, app: &str, text: &str) {
-        let _ = self
-            .client
-            .set_description(app, &format!("meeboter pool slot — {text}"))
-            .await;
+    /// Mirrors the slot's state into the application's description for Coolify's UI, if
+    /// `COOLIFY_MIRROR_DESCRIPTIONS` is on: only noted here (a newer state replaces an
+    /// unsent one) and sent by [`CoolifyPool::flush_mirrors`] in the background.
+    fn mirror(&self, app: &str, text: &str) {
+        if self.settings.mirror_descriptions {
+            self.mirrors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(app.to_string(), format!("meeboter pool slot — {text}"));
+        }
+    }
+
+    /// Sends up to `MIRROR_BATCH` pending descriptions.
+    async fn flush_mirrors(&self) {
+        let batch: Vec<(String, String)> = {
+            let mut pending = self.mirrors.lock().unwrap_or_else(|p| p.into_inner());
+            let keys: Vec<String> = pending.keys().take(MIRROR_BATCH).cloned().collect();
+            keys.into_iter()
+                .filter_map(|k| pending.remove(&k).map(|v| (k, v)))
+                .collect()
+        };
+        for (app, text) in batch {
+            if let Err(e) = self.client.set_description(&app, &text).await {
+                tracing::debug!(application = %app, error = %e, "description not mirrored");
+            }
+        }
     }
 
     /// Creates one slot running `image` (`name:tag`): a row first, then the application
@@ -377,18 +430,18 @@ impl CoolifyPool {
             let mut tx = self.db.begin_write().await.map_err(transient)?;
             match outcome {
                 Ok(()) => {
-                    let idle = slots::SlotUpdate {
-                        status: "IDLE",
+                    // Idle only once the stop is confirmed and no deployment is in flight.
+                    let stopping = slots::SlotUpdate {
+                        status: "STOPPING",
                         bot: Some(None),
                         ..Default::default()
                     };
-                    slots::update(&mut tx, &slot.id, idle, meeboter_db::now())
+                    slots::update(&mut tx, &slot.id, stopping, meeboter_db::now())
                         .await
                         .map_err(transient)?;
-                    slots::reset_recovery(&mut tx, &slot.id).await.map_err(transient)?;
                     tx.commit().await.map_err(transient)?;
-                    self.mirror(&app, "idle").await;
-                    tracing::info!(slot = %slot.name, "slot recovered");
+                    self.mirror(&app, "stopping");
+                    tracing::info!(slot = %slot.name, "slot recovered; stopping");
                 }
                 Err(error) if slot.recovery_attempts + 1 >= MAX_RECOVERIES => {
                     // Replace it: delete the application first; forget the slot only once
@@ -419,6 +472,127 @@ impl CoolifyPool {
 }
 
 impl CoolifyPool {
+    /// Brings `STOPPING` slots back to the pool once Coolify confirms their application
+    /// stopped and no deployment of it is queued or running. A deployment that was in
+    /// flight at the stop starts the container when it finishes (with the previous bot's
+    /// environment), so the application is stopped again after it.
+    /// `set_slot`, but only while the slot is still `STOPPING` (several replicas drain).
+    async fn set_if_stopping(
+        &self,
+        id: &str,
+        status: &str,
+        bot: Option<Option<&str>>,
+        app: Option<&str>,
+        deployment: Option<&str>,
+        error: Option<&str>,
+    ) -> DbResult<bool> {
+        let mut tx = self.db.begin_write().await?;
+        let change = slots::SlotUpdate {
+            status,
+            bot,
+            application_uuid: app,
+            deployment_uuid: deployment,
+            error,
+        };
+        let done = slots::update_stopping(&mut tx, id, change, meeboter_db::now()).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    pub async fn drain(&self) -> Result<(), PlatformError> {
+        let all = {
+            let mut conn = self.db.acquire().await.map_err(transient)?;
+            slots::list(&mut conn, PLATFORM).await.map_err(transient)?
+        };
+        for slot in all.into_iter().filter(|s| s.status == "STOPPING") {
+            let Some(app) = slot.application_uuid.clone() else {
+                self.set_if_stopping(
+                    &slot.id,
+                    "ERROR",
+                    Some(None),
+                    None,
+                    None,
+                    Some("stopping without an application"),
+                )
+                .await
+                .map_err(transient)?;
+                continue;
+            };
+            let now = meeboter_db::now();
+            if now - slot.status_at > STOPPING_GRACE {
+                tracing::warn!(slot = %slot.name, "slot did not stop in time; handed to recovery");
+                self.set_if_stopping(&slot.id, "ERROR", Some(None), None, None, Some("did not stop in time"))
+                    .await
+                    .map_err(transient)?;
+                continue;
+            }
+            match self.client.latest_deployment(&app).await {
+                Err(e) => {
+                    tracing::debug!(slot = %slot.name, error = %e, "cannot read deployments; draining later");
+                    continue;
+                }
+                Ok(Some((uuid, DeploymentState::Queued | DeploymentState::InProgress))) => {
+                    if slot.error.as_deref() != Some(STOP_AFTER_DEPLOYMENT) {
+                        self.set_if_stopping(
+                            &slot.id,
+                            "STOPPING",
+                            None,
+                            None,
+                            Some(&uuid),
+                            Some(STOP_AFTER_DEPLOYMENT),
+                        )
+                        .await
+                        .map_err(transient)?;
+                    }
+                    continue;
+                }
+                Ok(_) => {}
+            }
+            if slot.error.as_deref() == Some(STOP_AFTER_DEPLOYMENT) {
+                if self.client.stop(&app).await.is_ok() {
+                    // A fresh `status_at`: the stop is confirmed from now on.
+                    self.set_if_stopping(&slot.id, "STOPPING", None, None, None, None)
+                        .await
+                        .map_err(transient)?;
+                }
+                continue;
+            }
+            match self.client.get_application(&app).await {
+                Err(e) => tracing::debug!(slot = %slot.name, error = %e, "cannot read the application; draining later"),
+                Ok(None) => {
+                    tracing::warn!(slot = %slot.name, "slot's application vanished from Coolify; forgetting it");
+                    self.forget_slot(&slot.id).await?;
+                }
+                Ok(Some(a)) if a.state() == AppState::Exited => {
+                    let mut tx = self.db.begin_write().await.map_err(transient)?;
+                    let idle = slots::SlotUpdate {
+                        status: "IDLE",
+                        bot: Some(None),
+                        ..Default::default()
+                    };
+                    if slots::update_stopping(&mut tx, &slot.id, idle, meeboter_db::now())
+                        .await
+                        .map_err(transient)?
+                    {
+                        slots::reset_recovery(&mut tx, &slot.id).await.map_err(transient)?;
+                    }
+                    tx.commit().await.map_err(transient)?;
+                    self.mirror(&app, "idle");
+                    tracing::debug!(slot = %slot.name, "slot stopped; back in the pool");
+                }
+                Ok(Some(_)) if now - slot.status_at > STOP_RESEND => {
+                    if self.client.stop(&app).await.is_ok() {
+                        self.set_if_stopping(&slot.id, "STOPPING", None, None, None, None)
+                            .await
+                            .map_err(transient)?;
+                    }
+                }
+                Ok(Some(_)) => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Slots still held by a bot that ended more than a minute ago (its release was lost,
     /// e.g. the server died in between) are marked `ERROR`, so this pass resets them.
     async fn reclaim_abandoned(&self, all: Vec<slots::SlotRecord>) -> Result<Vec<slots::SlotRecord>, PlatformError> {
@@ -508,6 +682,17 @@ impl CoolifyPool {
     }
 }
 
+fn deployment_word(state: &DeploymentState) -> String {
+    match state {
+        DeploymentState::Failed => "failed".into(),
+        DeploymentState::Cancelled => "cancelled".into(),
+        DeploymentState::Finished => "finished".into(),
+        DeploymentState::Queued => "queued".into(),
+        DeploymentState::InProgress => "in progress".into(),
+        DeploymentState::Other(s) => format!("as `{s}`"),
+    }
+}
+
 fn due(last: &Mutex<Option<Instant>>, every: Duration) -> bool {
     let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
     if last.is_some_and(|t| t.elapsed() < every) {
@@ -576,7 +761,24 @@ impl Platform for CoolifyPool {
                     .await
                     .map_err(transient)?;
             }
-            Ok(Some(StartOutcome::AlreadyQueued)) => {}
+            Ok(Some(StartOutcome::AlreadyQueued)) => {
+                // Coolify still runs a deployment of this application that is not ours (it
+                // would come up with another environment): not a start. The slot drains
+                // (stopped again once that deployment is over) and the bot is retried.
+                let _ = self
+                    .set_slot(
+                        &slot.id,
+                        "STOPPING",
+                        Some(None),
+                        None,
+                        None,
+                        Some(STOP_AFTER_DEPLOYMENT),
+                    )
+                    .await;
+                return Err(PlatformError::Transient(
+                    "the slot's application is still deploying for an earlier bot".into(),
+                ));
+            }
             Ok(None) => {
                 let msg = fail(slot.id.clone(), "ERROR", "application vanished".into()).await;
                 return Err(PlatformError::Transient(msg));
@@ -586,7 +788,7 @@ impl Platform for CoolifyPool {
                 return Err(PlatformError::Transient(msg));
             }
         }
-        self.mirror(&app, &format!("deploying bot {}", launch.bot_id)).await;
+        self.mirror(&app, &format!("deploying bot {}", launch.bot_id));
         Ok(Launched { identifier: slot.id })
     }
 
@@ -597,12 +799,32 @@ impl Platform for CoolifyPool {
         let Some(app) = slot.application_uuid.clone() else {
             return Ok(());
         };
+        // A release is for a bot that ended or was deleted. A slot held by nobody was
+        // released already (its drain or recovery finishes the job); a slot held by a live
+        // bot was taken by that bot since: neither is touched.
+        let Some(holder) = slot.bot_id.clone() else {
+            return Ok(());
+        };
+        let holder_live = {
+            let mut conn = self.db.acquire().await.map_err(transient)?;
+            meeboter_db::bots::find_any(&mut conn, &holder)
+                .await
+                .map_err(transient)?
+                .is_some_and(|b| !b.status.is_terminal())
+        };
+        if holder_live {
+            return Ok(());
+        }
         match self.client.stop(&app).await {
             Ok(()) => {
-                self.set_slot(&slot.id, "IDLE", Some(None), None, None, None)
+                // Back in the pool only once the stop is confirmed and no deployment is in
+                // flight (see `drain`). A slot released while deploying had one: stop again
+                // once it is over.
+                let after = (slot.status == "DEPLOYING").then_some(STOP_AFTER_DEPLOYMENT);
+                self.set_slot(&slot.id, "STOPPING", Some(None), None, None, after)
                     .await
                     .map_err(transient)?;
-                self.mirror(&app, "idle").await;
+                self.mirror(&app, "stopping");
             }
             Err(e) => {
                 // The bot is over either way; the recovery job deals with the slot.
@@ -627,7 +849,17 @@ impl Platform for CoolifyPool {
         };
         if slot.status == "DEPLOYING" {
             let Some(dep) = slot.deployment_uuid.clone() else {
-                return Ok(InstanceState::Running);
+                // No deployment to follow: the application tells whether the bot came up.
+                return match self.client.get_application(&app).await.map_err(classify)? {
+                    None => Ok(InstanceState::Gone),
+                    Some(a) if a.state() == AppState::Running => {
+                        self.set_slot_held(&slot.id, &holder, "BUSY", None, None)
+                            .await
+                            .map_err(transient)?;
+                        Ok(InstanceState::Running)
+                    }
+                    Some(_) => Ok(InstanceState::Running),
+                };
             };
             return match self.client.deployment(&dep).await.map_err(classify)? {
                 Some(DeploymentState::Finished) => {
@@ -637,19 +869,26 @@ impl Platform for CoolifyPool {
                     Ok(InstanceState::Running)
                 }
                 Some(DeploymentState::Queued | DeploymentState::InProgress) => Ok(InstanceState::Running),
-                Some(other) => {
-                    let msg = format!("Coolify deployment ended {other:?}");
-                    self.set_slot_held(&slot.id, &holder, "ERROR", None, Some(&msg))
+                other => {
+                    // Nothing runs for the bot: the slot drains (a failed deployment leaves
+                    // the application stopped) and the bot is retried like any transient
+                    // deploy failure.
+                    let msg = match other {
+                        Some(state) => format!("the Coolify deployment ended {}", deployment_word(&state)),
+                        None => "Coolify has no record of the deployment (its queue was full)".to_string(),
+                    };
+                    let mut tx = self.db.begin_write().await.map_err(transient)?;
+                    let release = slots::SlotUpdate {
+                        status: "STOPPING",
+                        bot: Some(None),
+                        error: Some(&msg),
+                        ..Default::default()
+                    };
+                    slots::update_held(&mut tx, &slot.id, &holder, release, meeboter_db::now())
                         .await
                         .map_err(transient)?;
-                    Ok(InstanceState::Stopped { reason: msg })
-                }
-                None => {
-                    let msg = "Coolify has no record of the deployment (its queue was full)".to_string();
-                    self.set_slot_held(&slot.id, &holder, "ERROR", None, Some(&msg))
-                        .await
-                        .map_err(transient)?;
-                    Ok(InstanceState::Stopped { reason: msg })
+                    tx.commit().await.map_err(transient)?;
+                    Ok(InstanceState::DeployFailed { reason: msg })
                 }
             };
         }
@@ -676,7 +915,7 @@ impl Platform for CoolifyPool {
     }
 
     fn observe_interval(&self) -> Duration {
-        OBSERVE_EVERY
+        self.observe_every
     }
 
     async fn maintain(&self) {
@@ -685,6 +924,12 @@ impl Platform for CoolifyPool {
         {
             tracing::warn!(error = %e, "could not keep the Coolify pool's idle minimum");
         }
+        if due(&self.last_drain, DRAIN_EVERY)
+            && let Err(e) = self.drain().await
+        {
+            tracing::warn!(error = %e, "could not drain stopping Coolify slots");
+        }
+        self.flush_mirrors().await;
         if due(
             &self.last_recovery,
             Duration::from_secs(self.settings.recovery_interval_secs),
@@ -699,6 +944,11 @@ impl Platform for CoolifyPool {
         let counts = slots::counts(&mut conn, PLATFORM).await.ok()?;
         let get = |s: &str| counts.iter().find(|(k, _)| k == s).map(|(_, n)| *n).unwrap_or(0);
         let total: i64 = counts.iter().map(|(_, n)| n).sum();
-        Some((total, get("IDLE"), get("DEPLOYING") + get("BUSY"), get("ERROR")))
+        Some((
+            total,
+            get("IDLE"),
+            get("DEPLOYING") + get("BUSY") + get("STOPPING"),
+            get("ERROR"),
+        ))
     }
 }

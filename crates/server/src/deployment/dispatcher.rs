@@ -19,6 +19,11 @@ pub const MAX_DEPLOY_ATTEMPTS: i64 = 3;
 /// A platform call that takes longer than this counts as a transient failure.
 const DEPLOY_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
 
+/// How long a bot waits in the queue after its `attempt`-th deployment failed transiently.
+pub fn retry_delay(attempt: i64) -> Duration {
+    Duration::seconds(5 * (1 << (attempt - 1).clamp(0, 6)))
+}
+
 /// A bot claimed for deployment.
 struct Claimed {
     bot: BotRecord,
@@ -122,7 +127,27 @@ async fn launch(state: &AppState, slot: &PlatformSlot, claimed: Claimed) -> DbRe
     let mut tx = state.db.begin_write().await?;
     let ok = match result {
         Ok(launched) => {
-            bots::set_deployment(&mut tx, &bot.id, slot.platform.name(), Some(&launched.identifier), now).await?;
+            let recorded =
+                bots::set_deployment(&mut tx, &bot.id, slot.platform.name(), Some(&launched.identifier), now).await?;
+            if !recorded {
+                // The bot was deleted while the platform call ran: its release job knew no
+                // identifier, so the instance is released from here (the job outlives the
+                // bot and counts against capacity until the instance is stopped).
+                meeboter_db::jobs::enqueue_release(
+                    &mut tx,
+                    &bot.id,
+                    Some(slot.platform.name()),
+                    Some(&launched.identifier),
+                    "deleted during launch",
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                state.deployer.wake();
+                state.heartbeats.forget(&bot.id);
+                tracing::info!(bot.id = %bot.id, platform = slot.platform.name(), "bot deleted during launch; stopping its instance");
+                return Ok(false);
+            }
             // The bot may have ended while the platform call ran (it can be that fast, or
             // time out): its release job then knew no identifier, so release it from here.
             if bots::find_any(&mut tx, &bot.id)
@@ -145,15 +170,19 @@ async fn launch(state: &AppState, slot: &PlatformSlot, claimed: Claimed) -> DbRe
             tracing::info!(bot.id = %bot.id, platform = slot.platform.name(), latency_ms, "bot deployed");
             true
         }
+        Err(_) if bots::find_any(&mut tx, &bot.id).await?.is_none() => {
+            // Deleted meanwhile and nothing was started: nothing to record or release.
+            false
+        }
         Err(PlatformError::Transient(msg)) if attempt < MAX_DEPLOY_ATTEMPTS => {
-            let retry_in = Duration::seconds(5 * (1 << (attempt - 1).clamp(0, 6)));
+            let retry_in = retry_delay(attempt);
             let data = json!({"platform": slot.platform.name(), "attempt": attempt, "error": msg, "retryInSecs": retry_in.num_seconds()});
             events::insert(&mut tx, &bot.id, "deploy_retry", &data, now).await?;
             lifecycle::transition(
                 &mut tx,
                 &bot.id,
                 BotStatus::Queued,
-                Some("deploy_retry"),
+                Some(sub_code::DEPLOY_RETRY),
                 Some(&msg),
                 now,
             )

@@ -68,14 +68,17 @@ impl Deployer {
         for kind in &config.platforms.order {
             let slot = match kind {
                 PlatformKind::Local => PlatformSlot {
-                    platform: Arc::new(LocalPlatform::new(
-                        config
-                            .local_bot_command
-                            .clone()
-                            .unwrap_or_else(LocalPlatform::default_command),
-                        Duration::from_secs(config.local_stop_grace_secs),
-                        sink.clone(),
-                    )),
+                    platform: Arc::new(
+                        LocalPlatform::new(
+                            config
+                                .local_bot_command
+                                .clone()
+                                .unwrap_or_else(LocalPlatform::default_command),
+                            Duration::from_secs(config.local_stop_grace_secs),
+                            sink.clone(),
+                        )
+                        .with_installation(installation),
+                    ),
                     limit: config.local_bot_limit,
                 },
                 PlatformKind::Coolify => {

@@ -7,6 +7,7 @@
 //!   if it was never started — so no bot is lost and none is started twice.
 
 use crate::AppState;
+use crate::deployment::dispatcher;
 use crate::lifecycle::{self, TransitionOutcome};
 use chrono::Duration;
 use meeboter_core::BotStatus;
@@ -52,6 +53,13 @@ pub async fn reconcile_once(state: &AppState) -> DbResult<usize> {
                 Some(identifier) => {
                     let reason = match observed.get(&identifier) {
                         None | Some(InstanceState::Running) => continue,
+                        Some(InstanceState::DeployFailed { reason }) if status == BotStatus::Deploying => {
+                            if retry_deploy(state, &bot_id, name, attempt, reason).await? {
+                                changed += 1;
+                            }
+                            continue;
+                        }
+                        Some(InstanceState::DeployFailed { reason }) => reason.clone(),
                         Some(InstanceState::Stopped { reason }) => reason.clone(),
                         Some(InstanceState::Gone) => format!("the {name} platform has no trace of the bot"),
                     };
@@ -77,7 +85,7 @@ pub async fn reconcile_once(state: &AppState) -> DbResult<usize> {
                         }
                         Ok(None) => {
                             let msg = "the deployment was interrupted before the bot started; queued again";
-                            if apply(state, &bot_id, BotStatus::Queued, "deploy_interrupted", msg).await? {
+                            if apply(state, &bot_id, BotStatus::Queued, sub_code::DEPLOY_INTERRUPTED, msg).await? {
                                 changed += 1;
                             }
                         }
@@ -147,6 +155,46 @@ pub async fn sweep_orphans(state: &AppState, holder: &str) -> DbResult<usize> {
         }
     }
     Ok(stopped)
+}
+
+/// A deployment the platform could not bring up is a transient deploy failure: queued
+/// again with the dispatcher's backoff while attempts remain, then `FATAL/deploy_failed`.
+async fn retry_deploy(state: &AppState, bot_id: &str, platform: &str, attempt: i64, reason: &str) -> DbResult<bool> {
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    let outcome = if attempt < dispatcher::MAX_DEPLOY_ATTEMPTS {
+        let retry_in = dispatcher::retry_delay(attempt);
+        let outcome = lifecycle::transition(
+            &mut tx,
+            bot_id,
+            BotStatus::Queued,
+            Some(sub_code::DEPLOY_RETRY),
+            Some(reason),
+            now,
+        )
+        .await?;
+        if matches!(outcome, Some(TransitionOutcome::Applied(_))) {
+            let data = serde_json::json!({"platform": platform, "attempt": attempt, "error": reason, "retryInSecs": retry_in.num_seconds()});
+            meeboter_db::events::insert(&mut tx, bot_id, "deploy_retry", &data, now).await?;
+            bots::defer_deployment(&mut tx, bot_id, now + retry_in).await?;
+            tracing::warn!(bot.id = %bot_id, attempt, error = %reason, "deployment failed; will retry");
+        }
+        outcome
+    } else {
+        let msg = format!("{reason} (after {attempt} attempts)");
+        lifecycle::transition(
+            &mut tx,
+            bot_id,
+            BotStatus::Fatal,
+            Some(sub_code::DEPLOY_FAILED),
+            Some(&msg),
+            now,
+        )
+        .await?
+    };
+    tx.commit().await?;
+    state.heartbeats.forget(bot_id);
+    Ok(matches!(outcome, Some(TransitionOutcome::Applied(_))))
 }
 
 async fn apply(state: &AppState, bot_id: &str, to: BotStatus, code: &str, message: &str) -> DbResult<bool> {

@@ -579,25 +579,29 @@ pub async fn delete_bot(
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&id, "bot")?;
     let mut tx = state.db.begin_write().await?;
-    let bot = bots::find(&mut tx, &caller.account_id, &id)
+    // Deleted first, its deployment read back under the delete's row lock: a launch that
+    // records its identifier at the same moment either committed before (seen here) or
+    // finds the bot gone and releases the instance itself (see the dispatcher).
+    let (status, platform, identifier) = bots::delete_returning(&mut tx, &caller.account_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("bot"))?;
-    // A live deployed bot is stopped first: the release job outlives the bot's rows.
-    if !bot.status.is_terminal() && bot.deployment_platform.is_some() {
+    // A live deployed bot is stopped: the release job outlives the bot's rows.
+    if !status.is_terminal() && platform.is_some() {
         meeboter_db::jobs::enqueue_release(
             &mut tx,
-            &bot.id,
-            bot.deployment_platform.as_deref(),
-            bot.deployment_identifier.as_deref(),
+            &id,
+            platform.as_deref(),
+            identifier.as_deref(),
             "deleted",
             state.now(),
         )
         .await?;
     }
-    bots::delete(&mut tx, &caller.account_id, &id).await?;
     tx.commit().await.map_err(DbError::from)?;
-    // A live bot's open command poll hears at once that its token is gone.
+    // A live bot's open command poll hears at once that its token is gone; its instance is
+    // stopped now.
     state.heartbeats.forget(&id);
+    state.deployer.wake();
     tracing::info!(bot.id = %id, account.id = %caller.account_id, "bot deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -100,7 +100,8 @@ pub struct Infrastructure {
 #[serde(rename_all = "camelCase")]
 pub struct SlotView {
     pub name: String,
-    /// `CREATING`, `IDLE`, `DEPLOYING`, `BUSY`, `ERROR` or `RETIRING`.
+    /// `CREATING`, `IDLE`, `DEPLOYING`, `BUSY`, `STOPPING` (released, not yet confirmed stopped
+    /// with no deployment in flight) or `ERROR`.
     pub status: String,
     pub bot_id: Option<String>,
     pub application_uuid: Option<String>,

@@ -25,6 +25,7 @@ fn settings(fake: &CoolifyFake, min_idle: u32) -> CoolifySettings {
         slot_memory: Some("2048m".into()),
         recovery_interval_secs: 3600,
         request_timeout_secs: 15,
+        mirror_descriptions: false,
     }
 }
 
@@ -155,13 +156,20 @@ async fn recovery_resets_error_slots_replaces_repeat_failures_and_forgets_vanish
     let slots = meeboter_db::slots::list(&mut conn, "coolify").await.unwrap();
     assert_eq!(slots.len(), 2);
     assert!(slots.iter().all(|s| s.status == "IDLE"));
-    // An ERROR slot whose application answers is reset to IDLE.
+    // An ERROR slot whose application answers is stopped, and IDLE again once Coolify
+    // confirms the stop with no deployment in flight.
     app.sql(&format!(
         "UPDATE pool_slots SET status = 'ERROR', error = 'stop failed' WHERE id = '{}'",
         slots[0].id
     ))
     .await;
     pool.recover().await.unwrap();
+    let s0 = meeboter_db::slots::find(&mut conn, &slots[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s0.status, "STOPPING");
+    pool.drain().await.unwrap();
     let s0 = meeboter_db::slots::find(&mut conn, &slots[0].id)
         .await
         .unwrap()
@@ -214,7 +222,7 @@ async fn recovery_resets_error_slots_replaces_repeat_failures_and_forgets_vanish
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bot_lifecycle_costs_at_most_six_coolify_calls() {
+async fn a_bot_lifecycle_costs_at_most_eight_coolify_calls_two_on_the_deploy_path() {
     let fake = CoolifyFake::start("coolify-token").await;
     run_bots_on_start(&fake);
     let f = fake.clone();
@@ -263,9 +271,97 @@ async fn a_bot_lifecycle_costs_at_most_six_coolify_calls() {
         .iter()
         .filter(|c| !c.contains("/applications/dockerimage") && !c.ends_with(" /applications"))
         .collect();
-    assert!(lifecycle.len() <= 6, "{} Coolify calls: {lifecycle:?}", lifecycle.len());
+    assert!(lifecycle.len() <= 8, "{} Coolify calls: {lifecycle:?}", lifecycle.len());
     assert!(lifecycle.iter().any(|c| c.starts_with("POST") && c.ends_with("/start")));
     assert!(lifecycle.iter().any(|c| c.starts_with("POST") && c.ends_with("/stop")));
+    // The deploy path is two calls: the environment, then the start. No description mirror
+    // (COOLIFY_MIRROR_DESCRIPTIONS is off by default), there or anywhere.
+    let deploy_path: Vec<&&String> = lifecycle.iter().take_while(|c| !c.ends_with("/start")).collect();
+    assert_eq!(
+        deploy_path,
+        vec![&&format!("PATCH /applications/{slot_app}/envs/bulk")],
+        "{lifecycle:?}"
+    );
+    assert!(
+        !fake
+            .calls()
+            .iter()
+            .any(|c| c == &format!("PATCH /applications/{slot_app}")),
+        "no description PATCH: {lifecycle:?}"
+    );
+}
+
+/// With `COOLIFY_MIRROR_DESCRIPTIONS` on, the slot's state reaches its description — in the
+/// background, coalesced (one PATCH per state actually sent, never on the deploy path).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn descriptions_are_mirrored_in_the_background_when_asked() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    run_bots_on_start(&fake);
+    let f = fake.clone();
+    let mut app = TestApp::spawn_full(
+        |_| {},
+        move |s| {
+            s.clock = Arc::new(meeboter_server::clock::SystemClock);
+            let mut settings = settings(&f, 1);
+            settings.mirror_descriptions = true;
+            let pool = CoolifyPool::new(s.db.clone(), settings, 1);
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
+                platform: Arc::new(pool),
+                limit: 1,
+            }]));
+        },
+    )
+    .await;
+    app.start_workers();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while app.get(&app.admin_key, "/api/bots/pool-stats").await.body["idle"] != 1 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let slot_app = fake.app_uuids()[0].clone();
+    let id = app
+        .create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    until_terminal(&app, &id, 30).await;
+    loop {
+        let stats = app.get(&app.admin_key, "/api/bots/pool-stats").await.body;
+        if stats["idle"] == 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{stats}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let calls = fake.calls();
+    let start = calls
+        .iter()
+        .position(|c| c == &format!("POST /applications/{slot_app}/start"))
+        .unwrap();
+    assert_eq!(
+        calls[start - 1],
+        format!("PATCH /applications/{slot_app}/envs/bulk"),
+        "nothing between the environment and the start"
+    );
+    let patches = calls
+        .iter()
+        .filter(|c| *c == &format!("PATCH /applications/{slot_app}"))
+        .count();
+    assert!((1..=4).contains(&patches), "{patches} description PATCHes: {calls:?}");
+    let all = fake.app_uuids();
+    assert_eq!(all.len(), 1);
+    let list = reqwest::Client::new()
+        .get(format!("{}/applications/{slot_app}", fake.base_url))
+        .bearer_auth("coolify-token")
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    assert_eq!(list["description"], "meeboter pool slot — idle", "{list}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -659,16 +755,46 @@ async fn a_slot_stuck_deploying_fails_its_bot_and_returns_to_the_pool() {
     app.advance_and_monitor(61).await;
     let bot = app.bot_resource(id).await;
     assert_eq!(history(&bot).last().unwrap(), "FATAL/deploy_timeout", "{bot}");
-    // ...and the slot is stopped and back in the pool.
+    // ...and the slot is stopped, but not idle while its deployment is still queued: that
+    // deployment would start the container after the stop.
     meeboter_server::deployment::releaser::release_once(&app.state)
         .await
         .unwrap();
-    let slot = meeboter_db::slots::find(&mut conn, &slot.id).await.unwrap().unwrap();
-    assert_eq!((slot.status.as_str(), slot.bot_id.as_deref()), ("IDLE", None));
     assert!(
         fake.calls().contains(&format!("POST /applications/{app_uuid}/stop")),
         "the application was stopped"
     );
+    let slot = meeboter_db::slots::find(&mut conn, &slot.id).await.unwrap().unwrap();
+    assert_eq!((slot.status.as_str(), slot.bot_id.as_deref()), ("STOPPING", None));
+    pool_drain(&app).await;
+    let again = meeboter_db::slots::find(&mut conn, &slot.id).await.unwrap().unwrap();
+    assert_eq!(again.status, "STOPPING", "still deploying");
+    // Coolify's queue moves: the deployment finishes, the application is stopped again
+    // and only then is the slot back in the pool.
+    fake.control(|c| c.queued_for = Duration::ZERO);
+    let stops = || {
+        fake.calls()
+            .iter()
+            .filter(|c| *c == &format!("POST /applications/{app_uuid}/stop"))
+            .count()
+    };
+    let before = stops();
+    for _ in 0..3 {
+        pool_drain(&app).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(stops(), before + 1, "stopped again after the deployment");
+    let slot = meeboter_db::slots::find(&mut conn, &slot.id).await.unwrap().unwrap();
+    assert_eq!((slot.status.as_str(), slot.bot_id.as_deref()), ("IDLE", None));
+}
+
+/// Runs the pool's drain pass (the test's only platform is the pool).
+async fn pool_drain(app: &TestApp) {
+    let pool = app.state.deployer.slots()[0].platform.clone();
+    // Reached through the trait object: drain runs in `maintain` (at most every 2 s), which
+    // also scales and recovers (nothing to do for either here).
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    meeboter_platforms::Platform::maintain(pool.as_ref()).await;
 }
 
 #[tokio::test]
@@ -704,4 +830,211 @@ async fn surplus_idle_slots_are_retired_after_their_ttl() {
         left.iter()
             .all(|s| fake.app_uuids().contains(s.application_uuid.as_ref().unwrap()))
     );
+}
+
+/// Waits until `id` is terminal; returns its resource.
+async fn until_terminal(app: &TestApp, id: &str, secs: u64) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let bot = app.bot_resource(id).await;
+        if bot["status"] == "ENDED" || bot["status"] == "FATAL" {
+            return bot;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{id} not over: {bot}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// #17 item 8: bot A is deleted while its Coolify deployment runs (deployments take
+/// seconds here, as on a real Coolify); bot B, created at once, must not get the slot
+/// while that deployment still runs ("already queued" would leave B waiting for
+/// `deploy_timeout` while the container comes up with A's environment). With one slot, B
+/// gets the same application only once it truly stopped, and runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slot_is_reused_only_after_the_deleted_bots_deployment_is_over_and_stopped() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    fake.control(|c| {
+        c.queued_for = Duration::from_millis(800);
+        c.in_progress_for = Duration::from_secs(4);
+        c.starting_for = Duration::from_millis(200);
+        c.stopping_for = Duration::from_millis(500);
+    });
+    let starts = run_and_record_bots(&fake, "0.5");
+    let f = fake.clone();
+    let mut app = TestApp::spawn_full(
+        |_| {},
+        move |s| {
+            s.clock = Arc::new(meeboter_server::clock::SystemClock);
+            let pool = CoolifyPool::new(s.db.clone(), settings(&f, 1), 1);
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
+                platform: Arc::new(pool),
+                limit: 1,
+            }]));
+        },
+    )
+    .await;
+    app.start_workers();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while app.get(&app.admin_key, "/api/bots/pool-stats").await.body["idle"] != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "no idle slot");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let slot_app = fake.app_uuids()[0].clone();
+    let a = app
+        .create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A's deployment is under way (queued, then in progress for 4 s)...
+    while fake.deployments_of(&slot_app).is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "A never deployed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(fake.deployments_of(&slot_app)[0].status, "in_progress");
+    // ...when A is deleted and B created.
+    assert_eq!(app.delete(&app.admin_key, &format!("/api/bots/{a}")).await.status, 204);
+    let b = app
+        .create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bot = until_terminal(&app, &b, 60).await;
+    let h = history(&bot);
+    assert_eq!(h.last().unwrap(), "ENDED/meeting_ended", "{h:?}");
+    assert!(h.contains(&"IN_CALL".to_string()), "B ran: {h:?}");
+    let retries = app
+        .get(&app.admin_key, &format!("/api/bots/{b}/events?type=deploy_retry"))
+        .await;
+    assert_eq!(retries.body["events"], json!([]), "B was never started on a busy slot");
+
+    // B's deployment was queued only after A's had finished and its container was stopped.
+    let deployments = fake.deployments_of(&slot_app);
+    assert_eq!(deployments.len(), 2, "{deployments:?}");
+    let (dep_a, dep_b) = (&deployments[0], &deployments[1]);
+    assert_eq!(dep_a.env["BOT_ID"], a);
+    assert_eq!(dep_b.env["BOT_ID"], b);
+    let a_up = dep_a.up_at.expect("A's deployment finished and came up, as on Coolify");
+    assert!(dep_b.created > a_up, "B queued after A's deployment was over");
+    let stop_after_a = fake
+        .timed_calls()
+        .iter()
+        .any(|(t, c)| *t >= a_up && *t < dep_b.created && c == &format!("POST /applications/{slot_app}/stop"));
+    assert!(stop_after_a, "A's late container was stopped before B was started");
+    // A's container did come up (with A's environment) but could not act: its bot is gone
+    // and the token refused; only B's token ever reached the server as a running bot.
+    let started: Vec<String> = starts.lock().unwrap().iter().map(|(id, _)| id.clone()).collect();
+    assert!(started.contains(&a) && started.contains(&b), "{started:?}");
+    assert_eq!(app.get(&app.admin_key, &format!("/api/bots/{a}")).await.status, 404);
+    // And the slot is back in the pool.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let stats = app.get(&app.admin_key, "/api/bots/pool-stats").await.body;
+        if stats["idle"] == 1 && stats["total"] == 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "slot not returned: {stats}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// #17 item 9: a Coolify deployment that fails is a transient deploy failure: the bot is
+/// queued again with backoff and, after the attempts, ends `FATAL/deploy_failed` (not
+/// `platform_stopped`); a later attempt that succeeds runs normally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_coolify_deployments_are_retried_then_fail_the_bot_deploy_failed() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    run_bots_on_start(&fake);
+    let f = fake.clone();
+    let mut app = TestApp::spawn_full(
+        |_| {},
+        move |s| {
+            s.clock = Arc::new(meeboter_server::clock::SystemClock);
+            let pool =
+                CoolifyPool::new(s.db.clone(), settings(&f, 0), 1).with_observe_interval(Duration::from_millis(200));
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
+                platform: Arc::new(pool),
+                limit: 1,
+            }]));
+        },
+    )
+    .await;
+    app.start_workers();
+    // Every attempt fails: three attempts, then deploy_failed.
+    fake.control(|c| c.fail_next_deployments = 3);
+    let doomed = app
+        .create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bot = until_terminal(&app, &doomed, 60).await;
+    let h = history(&bot);
+    assert_eq!(
+        h,
+        vec![
+            "QUEUED",
+            "DEPLOYING",
+            "QUEUED/deploy_retry",
+            "DEPLOYING",
+            "QUEUED/deploy_retry",
+            "DEPLOYING",
+            "FATAL/deploy_failed"
+        ],
+        "{bot}"
+    );
+    assert!(bot.to_string().contains("the Coolify deployment ended failed"), "{bot}");
+    // The first attempt fails, the second runs.
+    fake.control(|c| c.fail_next_deployments = 1);
+    let lucky = app
+        .create_bot(&app.admin_key, json!({"meetingUrl": "https://zoom.us/j/123456789"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let bot = until_terminal(&app, &lucky, 60).await;
+    let h = history(&bot);
+    assert_eq!(
+        h[..4],
+        ["QUEUED", "DEPLOYING", "QUEUED/deploy_retry", "DEPLOYING"],
+        "{h:?}"
+    );
+    assert_eq!(h.last().unwrap(), "ENDED/meeting_ended", "{h:?}");
+}
+
+/// #17 item 8: a `DEPLOYING` slot without a deployment uuid is observed through its
+/// application: running → `BUSY`; not yet → still deploying (never "running" blindly).
+#[tokio::test]
+async fn a_deploying_slot_without_a_deployment_uuid_is_observed_through_its_application() {
+    let fake = CoolifyFake::start("coolify-token").await;
+    let app = TestApp::spawn().await;
+    let pool = CoolifyPool::new(app.db.clone(), settings(&fake, 1), 2);
+    meeboter_platforms::Platform::maintain(&pool).await;
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    let slot = meeboter_db::slots::list(&mut conn, "coolify").await.unwrap().remove(0);
+    let app_uuid = slot.application_uuid.clone().unwrap();
+    app.sql(&format!(
+        "UPDATE pool_slots SET status = 'DEPLOYING', bot_id = 'bot-x', deployment_uuid = NULL WHERE id = '{}'",
+        slot.id
+    ))
+    .await;
+    // Not started yet: exited, so still deploying.
+    let seen = meeboter_platforms::Platform::observe(&pool, &slot.id).await.unwrap();
+    assert_eq!(seen, meeboter_platforms::InstanceState::Running);
+    let s = meeboter_db::slots::find(&mut conn, &slot.id).await.unwrap().unwrap();
+    assert_eq!(s.status, "DEPLOYING");
+    // Started (by anyone): once the application runs, the slot is BUSY.
+    let client = meeboter_platforms::coolify::CoolifyClient::new(&fake.base_url, "coolify-token");
+    client.start(&app_uuid).await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !fake.status_of(&app_uuid).unwrap().starts_with("running") {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seen = meeboter_platforms::Platform::observe(&pool, &slot.id).await.unwrap();
+    assert_eq!(seen, meeboter_platforms::InstanceState::Running);
+    let s = meeboter_db::slots::find(&mut conn, &slot.id).await.unwrap().unwrap();
+    assert_eq!(s.status, "BUSY");
 }

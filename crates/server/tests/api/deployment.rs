@@ -392,7 +392,9 @@ async fn two_hundred_concurrent_creates_respect_a_limit_of_ten_with_real_process
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (done,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM deployment_jobs WHERE status = 'done'")
+    // Every bot's release ran (a bot that ended before its launch was recorded has two: the
+    // end's, which knew no identifier, and the launch's "ended during launch").
+    let (done,): (i64,) = sqlx::query_as("SELECT COUNT(DISTINCT bot_id) FROM deployment_jobs WHERE status = 'done'")
         .fetch_one(app.db.pool())
         .await
         .unwrap();
@@ -427,4 +429,135 @@ async fn a_bot_process_that_dies_without_reporting_is_failed() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(bot_processes(&[id]), 0);
+}
+
+/// #17 item 10: a bot deleted while it deploys is stopped, always. Each pair creates a bot
+/// and deletes it a moment later, so deletions land before, during and after the launch.
+/// The "bot" is a process that never reports (a token refused would not make it exit), so
+/// only a release can end it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bots_deleted_while_deploying_leave_no_process_and_free_their_capacity() {
+    let (limit, pairs) = (50u32, 40usize);
+    let mut app = TestApp::spawn_full(
+        |_| {},
+        move |s| {
+            s.clock = Arc::new(meeboter_server::clock::SystemClock);
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
+                platform: Arc::new(LocalPlatform::new(
+                    vec!["sleep".into(), "120".into()],
+                    Duration::from_secs(2),
+                    None,
+                )),
+                limit,
+            }]));
+        },
+    )
+    .await;
+    app.start_workers();
+    let app = &app;
+    let runs = (0..pairs).map(|i| async move {
+        let created = app.post(&app.admin_key, "/api/bots", json!({"meetingUrl": ZOOM})).await;
+        assert_eq!(created.status, 201);
+        let id = created.body["id"].as_str().unwrap().to_string();
+        // Most deletions land within the first 60 ms (before or during the launch), some
+        // later (after it).
+        let wait = if i % 4 == 3 {
+            300 + i as u64 * 20
+        } else {
+            (i as u64 * 7) % 60
+        };
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let deleted = app.delete(&app.admin_key, &format!("/api/bots/{id}")).await;
+        assert_eq!(deleted.status, 204, "{}", deleted.body);
+        id
+    });
+    let ids: Vec<String> = futures::future::join_all(runs).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let (pending,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM deployment_jobs WHERE status = 'pending'")
+            .fetch_one(app.db.pool())
+            .await
+            .unwrap();
+        let running = bot_processes(&ids);
+        if pending == 0 && running == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{running} processes of deleted bots still run, {pending} release jobs pending"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut conn = app.db.pool().acquire().await.unwrap();
+    assert_eq!(meeboter_db::bots::capacity_in_use(&mut conn, "local").await.unwrap(), 0);
+    let (launched,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM deployment_jobs WHERE kind = 'release' AND identifier IS NOT NULL AND status = 'done'",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert!(launched > 0, "some bots were launched before their deletion");
+    let (failed,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM deployment_jobs WHERE status = 'failed'")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(failed, 0);
+    // Still nothing running a moment later (nothing launched after the check).
+    drop(conn);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(bot_processes(&ids), 0);
+}
+
+/// The orphan sweep catches a local bot process no live bot owns (e.g. a launch whose bot
+/// was deleted and whose release was lost) — this installation's only: a process another
+/// installation started on the same machine is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_orphan_sweep_stops_this_installations_local_processes_no_bot_owns() {
+    let ours = Arc::new(
+        LocalPlatform::new(vec!["sleep".into(), "120".into()], Duration::from_secs(2), None)
+            .with_installation(&format!("inst-{}", uuid::Uuid::now_v7().simple())),
+    );
+    let theirs = LocalPlatform::new(vec!["sleep".into(), "120".into()], Duration::from_secs(2), None)
+        .with_installation(&format!("other-{}", uuid::Uuid::now_v7().simple()));
+    let platform = ours.clone();
+    let app = TestApp::spawn_full(
+        |_| {},
+        move |s| {
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot { platform, limit: 5 }]));
+        },
+    )
+    .await;
+    let launch = |bot: &str| meeboter_platforms::BotLaunch {
+        bot_id: bot.to_string(),
+        attempt: 1,
+        env: Default::default(),
+    };
+    let ghost = format!("ghost-{}", uuid::Uuid::now_v7().simple());
+    let neighbour = format!("neighbour-{}", uuid::Uuid::now_v7().simple());
+    use meeboter_platforms::Platform;
+    ours.deploy(&launch(&ghost)).await.unwrap();
+    let other = theirs.deploy(&launch(&neighbour)).await.unwrap();
+    // The marker shows in /proc once the child exec'd.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while bot_processes(std::slice::from_ref(&ghost)) == 0 || bot_processes(std::slice::from_ref(&neighbour)) == 0 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let listed = ours.instances().await.unwrap().unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].bot_id, ghost);
+    let stopped = reconciler::sweep_orphans(&app.state, "test").await.unwrap();
+    assert_eq!(stopped, 1);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while bot_processes(std::slice::from_ref(&ghost)) > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the orphan still runs");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        bot_processes(std::slice::from_ref(&neighbour)),
+        1,
+        "another installation's process is left alone"
+    );
+    theirs.stop(&other.identifier).await.unwrap();
 }
