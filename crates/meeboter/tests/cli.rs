@@ -560,11 +560,7 @@ fn serve_reports_what_bots_would_miss_in_readyz_and_the_infrastructure_page() {
     let path = empty_bin.display().to_string();
     let (mut child, addr, lines) =
         start_server_with(dir.path(), &[("MEEBOTER_LISTEN", "127.0.0.1:0"), ("PATH", &path)]);
-    let key = lines
-        .iter()
-        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
-        .expect("admin key printed on first start")
-        .to_string();
+    let key = common::admin_key(&lines);
     // Logged at start, before the server says it is serving.
     assert!(
         lines
@@ -656,11 +652,7 @@ fn every_sub_code_is_documented() {
 fn first_start_prints_an_admin_key_once_and_serves_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, addr, lines) = start_server(dir.path());
-    let key = lines
-        .iter()
-        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
-        .expect("admin key printed on first start")
-        .to_string();
+    let key = common::admin_key(&lines);
     assert!(
         dir.path().join("meeboter.db").exists(),
         "default SQLite file in the working directory"
@@ -707,11 +699,7 @@ fn kill_dash_nine_mid_burst_loses_no_bot_and_starts_none_twice() {
         ("MONITOR_INTERVAL_SECS", "1"),
     ];
     let (mut first, _, lines) = start_server_with(dir.path(), &env);
-    let key = lines
-        .iter()
-        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
-        .expect("admin key")
-        .to_string();
+    let key = common::admin_key(&lines);
     let client = reqwest::Client::new();
     let total = 30;
     let ids: Vec<String> = runtime.block_on(async {
@@ -861,11 +849,7 @@ fn kill_dash_nine_mid_coolify_deploy_leaves_a_consistent_pool() {
         ("DEPLOY_TIMEOUT_SECS", "60"),
     ];
     let (mut first, _, lines) = start_server_with(dir.path(), &env);
-    let key = lines
-        .iter()
-        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
-        .expect("admin key")
-        .to_string();
+    let key = common::admin_key(&lines);
     let client = reqwest::Client::new();
     let total = 12;
     runtime.block_on(async {
@@ -982,11 +966,7 @@ fn a_real_bot_joins_the_servers_test_meeting_and_leaves_on_request() {
         ("MONITOR_INTERVAL_SECS", "1"),
     ];
     let (mut server, _, lines) = start_server_with(dir.path(), &env);
-    let key = lines
-        .iter()
-        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
-        .expect("admin key")
-        .to_string();
+    let key = common::admin_key(&lines);
     let client = reqwest::Client::new();
     let meeting = format!("{public}/_test/meeting/meet/abc-defg-hij");
     let get = |path: String| {
@@ -1096,11 +1076,7 @@ fn verify_against(local_bot_command: &str) -> std::process::Output {
         ("MONITOR_INTERVAL_SECS", "1"),
     ];
     let (mut server, _, lines) = start_server_with(dir.path(), &env);
-    let key = lines
-        .iter()
-        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
-        .expect("admin key")
-        .to_string();
+    let key = common::admin_key(&lines);
     let out = meeboter()
         .args(["verify", "--url", &public, "--key", &key, "--timeout-secs", "90"])
         .output()

@@ -74,6 +74,15 @@ pub fn start_server_with(dir: &std::path::Path, env: &[(&str, &str)]) -> (std::p
     panic!("server did not start: {lines:?}");
 }
 
+/// The admin key a first start printed among `lines` (its stderr).
+pub fn admin_key(lines: &[String]) -> String {
+    lines
+        .iter()
+        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
+        .unwrap_or_else(|| panic!("no admin key printed on first start: {lines:?}"))
+        .to_string()
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -123,11 +132,7 @@ impl Server {
         ];
         let env: Vec<(&str, &str)> = env.iter().chain(extra.iter()).copied().collect();
         let (child, _, lines) = start_server_with(dir.path(), &env);
-        let key = lines
-            .iter()
-            .find_map(|l| l.split_whitespace().find(|w| w.starts_with("mbk_")))
-            .expect("admin key")
-            .to_string();
+        let key = admin_key(&lines);
         Server {
             child,
             public,

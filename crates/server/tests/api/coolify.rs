@@ -7,6 +7,24 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// A server on the wall clock (slots, processes and backoffs all run in real time) whose one
+/// platform is the pool `make` builds on its database, `limit` bots at once, workers running.
+async fn pool_app(limit: u32, make: impl FnOnce(meeboter_db::Db) -> CoolifyPool + Send + 'static) -> TestApp {
+    let mut app = TestApp::spawn_full(
+        |_| {},
+        move |s| {
+            s.clock = Arc::new(meeboter_server::clock::SystemClock);
+            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
+                platform: Arc::new(make(s.db.clone())),
+                limit,
+            }]));
+        },
+    )
+    .await;
+    app.start_workers();
+    app
+}
+
 fn settings(fake: &CoolifyFake, min_idle: u32) -> CoolifySettings {
     CoolifySettings {
         api_url: fake.base_url.clone(),
@@ -54,20 +72,7 @@ async fn bots_run_in_pool_slots_and_slots_return_to_the_pool() {
     let foreign = fake.add_foreign_app("someone-elses-app");
     let limit = 3;
     let f = fake.clone();
-    let mut app = TestApp::spawn_full(
-        |_| {},
-        move |s| {
-            // Real time: slots, processes and backoffs all run on the wall clock here.
-            s.clock = Arc::new(meeboter_server::clock::SystemClock);
-            let pool = CoolifyPool::new(s.db.clone(), settings(&f, 1), limit);
-            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
-                platform: Arc::new(pool),
-                limit,
-            }]));
-        },
-    )
-    .await;
-    app.start_workers();
+    let app = pool_app(limit, move |db| CoolifyPool::new(db, settings(&f, 1), limit)).await;
     let creates = (0..8).map(|_| {
         app.post(
             &app.admin_key,
@@ -226,19 +231,7 @@ async fn a_bot_lifecycle_costs_at_most_eight_coolify_calls_two_on_the_deploy_pat
     let fake = CoolifyFake::start("coolify-token").await;
     run_bots_on_start(&fake);
     let f = fake.clone();
-    let mut app = TestApp::spawn_full(
-        |_| {},
-        move |s| {
-            s.clock = Arc::new(meeboter_server::clock::SystemClock);
-            let pool = CoolifyPool::new(s.db.clone(), settings(&f, 1), 2);
-            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
-                platform: Arc::new(pool),
-                limit: 2,
-            }]));
-        },
-    )
-    .await;
-    app.start_workers();
+    let app = pool_app(2, move |db| CoolifyPool::new(db, settings(&f, 1), 2)).await;
     // Let the idle minimum be created first; its calls are not part of a bot's lifecycle.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while app.get(&app.admin_key, "/api/bots/pool-stats").await.body["idle"] != 1 {
@@ -298,21 +291,12 @@ async fn descriptions_are_mirrored_in_the_background_when_asked() {
     let fake = CoolifyFake::start("coolify-token").await;
     run_bots_on_start(&fake);
     let f = fake.clone();
-    let mut app = TestApp::spawn_full(
-        |_| {},
-        move |s| {
-            s.clock = Arc::new(meeboter_server::clock::SystemClock);
-            let mut settings = settings(&f, 1);
-            settings.mirror_descriptions = true;
-            let pool = CoolifyPool::new(s.db.clone(), settings, 1);
-            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
-                platform: Arc::new(pool),
-                limit: 1,
-            }]));
-        },
-    )
+    let app = pool_app(1, move |db| {
+        let mut settings = settings(&f, 1);
+        settings.mirror_descriptions = true;
+        CoolifyPool::new(db, settings, 1)
+    })
     .await;
-    app.start_workers();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while app.get(&app.admin_key, "/api/bots/pool-stats").await.body["idle"] != 1 {
         assert!(tokio::time::Instant::now() < deadline);
@@ -368,19 +352,7 @@ async fn descriptions_are_mirrored_in_the_background_when_asked() {
 async fn the_idle_minimum_is_filled_in_the_background() {
     let fake = CoolifyFake::start("coolify-token").await;
     let f = fake.clone();
-    let mut app = TestApp::spawn_full(
-        |_| {},
-        move |s| {
-            s.clock = Arc::new(meeboter_server::clock::SystemClock);
-            let pool = CoolifyPool::new(s.db.clone(), settings(&f, 5), 5);
-            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
-                platform: Arc::new(pool),
-                limit: 5,
-            }]));
-        },
-    )
-    .await;
-    app.start_workers();
+    let app = pool_app(5, move |db| CoolifyPool::new(db, settings(&f, 5), 5)).await;
     let filled = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             let stats = app.get(&app.admin_key, "/api/bots/pool-stats").await.body;
@@ -620,19 +592,7 @@ async fn a_hundred_creates_share_twenty_slots_in_order() {
     let starts = run_and_record_bots(&fake, "0.4");
     let limit = 20;
     let f = fake.clone();
-    let mut app = TestApp::spawn_full(
-        |_| {},
-        move |s| {
-            s.clock = Arc::new(meeboter_server::clock::SystemClock);
-            let pool = CoolifyPool::new(s.db.clone(), settings(&f, 1), limit);
-            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
-                platform: Arc::new(pool),
-                limit,
-            }]));
-        },
-    )
-    .await;
-    app.start_workers();
+    let app = pool_app(limit, move |db| CoolifyPool::new(db, settings(&f, 1), limit)).await;
     let creates = (0..100).map(|i| {
         app.post(
             &app.admin_key,
@@ -861,19 +821,7 @@ async fn a_slot_is_reused_only_after_the_deleted_bots_deployment_is_over_and_sto
     });
     let starts = run_and_record_bots(&fake, "0.5");
     let f = fake.clone();
-    let mut app = TestApp::spawn_full(
-        |_| {},
-        move |s| {
-            s.clock = Arc::new(meeboter_server::clock::SystemClock);
-            let pool = CoolifyPool::new(s.db.clone(), settings(&f, 1), 1);
-            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
-                platform: Arc::new(pool),
-                limit: 1,
-            }]));
-        },
-    )
-    .await;
-    app.start_workers();
+    let app = pool_app(1, move |db| CoolifyPool::new(db, settings(&f, 1), 1)).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while app.get(&app.admin_key, "/api/bots/pool-stats").await.body["idle"] != 1 {
         assert!(tokio::time::Instant::now() < deadline, "no idle slot");
@@ -948,20 +896,10 @@ async fn failed_coolify_deployments_are_retried_then_fail_the_bot_deploy_failed(
     let fake = CoolifyFake::start("coolify-token").await;
     run_bots_on_start(&fake);
     let f = fake.clone();
-    let mut app = TestApp::spawn_full(
-        |_| {},
-        move |s| {
-            s.clock = Arc::new(meeboter_server::clock::SystemClock);
-            let pool =
-                CoolifyPool::new(s.db.clone(), settings(&f, 0), 1).with_observe_interval(Duration::from_millis(200));
-            s.deployer = Arc::new(Deployer::new(vec![PlatformSlot {
-                platform: Arc::new(pool),
-                limit: 1,
-            }]));
-        },
-    )
+    let app = pool_app(1, move |db| {
+        CoolifyPool::new(db, settings(&f, 0), 1).with_observe_interval(Duration::from_millis(200))
+    })
     .await;
-    app.start_workers();
     // Every attempt fails: three attempts, then deploy_failed.
     fake.control(|c| c.fail_next_deployments = 3);
     let doomed = app
