@@ -268,6 +268,19 @@ pub fn validate_create_bot_with(
     let transcription = input
         .transcription
         .and_then(|t| validate_transcription(t, input.providers_configured, &mut errors));
+    if let Some(t) = &transcription
+        && t.provider.needs_audio()
+        && recording_mode == RecordingMode::None
+    {
+        errors.push(
+            "transcription.provider",
+            "requires_recording",
+            format!(
+                "the {} provider transcribes the recording's audio: set recordingMode to audio or video",
+                t.provider.as_str()
+            ),
+        );
+    }
 
     match meeting {
         Some(meeting) if errors.is_empty() => Ok(NewBot {

@@ -28,6 +28,11 @@ impl TranscriptionProvider {
     pub fn parse(raw: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|p| p.as_str() == raw)
     }
+
+    /// Whether the server transcribes the recording's audio (not the client's captions).
+    pub fn needs_audio(self) -> bool {
+        self != Self::MeetingCaptions
+    }
 }
 
 /// Which server-side providers are configured (their credentials/URLs are set).
