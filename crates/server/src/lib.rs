@@ -24,6 +24,7 @@ pub mod secrets;
 pub mod session;
 pub mod telemetry;
 pub mod transcription;
+pub mod transcription_worker;
 pub mod webhook_client;
 pub mod workers;
 
