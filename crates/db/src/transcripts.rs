@@ -125,17 +125,26 @@ pub async fn note_captions_unavailable(
 }
 
 /// Bots whose audio transcription can run now: pending, not leased, not waiting for a
-/// retry, and whose recording is assembled (`ready`/`partial`) — or finally unusable.
-pub async fn ids_for_audio(conn: &mut AnyConnection, now: DateTime<Utc>, limit: u32) -> DbResult<Vec<String>> {
+/// retry, and whose recording is assembled (`ready`/`partial`) — or unusable
+/// (`expired`, or `none`/`failed` for a bot that ended before `settled_before`: late
+/// chunks may still arrive until then).
+pub async fn ids_for_audio(
+    conn: &mut AnyConnection,
+    now: DateTime<Utc>,
+    settled_before: DateTime<Utc>,
+    limit: u32,
+) -> DbResult<Vec<String>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT t.bot_id FROM bot_transcripts t JOIN bots b ON b.id = t.bot_id \
          WHERE t.pending_audio = 1 AND b.status IN ('ENDED', 'FATAL') \
          AND (t.lease_until IS NULL OR t.lease_until < $1) AND (t.next_attempt_at IS NULL OR t.next_attempt_at <= $1) \
-         AND b.recording_state IN ('ready', 'partial', 'failed', 'expired', 'none') \
+         AND (b.recording_state IN ('ready', 'partial', 'expired') \
+              OR (b.recording_state IN ('none', 'failed') AND b.ended_at < $2)) \
          ORDER BY t.updated_at LIMIT {}",
         limit.min(100)
     )))
     .bind(to_millis(now))
+    .bind(to_millis(settled_before))
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())

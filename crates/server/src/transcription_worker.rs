@@ -22,6 +22,10 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
 
+/// A bot that ended without a usable recording is given up on after this long (late
+/// chunks may arrive within the late-delivery grace, then assembly takes its time).
+pub const SETTLE: Duration = Duration::minutes(15);
+
 /// Longest audio piece sent in one request.
 pub const PIECE_SECS: u64 = 600;
 
@@ -78,7 +82,7 @@ pub async fn run_once(state: &AppState, tuning: &Tuning) -> DbResult<Report> {
     let now = state.now();
     let ids = {
         let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
-        transcripts::ids_for_audio(&mut conn, now, 10).await?
+        transcripts::ids_for_audio(&mut conn, now, now - SETTLE, 10).await?
     };
     for id in ids {
         let claimed = {
@@ -147,7 +151,7 @@ async fn transcribe(state: &AppState, bot_id: &str, openai: &OpenAiTranscription
             .ok_or_else(|| JobError::Permanent("the bot was deleted".into()))?;
         let recording = media::recording_state(&mut conn, bot_id).await?;
         let mut parts = media::list(&mut conn, bot_id, "recording").await?;
-        parts.sort_by(|a, b| a.label.cmp(&b.label));
+        parts.sort_by_key(|p| p.label.parse::<u32>().unwrap_or(u32::MAX));
         let existing = transcripts::find(&mut conn, bot_id).await?;
         (bot, recording, parts, existing)
     };

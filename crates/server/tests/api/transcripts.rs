@@ -276,3 +276,236 @@ async fn captions_unavailable_falls_back_to_the_audio_provider() {
     .await;
     assert_eq!(ack["ignored"], 1);
 }
+
+// ---- the audio provider (`openai`) after the call ----
+
+use meeboter_server::transcription_worker::{Report, Tuning, run_once};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn fast() -> Tuning {
+    Tuning {
+        request_timeout: std::time::Duration::from_secs(120),
+        retries: 2,
+        backoff: std::time::Duration::from_millis(20),
+        max_attempts: 2,
+        lease: chrono::Duration::minutes(30),
+    }
+}
+
+/// Stores `audio` (any ffmpeg input) as the bot's assembled recording.
+async fn store_recording(app: &TestApp, bot_id: &str, audio: &std::path::Path, duration_ms: i64) {
+    let key = format!("bots/{bot_id}/recordings/recording.mp4");
+    let w = app.state.storage.put_file(&key, audio, "audio/mp4").await.unwrap();
+    let mut tx = app.db.begin_write().await.unwrap();
+    let now = app.state.now();
+    meeboter_db::media::insert(
+        &mut tx,
+        &meeboter_db::media::NewMedia {
+            bot_id,
+            kind: "recording",
+            label: "1",
+            storage_key: &key,
+            content_type: "audio/mp4",
+            size_bytes: w.size as i64,
+            sha256: &w.sha256,
+            duration_ms: Some(duration_ms),
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    meeboter_db::media::transition(&mut tx, bot_id, &["none", "recording", "finishing"], "ready", Some("{}"), now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// `secs` of tone as AAC in MP4 (what an audio recording is).
+fn tone(dir: &std::path::Path, secs: u32) -> std::path::PathBuf {
+    let out = dir.join("tone.mp4");
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!("sine=frequency=440:duration={secs}"))
+        .args(["-c:a", "aac"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    out
+}
+
+/// A bot with `openai` transcription that was in the call and ended; `(id, token)`.
+async fn ended_openai_bot(app: &TestApp, speakers: Value) -> String {
+    let (id, token) = app
+        .deployed_bot(json!({"meetingUrl": ZOOM, "recordingMode": "audio", "transcription": {"provider": "openai", "language": "en"}}))
+        .await;
+    app.report(&token, "IN_CALL", None).await;
+    let t0 = app.state.now().timestamp_millis();
+    let marks: Vec<Value> = speakers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            json!({"type": "active_speaker", "participantId": m[0], "name": m[1], "speaking": m[2],
+                   "at": t0 + m[3].as_i64().unwrap()})
+        })
+        .collect();
+    events(app, &token, Value::Array(marks)).await;
+    app.report(&token, "ENDED", None).await;
+    id
+}
+
+/// A fake OpenAI-compatible endpoint answering from `answers` in turn (last one repeats).
+async fn fake_provider(answers: Vec<(u16, String)>) -> (String, Arc<AtomicUsize>, Arc<std::sync::Mutex<String>>) {
+    use axum::routing::post;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let last_form = Arc::new(std::sync::Mutex::new(String::new()));
+    let (c, f) = (calls.clone(), last_form.clone());
+    let router = axum::Router::new().route(
+        "/v1/audio/transcriptions",
+        post(move |body: axum::body::Bytes| {
+            let (c, f) = (c.clone(), f.clone());
+            let answers = answers.clone();
+            async move {
+                let n = c.fetch_add(1, Ordering::SeqCst);
+                // Keep the form fields (not the audio) for the assertions.
+                *f.lock().unwrap() = String::from_utf8_lossy(&body[..body.len().min(2000)]).into_owned();
+                let (status, text) = answers[n.min(answers.len() - 1)].clone();
+                (axum::http::StatusCode::from_u16(status).unwrap(), text)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (url, calls, last_form)
+}
+
+#[tokio::test]
+async fn openai_provider_retries_then_stores_attributed_segments() {
+    let segments = json!({"text": "Hello there. General Kenobi.", "segments": [
+        {"id": 0, "start": 0.5, "end": 2.0, "text": " Hello there."},
+        {"id": 1, "start": 2.5, "end": 4.0, "text": " General Kenobi."},
+        {"id": 2, "start": 8.0, "end": 9.0, "text": " Nobody."}
+    ]});
+    let (url, calls, form) = fake_provider(vec![
+        (500, r#"{"error":{"message":"busy"}}"#.into()),
+        (200, segments.to_string()),
+    ])
+    .await;
+    let app = TestApp::spawn_with(|c| {
+        c.webhook_allow_private = true;
+        c.transcription.openai = Some(OpenAiTranscription {
+            url: url.clone(),
+            api_key: Some("sk-test".into()),
+            model: "whisper-1".into(),
+        });
+    })
+    .await;
+    let id = ended_openai_bot(
+        &app,
+        json!([["p1", "Ada", true, 0], ["p2", "Obi-Wan", true, 2300], ["p2", "Obi-Wan", false, 4500]]),
+    )
+    .await;
+    let path = format!("/api/bots/{id}/transcript");
+    assert_eq!(app.get(&app.admin_key, &path).await.body["state"], "processing");
+    // Nothing to do while the recording is not assembled.
+    assert_eq!(run_once(&app.state, &fast()).await.unwrap(), Report::default());
+    let dir = tempfile::tempdir().unwrap();
+    store_recording(&app, &id, &tone(dir.path(), 3), 3000).await;
+    let report = run_once(&app.state, &fast()).await.unwrap();
+    assert_eq!(report.ready, 1, "{report:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "500 then 200");
+    let form = form.lock().unwrap().clone();
+    for field in ["name=\"model\"\r\n\r\nwhisper-1", "name=\"response_format\"\r\n\r\nverbose_json", "name=\"language\"\r\n\r\nen", "timestamp_granularities[]"] {
+        assert!(form.contains(field), "{field} missing in {form}");
+    }
+    let t = app.get(&app.admin_key, &path).await;
+    assert_eq!(t.body["state"], "ready", "{}", t.body);
+    assert_eq!(t.body["source"], "openai");
+    let u = t.body["utterances"].as_array().unwrap();
+    let got: Vec<(Value, Value, i64)> = u
+        .iter()
+        .map(|u| (u["speaker"].clone(), u["text"].clone(), u["startMs"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (json!("Ada"), json!("Hello there."), 500),
+            (json!("Obi-Wan"), json!("General Kenobi."), 2500),
+            (Value::Null, json!("Nobody."), 8000),
+        ]
+    );
+    // 4 of 5 words have a speaker.
+    assert_eq!(t.body["attributedShare"], 0.8);
+    assert_eq!(deliveries(&app, "bot.transcript_ready").await, 0, "no webhook endpoint, no bot webhookUrl");
+    let evs = app.get(&app.admin_key, &format!("/api/bots/{id}/events?limit=200")).await;
+    assert!(evs.body.to_string().contains("transcript.ready"));
+    // Done: nothing more to claim.
+    assert_eq!(run_once(&app.state, &fast()).await.unwrap(), Report::default());
+}
+
+#[tokio::test]
+async fn openai_provider_errors_fail_the_transcript_not_the_bot() {
+    let (url, calls, _) = fake_provider(vec![(400, r#"{"error":{"message":"Invalid file format."}}"#.into())]).await;
+    let app = TestApp::spawn_with(|c| {
+        c.transcription.openai = Some(OpenAiTranscription {
+            url: url.clone(),
+            api_key: None,
+            model: "whisper-1".into(),
+        });
+    })
+    .await;
+    let id = ended_openai_bot(&app, json!([])).await;
+    let dir = tempfile::tempdir().unwrap();
+    store_recording(&app, &id, &tone(dir.path(), 2), 2000).await;
+    let report = run_once(&app.state, &fast()).await.unwrap();
+    assert_eq!(report.failed, 1);
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "a 4xx is not retried");
+    let t = app.get(&app.admin_key, &format!("/api/bots/{id}/transcript")).await;
+    assert_eq!(t.body["state"], "failed");
+    assert!(t.body["error"].as_str().unwrap().contains("Invalid file format."), "{}", t.body);
+    let bot = app.bot_resource(&id).await;
+    assert_eq!(bot["status"], "ENDED");
+
+    // Garbage with 200, and a provider that stays down: retried, then failed with the reason.
+    let (url, calls, _) = fake_provider(vec![(503, "upstream down".into())]).await;
+    let app = TestApp::spawn_with(|c| {
+        c.transcription.openai = Some(OpenAiTranscription {
+            url: url.clone(),
+            api_key: None,
+            model: "whisper-1".into(),
+        });
+    })
+    .await;
+    let id = ended_openai_bot(&app, json!([])).await;
+    store_recording(&app, &id, &tone(dir.path(), 2), 2000).await;
+    let report = run_once(&app.state, &fast()).await.unwrap();
+    assert_eq!(report.retry_later, 1, "{report:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "1 + 2 retries");
+    let t = app.get(&app.admin_key, &format!("/api/bots/{id}/transcript")).await;
+    assert_eq!(t.body["state"], "processing");
+    assert!(t.body["error"].as_str().unwrap().contains("upstream down"), "{}", t.body);
+    app.clock.advance(chrono::Duration::minutes(6));
+    let report = run_once(&app.state, &fast()).await.unwrap();
+    assert_eq!(report.failed, 1, "{report:?}");
+    let t = app.get(&app.admin_key, &format!("/api/bots/{id}/transcript")).await;
+    assert_eq!(t.body["state"], "failed");
+    assert!(t.body["error"].as_str().unwrap().starts_with("gave up after 2 attempts"), "{}", t.body);
+
+    let (url, _, _) = fake_provider(vec![(200, "<html>oops</html>".into())]).await;
+    let app = TestApp::spawn_with(|c| {
+        c.transcription.openai = Some(OpenAiTranscription {
+            url: url.clone(),
+            api_key: None,
+            model: "whisper-1".into(),
+        });
+    })
+    .await;
+    let id = ended_openai_bot(&app, json!([])).await;
+    store_recording(&app, &id, &tone(dir.path(), 2), 2000).await;
+    assert_eq!(run_once(&app.state, &fast()).await.unwrap().failed, 1);
+    let t = app.get(&app.admin_key, &format!("/api/bots/{id}/transcript")).await;
+    assert!(t.body["error"].as_str().unwrap().contains("not JSON"), "{}", t.body);
+}
