@@ -509,3 +509,154 @@ async fn openai_provider_errors_fail_the_transcript_not_the_bot() {
     let t = app.get(&app.admin_key, &format!("/api/bots/{id}/transcript")).await;
     assert!(t.body["error"].as_str().unwrap().contains("not JSON"), "{}", t.body);
 }
+
+// ---- the real peer: faster-whisper-server with Whisper tiny.en (offline) ----
+
+/// `MEEBOTER_TEST_WHISPER_BIN` (the `faster-whisper-server` executable) and
+/// `MEEBOTER_TEST_WHISPER_MODEL` (the CTranslate2 model directory), exported by
+/// `scripts/test`. Unset → this test is skipped (a developer machine without the peer);
+/// set → everything it needs must work.
+fn whisper_peer() -> Option<(String, String)> {
+    match (
+        std::env::var("MEEBOTER_TEST_WHISPER_BIN").ok(),
+        std::env::var("MEEBOTER_TEST_WHISPER_MODEL").ok(),
+    ) {
+        (Some(bin), Some(model)) => Some((bin, model)),
+        (None, None) => None,
+        _ => panic!("set both MEEBOTER_TEST_WHISPER_BIN and MEEBOTER_TEST_WHISPER_MODEL"),
+    }
+}
+
+struct Whisper {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Drop for Whisper {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_whisper(bin: &str, model: &str) -> Whisper {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = std::process::Command::new(bin)
+        .arg(model)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+    let w = Whisper {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while reqwest::get(format!("{}/health", w.url)).await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "faster-whisper-server did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    w
+}
+
+/// Two speakers, generated with espeak-ng: a 2 s pause between them.
+fn conversation(dir: &std::path::Path) -> (std::path::PathBuf, [&'static str; 2]) {
+    let lines = [
+        "Good morning everyone. Today we review the budget for the next quarter.",
+        "Thank you. The numbers look good and we can hire two more engineers.",
+    ];
+    for (i, (line, voice)) in lines.iter().zip(["en", "en+m3"]).enumerate() {
+        let ok = std::process::Command::new("espeak-ng")
+            .args(["-s", "140", "-v", voice, "-w"])
+            .arg(dir.join(format!("s{i}.wav")))
+            .arg(line)
+            .status()
+            .expect("espeak-ng (apt-get install espeak-ng)");
+        assert!(ok.success());
+    }
+    let out = dir.join("conversation.mp4");
+    let ok = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-i"])
+        .arg(dir.join("s0.wav"))
+        .arg("-i")
+        .arg(dir.join("s1.wav"))
+        .args([
+            "-filter_complex",
+            "[0:a]aresample=16000,apad=pad_dur=2[a];[1:a]aresample=16000[b];[a][b]concat=n=2:v=0:a=1",
+            "-c:a",
+            "aac",
+        ])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    (out, lines)
+}
+
+fn duration_ms(path: &std::path::Path) -> i64 {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .unwrap();
+    (String::from_utf8_lossy(&out.stdout).trim().parse::<f64>().unwrap() * 1000.0) as i64
+}
+
+#[tokio::test]
+async fn openai_provider_against_faster_whisper_server() {
+    let Some((bin, model)) = whisper_peer() else {
+        eprintln!("skipped: MEEBOTER_TEST_WHISPER_BIN/MODEL not set (scripts/test sets them)");
+        return;
+    };
+    let whisper = start_whisper(&bin, &model).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (audio, lines) = conversation(dir.path());
+    let first_ms = duration_ms(&dir.path().join("s0.wav"));
+    let app = TestApp::spawn_with(|c| {
+        c.transcription.openai = Some(OpenAiTranscription {
+            url: whisper.url.clone(),
+            api_key: None,
+            model: "whisper-1".into(),
+        });
+    })
+    .await;
+    // Ada speaks first; Charles starts in the pause and stops at the end.
+    let id = ended_openai_bot(
+        &app,
+        json!([
+            ["p-ada", "Ada Lovelace", true, 0],
+            ["p-charles", "Charles Babbage", true, first_ms + 1000],
+            ["p-charles", "Charles Babbage", false, first_ms + 60_000]
+        ]),
+    )
+    .await;
+    store_recording(&app, &id, &audio, duration_ms(&audio)).await;
+    let tuning = Tuning {
+        request_timeout: std::time::Duration::from_secs(300),
+        ..fast()
+    };
+    let report = run_once(&app.state, &tuning).await.unwrap();
+    assert_eq!(report.ready, 1, "{report:?}");
+    let t = app.get(&app.admin_key, &format!("/api/bots/{id}/transcript")).await;
+    assert_eq!(t.body["state"], "ready", "{}", t.body);
+    let u = t.body["utterances"].as_array().unwrap();
+    let text: Vec<&str> = u.iter().map(|u| u["text"].as_str().unwrap()).collect();
+    let wer = meeboter_core::transcription::word_error_rate(&lines.join(" "), &text.join(" "));
+    eprintln!("tiny.en on espeak-ng: WER {wer:.3}; {}", t.body);
+    assert!(wer < 0.35, "WER {wer}: {text:?}");
+    assert_eq!(u.first().unwrap()["speaker"], "Ada Lovelace");
+    assert_eq!(u.first().unwrap()["participantId"], "p-ada");
+    assert_eq!(u.last().unwrap()["speaker"], "Charles Babbage");
+    assert!(t.body["attributedShare"].as_f64().unwrap() > 0.9, "{}", t.body);
+    let txt = app
+        .client
+        .get(format!("{}/api/bots/{id}/transcript?format=txt", app.base))
+        .bearer_auth(&app.admin_key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(txt.starts_with("[00:00:00] Ada Lovelace: "), "{txt}");
+}
