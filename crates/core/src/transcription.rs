@@ -153,6 +153,14 @@ pub fn validate_transcription(
                     );
                     None
                 }
+                None if p == TranscriptionProvider::Deepgram => {
+                    errors.push(
+                        "transcription.provider",
+                        "provider_not_available",
+                        "the deepgram provider is not available in this version yet; use meeting_captions or openai",
+                    );
+                    None
+                }
                 None => Some(p),
             },
         },
@@ -469,6 +477,9 @@ mod tests {
         let mut e = ValidationErrors::default();
         validate_transcription(input("deepgram", None, None), Default::default(), &mut e);
         assert!(e.errors[0].message.contains("DEEPGRAM_API_KEY"));
+        let mut e = ValidationErrors::default();
+        validate_transcription(input("deepgram", None, None), all(), &mut e);
+        assert_eq!(fields(&e), [("transcription.provider".into(), "provider_not_available")]);
         let mut e = ValidationErrors::default();
         let t = validate_transcription(input("openai", Some("de"), None), all(), &mut e).unwrap();
         assert!(!t.realtime && e.is_empty());

@@ -660,3 +660,44 @@ async fn openai_provider_against_faster_whisper_server() {
         .unwrap();
     assert!(txt.starts_with("[00:00:00] Ada Lovelace: "), "{txt}");
 }
+
+#[tokio::test]
+async fn retention_removes_transcripts_and_a_missing_recording_fails_the_audio_transcript() {
+    let app = TestApp::spawn_with(|c| {
+        c.recording_retention_days = Some(1);
+        with_openai(c);
+    })
+    .await;
+    let (id, token) = app
+        .deployed_bot(json!({"meetingUrl": ZOOM, "transcription": {"provider": "meeting_captions"}}))
+        .await;
+    app.report(&token, "IN_CALL", None).await;
+    let t0 = app.state.now().timestamp_millis();
+    events(
+        &app,
+        &token,
+        json!([{"type": "caption", "captionId": "a", "speaker": "Ada", "text": "Kept a day.", "isFinal": true,
+                "startMs": t0, "endMs": t0 + 500}]),
+    )
+    .await;
+    app.report(&token, "ENDED", None).await;
+    // An openai bot whose recording never came: after the settling time it fails, named.
+    let audio = ended_openai_bot(&app, json!([])).await;
+    assert_eq!(run_once(&app.state, &fast()).await.unwrap(), Report::default());
+    app.clock
+        .advance(meeboter_server::transcription_worker::SETTLE + chrono::Duration::seconds(1));
+    assert_eq!(run_once(&app.state, &fast()).await.unwrap().failed, 1);
+    let t = app.get(&app.admin_key, &format!("/api/bots/{audio}/transcript")).await;
+    assert_eq!(t.body["state"], "failed");
+    assert_eq!(t.body["error"], "no recording to transcribe (recording is none)");
+
+    let path = format!("/api/bots/{id}/transcript");
+    meeboter_server::media::run_once(&app.state, "test").await.unwrap();
+    assert_eq!(app.get(&app.admin_key, &path).await.body["utterances"].as_array().unwrap().len(), 1);
+    app.clock.advance(chrono::Duration::days(2));
+    meeboter_server::media::run_once(&app.state, "test").await.unwrap();
+    let t = app.get(&app.admin_key, &path).await;
+    assert_eq!(t.body["utterances"], json!([]));
+    assert_eq!(t.body["state"], "none");
+    assert!(t.body["error"].as_str().unwrap().contains("RECORDING_RETENTION_DAYS"));
+}
