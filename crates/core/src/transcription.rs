@@ -149,7 +149,10 @@ pub fn validate_transcription(
                     errors.push(
                         "transcription.provider",
                         "provider_not_configured",
-                        format!("the {} provider is not configured on this server: set {setting}", p.as_str()),
+                        format!(
+                            "the {} provider is not configured on this server: set {setting}",
+                            p.as_str()
+                        ),
                     );
                     None
                 }
@@ -374,7 +377,10 @@ pub fn to_srt(lines: &[Line<'_>]) -> String {
 pub fn to_vtt(lines: &[Line<'_>]) -> String {
     let mut out = String::from("WEBVTT\n\n");
     for l in lines {
-        let text = one_line(l.text).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let text = one_line(l.text)
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
         let text = match l.speaker {
             Some(s) => format!("<v {}>{text}", one_line(s).replace(['<', '>', '&'], "")),
             None => text,
@@ -460,7 +466,11 @@ mod tests {
     #[test]
     fn providers_and_settings() {
         let mut e = ValidationErrors::default();
-        let t = validate_transcription(input("meeting_captions", Some("en-us"), None), Default::default(), &mut e);
+        let t = validate_transcription(
+            input("meeting_captions", Some("en-us"), None),
+            Default::default(),
+            &mut e,
+        );
         assert!(e.is_empty());
         assert_eq!(
             t,
@@ -472,14 +482,20 @@ mod tests {
         );
         let mut e = ValidationErrors::default();
         assert!(validate_transcription(input("openai", None, None), Default::default(), &mut e).is_none());
-        assert_eq!(fields(&e), [("transcription.provider".into(), "provider_not_configured")]);
+        assert_eq!(
+            fields(&e),
+            [("transcription.provider".into(), "provider_not_configured")]
+        );
         assert!(e.errors[0].message.contains("TRANSCRIPTION_OPENAI_URL"));
         let mut e = ValidationErrors::default();
         validate_transcription(input("deepgram", None, None), Default::default(), &mut e);
         assert!(e.errors[0].message.contains("DEEPGRAM_API_KEY"));
         let mut e = ValidationErrors::default();
         validate_transcription(input("deepgram", None, None), all(), &mut e);
-        assert_eq!(fields(&e), [("transcription.provider".into(), "provider_not_available")]);
+        assert_eq!(
+            fields(&e),
+            [("transcription.provider".into(), "provider_not_available")]
+        );
         let mut e = ValidationErrors::default();
         let t = validate_transcription(input("openai", Some("de"), None), all(), &mut e).unwrap();
         assert!(!t.realtime && e.is_empty());
@@ -518,7 +534,16 @@ mod tests {
             speaking,
             at_ms,
         };
-        let spans = speaking_spans(&[m("a", true, 0), m("a", true, 500), m("b", true, 1000), m("b", false, 3000), m("a", true, 5000)], 6000);
+        let spans = speaking_spans(
+            &[
+                m("a", true, 0),
+                m("a", true, 500),
+                m("b", true, 1000),
+                m("b", false, 3000),
+                m("a", true, 5000),
+            ],
+            6000,
+        );
         let got: Vec<(i64, i64)> = spans.iter().map(|s| (s.start_ms, s.end_ms)).collect();
         assert_eq!(got, [(0, 1000), (1000, 3000), (5000, 6000)]);
         assert_eq!(attribute(&spans, 800, 2500).unwrap().1, "B");

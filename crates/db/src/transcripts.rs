@@ -340,10 +340,12 @@ pub async fn expire_before(conn: &mut AnyConnection, cutoff: DateTime<Utc>, now:
 
 /// At the end of the call, caption lines that never became final are kept as final.
 pub async fn finalize_partials(conn: &mut AnyConnection, bot_id: &str, now: DateTime<Utc>) -> DbResult<u64> {
-    let done = sqlx::query("UPDATE transcript_utterances SET is_final = 1, updated_at = $2 WHERE bot_id = $1 AND is_final = 0")
-        .bind(bot_id)
-        .bind(to_millis(now))
-        .execute(&mut *conn)
-        .await?;
+    let done = sqlx::query(
+        "UPDATE transcript_utterances SET is_final = 1, updated_at = $2 WHERE bot_id = $1 AND is_final = 0",
+    )
+    .bind(bot_id)
+    .bind(to_millis(now))
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected())
 }

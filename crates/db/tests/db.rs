@@ -254,7 +254,9 @@ async fn transcript_captions_upsert_and_final_lines_stay_final() {
         now,
     )
     .unwrap();
-    let (bot, _) = bots::insert(&mut conn, &a.id, &nb, BotStatus::Queued, now).await.unwrap();
+    let (bot, _) = bots::insert(&mut conn, &a.id, &nb, BotStatus::Queued, now)
+        .await
+        .unwrap();
     let stored = bots::find_any(&mut conn, &bot.id).await.unwrap().unwrap();
     assert_eq!(stored.transcription, nb.transcription);
     let state = transcripts::find(&mut conn, &bot.id).await.unwrap().unwrap();
@@ -270,22 +272,52 @@ async fn transcript_captions_upsert_and_final_lines_stay_final() {
         is_final,
         source: "meeting_captions",
     };
-    let first = transcripts::upsert(&mut conn, &bot.id, &line("Hel", false), now).await.unwrap().unwrap();
-    let grown = transcripts::upsert(&mut conn, &bot.id, &line("Hello", false), now).await.unwrap().unwrap();
+    let first = transcripts::upsert(&mut conn, &bot.id, &line("Hel", false), now)
+        .await
+        .unwrap()
+        .unwrap();
+    let grown = transcripts::upsert(&mut conn, &bot.id, &line("Hello", false), now)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(first.id, grown.id);
-    let fin = transcripts::upsert(&mut conn, &bot.id, &line("Hello there.", true), now).await.unwrap().unwrap();
+    let fin = transcripts::upsert(&mut conn, &bot.id, &line("Hello there.", true), now)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(fin.is_final);
-    assert!(transcripts::upsert(&mut conn, &bot.id, &line("Hello th", false), now).await.unwrap().is_none());
-    let other = NewUtterance { caption_id: None, ..line("no id", true) };
-    transcripts::upsert(&mut conn, &bot.id, &other, now).await.unwrap().unwrap();
-    transcripts::upsert(&mut conn, &bot.id, &other, now).await.unwrap().unwrap();
+    assert!(
+        transcripts::upsert(&mut conn, &bot.id, &line("Hello th", false), now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let other = NewUtterance {
+        caption_id: None,
+        ..line("no id", true)
+    };
+    transcripts::upsert(&mut conn, &bot.id, &other, now)
+        .await
+        .unwrap()
+        .unwrap();
+    transcripts::upsert(&mut conn, &bot.id, &other, now)
+        .await
+        .unwrap()
+        .unwrap();
     let all = transcripts::list(&mut conn, &bot.id, None, 100).await.unwrap();
     assert_eq!(all.len(), 3);
     assert_eq!(all[0].text, "Hello there.");
-    let page = transcripts::list(&mut conn, &bot.id, Some(&all[0].id), 1).await.unwrap();
+    let page = transcripts::list(&mut conn, &bot.id, Some(&all[0].id), 1)
+        .await
+        .unwrap();
     assert_eq!(page[0].id, all[1].id);
     // Deleting the bot removes its transcript.
     bots::delete(&mut conn, &a.id, &bot.id).await.unwrap();
-    assert!(transcripts::list(&mut conn, &bot.id, None, 100).await.unwrap().is_empty());
+    assert!(
+        transcripts::list(&mut conn, &bot.id, None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(transcripts::find(&mut conn, &bot.id).await.unwrap().is_none());
 }

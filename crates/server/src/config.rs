@@ -471,8 +471,18 @@ pub const KEYS: &[KeySpec] = &[
         false,
         "model name sent to the OpenAI-compatible API",
     ),
-    key("DEEPGRAM_API_KEY", None, true, "Deepgram API key; enables provider `deepgram`"),
-    key("DEEPGRAM_URL", Some("https://api.deepgram.com"), false, "Deepgram API base URL"),
+    key(
+        "DEEPGRAM_API_KEY",
+        None,
+        true,
+        "Deepgram API key; enables provider `deepgram`",
+    ),
+    key(
+        "DEEPGRAM_URL",
+        Some("https://api.deepgram.com"),
+        false,
+        "Deepgram API base URL",
+    ),
 ];
 
 /// Server-side transcription providers (credentials never reach bots).

@@ -6,9 +6,7 @@
 //! time 0). Bots report epoch milliseconds; the server converts.
 
 use chrono::{DateTime, Utc};
-use meeboter_core::transcription::{
-    MAX_CAPTION_ID_CHARS, MAX_UTTERANCE_CHARS, TranscriptionProvider, call_offset_ms,
-};
+use meeboter_core::transcription::{MAX_CAPTION_ID_CHARS, MAX_UTTERANCE_CHARS, TranscriptionProvider, call_offset_ms};
 use meeboter_db::bots::BotRecord;
 use meeboter_db::transcripts::{self, NewUtterance, UtteranceRecord};
 use meeboter_db::{AnyConnection, DbResult, events};

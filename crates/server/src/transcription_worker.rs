@@ -143,7 +143,12 @@ struct Segment {
     text: String,
 }
 
-async fn transcribe(state: &AppState, bot_id: &str, openai: &OpenAiTranscription, tuning: &Tuning) -> Result<(), JobError> {
+async fn transcribe(
+    state: &AppState,
+    bot_id: &str,
+    openai: &OpenAiTranscription,
+    tuning: &Tuning,
+) -> Result<(), JobError> {
     let (bot, recording, parts, existing) = {
         let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
         let bot = bots::find_any(&mut conn, bot_id)
@@ -269,7 +274,18 @@ async fn extract_audio(input: &Path, dir: &Path, part: usize) -> Result<Vec<Path
     let out = tokio::process::Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-i"])
         .arg(input)
-        .args(["-vn", "-ac", "1", "-ar", "16000", "-c:a", "pcm_s16le", "-f", "segment", "-segment_time"])
+        .args([
+            "-vn",
+            "-ac",
+            "1",
+            "-ar",
+            "16000",
+            "-c:a",
+            "pcm_s16le",
+            "-f",
+            "segment",
+            "-segment_time",
+        ])
         .arg(PIECE_SECS.to_string())
         .args(["-reset_timestamps", "1"])
         .arg(&pattern)

@@ -119,11 +119,13 @@ impl From<CreateBotRequest> for CreateBotInput {
             metadata: r.metadata,
             deduplication_key: r.deduplication_key,
             priority: r.priority,
-            transcription: r.transcription.map(|t| meeboter_core::transcription::TranscriptionInput {
-                provider: t.provider,
-                language: t.language,
-                realtime: t.realtime,
-            }),
+            transcription: r
+                .transcription
+                .map(|t| meeboter_core::transcription::TranscriptionInput {
+                    provider: t.provider,
+                    language: t.language,
+                    realtime: t.realtime,
+                }),
             providers_configured: Default::default(),
         }
     }
@@ -387,10 +389,7 @@ pub async fn create_bot(
     };
     let mut input: CreateBotInput = body.value.into();
     input.providers_configured = state.config.transcription.configured();
-    let new_bot = match (
-        validate_create_bot_with(input, now, test_origin),
-        target_refusal,
-    ) {
+    let new_bot = match (validate_create_bot_with(input, now, test_origin), target_refusal) {
         (Ok(bot), None) => bot,
         (Ok(_), Some(refusal)) => {
             let mut errors = ValidationErrors::default();

@@ -151,7 +151,16 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::tas
             }
         }
     });
-    vec![monitor, deliverer, flusher, dispatcher, upkeep, releaser, media, transcription]
+    vec![
+        monitor,
+        deliverer,
+        flusher,
+        dispatcher,
+        upkeep,
+        releaser,
+        media,
+        transcription,
+    ]
 }
 
 fn hostname() -> String {

@@ -26,7 +26,9 @@ async fn deliveries(app: &TestApp, event_type: &str) -> i64 {
 }
 
 async fn events(app: &TestApp, token: &str, list: Value) -> Value {
-    let r = app.bot(token, Method::POST, "/events", Some(json!({"events": list}))).await;
+    let r = app
+        .bot(token, Method::POST, "/events", Some(json!({"events": list})))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.body
 }
@@ -34,7 +36,13 @@ async fn events(app: &TestApp, token: &str, list: Value) -> Value {
 #[tokio::test]
 async fn create_validates_the_transcription_option() {
     let app = TestApp::spawn().await;
-    let post = |t: Value| app.post(&app.admin_key, "/api/bots", json!({"meetingUrl": ZOOM, "transcription": t}));
+    let post = |t: Value| {
+        app.post(
+            &app.admin_key,
+            "/api/bots",
+            json!({"meetingUrl": ZOOM, "transcription": t}),
+        )
+    };
 
     let r = post(json!({"provider": "openai"})).await;
     assert_eq!(r.status, 422, "{}", r.body);
@@ -63,7 +71,10 @@ async fn create_validates_the_transcription_option() {
     let plain = app.create_bot(&app.admin_key, json!({"meetingUrl": ZOOM})).await;
     assert_eq!(plain["transcription"], Value::Null);
     let t = app
-        .get(&app.admin_key, &format!("/api/bots/{}/transcript", plain["id"].as_str().unwrap()))
+        .get(
+            &app.admin_key,
+            &format!("/api/bots/{}/transcript", plain["id"].as_str().unwrap()),
+        )
         .await;
     assert_eq!(t.status, 200);
     assert_eq!(t.body["state"], "none");
@@ -78,7 +89,12 @@ async fn create_validates_the_transcription_option() {
             json!({"meetingUrl": ZOOM, "recordingMode": "none", "transcription": {"provider": "openai", "realtime": true}}),
         )
         .await;
-    assert_eq!(r.error_fields(), ["transcription.realtime", "transcription.provider"], "{}", r.body);
+    assert_eq!(
+        r.error_fields(),
+        ["transcription.realtime", "transcription.provider"],
+        "{}",
+        r.body
+    );
     let bot = app
         .create_bot(
             &app.admin_key,
@@ -150,7 +166,9 @@ async fn captions_become_a_live_then_ready_transcript() {
     assert_eq!(page.body["utterances"][0]["text"], "Hello everyone.");
     assert_eq!(page.body["utterances"][0]["endMs"], 3000);
     let cursor = page.body["nextCursor"].as_str().unwrap().to_string();
-    let next = app.get(&app.admin_key, &format!("{path}?limit=1&cursor={cursor}")).await;
+    let next = app
+        .get(&app.admin_key, &format!("{path}?limit=1&cursor={cursor}"))
+        .await;
     assert_eq!(next.body["utterances"][0]["text"], "Good   morning");
     assert_eq!(next.body["nextCursor"], Value::Null);
     for q in ["?format=pdf", "?limit=0", "?cursor=nope", "?bogus=1"] {
@@ -159,15 +177,25 @@ async fn captions_become_a_live_then_ready_transcript() {
     }
 
     // SSE/event names and webhooks: finals are transcript.data + bot.transcript_data.
-    let list = app.get(&app.admin_key, &format!("/api/bots/{id}/events?limit=100")).await;
+    let list = app
+        .get(&app.admin_key, &format!("/api/bots/{id}/events?limit=100"))
+        .await;
     let types: Vec<&str> = list.body["events"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["type"].as_str().unwrap())
         .collect();
-    assert_eq!(types.iter().filter(|t| **t == "transcript.partial").count(), 3, "{types:?}");
-    assert_eq!(types.iter().filter(|t| **t == "transcript.data").count(), 1, "{types:?}");
+    assert_eq!(
+        types.iter().filter(|t| **t == "transcript.partial").count(),
+        3,
+        "{types:?}"
+    );
+    assert_eq!(
+        types.iter().filter(|t| **t == "transcript.data").count(),
+        1,
+        "{types:?}"
+    );
     let speaker = list.body["events"]
         .as_array()
         .unwrap()
@@ -182,7 +210,13 @@ async fn captions_become_a_live_then_ready_transcript() {
     app.report(&token, "ENDED", None).await;
     let ready = app.get(&app.admin_key, &path).await;
     assert_eq!(ready.body["state"], "ready");
-    assert!(ready.body["utterances"].as_array().unwrap().iter().all(|u| u["isFinal"] == true));
+    assert!(
+        ready.body["utterances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|u| u["isFinal"] == true)
+    );
     assert_eq!(deliveries(&app, "bot.transcript_ready").await, 1);
     // Captions after the end are ignored (late-delivery rule).
     let ack = events(&app, &token, json!([caption("c3", "too late", true, 70_000, 71_000)])).await;
@@ -201,8 +235,16 @@ async fn captions_become_a_live_then_ready_transcript() {
         "[00:00:01] Ada Lovelace: Hello everyone.\n[00:01:05] Charles Babbage: Good morning\n"
     );
     for (format, ctype, start) in [
-        ("srt", "application/x-subrip; charset=utf-8", "1\n00:00:01,500 --> 00:00:03,000\nAda Lovelace: Hello everyone.\n"),
-        ("vtt", "text/vtt; charset=utf-8", "WEBVTT\n\n00:00:01.500 --> 00:00:03.000\n<v Ada Lovelace>Hello everyone.\n"),
+        (
+            "srt",
+            "application/x-subrip; charset=utf-8",
+            "1\n00:00:01,500 --> 00:00:03,000\nAda Lovelace: Hello everyone.\n",
+        ),
+        (
+            "vtt",
+            "text/vtt; charset=utf-8",
+            "WEBVTT\n\n00:00:01.500 --> 00:00:03.000\n<v Ada Lovelace>Hello everyone.\n",
+        ),
     ] {
         let r = app
             .client
@@ -234,15 +276,30 @@ async fn captions_become_a_live_then_ready_transcript() {
 async fn captions_unavailable_falls_back_to_the_audio_provider() {
     let app = TestApp::spawn_with(with_openai).await;
     let (id, token) = app
-        .deployed_bot(json!({"meetingUrl": ZOOM, "recordingMode": "audio", "transcription": {"provider": "meeting_captions"}}))
+        .deployed_bot(
+            json!({"meetingUrl": ZOOM, "recordingMode": "audio", "transcription": {"provider": "meeting_captions"}}),
+        )
         .await;
     app.report(&token, "IN_CALL", None).await;
-    let ack = events(&app, &token, json!([{"type": "captions_unavailable", "reason": "host_disabled"}])).await;
+    let ack = events(
+        &app,
+        &token,
+        json!([{"type": "captions_unavailable", "reason": "host_disabled"}]),
+    )
+    .await;
     assert_eq!(ack["ignored"], 0);
     let path = format!("/api/bots/{id}/transcript");
     let t = app.get(&app.admin_key, &path).await;
-    assert!(t.body["error"].as_str().unwrap().contains("host_disabled"), "{}", t.body);
-    assert!(t.body["error"].as_str().unwrap().contains("after the call"), "{}", t.body);
+    assert!(
+        t.body["error"].as_str().unwrap().contains("host_disabled"),
+        "{}",
+        t.body
+    );
+    assert!(
+        t.body["error"].as_str().unwrap().contains("after the call"),
+        "{}",
+        t.body
+    );
     app.report(&token, "ENDED", None).await;
     assert_eq!(app.get(&app.admin_key, &path).await.body["state"], "processing");
 
@@ -252,7 +309,12 @@ async fn captions_unavailable_falls_back_to_the_audio_provider() {
         .deployed_bot(json!({"meetingUrl": ZOOM, "transcription": {"provider": "meeting_captions"}}))
         .await;
     app.report(&token, "IN_CALL", None).await;
-    events(&app, &token, json!([{"type": "captions_unavailable", "reason": "no_button"}])).await;
+    events(
+        &app,
+        &token,
+        json!([{"type": "captions_unavailable", "reason": "no_button"}]),
+    )
+    .await;
     app.report(&token, "ENDED", None).await;
     let t = app.get(&app.admin_key, &format!("/api/bots/{id}/transcript")).await;
     assert_eq!(t.body["state"], "ready");
@@ -315,9 +377,16 @@ async fn store_recording(app: &TestApp, bot_id: &str, audio: &std::path::Path, d
     )
     .await
     .unwrap();
-    meeboter_db::media::transition(&mut tx, bot_id, &["none", "recording", "finishing"], "ready", Some("{}"), now)
-        .await
-        .unwrap();
+    meeboter_db::media::transition(
+        &mut tx,
+        bot_id,
+        &["none", "recording", "finishing"],
+        "ready",
+        Some("{}"),
+        now,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
 }
 
@@ -405,7 +474,11 @@ async fn openai_provider_retries_then_stores_attributed_segments() {
     .await;
     let id = ended_openai_bot(
         &app,
-        json!([["p1", "Ada", true, 0], ["p2", "Obi-Wan", true, 2300], ["p2", "Obi-Wan", false, 4500]]),
+        json!([
+            ["p1", "Ada", true, 0],
+            ["p2", "Obi-Wan", true, 2300],
+            ["p2", "Obi-Wan", false, 4500]
+        ]),
     )
     .await;
     let path = format!("/api/bots/{id}/transcript");
@@ -418,7 +491,12 @@ async fn openai_provider_retries_then_stores_attributed_segments() {
     assert_eq!(report.ready, 1, "{report:?}");
     assert_eq!(calls.load(Ordering::SeqCst), 2, "500 then 200");
     let form = form.lock().unwrap().clone();
-    for field in ["name=\"model\"\r\n\r\nwhisper-1", "name=\"response_format\"\r\n\r\nverbose_json", "name=\"language\"\r\n\r\nen", "timestamp_granularities[]"] {
+    for field in [
+        "name=\"model\"\r\n\r\nwhisper-1",
+        "name=\"response_format\"\r\n\r\nverbose_json",
+        "name=\"language\"\r\n\r\nen",
+        "timestamp_granularities[]",
+    ] {
         assert!(form.contains(field), "{field} missing in {form}");
     }
     let t = app.get(&app.admin_key, &path).await;
@@ -439,8 +517,14 @@ async fn openai_provider_retries_then_stores_attributed_segments() {
     );
     // 4 of 5 words have a speaker.
     assert_eq!(t.body["attributedShare"], 0.8);
-    assert_eq!(deliveries(&app, "bot.transcript_ready").await, 0, "no webhook endpoint, no bot webhookUrl");
-    let evs = app.get(&app.admin_key, &format!("/api/bots/{id}/events?limit=200")).await;
+    assert_eq!(
+        deliveries(&app, "bot.transcript_ready").await,
+        0,
+        "no webhook endpoint, no bot webhookUrl"
+    );
+    let evs = app
+        .get(&app.admin_key, &format!("/api/bots/{id}/events?limit=200"))
+        .await;
     assert!(evs.body.to_string().contains("transcript.ready"));
     // Done: nothing more to claim.
     assert_eq!(run_once(&app.state, &fast()).await.unwrap(), Report::default());
@@ -465,7 +549,11 @@ async fn openai_provider_errors_fail_the_transcript_not_the_bot() {
     assert_eq!(calls.load(Ordering::SeqCst), 1, "a 4xx is not retried");
     let t = app.get(&app.admin_key, &format!("/api/bots/{id}/transcript")).await;
     assert_eq!(t.body["state"], "failed");
-    assert!(t.body["error"].as_str().unwrap().contains("Invalid file format."), "{}", t.body);
+    assert!(
+        t.body["error"].as_str().unwrap().contains("Invalid file format."),
+        "{}",
+        t.body
+    );
     let bot = app.bot_resource(&id).await;
     assert_eq!(bot["status"], "ENDED");
 
@@ -486,13 +574,24 @@ async fn openai_provider_errors_fail_the_transcript_not_the_bot() {
     assert_eq!(calls.load(Ordering::SeqCst), 3, "1 + 2 retries");
     let t = app.get(&app.admin_key, &format!("/api/bots/{id}/transcript")).await;
     assert_eq!(t.body["state"], "processing");
-    assert!(t.body["error"].as_str().unwrap().contains("upstream down"), "{}", t.body);
+    assert!(
+        t.body["error"].as_str().unwrap().contains("upstream down"),
+        "{}",
+        t.body
+    );
     app.clock.advance(chrono::Duration::minutes(6));
     let report = run_once(&app.state, &fast()).await.unwrap();
     assert_eq!(report.failed, 1, "{report:?}");
     let t = app.get(&app.admin_key, &format!("/api/bots/{id}/transcript")).await;
     assert_eq!(t.body["state"], "failed");
-    assert!(t.body["error"].as_str().unwrap().starts_with("gave up after 2 attempts"), "{}", t.body);
+    assert!(
+        t.body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("gave up after 2 attempts"),
+        "{}",
+        t.body
+    );
 
     let (url, _, _) = fake_provider(vec![(200, "<html>oops</html>".into())]).await;
     let app = TestApp::spawn_with(|c| {
@@ -540,7 +639,11 @@ impl Drop for Whisper {
 }
 
 async fn start_whisper(bin: &str, model: &str) -> Whisper {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let child = std::process::Command::new(bin)
         .arg(model)
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
@@ -553,7 +656,10 @@ async fn start_whisper(bin: &str, model: &str) -> Whisper {
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while reqwest::get(format!("{}/health", w.url)).await.is_err() {
-        assert!(std::time::Instant::now() < deadline, "faster-whisper-server did not start");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "faster-whisper-server did not start"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
     w
@@ -693,7 +799,13 @@ async fn retention_removes_transcripts_and_a_missing_recording_fails_the_audio_t
 
     let path = format!("/api/bots/{id}/transcript");
     meeboter_server::media::run_once(&app.state, "test").await.unwrap();
-    assert_eq!(app.get(&app.admin_key, &path).await.body["utterances"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.get(&app.admin_key, &path).await.body["utterances"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     app.clock.advance(chrono::Duration::days(2));
     meeboter_server::media::run_once(&app.state, "test").await.unwrap();
     let t = app.get(&app.admin_key, &path).await;
