@@ -247,7 +247,8 @@ pub struct NewUtterance<'a> {
 
 /// Inserts an utterance, or — with a caption id already stored — updates it unless the
 /// stored line is final and this one is not (a final line is never replaced by a later
-/// partial). Returns the stored row when something was written, `None` when ignored.
+/// partial) or nothing changed (text, finality, end: a resent batch fires nothing twice).
+/// Returns the stored row when something was written, `None` when ignored.
 pub async fn upsert(
     conn: &mut AnyConnection,
     bot_id: &str,
@@ -261,7 +262,9 @@ pub async fn upsert(
          ON CONFLICT (bot_id, caption_id) DO UPDATE SET speaker = excluded.speaker, \
          participant_id = excluded.participant_id, start_ms = excluded.start_ms, end_ms = excluded.end_ms, \
          text = excluded.text, is_final = excluded.is_final, updated_at = excluded.updated_at \
-         WHERE transcript_utterances.is_final = 0 OR excluded.is_final = 1 \
+         WHERE (transcript_utterances.is_final = 0 OR excluded.is_final = 1) \
+         AND (transcript_utterances.text <> excluded.text OR transcript_utterances.is_final <> excluded.is_final \
+              OR transcript_utterances.end_ms <> excluded.end_ms) \
          RETURNING {U_COLUMNS}"
     )))
     .bind(&id)

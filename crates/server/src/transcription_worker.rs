@@ -201,7 +201,7 @@ async fn transcribe(
         part_offset_ms += part.duration_ms.unwrap_or(piece_offset_ms - part_offset_ms);
     }
     // Speakers from the active-speaker timeline.
-    let marks = speaker_marks(state, bot_id).await?;
+    let marks = speaker_marks(state, bot_id, transcription::call_start_ms(&bot)).await?;
     let end = segments.iter().map(|s| s.end_ms).max().unwrap_or(0);
     let spans = speaking_spans(&marks, end.max(part_offset_ms));
     let (mut total_words, mut attributed_words) = (0usize, 0usize);
@@ -353,6 +353,7 @@ async fn request_with_retries(
         fields.push(("language", l));
     }
     let (content_type, body) = multipart(&fields, audio);
+    let body = bytes::Bytes::from(body); // retries share it
     let url = format!("{}/v1/audio/transcriptions", openai.url);
     let mut attempt = 0;
     loop {
@@ -437,8 +438,9 @@ fn parse_segments(answer: &Value) -> Result<Vec<Segment>, JobError> {
     }
 }
 
-/// The bot's `active_speaker` events as marks in ms from the call start.
-async fn speaker_marks(state: &AppState, bot_id: &str) -> Result<Vec<SpeakerMark>, JobError> {
+/// The bot's `active_speaker` events as marks in ms from the call start (`call_start`, epoch
+/// ms: computed now, so marks sent before the bot's `IN_CALL` was recorded still fit).
+async fn speaker_marks(state: &AppState, bot_id: &str, call_start: i64) -> Result<Vec<SpeakerMark>, JobError> {
     let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
     let types = vec!["active_speaker".to_string()];
     let mut marks = Vec::new();
@@ -446,7 +448,7 @@ async fn speaker_marks(state: &AppState, bot_id: &str) -> Result<Vec<SpeakerMark
     loop {
         let page = events::list(&mut conn, bot_id, after.as_deref(), &types, 1000).await?;
         for e in &page {
-            let Some(at_ms) = e.data.get("callMs").and_then(Value::as_i64) else {
+            let Some(at_ms) = e.data.get("at").and_then(Value::as_i64).map(|at| at - call_start) else {
                 continue;
             };
             let name = e.data.get("name").and_then(Value::as_str).unwrap_or("").to_string();

@@ -481,7 +481,8 @@ pub struct EventsAck {
     /// Events not recorded: after the bot ended only its own diagnostics (`log`,
     /// `page_snapshot`) are taken, never anything users see or webhooks announce; and
     /// `caption`/`captions_unavailable` of a bot without a caption transcript, a caption
-    /// with an empty or over-long `captionId`, or a partial line after its final one.
+    /// with an empty or over-long `captionId`, a partial line after its final one, or a line
+    /// resent unchanged.
     #[serde(default)]
     pub ignored: usize,
 }

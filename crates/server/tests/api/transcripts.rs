@@ -154,13 +154,14 @@ async fn captions_become_a_live_then_ready_transcript() {
         json!([
             caption("c1", "Hello everyone.", true, 1500, 3000),
             caption("c1", "Hello every", false, 1500, 2500), // late partial: never replaces a final line
+            caption("c1", "Hello everyone.", true, 1500, 3000), // resent: nothing fires twice
             caption("", "no id", true, 0, 1),
             {"type": "caption", "captionId": "c2", "speaker": "Charles Babbage", "participantId": null,
              "text": "Good   morning", "isFinal": false, "startMs": t0 + 65_000, "endMs": t0 + 66_000},
         ]),
     )
     .await;
-    assert_eq!(ack["ignored"], 2, "{ack}");
+    assert_eq!(ack["ignored"], 3, "{ack}");
     let page = app.get(&app.admin_key, &format!("{path}?limit=1")).await;
     assert_eq!(page.body["utterances"].as_array().unwrap().len(), 1);
     assert_eq!(page.body["utterances"][0]["text"], "Hello everyone.");
