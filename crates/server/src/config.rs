@@ -1905,6 +1905,27 @@ mod tests {
     }
 
     #[test]
+    fn transcription_settings() {
+        let c = load(&[]).unwrap();
+        assert!(c.transcription.openai.is_none() && c.transcription.deepgram.is_none());
+        assert!(c.describe().contains("provider `openai` off"), "{}", c.describe());
+        let c = load(&[
+            ("TRANSCRIPTION_OPENAI_URL", "http://whisper.internal:8000/"),
+            ("TRANSCRIPTION_OPENAI_API_KEY", "sk-hunter2hunter2"),
+            ("DEEPGRAM_API_KEY", "dg-hunter3hunter3"),
+        ])
+        .unwrap();
+        let openai = c.transcription.openai.as_ref().unwrap();
+        assert_eq!(openai.url, "http://whisper.internal:8000");
+        assert_eq!(openai.model, "whisper-1");
+        assert_eq!(c.transcription.deepgram.as_ref().unwrap().url, "https://api.deepgram.com");
+        let d = c.describe();
+        assert!(!d.contains("hunter2") && !d.contains("hunter3"), "{d}");
+        let problems = load(&[("TRANSCRIPTION_OPENAI_URL", "whisper:8000")]).unwrap_err();
+        assert!(problems[0].contains("TRANSCRIPTION_OPENAI_URL"), "{problems:?}");
+    }
+
+    #[test]
     fn secrets_are_masked() {
         let c = load(&[
             ("DATABASE_URL", "postgres://u:hunter2hunter2@db/m"),
