@@ -352,3 +352,20 @@ pub async fn finalize_partials(conn: &mut AnyConnection, bot_id: &str, now: Date
     .await?;
     Ok(done.rows_affected())
 }
+
+/// Extends a claim that is still held (`lease_until` as the holder set it); false when the
+/// claim was lost (expired and taken by another worker).
+pub async fn extend_lease(
+    conn: &mut AnyConnection,
+    bot_id: &str,
+    held_until: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> DbResult<bool> {
+    let done = sqlx::query("UPDATE bot_transcripts SET lease_until = $3 WHERE bot_id = $1 AND lease_until = $2")
+        .bind(bot_id)
+        .bind(to_millis(held_until))
+        .bind(to_millis(until))
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -321,3 +321,65 @@ async fn transcript_captions_upsert_and_final_lines_stay_final() {
     );
     assert!(transcripts::find(&mut conn, &bot.id).await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn transcript_audio_claims_are_exclusive_and_extend_only_while_held() {
+    use meeboter_core::transcription::{ProvidersConfigured, TranscriptionInput};
+    use meeboter_db::transcripts;
+    let t = TestDatabase::create().await.unwrap();
+    let mut conn = t.db.pool().acquire().await.unwrap();
+    let now = meeboter_db::now();
+    let a = accounts::insert(&mut conn, "a", now).await.unwrap();
+    let nb = validate_create_bot(
+        CreateBotInput {
+            meeting_url: Some("https://zoom.us/j/123456789".into()),
+            transcription: Some(TranscriptionInput {
+                provider: Some("openai".into()),
+                ..Default::default()
+            }),
+            providers_configured: ProvidersConfigured {
+                openai: true,
+                deepgram: false,
+            },
+            ..Default::default()
+        },
+        now,
+    )
+    .unwrap();
+    let (bot, _) = bots::insert(&mut conn, &a.id, &nb, BotStatus::Queued, now)
+        .await
+        .unwrap();
+    assert!(
+        transcripts::find(&mut conn, &bot.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .pending_audio
+    );
+    let lease = now + Duration::minutes(30);
+    assert!(transcripts::claim(&mut conn, &bot.id, now, lease).await.unwrap());
+    assert!(
+        !transcripts::claim(&mut conn, &bot.id, now, lease).await.unwrap(),
+        "held"
+    );
+    let later = lease + Duration::minutes(1);
+    assert!(
+        transcripts::extend_lease(&mut conn, &bot.id, lease, later)
+            .await
+            .unwrap()
+    );
+    // Expired and taken over: the first holder's extension fails.
+    let takeover = later + Duration::seconds(1);
+    assert!(
+        transcripts::claim(&mut conn, &bot.id, takeover, takeover + Duration::minutes(30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !transcripts::extend_lease(&mut conn, &bot.id, later, later + Duration::minutes(30))
+            .await
+            .unwrap()
+    );
+    let state = transcripts::find(&mut conn, &bot.id).await.unwrap().unwrap();
+    assert_eq!((state.state.as_str(), state.attempts), ("processing", 2));
+}

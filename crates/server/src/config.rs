@@ -1918,7 +1918,10 @@ mod tests {
         let openai = c.transcription.openai.as_ref().unwrap();
         assert_eq!(openai.url, "http://whisper.internal:8000");
         assert_eq!(openai.model, "whisper-1");
-        assert_eq!(c.transcription.deepgram.as_ref().unwrap().url, "https://api.deepgram.com");
+        assert_eq!(
+            c.transcription.deepgram.as_ref().unwrap().url,
+            "https://api.deepgram.com"
+        );
         let d = c.describe();
         assert!(!d.contains("hunter2") && !d.contains("hunter3"), "{d}");
         let problems = load(&[("TRANSCRIPTION_OPENAI_URL", "whisper:8000")]).unwrap_err();

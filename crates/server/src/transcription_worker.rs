@@ -72,6 +72,9 @@ enum JobError {
     /// The transcript fails with this reason.
     #[error("{0}")]
     Permanent(String),
+    /// Another worker holds the job now: leave it alone.
+    #[error("the claim expired and was taken over")]
+    Lost,
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -95,11 +98,15 @@ pub async fn run_once(state: &AppState, tuning: &Tuning) -> DbResult<Report> {
             continue;
         }
         let outcome = match &state.config.transcription.openai {
-            Some(openai) => transcribe(state, &id, openai, tuning).await,
+            Some(openai) => transcribe(state, &id, openai, tuning, now + tuning.lease).await,
             None => Err(JobError::Permanent(
                 "the openai provider is no longer configured (TRANSCRIPTION_OPENAI_URL)".into(),
             )),
         };
+        if matches!(outcome, Err(JobError::Lost)) {
+            tracing::warn!(bot.id = %id, "transcription claim lost to another worker");
+            continue;
+        }
         let now = state.now();
         let mut tx = state.db.begin_write().await?;
         let Some(bot) = bots::find_any(&mut tx, &id).await? else {
@@ -148,6 +155,7 @@ async fn transcribe(
     bot_id: &str,
     openai: &OpenAiTranscription,
     tuning: &Tuning,
+    mut lease_until: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), JobError> {
     let (bot, recording, parts, existing) = {
         let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
@@ -185,6 +193,18 @@ async fn transcribe(
         let pieces = extract_audio(&input, dir.path(), i).await?;
         let mut piece_offset_ms = part_offset_ms;
         for piece in &pieces {
+            // Long recordings outlast one lease: extend it per piece, and stop if it was lost.
+            let until = state.now() + tuning.lease;
+            let held = {
+                let mut tx = state.db.begin_write().await?;
+                let held = transcripts::extend_lease(&mut tx, bot_id, lease_until, until).await?;
+                tx.commit().await.map_err(DbError::from)?;
+                held
+            };
+            if !held {
+                return Err(JobError::Lost);
+            }
+            lease_until = until;
             let body = tokio::fs::read(piece)
                 .await
                 .map_err(|e| JobError::Transient(format!("reading audio: {e}")))?;
