@@ -1926,6 +1926,13 @@ mod tests {
         assert!(!d.contains("hunter2") && !d.contains("hunter3"), "{d}");
         let problems = load(&[("TRANSCRIPTION_OPENAI_URL", "whisper:8000")]).unwrap_err();
         assert!(problems[0].contains("TRANSCRIPTION_OPENAI_URL"), "{problems:?}");
+        // The server runs ffmpeg for it: named when missing.
+        let empty = tempfile::tempdir().unwrap();
+        let p = crate::preflight::transcription_problem(&c, empty.path().to_str()).unwrap();
+        assert!(p.message.contains("ffmpeg"), "{p:?}");
+        std::fs::write(empty.path().join("ffmpeg"), "").unwrap();
+        assert!(crate::preflight::transcription_problem(&c, empty.path().to_str()).is_none());
+        assert!(crate::preflight::transcription_problem(&load(&[]).unwrap(), None).is_none());
     }
 
     #[test]
