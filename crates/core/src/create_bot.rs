@@ -2,6 +2,7 @@
 
 use crate::bot::{AUTOMATIC_LEAVE_BOUNDS, AutomaticLeave, BotStatus, RecordingMode};
 use crate::meeting_url::{MeetingPlatform, MeetingUrl, MeetingUrlError, parse_meeting_url};
+use crate::transcription::{ProvidersConfigured, Transcription, TranscriptionInput, validate_transcription};
 use crate::validation::ValidationErrors;
 use chrono::{DateTime, Duration, Utc};
 
@@ -29,6 +30,10 @@ pub struct CreateBotInput {
     pub metadata: Option<serde_json::Value>,
     pub deduplication_key: Option<String>,
     pub priority: Option<i64>,
+    /// `transcription` object; `None` when absent (no transcript).
+    pub transcription: Option<TranscriptionInput>,
+    /// Which server-side transcription providers are configured (not part of the request).
+    pub providers_configured: ProvidersConfigured,
 }
 
 /// Accepted deployment-queue priorities (higher goes first; default 0).
@@ -57,6 +62,8 @@ pub struct NewBot {
     pub deduplication_key: Option<String>,
     /// Deployment-queue priority; higher goes first.
     pub priority: i64,
+    /// Transcription option; `None` means no transcript.
+    pub transcription: Option<Transcription>,
 }
 
 impl NewBot {
@@ -258,6 +265,23 @@ pub fn validate_create_bot_with(
         errors.push("priority", "out_of_range", "priority must be between -100 and 100");
     }
 
+    let transcription = input
+        .transcription
+        .and_then(|t| validate_transcription(t, input.providers_configured, &mut errors));
+    if let Some(t) = &transcription
+        && t.provider.needs_audio()
+        && recording_mode == RecordingMode::None
+    {
+        errors.push(
+            "transcription.provider",
+            "requires_recording",
+            format!(
+                "the {} provider transcribes the recording's audio: set recordingMode to audio or video",
+                t.provider.as_str()
+            ),
+        );
+    }
+
     match meeting {
         Some(meeting) if errors.is_empty() => Ok(NewBot {
             meeting,
@@ -269,6 +293,7 @@ pub fn validate_create_bot_with(
             metadata,
             deduplication_key,
             priority,
+            transcription,
         }),
         _ => Err(errors),
     }

@@ -10,6 +10,7 @@ pub mod bot;
 pub mod create_bot;
 pub mod lifecycle;
 pub mod meeting_url;
+pub mod transcription;
 pub mod validation;
 
 pub use api_key::{ApiKeyRole, GeneratedApiKey};

@@ -43,6 +43,8 @@ pub struct BotRecord {
     /// When the bot first entered the queue (its place in line).
     pub queued_at: Option<DateTime<Utc>>,
     pub deploy_attempts: i64,
+    /// The transcription option (`None`: no transcript).
+    pub transcription: Option<meeboter_core::transcription::Transcription>,
 }
 
 /// One entry of a bot's status history.
@@ -58,7 +60,7 @@ const COLUMNS: &str = "id, account_id, meeting_url, meeting_id, platform, bot_na
     waiting_room_timeout_secs, noone_joined_timeout_secs, everyone_left_timeout_secs, max_duration_secs, \
     webhook_url, metadata, deduplication_key, deployment_platform, deployment_identifier, created_at, updated_at, ended_at, \
     status_at, deployment_started_at, last_heartbeat_at, in_call_at, leave_requested_at, leave_reason, \
-    priority, queued_at, deploy_attempts";
+    priority, queued_at, deploy_attempts, transcription";
 
 fn corrupt(what: &str, value: &str) -> DbError {
     DbError::Corrupt(format!("{what} `{value}`"))
@@ -106,6 +108,7 @@ fn from_row(row: &AnyRow) -> DbResult<BotRecord> {
         priority: row.get("priority"),
         queued_at: opt_time(row, "queued_at"),
         deploy_attempts: row.get("deploy_attempts"),
+        transcription: crate::transcripts::parse_option(row.get::<Option<String>, _>("transcription").as_deref()),
     })
 }
 
@@ -127,7 +130,7 @@ pub async fn insert(
     let metadata = serde_json::to_string(&bot.metadata).map_err(|e| DbError::Corrupt(e.to_string()))?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO bots ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, NULL, $17, $17, NULL, \
-         $17, NULL, NULL, NULL, NULL, NULL, $18, $19, 0)"
+         $17, NULL, NULL, NULL, NULL, NULL, $18, $19, 0, $20)"
     )))
     .bind(&id)
     .bind(account_id)
@@ -148,8 +151,12 @@ pub async fn insert(
     .bind(to_millis(now))
     .bind(bot.priority)
     .bind((status == BotStatus::Queued).then(|| to_millis(now)))
+    .bind(bot.transcription.as_ref().map(crate::transcripts::option_json))
     .execute(&mut *conn)
     .await?;
+    if let Some(t) = &bot.transcription {
+        crate::transcripts::create(conn, &id, t, now).await?;
+    }
     let change = StatusChangeRecord {
         status,
         sub_code: None,
@@ -185,6 +192,7 @@ pub async fn insert(
         priority: bot.priority,
         queued_at: (status == BotStatus::Queued).then_some(now),
         deploy_attempts: 0,
+        transcription: bot.transcription.clone(),
     };
     Ok((record, change))
 }

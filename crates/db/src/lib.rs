@@ -25,6 +25,7 @@ pub mod sessions;
 pub mod settings;
 pub mod slots;
 pub mod testing;
+pub mod transcripts;
 pub mod webhooks;
 
 pub use error::DbError;

@@ -231,3 +231,155 @@ async fn settings_first_writer_wins() {
     assert_eq!(settings::get_or_insert(&mut conn, "s", "one").await.unwrap(), "one");
     assert_eq!(settings::get_or_insert(&mut conn, "s", "two").await.unwrap(), "one");
 }
+
+#[tokio::test]
+async fn transcript_captions_upsert_and_final_lines_stay_final() {
+    use meeboter_core::transcription::{ProvidersConfigured, TranscriptionInput};
+    use meeboter_db::transcripts::{self, NewUtterance};
+    let t = TestDatabase::create().await.unwrap();
+    let mut conn = t.db.pool().acquire().await.unwrap();
+    let now = Utc::now();
+    let a = accounts::insert(&mut conn, "a", now).await.unwrap();
+    let nb = validate_create_bot(
+        CreateBotInput {
+            meeting_url: Some("https://zoom.us/j/123456789".into()),
+            transcription: Some(TranscriptionInput {
+                provider: Some("meeting_captions".into()),
+                language: Some("en-US".into()),
+                realtime: None,
+            }),
+            providers_configured: ProvidersConfigured::default(),
+            ..Default::default()
+        },
+        now,
+    )
+    .unwrap();
+    let (bot, _) = bots::insert(&mut conn, &a.id, &nb, BotStatus::Queued, now)
+        .await
+        .unwrap();
+    let stored = bots::find_any(&mut conn, &bot.id).await.unwrap().unwrap();
+    assert_eq!(stored.transcription, nb.transcription);
+    let state = transcripts::find(&mut conn, &bot.id).await.unwrap().unwrap();
+    assert_eq!((state.state.as_str(), state.pending_audio), ("none", false));
+
+    let line = |text: &'static str, is_final: bool| NewUtterance {
+        caption_id: Some("c1"),
+        speaker: Some("Ada"),
+        participant_id: None,
+        start_ms: 1000,
+        end_ms: 2000,
+        text,
+        is_final,
+        source: "meeting_captions",
+    };
+    let first = transcripts::upsert(&mut conn, &bot.id, &line("Hel", false), now)
+        .await
+        .unwrap()
+        .unwrap();
+    let grown = transcripts::upsert(&mut conn, &bot.id, &line("Hello", false), now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.id, grown.id);
+    let fin = transcripts::upsert(&mut conn, &bot.id, &line("Hello there.", true), now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(fin.is_final);
+    assert!(
+        transcripts::upsert(&mut conn, &bot.id, &line("Hello th", false), now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let other = NewUtterance {
+        caption_id: None,
+        ..line("no id", true)
+    };
+    transcripts::upsert(&mut conn, &bot.id, &other, now)
+        .await
+        .unwrap()
+        .unwrap();
+    transcripts::upsert(&mut conn, &bot.id, &other, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let all = transcripts::list(&mut conn, &bot.id, None, 100).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[0].text, "Hello there.");
+    let page = transcripts::list(&mut conn, &bot.id, Some(&all[0].id), 1)
+        .await
+        .unwrap();
+    assert_eq!(page[0].id, all[1].id);
+    // Deleting the bot removes its transcript.
+    bots::delete(&mut conn, &a.id, &bot.id).await.unwrap();
+    assert!(
+        transcripts::list(&mut conn, &bot.id, None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(transcripts::find(&mut conn, &bot.id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn transcript_audio_claims_are_exclusive_and_extend_only_while_held() {
+    use meeboter_core::transcription::{ProvidersConfigured, TranscriptionInput};
+    use meeboter_db::transcripts;
+    let t = TestDatabase::create().await.unwrap();
+    let mut conn = t.db.pool().acquire().await.unwrap();
+    let now = meeboter_db::now();
+    let a = accounts::insert(&mut conn, "a", now).await.unwrap();
+    let nb = validate_create_bot(
+        CreateBotInput {
+            meeting_url: Some("https://zoom.us/j/123456789".into()),
+            transcription: Some(TranscriptionInput {
+                provider: Some("openai".into()),
+                ..Default::default()
+            }),
+            providers_configured: ProvidersConfigured {
+                openai: true,
+                deepgram: false,
+            },
+            ..Default::default()
+        },
+        now,
+    )
+    .unwrap();
+    let (bot, _) = bots::insert(&mut conn, &a.id, &nb, BotStatus::Queued, now)
+        .await
+        .unwrap();
+    assert!(
+        transcripts::find(&mut conn, &bot.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .pending_audio
+    );
+    let lease = now + Duration::minutes(30);
+    assert!(transcripts::claim(&mut conn, &bot.id, now, lease).await.unwrap());
+    assert!(
+        !transcripts::claim(&mut conn, &bot.id, now, lease).await.unwrap(),
+        "held"
+    );
+    let later = lease + Duration::minutes(1);
+    assert!(
+        transcripts::extend_lease(&mut conn, &bot.id, lease, later)
+            .await
+            .unwrap()
+    );
+    // Expired and taken over: the first holder's extension fails.
+    let takeover = later + Duration::seconds(1);
+    assert!(
+        transcripts::claim(&mut conn, &bot.id, takeover, takeover + Duration::minutes(30))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !transcripts::extend_lease(&mut conn, &bot.id, later, later + Duration::minutes(30))
+            .await
+            .unwrap()
+    );
+    let state = transcripts::find(&mut conn, &bot.id).await.unwrap().unwrap();
+    assert_eq!((state.state.as_str(), state.attempts), ("processing", 2));
+}

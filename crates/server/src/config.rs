@@ -459,7 +459,68 @@ pub const KEYS: &[KeySpec] = &[
         false,
         "how long recording and screenshot download URLs stay valid",
     ),
+    key(
+        "TRANSCRIPTION_OPENAI_URL",
+        None,
+        false,
+        "base URL of an OpenAI-compatible transcription API (POST /v1/audio/transcriptions); enables provider `openai`",
+    ),
+    key(
+        "TRANSCRIPTION_OPENAI_API_KEY",
+        None,
+        true,
+        "bearer key for TRANSCRIPTION_OPENAI_URL (unset = no Authorization header)",
+    ),
+    key(
+        "TRANSCRIPTION_OPENAI_MODEL",
+        Some("whisper-1"),
+        false,
+        "model name sent to the OpenAI-compatible API",
+    ),
+    key(
+        "DEEPGRAM_API_KEY",
+        None,
+        true,
+        "Deepgram API key; enables provider `deepgram`",
+    ),
+    key(
+        "DEEPGRAM_URL",
+        Some("https://api.deepgram.com"),
+        false,
+        "Deepgram API base URL",
+    ),
 ];
+
+/// Server-side transcription providers (credentials never reach bots).
+#[derive(Clone, Default)]
+pub struct TranscriptionSettings {
+    /// `TRANSCRIPTION_OPENAI_URL` (without a trailing slash), key and model.
+    pub openai: Option<OpenAiTranscription>,
+    /// `DEEPGRAM_API_KEY` and `DEEPGRAM_URL`.
+    pub deepgram: Option<DeepgramSettings>,
+}
+
+#[derive(Clone)]
+pub struct OpenAiTranscription {
+    pub url: String,
+    pub api_key: Option<String>,
+    pub model: String,
+}
+
+#[derive(Clone)]
+pub struct DeepgramSettings {
+    pub url: String,
+    pub api_key: String,
+}
+
+impl TranscriptionSettings {
+    pub fn configured(&self) -> meeboter_core::transcription::ProvidersConfigured {
+        meeboter_core::transcription::ProvidersConfigured {
+            openai: self.openai.is_some(),
+            deepgram: self.deepgram.is_some(),
+        }
+    }
+}
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -620,6 +681,7 @@ pub struct Config {
     /// Lower-case name fragments that mark other bots in a meeting.
     pub notetaker_names: Vec<String>,
     pub media_url_ttl_secs: u64,
+    pub transcription: TranscriptionSettings,
     /// Every raw value with its source, for `config check`.
     values: BTreeMap<&'static str, (String, Source)>,
 }
@@ -955,6 +1017,28 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         problems.push("NOTETAKER_NAMES entries must be at most 64 characters".to_string());
     }
     let media_url_ttl_secs = seconds_in(&get, problems, "MEDIA_URL_TTL_SECS", 10, 7 * 86_400);
+    let mut http_url = |name: &str| -> Option<String> {
+        let raw = get(name)?;
+        if url::Url::parse(&raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some()) {
+            Some(raw.trim_end_matches('/').to_string())
+        } else {
+            problems.push(format!("{name} `{raw}` must be an absolute http(s) URL"));
+            None
+        }
+    };
+    let openai_url = http_url("TRANSCRIPTION_OPENAI_URL");
+    let deepgram_url = http_url("DEEPGRAM_URL").unwrap_or_else(|| "https://api.deepgram.com".into());
+    let transcription = TranscriptionSettings {
+        openai: openai_url.map(|url| OpenAiTranscription {
+            url,
+            api_key: get("TRANSCRIPTION_OPENAI_API_KEY"),
+            model: get("TRANSCRIPTION_OPENAI_MODEL").unwrap_or_else(|| "whisper-1".into()),
+        }),
+        deepgram: get("DEEPGRAM_API_KEY").map(|api_key| DeepgramSettings {
+            url: deepgram_url,
+            api_key,
+        }),
+    };
     if let Some(raw) = get("COOLIFY_API_URL")
         && !url::Url::parse(&raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
     {
@@ -1392,6 +1476,7 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         recording_retention_days,
         notetaker_names,
         media_url_ttl_secs,
+        transcription,
         values,
     }
 }
@@ -1451,6 +1536,9 @@ fn unset_meaning(name: &str, values: &BTreeMap<&'static str, (String, Source)>) 
         "S3_ACCESS_KEY" | "S3_SECRET_KEY" => "the AWS credential chain".to_string(),
         "S3_BUCKET_NAME" => "none: media go to STORAGE_PATH".to_string(),
         "RECORDING_RETENTION_DAYS" => "kept forever".to_string(),
+        "TRANSCRIPTION_OPENAI_URL" => "provider `openai` off".to_string(),
+        "TRANSCRIPTION_OPENAI_API_KEY" => "no Authorization header".to_string(),
+        "DEEPGRAM_API_KEY" => "provider `deepgram` off".to_string(),
         _ => return None,
     })
 }
@@ -1835,6 +1923,37 @@ mod tests {
         assert!(!problems.concat().contains("hunter2"));
         let c = load(&[("MEEBOTER_ENCRYPTION_KEY_PREVIOUS", &format!("{key},"))]).unwrap();
         assert_eq!(c.previous_encryption_keys.len(), 1);
+    }
+
+    #[test]
+    fn transcription_settings() {
+        let c = load(&[]).unwrap();
+        assert!(c.transcription.openai.is_none() && c.transcription.deepgram.is_none());
+        assert!(c.describe().contains("provider `openai` off"), "{}", c.describe());
+        let c = load(&[
+            ("TRANSCRIPTION_OPENAI_URL", "http://whisper.internal:8000/"),
+            ("TRANSCRIPTION_OPENAI_API_KEY", "sk-hunter2hunter2"),
+            ("DEEPGRAM_API_KEY", "dg-hunter3hunter3"),
+        ])
+        .unwrap();
+        let openai = c.transcription.openai.as_ref().unwrap();
+        assert_eq!(openai.url, "http://whisper.internal:8000");
+        assert_eq!(openai.model, "whisper-1");
+        assert_eq!(
+            c.transcription.deepgram.as_ref().unwrap().url,
+            "https://api.deepgram.com"
+        );
+        let d = c.describe();
+        assert!(!d.contains("hunter2") && !d.contains("hunter3"), "{d}");
+        let problems = load(&[("TRANSCRIPTION_OPENAI_URL", "whisper:8000")]).unwrap_err();
+        assert!(problems[0].contains("TRANSCRIPTION_OPENAI_URL"), "{problems:?}");
+        // The server runs ffmpeg for it: named when missing.
+        let empty = tempfile::tempdir().unwrap();
+        let p = crate::preflight::transcription_problem(&c, empty.path().to_str()).unwrap();
+        assert!(p.message.contains("ffmpeg"), "{p:?}");
+        std::fs::write(empty.path().join("ffmpeg"), "").unwrap();
+        assert!(crate::preflight::transcription_problem(&c, empty.path().to_str()).is_none());
+        assert!(crate::preflight::transcription_problem(&load(&[]).unwrap(), None).is_none());
     }
 
     #[test]

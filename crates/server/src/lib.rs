@@ -23,6 +23,8 @@ pub mod routes;
 pub mod secrets;
 pub mod session;
 pub mod telemetry;
+pub mod transcription;
+pub mod transcription_worker;
 pub mod webhook_client;
 pub mod workers;
 
@@ -132,6 +134,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             routes::bot_activity::list_chat
         ))
         .routes(routes!(routes::bot_activity::stream))
+        .routes(routes!(routes::transcripts::get_transcript))
         .routes(routes!(routes::bot_activity::live))
         .routes(routes!(routes::bots::parse_meeting_url))
         .routes(routes!(routes::bot_channel::config))

@@ -21,12 +21,21 @@ pub mod event_type {
     pub const PARTICIPANT_LEFT: &str = "bot.participant_left";
     pub const CHAT_RECEIVED: &str = "bot.chat_received";
     pub const RECORDING_READY: &str = "bot.recording_ready";
+    /// A final transcript utterance (captions, in real time).
+    pub const TRANSCRIPT_DATA: &str = "bot.transcript_data";
+    /// The transcript is complete.
+    pub const TRANSCRIPT_READY: &str = "bot.transcript_ready";
+    /// The transcript could not be made (`data.error` says why).
+    pub const TRANSCRIPT_FAILED: &str = "bot.transcript_failed";
     pub const ALL: &[&str] = &[
         STATUS_CHANGED,
         PARTICIPANT_JOINED,
         PARTICIPANT_LEFT,
         CHAT_RECEIVED,
         RECORDING_READY,
+        TRANSCRIPT_DATA,
+        TRANSCRIPT_READY,
+        TRANSCRIPT_FAILED,
     ];
 }
 
@@ -94,6 +103,7 @@ pub async fn transition(
             let reason = sub_code.unwrap_or(to.as_str());
             chat::fail_undelivered(conn, bot_id, &format!("bot {} ({reason})", to.as_str()), now).await?;
             participants::close_all(conn, bot_id, now).await?;
+            crate::transcription::on_bot_ended(conn, &bot, now).await?;
             if bot.deployment_platform.is_some() {
                 jobs::enqueue_release(
                     conn,

@@ -170,6 +170,10 @@ pub async fn run_once(state: &AppState, holder: &str) -> DbResult<MediaReport> {
     report.logs_archived = archive_logs(state).await?;
     if let Some(days) = state.config.recording_retention_days {
         report.expired = expire(state, now - Duration::days(days as i64)).await?;
+        // Transcripts follow the same retention (by the bot's end).
+        let mut tx = state.db.begin_write().await?;
+        meeboter_db::transcripts::expire_before(&mut tx, now - Duration::days(days as i64), now).await?;
+        tx.commit().await?;
     }
     Ok(report)
 }

@@ -21,8 +21,8 @@ pub const REFRESH_EVERY: Duration = Duration::from_secs(60);
 /// One thing that will make bots or recordings fail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
-    /// `chromium`, `Xvfb`, `pulseaudio`, `ffmpeg`, `ffprobe`, `local_bot_command`, `temp_dir` or
-    /// `storage`.
+    /// `chromium`, `Xvfb`, `pulseaudio`, `ffmpeg`, `ffprobe`, `local_bot_command`, `temp_dir`,
+    /// `storage` or `transcription`.
     pub component: String,
     /// What is wrong, what it breaks and how to fix it.
     pub message: String,
@@ -69,6 +69,7 @@ impl Preflight {
 /// write probe.
 pub async fn check(config: &Config, storage: &Storage) -> Vec<Problem> {
     let mut problems = local_platform_problems(config);
+    problems.extend(transcription_problem(config, std::env::var("PATH").ok().as_deref()));
     if let Some(p) = storage_problem(storage).await {
         problems.push(p);
     }
@@ -81,6 +82,7 @@ pub async fn check(config: &Config, storage: &Storage) -> Vec<Problem> {
 /// probe object that is deleted again.
 pub async fn offline_check(config: &Config) -> Vec<Problem> {
     let mut problems = local_platform_problems(config);
+    problems.extend(transcription_problem(config, std::env::var("PATH").ok().as_deref()));
     let storage_problem = match &config.storage {
         meeboter_storage::StorageSettings::Filesystem { root } => filesystem_problem(root),
         settings => match tokio::time::timeout(STORAGE_PROBE_TIMEOUT, Storage::connect(settings.clone())).await {
@@ -100,6 +102,21 @@ pub async fn offline_check(config: &Config) -> Vec<Problem> {
     };
     problems.extend(storage_problem);
     problems
+}
+
+/// The audio transcription provider (`TRANSCRIPTION_OPENAI_URL`) runs ffmpeg on this server
+/// to extract a recording's audio; without it every such transcript would fail.
+pub fn transcription_problem(config: &Config, path: Option<&str>) -> Option<Problem> {
+    config.transcription.openai.as_ref()?;
+    let found = path
+        .map(|p| std::env::split_paths(p).any(|d| d.join("ffmpeg").is_file()))
+        .unwrap_or(false);
+    (!found).then(|| Problem {
+        component: "transcription".into(),
+        message: "TRANSCRIPTION_OPENAI_URL is set but ffmpeg is not on this server's PATH; audio transcripts \
+                  would fail (Debian/Ubuntu: apt-get install ffmpeg)"
+            .into(),
+    })
 }
 
 fn filesystem_problem(root: &std::path::Path) -> Option<Problem> {

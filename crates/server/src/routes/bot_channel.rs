@@ -11,6 +11,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::lifecycle::{self, TransitionOutcome, event_type};
 use crate::routes::bots::AutomaticLeaveResource;
+use crate::transcription;
 use axum::Json;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
@@ -120,6 +121,9 @@ pub struct BotConfig {
     /// killing it: the bot may spend this much (less a margin) delivering its recording
     /// when storage is slow or down.
     pub stop_grace_secs: u64,
+    /// The bot's transcription option (null: none). With `meeting_captions` the bot turns
+    /// the client's captions on and reports `caption` events.
+    pub transcription: Option<crate::routes::bots::TranscriptionResource>,
 }
 
 /// How long `platform` lets a stopping bot run before killing it: `LOCAL_STOP_GRACE_SECS`
@@ -155,6 +159,7 @@ pub async fn config(State(state): State<AppState>, BotCaller(bot): BotCaller) ->
         status: bot.status.as_str().to_string(),
         notetaker_names: state.config.notetaker_names.clone(),
         stop_grace_secs: stop_grace_secs(&state.config, bot.deployment_platform.as_deref()),
+        transcription: bot.transcription.as_ref().map(Into::into),
     })
 }
 
@@ -399,10 +404,40 @@ pub enum BotEvent {
         sender: String,
         text: String,
     },
+    /// Who the client shows as speaking: `speaking` (default true) false when they stop;
+    /// `at` epoch ms (default: when the server received it). The timeline attributes
+    /// audio transcripts to speakers.
     ActiveSpeaker {
         #[serde(rename = "participantId")]
         participant_id: Option<String>,
         name: Option<String>,
+        #[serde(default)]
+        speaking: Option<bool>,
+        #[serde(default)]
+        at: Option<i64>,
+    },
+    /// A caption line of the client's live captions (`transcription.provider:
+    /// meeting_captions`): sent again with the same `captionId` (≤ 100 chars, stable per
+    /// line) while it grows (`isFinal: false`), then once final. Times are epoch ms.
+    Caption {
+        #[serde(rename = "captionId")]
+        caption_id: String,
+        #[serde(default)]
+        speaker: Option<String>,
+        #[serde(rename = "participantId", default)]
+        participant_id: Option<String>,
+        text: String,
+        #[serde(rename = "isFinal", default)]
+        is_final: bool,
+        #[serde(rename = "startMs")]
+        start_ms: i64,
+        #[serde(rename = "endMs")]
+        end_ms: i64,
+    },
+    /// The client's captions cannot be used (host disabled them, no captions control).
+    CaptionsUnavailable {
+        #[serde(default)]
+        reason: String,
     },
     Log {
         level: String,
@@ -444,7 +479,10 @@ pub struct EventBatch {
 pub struct EventsAck {
     pub accepted: usize,
     /// Events not recorded: after the bot ended only its own diagnostics (`log`,
-    /// `page_snapshot`) are taken, never anything users see or webhooks announce.
+    /// `page_snapshot`) are taken, never anything users see or webhooks announce; and
+    /// `caption`/`captions_unavailable` of a bot without a caption transcript, a caption
+    /// with an empty or over-long `captionId`, a partial line after its final one, or a line
+    /// resent unchanged.
     #[serde(default)]
     pub ignored: usize,
 }
@@ -480,6 +518,8 @@ pub async fn report_events(
     let ended = bot.status.is_terminal();
     let mut ignored = 0;
     let mut tx = state.db.begin_write().await?;
+    // The transcript's state, read once per batch when a caption comes.
+    let mut transcript_state: Option<Option<String>> = None;
     for event in &batch {
         if ended && !event.late_delivery_allowed() {
             ignored += 1;
@@ -513,9 +553,54 @@ pub async fn report_events(
                 events::insert(&mut tx, &bot.id, "chat_received", &data, now).await?;
                 lifecycle::publish(&mut tx, &bot, event_type::CHAT_RECEIVED, with_bot(&bot, data), now).await?;
             }
-            BotEvent::ActiveSpeaker { participant_id, name } => {
-                let data = json!({"participantId": participant_id, "name": name});
+            BotEvent::ActiveSpeaker {
+                participant_id,
+                name,
+                speaking,
+                at,
+            } => {
+                let at = at.unwrap_or_else(|| now.timestamp_millis());
+                let data = json!({
+                    "participantId": participant_id.as_deref().map(|p| truncate(p, 200)),
+                    "name": name.as_deref().map(|n| truncate(n, 200)),
+                    "speaking": speaking.unwrap_or(true),
+                    "at": at,
+                    "callMs": meeboter_core::transcription::call_offset_ms(at, transcription::call_start_ms(&bot)),
+                });
                 events::insert(&mut tx, &bot.id, "active_speaker", &data, now).await?;
+            }
+            BotEvent::Caption {
+                caption_id,
+                speaker,
+                participant_id,
+                text,
+                is_final,
+                start_ms,
+                end_ms,
+            } => {
+                if transcript_state.is_none() {
+                    let found = meeboter_db::transcripts::find(&mut tx, &bot.id).await?;
+                    transcript_state = Some(found.map(|t| t.state));
+                }
+                let caption = transcription::Caption {
+                    caption_id,
+                    speaker: speaker.as_deref(),
+                    participant_id: participant_id.as_deref(),
+                    text,
+                    is_final: *is_final,
+                    start_epoch_ms: *start_ms,
+                    end_epoch_ms: *end_ms,
+                };
+                let slot = transcript_state.get_or_insert(None);
+                if !transcription::ingest_caption(&mut tx, &bot, slot, &caption, now).await? {
+                    ignored += 1;
+                }
+            }
+            BotEvent::CaptionsUnavailable { reason } => {
+                let openai = state.config.transcription.openai.is_some();
+                if !transcription::captions_unavailable(&mut tx, &bot, reason, openai, now).await? {
+                    ignored += 1;
+                }
             }
             BotEvent::Log { level, message } => {
                 let data = json!({"level": truncate(level, 16), "message": truncate(message, 4000)});
@@ -545,7 +630,7 @@ pub async fn report_events(
     }
     tx.commit().await.map_err(DbError::from)?;
     if ignored > 0 {
-        tracing::warn!(bot.id = %bot.id, ignored, status = %bot.status, "events after the bot ended were not recorded");
+        tracing::warn!(bot.id = %bot.id, ignored, status = %bot.status, "events not recorded (after the bot ended, or captions without a caption transcript)");
     }
     Ok(Json(EventsAck {
         accepted: batch.len() - ignored,

@@ -46,6 +46,44 @@ pub struct CreateBotRequest {
     pub deduplication_key: Option<String>,
     /// Deployment-queue priority, -100 to 100 (default 0); higher goes first.
     pub priority: Option<i64>,
+    /// Make a transcript (none when absent). See the README's Transcription section.
+    pub transcription: Option<TranscriptionRequest>,
+}
+
+/// `transcription` of a create request.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TranscriptionRequest {
+    /// `meeting_captions` (the meeting client's live captions, read by the bot), `openai`
+    /// (an OpenAI-compatible API, after the call; needs `TRANSCRIPTION_OPENAI_URL`) or
+    /// `deepgram` (needs `DEEPGRAM_API_KEY`). Required.
+    #[schema(example = "meeting_captions")]
+    pub provider: Option<String>,
+    /// Language tag such as `en` or `en-US` (a Whisper language); absent = detected.
+    pub language: Option<String>,
+    /// Transcript while the meeting runs. Always true for `meeting_captions`; not yet
+    /// available for the audio providers (their transcript comes after the call).
+    pub realtime: Option<bool>,
+}
+
+/// A bot's transcription option.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TranscriptionResource {
+    /// `meeting_captions`, `openai` or `deepgram`.
+    pub provider: String,
+    pub language: Option<String>,
+    pub realtime: bool,
+}
+
+impl From<&meeboter_core::transcription::Transcription> for TranscriptionResource {
+    fn from(t: &meeboter_core::transcription::Transcription) -> Self {
+        TranscriptionResource {
+            provider: t.provider.as_str().to_string(),
+            language: t.language.clone(),
+            realtime: t.realtime,
+        }
+    }
 }
 
 /// Automatic-leave overrides, in seconds. Absent fields take the defaults.
@@ -81,6 +119,14 @@ impl From<CreateBotRequest> for CreateBotInput {
             metadata: r.metadata,
             deduplication_key: r.deduplication_key,
             priority: r.priority,
+            transcription: r
+                .transcription
+                .map(|t| meeboter_core::transcription::TranscriptionInput {
+                    provider: t.provider,
+                    language: t.language,
+                    realtime: t.realtime,
+                }),
+            providers_configured: Default::default(),
         }
     }
 }
@@ -109,6 +155,8 @@ pub struct BotResource {
     pub metadata: Value,
     pub deduplication_key: Option<String>,
     pub priority: i64,
+    /// The transcription option; null when the bot makes no transcript.
+    pub transcription: Option<TranscriptionResource>,
     /// Where the bot runs, once deployed.
     pub deployment: Option<DeploymentResource>,
     /// Place in the deployment queue while `QUEUED`.
@@ -194,6 +242,7 @@ pub fn to_resource(bot: BotRecord, changes: Vec<StatusChangeRecord>) -> BotResou
         metadata: Value::Object(bot.metadata),
         deduplication_key: bot.deduplication_key,
         priority: bot.priority,
+        transcription: bot.transcription.as_ref().map(TranscriptionResource::from),
         deployment: bot.deployment_platform.map(|platform| DeploymentResource {
             platform,
             identifier: bot.deployment_identifier,
@@ -338,10 +387,9 @@ pub async fn create_bot(
             .err(),
         _ => None,
     };
-    let new_bot = match (
-        validate_create_bot_with(body.value.into(), now, test_origin),
-        target_refusal,
-    ) {
+    let mut input: CreateBotInput = body.value.into();
+    input.providers_configured = state.config.transcription.configured();
+    let new_bot = match (validate_create_bot_with(input, now, test_origin), target_refusal) {
         (Ok(bot), None) => bot,
         (Ok(_), Some(refusal)) => {
             let mut errors = ValidationErrors::default();

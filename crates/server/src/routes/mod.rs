@@ -8,5 +8,6 @@ pub mod health;
 pub mod infrastructure;
 pub mod keys;
 pub mod media;
+pub mod transcripts;
 pub mod webhooks;
 pub mod wire;

@@ -15,6 +15,8 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::tas
     let media_holder = holder.clone();
     let media_state = state.clone();
     let mut media_shutdown = shutdown.clone();
+    let transcription_state = state.clone();
+    let mut transcription_shutdown = shutdown.clone();
     let monitor_state = state.clone();
     let mut monitor_shutdown = shutdown.clone();
     let monitor = tokio::spawn(async move {
@@ -135,7 +137,30 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::tas
             }
         }
     });
-    vec![monitor, deliverer, flusher, dispatcher, upkeep, releaser, media]
+    let transcription = tokio::spawn(async move {
+        let tuning = crate::transcription_worker::Tuning::default();
+        loop {
+            match crate::transcription_worker::run_once(&transcription_state, &tuning).await {
+                Ok(report) if report != Default::default() => tracing::debug!(?report, "transcription pass"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "transcription pass failed; retrying"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(3)) => {}
+                _ = transcription_shutdown.changed() => break,
+            }
+        }
+    });
+    vec![
+        monitor,
+        deliverer,
+        flusher,
+        dispatcher,
+        upkeep,
+        releaser,
+        media,
+        transcription,
+    ]
 }
 
 fn hostname() -> String {

@@ -15,4 +15,5 @@ mod media;
 mod moto;
 mod secrets;
 mod support;
+mod transcripts;
 mod webhooks;
