@@ -277,9 +277,11 @@ async fn sigterm(s: &Server, p: &Platform) {
     let started = Instant::now();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM).unwrap();
     let bot = s.ended(&id).await;
-    // Well within the platform's 30 s grace: the pause between looks wakes on the signal.
+    // Within the platform's 30 s grace (after which SIGKILL would end it as a crash): the
+    // pause between looks wakes on the signal. (Measured, not asserted, in the leave bench;
+    // the bound leaves room for a loaded 2-core machine running nine bots at once.)
     assert!(
-        started.elapsed() < Duration::from_secs(10),
+        started.elapsed() < Duration::from_secs(20),
         "{}: ended {:?} after SIGTERM",
         p.name,
         started.elapsed()
