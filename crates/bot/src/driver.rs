@@ -603,6 +603,11 @@ async fn finish(
         let _ = channel.report_status("LEAVING", Some(&outcome.sub_code), None).await;
     }
     let _ = provider.leave().await;
+    // What the call left open (final captions, speakers who stopped) goes before the status.
+    let noted = provider.take_events().await;
+    if !noted.is_empty() {
+        let _ = channel.events(&noted).await;
+    }
     let _ = channel
         .report_status(outcome.status, Some(&outcome.sub_code), outcome.message.as_deref())
         .await;
