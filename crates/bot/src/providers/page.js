@@ -332,8 +332,11 @@ function chatSent(spec, doc, clickSend) {
 // Captions: 'on' (the client shows them), 'unavailable' (the meeting offers none), 'off'.
 function captionsState(spec, doc, text) {
   const c = spec.captions;
-  if (anyVisible(doc, c.onMarkers)) return 'on';
-  if (anyVisible(doc, c.unavailableSelectors) || firstText(text === undefined ? pageText(doc) : text, c.unavailableTexts)) return 'unavailable';
+  // Present, not necessarily on screen: a control bar that hid itself (Zoom's footer) still
+  // holds the control in its current state.
+  const present = (sels) => sels.some((s) => all(doc, s).length > 0);
+  if (present(c.onMarkers)) return 'on';
+  if (present(c.unavailableSelectors) || firstText(text === undefined ? pageText(doc) : text, c.unavailableTexts)) return 'unavailable';
   return 'off';
 }
 
@@ -346,6 +349,8 @@ function captionsOn(spec, doc) {
   if (state !== 'off') return state;
   const b = findButton(doc, c.onTexts, c.onButtons, false);
   if (b) { b.click(); return 'clicked'; }
+  const hidden = c.onButtons.flatMap((sel) => all(doc, sel)).find(enabled);
+  if (hidden) { hidden.click(); return 'clicked'; }
   for (let i = c.menuPath.length - 1; i >= 0; i--) {
     const m = all(doc, c.menuPath[i]).find((e) => visible(e) && enabled(e));
     if (m) { m.click(); return 'menu'; }
