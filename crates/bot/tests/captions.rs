@@ -29,7 +29,7 @@ const GRACE: &str = "Numbers are the poetry of mathematics";
 
 /// Runs the bot (captions wanted) in a meeting where Ada and Grace each say a line, one after
 /// the other; returns every event it reported and its statuses.
-async fn meeting(name: &str, disabled: bool) -> (Vec<Value>, Vec<String>) {
+async fn meeting(name: &str, disabled: bool, wanted: bool) -> (Vec<Value>, Vec<String>) {
     let (router, spec, path) = client(name);
     let code = if disabled { "cap-tion-off" } else { "cap-tion-onn" };
     let base = serve(router).await;
@@ -37,7 +37,7 @@ async fn meeting(name: &str, disabled: bool) -> (Vec<Value>, Vec<String>) {
         configure(&base, code, json!({"captionsDisabled": true})).await;
     }
     let (running, provider) = open(spec, &format!("{base}{}", path.replace("{code}", code))).await;
-    let mut provider = provider.with_captions(true);
+    let mut provider = provider.with_captions(wanted);
     let channel = Recorder::default();
     let (s, _tx) = settings(60);
     let host_side = {
@@ -91,7 +91,7 @@ fn assert_spoke(name: &str, events: &[Value]) {
 }
 
 async fn captions_are_read(name: &str) {
-    let (events, statuses) = meeting(name, false).await;
+    let (events, statuses) = meeting(name, false, true).await;
     assert_eq!(statuses.last().unwrap(), "ENDED/meeting_ended", "{name}");
     assert!(of(&events, "captions_unavailable").is_empty(), "{name}: {events:?}");
     let captions = of(&events, "caption");
@@ -125,13 +125,22 @@ async fn captions_are_read(name: &str) {
 }
 
 async fn captions_disabled(name: &str) {
-    let (events, _) = meeting(name, true).await;
+    let (events, _) = meeting(name, true, true).await;
     let unavailable = of(&events, "captions_unavailable");
     assert_eq!(unavailable.len(), 1, "{name}: {events:?}");
     assert!(unavailable[0]["reason"].as_str().unwrap().contains("not available"), "{name}: {unavailable:?}");
     assert!(of(&events, "caption").is_empty(), "{name}: {events:?}");
     // Speaking indicators do not depend on captions.
     assert_spoke(name, &events);
+}
+
+/// Without `meeting_captions` the bot leaves captions alone but still reports who speaks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_meeting_captions_only_speakers_are_reported() {
+    let (events, _) = meeting("teams", false, false).await;
+    assert!(of(&events, "caption").is_empty(), "{events:?}");
+    assert!(of(&events, "captions_unavailable").is_empty(), "{events:?}");
+    assert_spoke("teams", &events);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
