@@ -9,8 +9,10 @@
 //!   once with `isFinal: true` when it has not changed for [`SETTLE_AFTER`], when the client
 //!   removes or replaces it, or when the bot leaves ([`CaptionTracker::flush`]). Words added
 //!   to a settled line (the speaker went on after a pause) become a new caption.
-//! - [`SpeakingTracker`]: `active_speaker` events when someone starts or stops speaking, once
-//!   the change has held for [`SPEAKING_DEBOUNCE`] (`at` is when it was first seen).
+//! - [`SpeakingTracker`]: `active_speaker` events when someone starts or stops speaking. Looks
+//!   are about a second apart, so a change is reported when first seen, unless that person's
+//!   last reported change is less than [`SPEAKING_DEBOUNCE`] old: then only if it still holds
+//!   at a later look (`at` = when it was first seen), so a flicker is no change.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -22,7 +24,7 @@ use tokio::time::Instant;
 pub const PARTIAL_EVERY: Duration = Duration::from_secs(1);
 /// A line unchanged this long is final.
 pub const SETTLE_AFTER: Duration = Duration::from_secs(2);
-/// A speaking change must hold this long before it is reported.
+/// Two reported changes of one person are at least this far apart.
 pub const SPEAKING_DEBOUNCE: Duration = Duration::from_millis(300);
 
 /// One caption line as the page shows it.
@@ -244,8 +246,9 @@ impl CaptionTracker {
 struct SpeakerState {
     id: String,
     reported: bool,
-    /// A change seen but not yet held for [`SPEAKING_DEBOUNCE`]: (speaking, since, epoch ms).
-    pending: Option<(bool, Instant, i64)>,
+    last_change: Option<Instant>,
+    /// A change seen too soon after the last one: (speaking, epoch ms when first seen).
+    pending: Option<(bool, i64)>,
 }
 
 /// Turns speaking marks into `active_speaker` events (see the module docs).
@@ -269,6 +272,7 @@ impl SpeakingTracker {
             let state = self.people.entry(s.name.clone()).or_insert_with(|| SpeakerState {
                 id: String::new(),
                 reported: false,
+                last_change: None,
                 pending: None,
             });
             if !s.id.is_empty() {
@@ -282,15 +286,17 @@ impl SpeakingTracker {
                 state.pending = None;
                 continue;
             }
-            match state.pending {
-                Some((value, since, at)) if value == seen => {
-                    if now.duration_since(since) >= SPEAKING_DEBOUNCE {
-                        state.reported = seen;
-                        state.pending = None;
-                        out.push(Self::event(name, &state.id, seen, at));
-                    }
-                }
-                _ => state.pending = Some((seen, now, now_ms)),
+            let at = match state.pending {
+                Some((value, at)) if value == seen => at,
+                _ => now_ms,
+            };
+            if state.last_change.is_none_or(|t| now.duration_since(t) >= SPEAKING_DEBOUNCE) {
+                state.reported = seen;
+                state.last_change = Some(now);
+                state.pending = None;
+                out.push(Self::event(name, &state.id, seen, at));
+            } else {
+                state.pending = Some((seen, at));
             }
         }
         out
@@ -427,26 +433,29 @@ mod tests {
             id: "p1".into(),
             name: "Ada".into(),
         };
-        assert!(t.update(std::slice::from_ref(&ada), Instant::now(), 100).is_empty());
-        // A flicker shorter than the debounce is no change.
-        assert!(t.update(&[], step(100).await, 200).is_empty());
-        assert!(t.update(std::slice::from_ref(&ada), step(100).await, 300).is_empty());
-        let e = t.update(std::slice::from_ref(&ada), step(400).await, 700);
+        // Reported at the first look that shows it.
+        let e = t.update(std::slice::from_ref(&ada), Instant::now(), 100);
         assert_eq!(
             e,
-            [json!({"type": "active_speaker", "participantId": "p1", "name": "Ada", "speaking": true, "at": 300})]
+            [json!({"type": "active_speaker", "participantId": "p1", "name": "Ada", "speaking": true, "at": 100})]
         );
-        assert!(t.update(std::slice::from_ref(&ada), step(1000).await, 1_700).is_empty());
-        assert!(t.update(&[], step(1000).await, 2_700).is_empty());
-        let e = t.update(&[], step(1000).await, 3_700);
+        // A flicker right after a change is no change.
+        assert!(t.update(&[], step(100).await, 200).is_empty());
+        assert!(t.update(std::slice::from_ref(&ada), step(100).await, 300).is_empty());
+        assert!(t.update(std::slice::from_ref(&ada), step(1000).await, 1_300).is_empty());
+        let e = t.update(&[], step(1000).await, 2_300);
         assert_eq!(e[0]["speaking"], false);
-        assert_eq!(e[0]["at"], 2_700);
+        assert_eq!(e[0]["at"], 2_300);
+        // A change too soon after the last one waits for the next look, dated when first seen.
+        assert!(t.update(std::slice::from_ref(&ada), step(100).await, 2_400).is_empty());
+        let e = t.update(std::slice::from_ref(&ada), step(900).await, 3_300);
+        assert_eq!((&e[0]["speaking"], &e[0]["at"]), (&json!(true), &json!(2_400)));
+        t.update(&[], step(1000).await, 4_300);
         // Leaving stops whoever is still speaking.
         let grace = Speaking {
             id: String::new(),
             name: "Grace".into(),
         };
-        t.update(std::slice::from_ref(&grace), step(1000).await, 4_700);
         let e = t.update(std::slice::from_ref(&grace), step(1000).await, 5_700);
         assert_eq!(e[0]["participantId"], Value::Null);
         let e = t.flush(6_000);

@@ -361,8 +361,11 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                 return finish(provider, channel, during_call(in_call), outcome, false).await;
             }
         };
-        let noted = provider.take_events().await;
+        let mut noted = provider.take_events().await;
         if !noted.is_empty() {
+            if let Phase::InCall(call) = &phase {
+                attribute(&mut noted, &call.roster);
+            }
             let _ = channel.events(&noted).await;
         }
         if matches!(seen, Observation::Unknown { .. }) && !in_call {
@@ -518,6 +521,21 @@ async fn track(
         .collect();
     if !events.is_empty() {
         let _ = channel.events(&events).await;
+    }
+}
+
+/// Names the roster member behind `caption` and `active_speaker` events (`participantId`, the
+/// id `participant_join` carried), where the roster knows the speaker.
+fn attribute(events: &mut [Value], roster: &RosterTracker) {
+    for e in events.iter_mut() {
+        let name = match e["type"].as_str() {
+            Some("caption") => e["speaker"].as_str(),
+            Some("active_speaker") => e["name"].as_str(),
+            _ => None,
+        };
+        if let Some(id) = name.and_then(|n| roster.id_of(n)) {
+            e["participantId"] = json!(id);
+        }
     }
 }
 

@@ -79,6 +79,15 @@ fn speaking(events: &[Value]) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// The `participantId` that `participant_join` gave `who`.
+fn joined_id(events: &[Value], who: &str) -> Value {
+    of(events, "participant_join")
+        .into_iter()
+        .find(|e| e["name"] == who)
+        .map(|e| e["participantId"].clone())
+        .unwrap_or_else(|| panic!("{who} joined: {events:?}"))
+}
+
 fn assert_spoke(name: &str, events: &[Value]) {
     let turns = speaking(events);
     for who in ["Ada Lovelace", "Grace Hopper"] {
@@ -87,6 +96,8 @@ fn assert_spoke(name: &str, events: &[Value]) {
     }
     for e in of(events, "active_speaker") {
         assert!(e["at"].as_i64().unwrap() > 1_600_000_000_000, "{name}: {e}");
+        let who = e["name"].as_str().unwrap();
+        assert_eq!(e["participantId"], joined_id(events, who), "{name}: the roster's id: {e}");
     }
 }
 
@@ -118,6 +129,8 @@ async fn captions_are_read(name: &str) {
             same[0]["isFinal"] == false && partial_words < final_words,
             "{name}: a shorter partial comes first: {same:?}"
         );
+        let who = final_["speaker"].as_str().unwrap();
+        assert_eq!(final_["participantId"], joined_id(&events, who), "{name}: {final_}");
         let (start, end) = (final_["startMs"].as_i64().unwrap(), final_["endMs"].as_i64().unwrap());
         assert!(start > 1_600_000_000_000 && end > start, "{name}: {final_}");
     }
