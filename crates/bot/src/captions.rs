@@ -290,7 +290,10 @@ impl SpeakingTracker {
                 Some((value, at)) if value == seen => at,
                 _ => now_ms,
             };
-            if state.last_change.is_none_or(|t| now.duration_since(t) >= SPEAKING_DEBOUNCE) {
+            if state
+                .last_change
+                .is_none_or(|t| now.duration_since(t) >= SPEAKING_DEBOUNCE)
+            {
                 state.reported = seen;
                 state.last_change = Some(now);
                 state.pending = None;
@@ -358,20 +361,53 @@ mod tests {
         assert_eq!(e[0]["speaker"], "Ada Lovelace");
         assert_eq!(e[0]["startMs"], 1_000);
         // Grows within the second: no partial yet.
-        let e = t.update(&[line("1", "Ada Lovelace", "Hello there")], None, step(500).await, 1_500);
+        let e = t.update(
+            &[line("1", "Ada Lovelace", "Hello there")],
+            None,
+            step(500).await,
+            1_500,
+        );
         assert!(e.is_empty(), "{e:?}");
-        let e = t.update(&[line("1", "Ada Lovelace", "Hello there my")], None, step(500).await, 2_000);
+        let e = t.update(
+            &[line("1", "Ada Lovelace", "Hello there my")],
+            None,
+            step(500).await,
+            2_000,
+        );
         assert_eq!(summary(&e), [("b1-1".into(), "Hello there my".into(), false)]);
-        let e = t.update(&[line("1", "Ada Lovelace", "Hello there my friend")], None, step(1000).await, 3_000);
+        let e = t.update(
+            &[line("1", "Ada Lovelace", "Hello there my friend")],
+            None,
+            step(1000).await,
+            3_000,
+        );
         assert_eq!(summary(&e), [("b1-1".into(), "Hello there my friend".into(), false)]);
         // Unchanged: nothing until it has held for two seconds.
-        let e = t.update(&[line("1", "Ada Lovelace", "Hello there my friend")], None, step(1000).await, 4_000);
+        let e = t.update(
+            &[line("1", "Ada Lovelace", "Hello there my friend")],
+            None,
+            step(1000).await,
+            4_000,
+        );
         assert!(e.is_empty());
-        let e = t.update(&[line("1", "Ada Lovelace", "Hello there my friend")], None, step(1000).await, 5_000);
+        let e = t.update(
+            &[line("1", "Ada Lovelace", "Hello there my friend")],
+            None,
+            step(1000).await,
+            5_000,
+        );
         assert_eq!(summary(&e), [("b1-1".into(), "Hello there my friend".into(), true)]);
-        assert_eq!((e[0]["startMs"].as_i64(), e[0]["endMs"].as_i64()), (Some(1_000), Some(3_000)));
+        assert_eq!(
+            (e[0]["startMs"].as_i64(), e[0]["endMs"].as_i64()),
+            (Some(1_000), Some(3_000))
+        );
         // Still on screen, unchanged: never sent again.
-        let e = t.update(&[line("1", "Ada Lovelace", "Hello there my friend")], None, step(5000).await, 10_000);
+        let e = t.update(
+            &[line("1", "Ada Lovelace", "Hello there my friend")],
+            None,
+            step(5000).await,
+            10_000,
+        );
         assert!(e.is_empty());
     }
 
@@ -385,10 +421,18 @@ mod tests {
             now,
             0,
         );
-        let e = t.update(&[line("2", "Grace Hopper", "three four")], None, step(1000).await, 1_000);
+        let e = t.update(
+            &[line("2", "Grace Hopper", "three four")],
+            None,
+            step(1000).await,
+            1_000,
+        );
         assert_eq!(
             summary(&e),
-            [("x-1".into(), "one two".into(), true), ("x-2".into(), "three four".into(), false)]
+            [
+                ("x-1".into(), "one two".into(), true),
+                ("x-2".into(), "three four".into(), false)
+            ]
         );
         let e = t.flush();
         assert_eq!(summary(&e), [("x-2".into(), "three four".into(), true)]);
@@ -405,10 +449,18 @@ mod tests {
         let e = t.update(&[line("1", "Ada", "First part. Second")], None, step(500).await, 2_500);
         assert_eq!(summary(&e), [("x-2".into(), "Second".into(), false)]);
         // The element now shows someone else's words (a client that recycles lines).
-        let e = t.update(&[line("1", "Grace", "Completely different")], None, step(1000).await, 3_500);
+        let e = t.update(
+            &[line("1", "Grace", "Completely different")],
+            None,
+            step(1000).await,
+            3_500,
+        );
         assert_eq!(
             summary(&e),
-            [("x-2".into(), "Second".into(), true), ("x-3".into(), "Completely different".into(), false)]
+            [
+                ("x-2".into(), "Second".into(), true),
+                ("x-3".into(), "Completely different".into(), false)
+            ]
         );
         assert_eq!(e[1]["speaker"], "Grace");
     }

@@ -75,7 +75,12 @@ fn of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
 fn speaking(events: &[Value]) -> Vec<(String, bool)> {
     of(events, "active_speaker")
         .into_iter()
-        .map(|e| (e["name"].as_str().unwrap().to_string(), e["speaking"].as_bool().unwrap()))
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_string(),
+                e["speaking"].as_bool().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -92,12 +97,20 @@ fn assert_spoke(name: &str, events: &[Value]) {
     let turns = speaking(events);
     for who in ["Ada Lovelace", "Grace Hopper"] {
         let mine: Vec<bool> = turns.iter().filter(|(n, _)| n == who).map(|(_, s)| *s).collect();
-        assert_eq!(mine, [true, false], "{name}: {who} starts and stops speaking: {turns:?}");
+        assert_eq!(
+            mine,
+            [true, false],
+            "{name}: {who} starts and stops speaking: {turns:?}"
+        );
     }
     for e in of(events, "active_speaker") {
         assert!(e["at"].as_i64().unwrap() > 1_600_000_000_000, "{name}: {e}");
         let who = e["name"].as_str().unwrap();
-        assert_eq!(e["participantId"], joined_id(events, who), "{name}: the roster's id: {e}");
+        assert_eq!(
+            e["participantId"],
+            joined_id(events, who),
+            "{name}: the roster's id: {e}"
+        );
     }
 }
 
@@ -121,7 +134,11 @@ async fn captions_are_read(name: &str) {
         assert!(id.as_str().unwrap().len() <= 100);
         let same: Vec<&&Value> = captions.iter().filter(|e| &e["captionId"] == id).collect();
         // Partials first (the line grew word by word), then exactly one final, last.
-        assert_eq!(same.iter().filter(|e| e["isFinal"] == true).count(), 1, "{name}: {same:?}");
+        assert_eq!(
+            same.iter().filter(|e| e["isFinal"] == true).count(),
+            1,
+            "{name}: {same:?}"
+        );
         assert_eq!(same.last().unwrap()["isFinal"], true, "{name}: {same:?}");
         let partial_words = same[0]["text"].as_str().unwrap().split_whitespace().count();
         let final_words = final_["text"].as_str().unwrap().split_whitespace().count();
@@ -141,7 +158,10 @@ async fn captions_disabled(name: &str) {
     let (events, _) = meeting(name, true, true).await;
     let unavailable = of(&events, "captions_unavailable");
     assert_eq!(unavailable.len(), 1, "{name}: {events:?}");
-    assert!(unavailable[0]["reason"].as_str().unwrap().contains("not available"), "{name}: {unavailable:?}");
+    assert!(
+        unavailable[0]["reason"].as_str().unwrap().contains("not available"),
+        "{name}: {unavailable:?}"
+    );
     assert!(of(&events, "caption").is_empty(), "{name}: {events:?}");
     // Speaking indicators do not depend on captions.
     assert_spoke(name, &events);

@@ -3,7 +3,10 @@
 //! bots, real DOM captures) and confidence are in `docs/research/signals-meet.md` (§ numbers
 //! below) and `meeting-web-clients.md` §1.
 
-use super::{ChatSpec, ClientSpec, CounterSpec, DialogSpec, EntrySpec, PrejoinSpec, RosterSpec, ScreensSpec, CaptionsSpec, SpeakingIndicator, SpeakingSpec};
+use super::{
+    CaptionsSpec, ChatSpec, ClientSpec, CounterSpec, DialogSpec, EntrySpec, PrejoinSpec, RosterSpec, ScreensSpec,
+    SpeakingIndicator, SpeakingSpec,
+};
 
 pub const MEET: ClientSpec = ClientSpec {
     name: "Google Meet",

@@ -13,8 +13,8 @@ pub mod meet;
 pub mod teams;
 pub mod zoom;
 
-use crate::driver::{ChatLine, Observation, Provider};
 use crate::captions::{CaptionLine, CaptionTracker, Speaking, SpeakingTracker};
+use crate::driver::{ChatLine, Observation, Provider};
 use crate::roster::RosterReading;
 use async_trait::async_trait;
 use chromiumoxide::Page;
@@ -383,7 +383,8 @@ impl WebClient {
     fn captions_unavailable(&mut self, reason: String) {
         tracing::warn!(%reason, "captions unavailable");
         self.captions.given_up = true;
-        self.events.push(json!({"type": "captions_unavailable", "reason": reason}));
+        self.events
+            .push(json!({"type": "captions_unavailable", "reason": reason}));
     }
 
     /// Turns captions on as a person would (the control, the menus on the way to it, or

@@ -3,7 +3,10 @@
 //! the bot reads on Teams is here; each candidate's sources and confidence are in
 //! `docs/research/signals-teams.md` (§ numbers below) and `meeting-web-clients.md` §2.
 
-use super::{ChatSpec, ClientSpec, CounterSpec, DialogSpec, EntrySpec, PrejoinSpec, RosterSpec, ScreensSpec, CaptionsSpec, SpeakingIndicator, SpeakingSpec};
+use super::{
+    CaptionsSpec, ChatSpec, ClientSpec, CounterSpec, DialogSpec, EntrySpec, PrejoinSpec, RosterSpec, ScreensSpec,
+    SpeakingIndicator, SpeakingSpec,
+};
 
 pub const TEAMS: ClientSpec = ClientSpec {
     name: "Microsoft Teams",

@@ -3,7 +3,10 @@
 //! reads on Zoom is here; each candidate's sources and confidence are in
 //! `docs/research/signals-zoom-and-errors.md` (§ numbers below) and `meeting-web-clients.md` §3.
 
-use super::{ChatSpec, ClientSpec, CounterSpec, DialogSpec, EntrySpec, PrejoinSpec, RosterSpec, ScreensSpec, CaptionsSpec, SpeakingIndicator, SpeakingSpec};
+use super::{
+    CaptionsSpec, ChatSpec, ClientSpec, CounterSpec, DialogSpec, EntrySpec, PrejoinSpec, RosterSpec, ScreensSpec,
+    SpeakingIndicator, SpeakingSpec,
+};
 
 pub const ZOOM: ClientSpec = ClientSpec {
     name: "Zoom",
