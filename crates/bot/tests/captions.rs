@@ -25,7 +25,8 @@ fn client(name: &str) -> (axum::Router, &'static ClientSpec, &'static str) {
 }
 
 const ADA: &str = "The quick brown fox jumps over the lazy dog";
-const GRACE: &str = "Numbers are the poetry of mathematics";
+/// Says what the clients' end screens say: the bot must not take captions for the page.
+const GRACE: &str = "You left the meeting so the meeting has ended and this meeting has been ended by host";
 
 /// Runs the bot (captions wanted) in a meeting where Ada and Grace each say a line, one after
 /// the other; returns every event it reported and its statuses.
@@ -53,7 +54,7 @@ async fn meeting(name: &str, disabled: bool, wanted: bool) -> (Vec<Value>, Vec<S
             host(&base, code, "captions", Some(say("Ada Lovelace", ADA))).await;
             tokio::time::sleep(Duration::from_secs(6)).await;
             host(&base, code, "captions", Some(say("Grace Hopper", GRACE))).await;
-            tokio::time::sleep(Duration::from_secs(6)).await;
+            tokio::time::sleep(Duration::from_secs(9)).await;
             host(&base, code, "end", None).await;
         })
     };
@@ -63,6 +64,9 @@ async fn meeting(name: &str, disabled: bool, wanted: bool) -> (Vec<Value>, Vec<S
     host_side.await.unwrap();
     running.close().await;
     assert_eq!(outcome.sub_code, "meeting_ended", "{name}");
+    // Ended by the host, not by the bot leaving on its own.
+    let state = replica_state(&base, code).await;
+    assert_eq!(state["guests"][0]["screen"], "ended", "{name}: {state}");
     let events = channel.events.lock().unwrap().clone();
     (events, channel.statuses())
 }

@@ -181,13 +181,26 @@ function readChat(spec, doc) {
   return out;
 }
 
+// The page's words less what people say in the captions: someone saying "this meeting has
+// ended" is not the end screen.
+function pageTextWithoutCaptions(spec, doc) {
+  let text = pageText(doc);
+  for (const sel of spec.captions.containers) {
+    for (const box of all(doc, sel)) {
+      const said = norm(box.innerText);
+      if (said) text = text.split(said).join(' ');
+    }
+  }
+  return text;
+}
+
 // Classifies the screen. Order matters: the browser's own error page, then screens that
 // keep the bot out, then the lobby (it wins over call controls where the client shows some
 // in the lobby), then the call, then the pre-join; anything else is unknown.
 function probe(spec, doc) {
   const net = networkError(doc);
   if (net) return { state: 'network_error', subCode: net.code, message: net.message };
-  const text = pageText(doc);
+  const text = pageTextWithoutCaptions(spec, doc);
   for (const [code, texts] of spec.screens.refusals) {
     const hit = firstText(text, texts);
     if (hit) return { state: 'blocked', subCode: code, message: hit };
