@@ -187,6 +187,8 @@ function pageTextWithoutCaptions(spec, doc) {
   let text = pageText(doc);
   for (const sel of spec.captions.containers) {
     for (const box of all(doc, sel)) {
+      // Only a region that holds caption lines (a generic candidate may match other regions).
+      if (!spec.captions.lines.some((l) => all(box, l).length)) continue;
       const said = norm(box.innerText);
       if (said) text = text.split(said).join(' ');
     }
