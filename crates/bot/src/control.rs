@@ -89,6 +89,30 @@ pub struct BotConfig {
     /// servers (then the bot flushes within `runtime::FLUSH_WITHIN`).
     #[serde(default)]
     pub stop_grace_secs: Option<u64>,
+    /// The bot's transcription settings; absent from older servers and when none was asked.
+    #[serde(default)]
+    pub transcription: Option<TranscriptionConfig>,
+}
+
+/// `transcription` of `GET config`. Only `meeting_captions` concerns the bot's page: it turns
+/// the client's captions on and reads them.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TranscriptionConfig {
+    pub provider: String,
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub realtime: bool,
+}
+
+impl TranscriptionConfig {
+    /// The provider that reads the meeting client's own captions.
+    pub const MEETING_CAPTIONS: &'static str = "meeting_captions";
+
+    pub fn reads_captions(&self) -> bool {
+        self.provider == Self::MEETING_CAPTIONS
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -361,8 +361,17 @@ pub async fn run(provider: &mut dyn Provider, channel: &dyn Channel, mut setting
                 return finish(provider, channel, during_call(in_call), outcome, false).await;
             }
         };
-        let noted = provider.take_events().await;
+        let mut noted = provider.take_events().await;
         if !noted.is_empty() {
+            let roster = match &phase {
+                Phase::InCall(call) => Some(&call.roster),
+                _ => None,
+            };
+            let reading = match &seen {
+                Observation::InCall { roster } => Some(roster),
+                _ => None,
+            };
+            attribute(&mut noted, roster, reading);
             let _ = channel.events(&noted).await;
         }
         if matches!(seen, Observation::Unknown { .. }) && !in_call {
@@ -521,6 +530,40 @@ async fn track(
     }
 }
 
+/// Names the roster member behind `caption` and `active_speaker` events (`participantId`, the
+/// id `participant_join` carried), where the roster knows the speaker; on the look that
+/// admits the bot, from that look's reading (the id the roster is about to give).
+fn attribute(events: &mut [Value], roster: Option<&RosterTracker>, reading: Option<&RosterReading>) {
+    let from_reading = |name: &str| -> Option<String> {
+        let key = crate::roster::name_key(name);
+        let reading = reading?;
+        let list = reading.list.iter().flatten();
+        let seen = list
+            .chain(&reading.tiles)
+            .find(|s| crate::roster::name_key(&s.name) == key)?;
+        Some(if seen.id.is_empty() {
+            seen.name.clone()
+        } else {
+            seen.id.clone()
+        })
+    };
+    for e in events.iter_mut() {
+        let name = match e["type"].as_str() {
+            Some("caption") => e["speaker"].as_str(),
+            Some("active_speaker") => e["name"].as_str(),
+            _ => None,
+        };
+        let Some(name) = name else { continue };
+        let id = roster
+            .and_then(|r| r.id_of(name))
+            .map(str::to_string)
+            .or_else(|| from_reading(name));
+        if let Some(id) = id {
+            e["participantId"] = json!(id);
+        }
+    }
+}
+
 /// Gives up on a screen nobody recognises: reports what the page said, where it was and its
 /// markup (a `page_snapshot` event) before failing `unknown_screen` (a screenshot follows).
 async fn unknown_screen(provider: &mut dyn Provider, channel: &dyn Channel, text: &str) -> Outcome {
@@ -603,6 +646,11 @@ async fn finish(
         let _ = channel.report_status("LEAVING", Some(&outcome.sub_code), None).await;
     }
     let _ = provider.leave().await;
+    // What the call left open (final captions, speakers who stopped) goes before the status.
+    let noted = provider.take_events().await;
+    if !noted.is_empty() {
+        let _ = channel.events(&noted).await;
+    }
     let _ = channel
         .report_status(outcome.status, Some(&outcome.sub_code), outcome.message.as_deref())
         .await;
@@ -745,6 +793,90 @@ mod tests {
 
     fn secs(d: Duration) -> u64 {
         d.as_secs()
+    }
+
+    /// A provider in a call with Ada that says she speaks, and leaves a final caption open
+    /// until it leaves.
+    struct Talking {
+        events: Vec<Value>,
+    }
+
+    #[async_trait]
+    impl Provider for Talking {
+        async fn join(&mut self, _name: &str) -> Result<(), String> {
+            Ok(())
+        }
+        async fn observe(&mut self) -> Result<Observation, String> {
+            self.events.push(json!({"type": "active_speaker", "participantId": null, "name": "ada  lovelace", "speaking": true, "at": 1}));
+            Ok(people(&["Ada Lovelace"]))
+        }
+        async fn take_events(&mut self) -> Vec<Value> {
+            std::mem::take(&mut self.events)
+        }
+        async fn leave(&mut self) -> Result<(), String> {
+            self.events.push(json!({"type": "caption", "captionId": "c-1", "speaker": "Ada Lovelace", "participantId": null, "text": "bye", "isFinal": true, "startMs": 1, "endMs": 2}));
+            Ok(())
+        }
+    }
+
+    /// Statuses and event types in the order they were sent.
+    #[derive(Default)]
+    struct Ordered(Mutex<Vec<Value>>);
+
+    #[async_trait]
+    impl Channel for Ordered {
+        async fn report_status(
+            &self,
+            status: &str,
+            _c: Option<&str>,
+            _m: Option<&str>,
+        ) -> Result<String, ControlError> {
+            self.0.lock().unwrap().push(json!({"status": status}));
+            Ok(status.to_string())
+        }
+        async fn heartbeat(&self) -> Result<HeartbeatReply, ControlError> {
+            Ok(HeartbeatReply {
+                leave: false,
+                reason: None,
+            })
+        }
+        async fn events(&self, events: &[Value]) -> Result<(), ControlError> {
+            self.0.lock().unwrap().extend_from_slice(events);
+            Ok(())
+        }
+        async fn next_chat(&self) -> Result<Option<OutgoingChat>, ControlError> {
+            Ok(None)
+        }
+        async fn chat_result(&self, _id: &str, _error: Option<&str>) -> Result<(), ControlError> {
+            Ok(())
+        }
+        async fn screenshot(&self, _kind: &str, _jpeg: Vec<u8>) -> Result<(), ControlError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn speech_events_carry_roster_ids_and_the_last_caption_precedes_the_final_status() {
+        let mut provider = Talking { events: Vec::new() };
+        let channel = Ordered::default();
+        let (s, tx) = settings();
+        let stop = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let _ = tx.send(true);
+            tokio::time::sleep(Duration::from_secs(60)).await;
+        });
+        let outcome = run(&mut provider, &channel, s).await;
+        stop.abort();
+        assert_eq!(outcome.sub_code, sub_code::PLATFORM_STOPPED);
+        let log = channel.0.lock().unwrap().clone();
+        let speaker = log.iter().find(|e| e["type"] == "active_speaker").unwrap();
+        // The roster's id for Ada (a listing keys people by their lower-cased name).
+        assert_eq!(speaker["participantId"], "ada lovelace");
+        let at = |pred: &dyn Fn(&Value) -> bool| log.iter().position(pred).unwrap();
+        let caption = at(&|e| e["type"] == "caption");
+        let last = at(&|e| e["status"] == "ENDED");
+        assert!(caption < last, "{log:?}");
+        assert_eq!(last, log.len() - 1);
     }
 
     #[tokio::test(start_paused = true)]

@@ -14,12 +14,14 @@
 //!   page shows.
 //! - [`recorder`]: recording the call (`RECORDING_MODE` audio/video): Xvfb, a private
 //!   PulseAudio and ffmpeg from `IN_CALL` to leaving, uploaded in chunks during the call.
+//! - [`captions`]: live captions and speaking indicators → `caption`, `active_speaker` events.
 //! - [`procstat`]: CPU and memory of the bot's process tree, logged once a minute.
 //!
 //! **Architecture invariant:** the runtime depends on `meeboter-core` only; it reaches the
 //! server through HTTP, like a bot in a container on another machine.
 
 pub mod browser;
+pub mod captions;
 pub mod commands;
 pub mod control;
 pub mod driver;

@@ -250,6 +250,11 @@ impl RosterTracker {
         change
     }
 
+    /// The roster id of the member called `name` (compared like roster names), if any.
+    pub fn id_of(&self, name: &str) -> Option<&str> {
+        self.members.get(&name_key(name)).map(|m| m.participant.id.as_str())
+    }
+
     /// Since when no human has been in the call (`None` while someone is).
     pub fn alone_since(&self) -> Option<Instant> {
         self.alone_since

@@ -200,7 +200,8 @@ async fn run_with(
         capture: recorder.as_ref().map(Recorder::hook),
         commands: Some(commands),
     };
-    let mut provider = WebClient::new(page, spec, &env.meeting_url);
+    let captions = config.transcription.as_ref().is_some_and(|t| t.reads_captions());
+    let mut provider = WebClient::new(page, spec, &env.meeting_url).with_captions(captions);
     let outcome = driver::run(&mut provider, outbox, settings).await;
     // The handler stays installed (tokio never uninstalls it): a second SIGTERM while the
     // bot flushes does not cut the flush short; the platform's SIGKILL ends it.

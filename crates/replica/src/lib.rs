@@ -54,6 +54,14 @@
 //!   (`role` e.g. `Organizer` | `Host` | `Co-host`; `qualifier` e.g. `(Guest)` |
 //!   `(Unverified)` | `(External)`), `DELETE …/participants/{name}`.
 //! - `POST /_replica/{code}/chat` `{"sender", "text"}` — someone in the call writes.
+//! - `POST /_replica/{code}/captions` `{"speaker", "text", "wordsPerSec"?}` (default 4) —
+//!   someone says a line: while it lasts (words ÷ rate) their tile shows them speaking, and
+//!   pages with captions on show it word by word in the caption region (then settled, for
+//!   [`SPEECH_KEPT`]). Answers `{"id", "durationMs"}`. Captions are per page, off until the
+//!   guest turns them on (Meet: the captions button or `c`; Teams: More → Language and
+//!   speech → Turn on live captions; Zoom: Show Captions).
+//!   Config `captionsDisabled` (bool): the client's captions control shows its
+//!   not-available state and captions never show.
 //! - `POST /_replica/{code}/blip` `{"secs"}` — the guests' connection drops for a while.
 //! - What the page itself calls: `POST /_replica/{code}/guests` `{"name"}`,
 //!   `GET …/guests/{id}`, `POST …/guests/{id}/leave`, `POST …/guests/{id}/chat` `{"text"}`,
@@ -196,6 +204,35 @@ struct Meeting {
     zoom_footer_auto_hide: bool,
     zoom_deny_text: Option<String>,
     zoom_passcode_text: Option<String>,
+    captions_disabled: bool,
+    speech: Vec<Utterance>,
+}
+
+/// A line someone says (`POST …/captions`).
+#[derive(Debug)]
+struct Utterance {
+    id: u64,
+    speaker: String,
+    words: Vec<String>,
+    words_per_sec: f64,
+    started: Instant,
+}
+
+/// How long a finished line stays in the caption region.
+pub const SPEECH_KEPT: Duration = Duration::from_secs(20);
+
+impl Utterance {
+    fn duration(&self) -> Duration {
+        Duration::from_secs_f64(self.words.len() as f64 / self.words_per_sec)
+    }
+    /// The words said by `now` (the first at once).
+    fn said(&self, now: Instant) -> usize {
+        let secs = now.duration_since(self.started).as_secs_f64();
+        ((secs * self.words_per_sec) as usize + 1).min(self.words.len())
+    }
+    fn speaking(&self, now: Instant) -> bool {
+        now.duration_since(self.started) < self.duration()
+    }
 }
 
 impl Default for Meeting {
@@ -220,6 +257,8 @@ impl Default for Meeting {
             zoom_footer_auto_hide: true,
             zoom_deny_text: None,
             zoom_passcode_text: None,
+            captions_disabled: false,
+            speech: Vec::new(),
         }
     }
 }
@@ -293,6 +332,9 @@ impl Meeting {
         if let Some(text) = c.zoom_passcode_text {
             self.zoom_passcode_text = (!text.is_empty()).then_some(text);
         }
+        if let Some(disabled) = c.captions_disabled {
+            self.captions_disabled = disabled;
+        }
         Ok(())
     }
 
@@ -310,6 +352,7 @@ impl Meeting {
             "zoomFooterAutoHide": self.zoom_footer_auto_hide,
             "zoomDenyText": self.zoom_deny_text,
             "zoomPasscodeText": self.zoom_passcode_text,
+            "captionsDisabled": self.captions_disabled,
         })
     }
 
@@ -423,13 +466,43 @@ impl Meeting {
                 "self": false,
             })
         }));
+        self.speech
+            .retain(|u| now.duration_since(u.started) < u.duration() + SPEECH_KEPT);
+        let speech: Vec<Value> = self
+            .speech
+            .iter()
+            .map(|u| {
+                json!({
+                    "id": u.id,
+                    "speaker": u.speaker,
+                    "text": u.words[..u.said(now)].join(" "),
+                    "speaking": u.speaking(now),
+                })
+            })
+            .collect();
         json!({
             "screen": screen,
+            "speech": speech,
             "participants": participants,
             "chat": self.chat_json(),
             "toneHz": self.tone_hz,
             "config": self.config_json(),
         })
+    }
+
+    /// Someone says `text`; returns its id and how long it lasts.
+    fn say(&mut self, speaker: String, text: &str, words_per_sec: f64) -> (u64, Duration) {
+        self.next_id += 1;
+        let utterance = Utterance {
+            id: self.next_id,
+            speaker,
+            words: text.split_whitespace().map(str::to_string).collect(),
+            words_per_sec: if words_per_sec > 0.0 { words_per_sec } else { 4.0 },
+            started: Instant::now(),
+        };
+        let answer = (utterance.id, utterance.duration());
+        self.speech.push(utterance);
+        answer
     }
 
     fn add_person(&mut self, person: Person) {
@@ -503,6 +576,7 @@ fn control_routes(platform: Platform) -> Router {
         .route("/_replica/{code}/participants", post(add_person))
         .route("/_replica/{code}/participants/{name}", delete(remove_person))
         .route("/_replica/{code}/chat", post(host_chat))
+        .route("/_replica/{code}/captions", post(host_say))
         .route("/_replica/{code}/blip", post(blip))
         .route("/_replica/{code}/dialogs", post(dialog_answered))
         .route("/_replica/{code}/guests", post(guest_join))
@@ -585,6 +659,7 @@ struct Config {
     zoom_footer_auto_hide: Option<bool>,
     zoom_deny_text: Option<String>,
     zoom_passcode_text: Option<String>,
+    captions_disabled: Option<bool>,
 }
 
 async fn configure(
@@ -632,6 +707,21 @@ async fn host_chat(State(r): State<Replica>, Path(code): Path<String>, Json(c): 
     with(&r, &code, |meeting| {
         let id = meeting.add_chat(c.sender, c.text, None);
         Json(json!({"id": id}))
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Say {
+    speaker: String,
+    text: String,
+    words_per_sec: Option<f64>,
+}
+
+async fn host_say(State(r): State<Replica>, Path(code): Path<String>, Json(c): Json<Say>) -> Json<Value> {
+    with(&r, &code, |meeting| {
+        let (id, lasts) = meeting.say(c.speaker, &c.text, c.words_per_sec.unwrap_or(4.0));
+        Json(json!({"id": id, "durationMs": u64::try_from(lasts.as_millis()).unwrap_or(u64::MAX)}))
     })
 }
 
@@ -753,6 +843,26 @@ mod tests {
         assert!(err.is_err());
         assert!(!m.lobby, "a refused config changes nothing");
         assert_eq!(m.dialogs.len(), 4);
+    }
+
+    #[test]
+    fn a_line_is_said_word_by_word_and_stays_a_while_settled() {
+        let mut m = Meeting::default();
+        m.configure(config(json!({"captionsDisabled": true}))).unwrap();
+        assert_eq!(m.state_json()["captionsDisabled"], true);
+        let (id, lasts) = m.say("Ada".into(), "one two three four", 2.0);
+        assert_eq!(lasts, Duration::from_secs(2));
+        let u = m.speech.iter().find(|u| u.id == id).unwrap();
+        let t0 = u.started;
+        assert_eq!(u.said(t0), 1);
+        assert_eq!(u.said(t0 + Duration::from_millis(1100)), 3);
+        assert!(u.speaking(t0 + Duration::from_millis(1900)));
+        assert_eq!(u.said(t0 + Duration::from_secs(9)), 4);
+        assert!(!u.speaking(t0 + Duration::from_secs(2)));
+        let g = m.add_guest("Bot".into());
+        let seen = m.guest_json("abc", &g);
+        assert_eq!(seen["speech"][0]["speaker"], "Ada");
+        assert_eq!(seen["speech"][0]["speaking"], true);
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! bots, real DOM captures) and confidence are in `docs/research/signals-meet.md` (§ numbers
 //! below) and `meeting-web-clients.md` §1.
 
-use super::{ChatSpec, ClientSpec, CounterSpec, DialogSpec, EntrySpec, PrejoinSpec, RosterSpec, ScreensSpec};
+use super::{
+    CaptionsSpec, ChatSpec, ClientSpec, CounterSpec, DialogSpec, EntrySpec, PrejoinSpec, RosterSpec, ScreensSpec,
+    SpeakingIndicator, SpeakingSpec,
+};
 
 pub const MEET: ClientSpec = ClientSpec {
     name: "Google Meet",
@@ -233,5 +236,52 @@ pub const MEET: ClientSpec = ClientSpec {
         message: "div[data-message-id]",
         sender: ".poVWob",
         text: "[jsname='dTKtvb'], [data-is-tv], .jO4O1",
+    },
+    // signals-captions.md §M1–M3. The control's label states the action; Meet also toggles
+    // captions with `c`. Line classes are obfuscated (several peers agree on them in 2025),
+    // the region's role/tabindex is the structural anchor they fall back to.
+    captions: CaptionsSpec {
+        on_buttons: &[
+            "button[aria-label^='Turn on captions']",
+            "[role='button'][aria-label^='Turn on captions']",
+        ],
+        on_texts: &["Turn on captions", "Untertitel aktivieren"],
+        menu_path: &[],
+        shortcut: Some("c"),
+        on_markers: &[
+            "button[aria-label^='Turn off captions']",
+            "[role='button'][aria-label^='Turn off captions']",
+        ],
+        containers: &[
+            "div[role='region'][aria-label='Captions']",
+            "div[role='region'][tabindex='0']",
+            ".a4cQT",
+        ],
+        lines: &[".nMcdL", "div[role='region'][aria-label='Captions'] > div"],
+        speakers: &[".NWpY1d", ".KcIKyf", "img@alt"],
+        texts: &[".ygicle", ".bh44bd"],
+        unavailable_texts: &["Captions aren't available", "Captions are not available"],
+        unavailable_selectors: &[
+            "button[aria-label^='Turn on captions'][aria-disabled='true']",
+            "button[aria-label^='Turn on captions'][disabled]",
+        ],
+    },
+    // §M4: Meet marks a speaking tile with an animated border whose classes are obfuscated
+    // (Vexa lists four); low confidence, several candidates.
+    speaking: SpeakingSpec {
+        indicators: &[
+            SpeakingIndicator {
+                tile: "[data-participant-id]",
+                speaking: ".Oaajhc, .HX2H7, .wEsLMd, .OgVli",
+                id_attribute: "data-participant-id",
+                names: &["span.notranslate", "span.zWGUib"],
+            },
+            SpeakingIndicator {
+                tile: "[data-participant-id]",
+                speaking: "[data-speaking='true'], [class*='speaking']",
+                id_attribute: "data-participant-id",
+                names: &["span.notranslate", "span.zWGUib"],
+            },
+        ],
     },
 };

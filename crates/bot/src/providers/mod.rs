@@ -13,6 +13,7 @@ pub mod meet;
 pub mod teams;
 pub mod zoom;
 
+use crate::captions::{CaptionLine, CaptionTracker, Speaking, SpeakingTracker};
 use crate::driver::{ChatLine, Observation, Provider};
 use crate::roster::RosterReading;
 use async_trait::async_trait;
@@ -62,9 +63,61 @@ pub struct ClientSpec {
     /// progressive web app; the first same-origin match is where the scripts look.
     pub frames: &'static [&'static str],
     pub chat: ChatSpec,
+    pub captions: CaptionsSpec,
+    pub speaking: SpeakingSpec,
 }
 
-/// The pre-join screen.
+/// The client's own live captions: how a person turns them on, where the lines show, and
+/// what the page says when the meeting does not offer them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CaptionsSpec {
+    /// Controls (CSS selectors) that turn captions on, first visible enabled one clicked.
+    pub on_buttons: &'static [&'static str],
+    /// The same by exact text or accessible name.
+    pub on_texts: &'static [&'static str],
+    /// Menus opened, in this order, when no control shows (Teams: More → Language and speech);
+    /// the deepest visible step is clicked.
+    pub menu_path: &'static [&'static str],
+    /// A key that toggles captions (`c` in Meet), pressed when no control shows.
+    pub shortcut: Option<&'static str>,
+    /// Elements shown only while captions are on (the control's "off" state, the region).
+    pub on_markers: &'static [&'static str],
+    /// The caption region; lines are read inside the first visible one that holds lines.
+    pub containers: &'static [&'static str],
+    /// One element per caption line (a speaker's turn), inside the region.
+    pub lines: &'static [&'static str],
+    /// The speaker inside a line, as roster name sources (see [`EntrySpec::names`]).
+    pub speakers: &'static [&'static str],
+    /// The words inside a line; the line's words (less the speaker) otherwise.
+    pub texts: &'static [&'static str],
+    /// Texts that say the meeting offers no captions.
+    pub unavailable_texts: &'static [&'static str],
+    /// Controls in their "not available" state.
+    pub unavailable_selectors: &'static [&'static str],
+}
+
+/// Who is speaking now: per participant element, a mark the client shows while they speak.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpeakingSpec {
+    pub indicators: &'static [SpeakingIndicator],
+}
+
+/// One speaking mark.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SpeakingIndicator {
+    /// The participant's element (a tile).
+    pub tile: &'static str,
+    /// Inside or on the tile, an element that is there (visible) only while they speak;
+    /// `""`: a tile matching `tile` is the speaker (Zoom's active-speaker frame).
+    pub speaking: &'static str,
+    /// Attribute with a stable id ("" when the client has none).
+    pub id_attribute: &'static str,
+    /// Name sources in the tile (see [`EntrySpec::names`]).
+    pub names: &'static [&'static str],
+}
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PrejoinSpec {
@@ -194,6 +247,12 @@ struct Probe {
     roster_open: bool,
     #[serde(default)]
     passcode_shown: bool,
+    #[serde(default)]
+    captions_state: Option<String>,
+    #[serde(default)]
+    captions: Vec<CaptionLine>,
+    #[serde(default)]
+    speaking: Vec<Speaking>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -230,6 +289,10 @@ const PASSCODE_REFUSED_AFTER: Duration = Duration::from_secs(6);
 const PAGE_CALL_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a dialog kind just answered is left alone (see `WebClient::sweep`).
 const SWEEP_AGAIN_AFTER: Duration = Duration::from_secs(3);
+/// How many looks may try to turn captions on before the bot says they are unavailable.
+const CAPTIONS_ATTEMPTS: u8 = 5;
+/// Looks between two tries to turn captions on (a click takes a moment to show).
+const CAPTIONS_RETRY_AFTER: Duration = Duration::from_secs(2);
 /// How many of its own messages the bot remembers, to skip them when the list shows them.
 const OWN_MESSAGES_KEPT: usize = 50;
 
@@ -258,6 +321,25 @@ pub struct WebClient {
     bot_name: String,
     /// Dialog kinds answered recently, and when.
     swept: HashMap<String, Instant>,
+    captions: CaptionsState,
+    speaking: SpeakingTracker,
+}
+
+/// Reading the client's captions (`transcription.provider = meeting_captions`).
+struct CaptionsState {
+    wanted: bool,
+    tracker: CaptionTracker,
+    attempts: u8,
+    next_try: Option<Instant>,
+    /// `captions_unavailable` was sent: the bot stops trying.
+    given_up: bool,
+}
+
+/// Now, in milliseconds since the epoch (event times).
+fn epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 impl WebClient {
@@ -281,7 +363,99 @@ impl WebClient {
             events: Vec::new(),
             bot_name: String::new(),
             swept: HashMap::new(),
+            captions: CaptionsState {
+                wanted: false,
+                tracker: CaptionTracker::new(&format!("{:x}", epoch_ms())),
+                attempts: 0,
+                next_try: None,
+                given_up: false,
+            },
+            speaking: SpeakingTracker::new(),
         }
+    }
+
+    /// Turns the client's captions on once in the call and reports their lines.
+    pub fn with_captions(mut self, wanted: bool) -> Self {
+        self.captions.wanted = wanted;
+        self
+    }
+
+    fn captions_unavailable(&mut self, reason: String) {
+        tracing::warn!(%reason, "captions unavailable");
+        self.captions.given_up = true;
+        self.events
+            .push(json!({"type": "captions_unavailable", "reason": reason}));
+    }
+
+    /// Turns captions on as a person would (the control, the menus on the way to it, or
+    /// the shortcut), a few steps per look and a few looks in all.
+    async fn tend_captions(&mut self, state: Option<&str>) {
+        let c = &self.captions;
+        if !c.wanted || c.given_up {
+            return;
+        }
+        match state {
+            Some("on") => {
+                self.captions.attempts = 0;
+                return;
+            }
+            Some("unavailable") => {
+                let reason = format!("{} says captions are not available in this meeting", self.spec.name);
+                self.captions_unavailable(reason);
+                return;
+            }
+            _ => {}
+        }
+        let now = Instant::now();
+        if self.captions.next_try.is_some_and(|t| now < t) {
+            return;
+        }
+        if self.captions.attempts >= CAPTIONS_ATTEMPTS {
+            let reason = format!(
+                "{} did not turn captions on after {CAPTIONS_ATTEMPTS} tries",
+                self.spec.name
+            );
+            self.captions_unavailable(reason);
+            return;
+        }
+        self.captions.attempts += 1;
+        self.captions.next_try = Some(now + CAPTIONS_RETRY_AFTER);
+        for _ in 0..3 {
+            match self.call::<String>("captionsOn", "null").await.as_deref() {
+                Ok("menu") => tokio::time::sleep(Duration::from_millis(200)).await,
+                Ok("shortcut") => {
+                    if let Some(key) = self.spec.captions.shortcut {
+                        let _ = self.press_key(key).await;
+                    }
+                    return;
+                }
+                Ok("unavailable") => {
+                    let reason = format!("{} says captions are not available in this meeting", self.spec.name);
+                    self.captions_unavailable(reason);
+                    return;
+                }
+                Ok("clicked") => {
+                    tracing::info!("turned the captions on");
+                    return;
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Speaking marks and caption lines of one look, as events.
+    fn note_speech(&mut self, speaking: &[Speaking], lines: &[CaptionLine]) {
+        let now = Instant::now();
+        let ms = epoch_ms();
+        let mut events = self.speaking.update(speaking, now, ms);
+        if self.captions.wanted {
+            let current = match speaking {
+                [one] => Some(one.name.as_str()),
+                _ => None,
+            };
+            events.extend(self.captions.tracker.update(lines, current, now, ms));
+        }
+        self.events.extend(events);
     }
 
     /// Whether the page left the meeting's host (only checked once the call was reached:
@@ -327,13 +501,24 @@ impl WebClient {
     }
 
     async fn press_enter(&self) -> Result<(), String> {
+        self.press("Enter", "Enter", 13, "\r").await
+    }
+
+    /// Presses a letter key (a client's shortcut) with trusted input events.
+    async fn press_key(&self, key: &str) -> Result<(), String> {
+        let upper = key.to_ascii_uppercase();
+        let code = upper.bytes().next().map_or(0, i64::from);
+        self.press(key, &format!("Key{upper}"), code, key).await
+    }
+
+    async fn press(&self, key: &str, code: &str, virtual_code: i64, text: &str) -> Result<(), String> {
         let key = DispatchKeyEventParams::builder()
-            .key("Enter")
-            .code("Enter")
-            .windows_virtual_key_code(13)
-            .native_virtual_key_code(13);
+            .key(key)
+            .code(code)
+            .windows_virtual_key_code(virtual_code)
+            .native_virtual_key_code(virtual_code);
         for (kind, text) in [
-            (DispatchKeyEventType::KeyDown, Some("\r")),
+            (DispatchKeyEventType::KeyDown, Some(text)),
             (DispatchKeyEventType::KeyUp, None),
         ] {
             let mut event = key.clone().r#type(kind);
@@ -344,7 +529,7 @@ impl WebClient {
             tokio::time::timeout(PAGE_CALL_TIMEOUT, self.page.execute(event))
                 .await
                 .map_err(|_| "the page did not take the key".to_string())?
-                .map_err(|e| format!("cannot press Enter: {e}"))?;
+                .map_err(|e| format!("cannot press a key: {e}"))?;
         }
         Ok(())
     }
@@ -538,8 +723,10 @@ impl Provider for WebClient {
             "in_call" => {
                 self.seen_call = true;
                 self.note_chat(p.chat);
+                self.note_speech(&p.speaking, &p.captions);
                 if !self.sweep().await {
                     self.tend_panes(p.roster_open).await;
+                    self.tend_captions(p.captions_state.as_deref()).await;
                 }
                 Observation::InCall { roster: p.roster }
             }
@@ -629,6 +816,10 @@ impl Provider for WebClient {
     }
 
     async fn leave(&mut self) -> Result<(), String> {
+        // Lines still open are final, and nobody speaks any more, as far as the bot knows.
+        let mut last = self.captions.tracker.flush();
+        last.extend(self.speaking.flush(epoch_ms()));
+        self.events.extend(last);
         // Click until the client no longer shows the call: clients that confirm (Zoom's
         // "Leave Meeting") list the confirm button first, and a slow machine may take a
         // while to show it.
@@ -682,6 +873,14 @@ mod tests {
                 "/screens/refusals",
                 "/screens/refusalSelectors",
                 "/chat/message",
+                "/captions/onButtons",
+                "/captions/menuPath",
+                "/captions/containers",
+                "/captions/lines",
+                "/captions/speakers",
+                "/captions/texts",
+                "/captions/unavailableTexts",
+                "/speaking/indicators",
             ] {
                 assert!(json.pointer(path).is_some(), "{}: {path}", spec.name);
             }

@@ -181,13 +181,28 @@ function readChat(spec, doc) {
   return out;
 }
 
+// The page's words less what people say in the captions: someone saying "this meeting has
+// ended" is not the end screen.
+function pageTextWithoutCaptions(spec, doc) {
+  let text = pageText(doc);
+  for (const sel of spec.captions.containers) {
+    for (const box of all(doc, sel)) {
+      // Only a region that holds caption lines (a generic candidate may match other regions).
+      if (!spec.captions.lines.some((l) => all(box, l).length)) continue;
+      const said = norm(box.innerText);
+      if (said) text = text.split(said).join(' ');
+    }
+  }
+  return text;
+}
+
 // Classifies the screen. Order matters: the browser's own error page, then screens that
 // keep the bot out, then the lobby (it wins over call controls where the client shows some
 // in the lobby), then the call, then the pre-join; anything else is unknown.
 function probe(spec, doc) {
   const net = networkError(doc);
   if (net) return { state: 'network_error', subCode: net.code, message: net.message };
-  const text = pageText(doc);
+  const text = pageTextWithoutCaptions(spec, doc);
   for (const [code, texts] of spec.screens.refusals) {
     const hit = firstText(text, texts);
     if (hit) return { state: 'blocked', subCode: code, message: hit };
@@ -213,7 +228,8 @@ function probe(spec, doc) {
   if (lobby && (spec.lobbyTextWins || !inCall)) return { state: 'lobby', message: lobby };
   if (inCall) {
     return { state: 'in_call', roster: readRoster(spec, doc), chat: readChat(spec, doc),
-      rosterOpen: spec.roster.listContainers.some((c) => all(doc, c).some(visible)) };
+      rosterOpen: spec.roster.listContainers.some((c) => all(doc, c).some(visible)),
+      captionsState: captionsState(spec, doc, text), captions: readCaptions(spec, doc), speaking: speakers(spec, doc) };
   }
   const known = anyVisible(doc, spec.prejoin.nameInputs)
     || !!pass
@@ -326,6 +342,115 @@ function chatSent(spec, doc, clickSend) {
     if (b) b.click();
   }
   return 'pending';
+}
+
+// Captions: 'on' (the client shows them), 'unavailable' (the meeting offers none), 'off'.
+function captionsState(spec, doc, text) {
+  const c = spec.captions;
+  // Present, not necessarily on screen: a control bar that hid itself (Zoom's footer) still
+  // holds the control in its current state.
+  const present = (sels) => sels.some((s) => all(doc, s).length > 0);
+  if (present(c.onMarkers)) return 'on';
+  if (present(c.unavailableSelectors) || firstText(text === undefined ? pageText(doc) : text, c.unavailableTexts)) return 'unavailable';
+  return 'off';
+}
+
+// One step toward captions on, as a person would: the control, else the next menu on the
+// way to it, else the client's shortcut (the caller presses the key: it must be trusted).
+// Returns 'on', 'unavailable', 'clicked', 'menu', 'shortcut' or 'none'.
+function captionsOn(spec, doc) {
+  const c = spec.captions;
+  const state = captionsState(spec, doc);
+  if (state !== 'off') return state;
+  const b = findButton(doc, c.onTexts, c.onButtons, false);
+  if (b) { b.click(); return 'clicked'; }
+  const hidden = c.onButtons.flatMap((sel) => all(doc, sel)).find(enabled);
+  if (hidden) { hidden.click(); return 'clicked'; }
+  for (let i = c.menuPath.length - 1; i >= 0; i--) {
+    const m = all(doc, c.menuPath[i]).find((e) => visible(e) && enabled(e));
+    if (m) { m.click(); return 'menu'; }
+  }
+  if (c.shortcut) {
+    // A focused input (the chat box) would take the key as text.
+    const active = doc.activeElement;
+    if (active && active !== doc.body && active.blur) active.blur();
+    return 'shortcut';
+  }
+  return 'none';
+}
+
+// The caption lines on screen, oldest first: {key, speaker, text, self}. `key` is stable for
+// as long as the client keeps the line's element (clients update a line in place while the
+// speaker talks); it is written on the element the first time the bot sees it.
+function readCaptions(spec, doc) {
+  const c = spec.captions;
+  let region = null, lines = [];
+  for (const sel of c.containers) {
+    for (const box of all(doc, sel)) {
+      const found = Array.from(new Set(c.lines.flatMap((l) => all(box, l))));
+      if (found.length) { region = box; lines = found; break; }
+    }
+    if (region) break;
+  }
+  if (!region) return [];
+  lines = lines.filter((l) => !lines.some((o) => o !== l && o.contains(l)));
+  const counter = doc.documentElement;
+  const out = [];
+  for (const line of lines) {
+    let key = line.getAttribute('data-meeboter-caption');
+    if (!key) {
+      const next = parseInt(counter.getAttribute('data-meeboter-captions') || '0', 10) + 1;
+      counter.setAttribute('data-meeboter-captions', String(next));
+      key = String(next);
+      line.setAttribute('data-meeboter-caption', key);
+    }
+    const speakerRaw = (() => {
+      for (const source of c.speakers) {
+        const [sel, attr] = source.split('@');
+        const target = sel ? line.querySelector(sel) : line;
+        if (!target) continue;
+        const v = attr ? (target.getAttribute(attr) || '') : words(target);
+        if (v.trim()) return { el: attr ? null : target, value: v };
+      }
+      return { el: null, value: '' };
+    })();
+    let text = '';
+    const body = c.texts.map((t) => line.querySelector(t)).find(Boolean);
+    if (body) text = words(body);
+    else {
+      const copy = line.cloneNode(true);
+      for (const n of copy.querySelectorAll(NOISE)) n.remove();
+      if (speakerRaw.el) for (const sel of c.speakers) { const n = copy.querySelector(sel.split('@')[0]); if (n) n.remove(); }
+      text = (copy.textContent || '').replace(/\s+/g, ' ').trim();
+    }
+    if (!text) continue;
+    const raw = speakerRaw.value.replace(/\s+/g, ' ').trim();
+    const self = !!raw && (spec.roster.selfNames.some((n) => norm(n) === norm(raw))
+      || spec.roster.selfMarkers.some((m) => norm(raw).endsWith(norm(m))));
+    out.push({ key, speaker: cleanName(spec, raw), text, self });
+  }
+  return out;
+}
+
+// Who the page marks as speaking now: [{id, name}] (the bot itself left out).
+function speakers(spec, doc) {
+  const out = [];
+  const seen = new Set();
+  for (const ind of spec.speaking.indicators) {
+    for (const tile of all(doc, ind.tile)) {
+      if (!visible(tile)) continue;
+      if (ind.speaking) {
+        let on = false;
+        try { on = tile.matches(ind.speaking) || !!tile.querySelector(ind.speaking); } catch (e) {}
+        if (!on) continue;
+      }
+      const name = entryName(spec, tile, ind.names);
+      if (!name || isSelf(spec, tile, name) || seen.has(name)) continue;
+      seen.add(name);
+      out.push({ id: (ind.idAttribute && tile.getAttribute(ind.idAttribute)) || '', name });
+    }
+  }
+  return out;
 }
 
 function leaveCall(spec, doc) {

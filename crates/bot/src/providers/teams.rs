@@ -3,7 +3,10 @@
 //! the bot reads on Teams is here; each candidate's sources and confidence are in
 //! `docs/research/signals-teams.md` (§ numbers below) and `meeting-web-clients.md` §2.
 
-use super::{ChatSpec, ClientSpec, CounterSpec, DialogSpec, EntrySpec, PrejoinSpec, RosterSpec, ScreensSpec};
+use super::{
+    CaptionsSpec, ChatSpec, ClientSpec, CounterSpec, DialogSpec, EntrySpec, PrejoinSpec, RosterSpec, ScreensSpec,
+    SpeakingIndicator, SpeakingSpec,
+};
 
 pub const TEAMS: ClientSpec = ClientSpec {
     name: "Microsoft Teams",
@@ -228,5 +231,63 @@ pub const TEAMS: ClientSpec = ClientSpec {
         message: "[data-tid='chat-pane-message'], div[data-mid]",
         sender: "[data-tid='message-author-name']",
         text: "[data-tid='messageBodyContent'], [id^='content-'], [data-message-content]",
+    },
+    // signals-captions.md §T1–T3. Live captions sit under More → Language and speech (a
+    // toolbar toggle after the 2026 redesign); captions render as a compact chat list with
+    // stable data-tid hooks.
+    captions: CaptionsSpec {
+        on_buttons: &[
+            "[id='closed-captions-button'][data-tid$='-off']",
+            "[id='closed-captions-button']:not([data-tid$='-on'])",
+            "[data-tid='closed-captions-button']",
+        ],
+        on_texts: &["Turn on live captions", "Show live captions"],
+        menu_path: &[
+            "#callingButtons-showMoreBtn, button[data-tid='more-button']",
+            "[id='LanguageSpeechMenuControl-id'], [data-tid='LanguageSpeechMenuControl-id']",
+        ],
+        shortcut: None,
+        on_markers: &[
+            "[data-tid='closed-caption-v2-window-wrapper']",
+            "[data-tid='closed-captions-renderer']",
+            "[data-tid='closed-caption-renderer-wrapper']",
+        ],
+        containers: &[
+            "[data-tid='closed-caption-v2-window-wrapper']",
+            "[data-tid='closed-captions-renderer']",
+            "[data-tid='closed-caption-renderer-wrapper']",
+        ],
+        lines: &[
+            ".fui-ChatMessageCompact",
+            "[data-tid='closed-caption-message-content-root']",
+        ],
+        speakers: &["[data-tid='author']", "[data-tid='closed-caption-speaker-name']"],
+        texts: &["[data-tid='closed-caption-text']"],
+        unavailable_texts: &[
+            "Live captions aren't available",
+            "Live captions are turned off for this meeting",
+        ],
+        unavailable_selectors: &[
+            "[id='closed-captions-button'][aria-disabled='true']",
+            "[id='closed-captions-button'][disabled]",
+        ],
+    },
+    // §T4: the voice-level outline of a tile carries the speaking state (attribute in 2026
+    // captures, a class set with `vdi-frame-occlusion` in others).
+    speaking: SpeakingSpec {
+        indicators: &[
+            SpeakingIndicator {
+                tile: "[data-cid='calling-participant-stream'], [data-stream-type='Video']",
+                speaking: "[data-tid='voice-level-stream-outline'][data-is-speaking='true']",
+                id_attribute: "",
+                names: &["[data-tid='participant-info-nametag']", "@aria-label|comma"],
+            },
+            SpeakingIndicator {
+                tile: "[data-cid='calling-participant-stream'], [data-stream-type='Video']",
+                speaking: "[data-tid='voice-level-stream-outline'].vdi-frame-occlusion",
+                id_attribute: "",
+                names: &["[data-tid='participant-info-nametag']", "@aria-label|comma"],
+            },
+        ],
     },
 };

@@ -3,7 +3,10 @@
 //! reads on Zoom is here; each candidate's sources and confidence are in
 //! `docs/research/signals-zoom-and-errors.md` (§ numbers below) and `meeting-web-clients.md` §3.
 
-use super::{ChatSpec, ClientSpec, CounterSpec, DialogSpec, EntrySpec, PrejoinSpec, RosterSpec, ScreensSpec};
+use super::{
+    CaptionsSpec, ChatSpec, ClientSpec, CounterSpec, DialogSpec, EntrySpec, PrejoinSpec, RosterSpec, ScreensSpec,
+    SpeakingIndicator, SpeakingSpec,
+};
 
 pub const ZOOM: ClientSpec = ClientSpec {
     name: "Zoom",
@@ -210,5 +213,54 @@ pub const ZOOM: ClientSpec = ClientSpec {
         message: ".new-chat-message__container, [id^='chat-message-']",
         sender: ".chat-item__sender, .chat-message-text__user-name",
         text: ".chat-rtf-box__display, .new-chat-message__text-box",
+    },
+    // signals-captions.md §Z1–Z3. The footer's captions control ("Show Captions", or under
+    // More); captions show one live line at a time in the subtitle box. The line rarely
+    // names the speaker: the bot takes the active speaker then.
+    captions: CaptionsSpec {
+        on_buttons: &[
+            "button[aria-label='Show Captions']",
+            "button[aria-label*='show captions' i]",
+            "[role='menuitem'][aria-label*='show captions' i]",
+        ],
+        on_texts: &["Show Captions", "Show Subtitle"],
+        menu_path: &[],
+        shortcut: None,
+        on_markers: &[
+            "button[aria-label='Hide Captions']",
+            "button[aria-label*='hide captions' i]",
+            "#live-transcription-subtitle",
+        ],
+        containers: &[
+            "#live-transcription-subtitle",
+            ".live-transcription-subtitle__box",
+            "[class*='live-transcription-subtitle']",
+        ],
+        lines: &[".live-transcription-subtitle__item"],
+        speakers: &["img.zmu-data-selector-item__icon@alt", "[class*='speaker-name']"],
+        texts: &[],
+        unavailable_texts: &[
+            "Captions are not enabled",
+            "Live transcription has not been enabled",
+            "The host has disabled captions",
+        ],
+        unavailable_selectors: &["button[aria-label*='captions' i][aria-disabled='true']"],
+    },
+    // §Z4: the active speaker's frame (speaker view) and the gallery's active frame.
+    speaking: SpeakingSpec {
+        indicators: &[
+            SpeakingIndicator {
+                tile: ".gallery-video-container__video-frame--active, .speaker-bar-container__video-frame--active",
+                speaking: "",
+                id_attribute: "",
+                names: &[".video-avatar__avatar-footer", ".video-avatar__avatar-name"],
+            },
+            SpeakingIndicator {
+                tile: ".speaker-active-container__video-frame",
+                speaking: "",
+                id_attribute: "",
+                names: &[".video-avatar__avatar-footer", ".video-avatar__avatar-name"],
+            },
+        ],
     },
 };

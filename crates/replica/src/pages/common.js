@@ -178,3 +178,27 @@ fetch(api).then(r => r.json()).then(s => {
   else if (s.ended) show('ended');
   else if (typeof ready === 'function') ready(s);
 });
+
+// Captions, per page like the real clients: off until the guest turns them on; the meeting
+// may have them disabled (`captionsDisabled`), then they never show.
+let captionsShown = false;
+function toggleCaptions() {
+  if (conf.captionsDisabled) return;
+  captionsShown = !captionsShown;
+  delete lastKeys.captions;
+  if (typeof lastState === 'object' && lastState) render(lastState);
+}
+// Who is speaking now (the lines being said).
+const speakingNow = (s) => (s.speech || []).filter((u) => u.speaking).map((u) => u.speaker);
+// Keeps one element per line in `box` (`make(u)` builds it, `fill(element, u)` updates it),
+// so a line keeps its element while it grows, like the real clients.
+const lineEls = new Map();
+function renderLines(box, lines, make, fill) {
+  const keep = new Set(lines.map((u) => u.id));
+  for (const [id, e] of lineEls) if (!keep.has(id)) { e.remove(); lineEls.delete(id); }
+  for (const u of lines) {
+    let e = lineEls.get(u.id);
+    if (!e) { e = make(u); lineEls.set(u.id, e); box.append(e); }
+    fill(e, u);
+  }
+}
