@@ -368,6 +368,73 @@ fn a_deleted_live_bot_leaves_and_exits_at_once_on_every_platform() {
     });
 }
 
+/// Meeting captions end to end, per client: the real server hands the bot its transcription
+/// settings, the bot turns the client's captions on, and what Ada says becomes a final
+/// utterance of the transcript with her name — live while the bot is in the call, `ready`
+/// once it left — readable as JSON and as WebVTT.
+async fn captions_transcript(s: &Server, p: &Platform) {
+    let code = "captions-e2e";
+    let id = s
+        .create(p, code, json!({"transcription": {"provider": "meeting_captions"}}))
+        .await;
+    s.reach(&id, "IN_CALL").await;
+    s.host(p, code, "participants", json!({"name": "Ada Lovelace"})).await;
+    // Time for the bot to find and turn on the captions.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let said = "Meeboter writes down what people say in the meeting";
+    s.host(
+        p,
+        code,
+        "captions",
+        json!({"speaker": "Ada Lovelace", "text": said, "wordsPerSec": 4}),
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let utterance = loop {
+        let t = s.get(&format!("/api/bots/{id}/transcript")).await;
+        let done = t["utterances"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|u| u["isFinal"] == true && u["text"] == said)
+            .cloned();
+        if let Some(u) = done {
+            assert_eq!(t["state"], "live", "{}: {t}", p.name);
+            break u;
+        }
+        assert!(Instant::now() < deadline, "{}: no final utterance: {t}", p.name);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(utterance["speaker"], "Ada Lovelace", "{}: {utterance}", p.name);
+    assert_eq!(utterance["source"], "meeting_captions", "{}", p.name);
+    s.post(&format!("/api/bots/{id}/leave"), json!({})).await;
+    s.ended(&id).await;
+    let t = s.get(&format!("/api/bots/{id}/transcript")).await;
+    assert_eq!(t["state"], "ready", "{}: {t}", p.name);
+    let vtt = s
+        .http
+        .get(format!("{}/api/bots/{id}/transcript?format=vtt", s.public))
+        .bearer_auth(&s.key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(vtt.starts_with("WEBVTT"), "{}: {vtt}", p.name);
+    assert!(vtt.contains(said), "{}: {vtt}", p.name);
+}
+
+#[test]
+fn meeting_captions_become_the_transcript_on_every_platform() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let server = Server::start().await;
+        join_all(PLATFORMS.iter().map(|p| captions_transcript(&server, p))).await;
+    });
+}
+
 #[test]
 fn ten_bots_in_one_meeting_stay_for_two_minutes() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
