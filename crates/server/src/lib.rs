@@ -17,6 +17,7 @@ pub mod extract;
 pub mod heartbeats;
 pub mod lifecycle;
 pub mod media;
+pub mod metrics;
 pub mod preflight;
 pub mod rate_limit;
 pub mod routes;
@@ -193,6 +194,8 @@ pub fn app(state: AppState) -> Router {
             .nest_service("/_test/meeting/teams", meeboter_replica::teams_router())
             .nest_service("/_test/meeting/zoom", meeboter_replica::zoom_router());
     }
+    // A 404 unless METRICS_TOKEN is set (METRICS_LISTEN serves it on its own address).
+    api = api.route("/metrics", axum::routing::get(metrics::token_handler));
     api.fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -206,6 +209,7 @@ pub fn app(state: AppState) -> Router {
             tracing::error!("handler panicked");
             ApiError::internal().into_response()
         }))
+        .layer(axum::middleware::from_fn(metrics::track_http))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -312,7 +316,30 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = ConnectionLimits::from_config(&state.config);
-    serve_router(app(state), listener, limits, shutdown).await
+    // METRICS_LISTEN: `GET /metrics` alone on its own address, stopped with the API.
+    let metrics_stop = tokio_util::sync::CancellationToken::new();
+    let metrics_server = match state.config.metrics_listen {
+        Some(addr) => {
+            let metrics_listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                std::io::Error::new(e.kind(), format!("METRICS_LISTEN {addr}: {e}"))
+            })?;
+            tracing::info!(address = %metrics_listener.local_addr()?, "serving metrics");
+            let stop = metrics_stop.clone();
+            Some(tokio::spawn(serve_router(
+                metrics::listener_router(state.clone()),
+                metrics_listener,
+                limits,
+                async move { stop.cancelled().await },
+            )))
+        }
+        None => None,
+    };
+    let served = serve_router(app(state), listener, limits, shutdown).await;
+    metrics_stop.cancel();
+    if let Some(task) = metrics_server {
+        let _ = task.await;
+    }
+    served
 }
 
 /// What one client may hold of the server (see [`serve_router`]).
