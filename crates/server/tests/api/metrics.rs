@@ -5,7 +5,9 @@
 //! Counters are process-wide and other tests in this binary move them too, so values are
 //! compared as "at least" before and after.
 
-use crate::support::TestApp;
+use crate::support::{TestApp, TestPlatform, with_test_platform};
+use meeboter_platforms::PlatformError;
+use std::sync::Arc;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::path::PathBuf;
@@ -158,6 +160,44 @@ async fn the_token_opens_metrics_and_the_values_follow_what_happens() {
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
     let om = res.text().await.unwrap();
     assert!(om.ends_with("# EOF\n") && om.contains("# TYPE meeboter_http_requests counter"), "{om}");
+}
+
+#[tokio::test]
+async fn deploys_are_timed_and_failures_counted_by_platform_and_reason() {
+    let platform = Arc::new(TestPlatform::default());
+    let p = platform.clone();
+    let app = TestApp::spawn_full(
+        |c| c.metrics_token = Some(TOKEN.to_string()),
+        move |s| with_test_platform(s, p, 5),
+    )
+    .await;
+    let ok = r#"meeboter_deploy_duration_seconds_count{platform="test",outcome="ok"}"#;
+    let failed = r#"meeboter_deploy_failures_total{platform="test",reason="permanent"}"#;
+    let before = scrape_text(&app).await;
+    let (ok_before, failed_before) = (
+        sample(&before, ok).unwrap_or(0.0),
+        sample(&before, failed).unwrap_or(0.0),
+    );
+    app.create_bot(&app.admin_key, json!({"meetingUrl": ZOOM})).await;
+    meeboter_server::deployment::dispatcher::dispatch_once(&app.state)
+        .await
+        .unwrap();
+    platform
+        .failures
+        .lock()
+        .unwrap()
+        .push_back(PlatformError::Permanent("image not found".into()));
+    app.create_bot(&app.admin_key, json!({"meetingUrl": ZOOM})).await;
+    meeboter_server::deployment::dispatcher::dispatch_once(&app.state)
+        .await
+        .unwrap();
+    let text = scrape_text(&app).await;
+    assert!(sample(&text, ok).unwrap() > ok_before, "{text}");
+    assert!(sample(&text, failed).unwrap() > failed_before, "{text}");
+    assert!(text.contains(r#"meeboter_deploy_duration_seconds_bucket{le="+Inf",platform="test",outcome="failed"}"#), "{text}");
+    assert_eq!(sample(&text, r#"meeboter_bots{status="DEPLOYING",platform="test"}"#), Some(1.0));
+    assert_eq!(sample(&text, r#"meeboter_bots{status="FATAL",platform="test"}"#), Some(1.0));
+    promtool_check_metrics(&text);
 }
 
 #[tokio::test]
