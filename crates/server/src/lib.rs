@@ -196,7 +196,9 @@ pub fn app(state: AppState) -> Router {
     }
     // A 404 unless METRICS_TOKEN is set (METRICS_LISTEN serves it on its own address).
     api = api.route("/metrics", axum::routing::get(metrics::token_handler));
-    api.fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+    // HTTP requests are counted and timed only when someone can read the numbers.
+    let metrics_on = state.config.metrics_token.is_some() || state.config.metrics_listen.is_some();
+    let api = api.fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -208,10 +210,13 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             ApiError::internal().into_response()
-        }))
-        .layer(axum::middleware::from_fn(metrics::track_http))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        }));
+    let api = if metrics_on {
+        api.layer(axum::middleware::from_fn(metrics::track_http))
+    } else {
+        api
+    };
+    api.layer(TraceLayer::new_for_http()).with_state(state)
 }
 
 /// Connects to the database, migrates, brings stored secrets under the encryption key,
