@@ -91,7 +91,10 @@ async fn call(router: &axum::Router, req: Request<Body>) -> (StatusCode, usize) 
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let database = TestDatabase::create().await.unwrap();
         let mut config = Config::for_tests(&database.url);
@@ -104,10 +107,7 @@ fn main() {
         let mut config_off = config;
         config_off.metrics_token = None;
         let state_off = meeboter_server::prepare(config_off).await.unwrap();
-        let (on, off) = (
-            meeboter_server::app(state_on.clone()),
-            meeboter_server::app(state_off),
-        );
+        let (on, off) = (meeboter_server::app(state_on.clone()), meeboter_server::app(state_off));
         println!(
             "machine: {} cores; backend {}",
             std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
@@ -146,7 +146,9 @@ fn main() {
             Request::post("/api/bots")
                 .header("authorization", format!("Bearer {key}"))
                 .header("content-type", "application/json")
-                .body(Body::from(r#"{"meetingUrl":"https://zoom.us/j/123456789","botName":"Bench"}"#))
+                .body(Body::from(
+                    r#"{"meetingUrl":"https://zoom.us/j/123456789","botName":"Bench"}"#,
+                ))
                 .unwrap()
         };
         for _ in 0..50 {
@@ -166,7 +168,10 @@ fn main() {
         }
         let b = summary("create, metrics off (before)", before);
         let a = summary("create, metrics on (after) ", after);
-        println!("recording overhead on create: {:+.3} ms ({:+.1} %)", a - b, (a - b) / b * 100.0);
-
+        println!(
+            "recording overhead on create: {:+.3} ms ({:+.1} %)",
+            a - b,
+            (a - b) / b * 100.0
+        );
     });
 }

@@ -198,7 +198,8 @@ pub fn app(state: AppState) -> Router {
     api = api.route("/metrics", axum::routing::get(metrics::token_handler));
     // HTTP requests are counted and timed only when someone can read the numbers.
     let metrics_on = state.config.metrics_token.is_some() || state.config.metrics_listen.is_some();
-    let api = api.fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+    let api = api
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -325,9 +326,9 @@ pub async fn serve(
     let metrics_stop = tokio_util::sync::CancellationToken::new();
     let metrics_server = match state.config.metrics_listen {
         Some(addr) => {
-            let metrics_listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-                std::io::Error::new(e.kind(), format!("METRICS_LISTEN {addr}: {e}"))
-            })?;
+            let metrics_listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| std::io::Error::new(e.kind(), format!("METRICS_LISTEN {addr}: {e}")))?;
             tracing::info!(address = %metrics_listener.local_addr()?, "serving metrics");
             let stop = metrics_stop.clone();
             Some(tokio::spawn(serve_router(

@@ -25,8 +25,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use std::sync::atomic::AtomicU64;
 use std::sync::LazyLock;
+use std::sync::atomic::AtomicU64;
 use std::time::Instant;
 
 type Labels = Vec<(&'static str, String)>;
@@ -142,7 +142,11 @@ impl Metrics {
             bots.clone(),
         );
         let queue_length = Gauge::default();
-        registry.register("queue_length", "Bots waiting in the queue (QUEUED)", queue_length.clone());
+        registry.register(
+            "queue_length",
+            "Bots waiting in the queue (QUEUED)",
+            queue_length.clone(),
+        );
         let queue_oldest_wait = Gauge::<f64, AtomicU64>::default();
         registry.register_with_unit(
             "queue_oldest_wait",
@@ -224,7 +228,10 @@ pub fn deploy_finished(platform: &str, elapsed: std::time::Duration, failure: Op
     let m = recorder();
     let outcome = if failure.is_some() { "failed" } else { "ok" };
     m.deploy_duration
-        .get_or_create(&vec![("platform", platform.to_string()), ("outcome", outcome.to_string())])
+        .get_or_create(&vec![
+            ("platform", platform.to_string()),
+            ("outcome", outcome.to_string()),
+        ])
         .observe(elapsed.as_secs_f64());
     if let Some(reason) = failure {
         deploy_failed(platform, reason);
@@ -235,7 +242,10 @@ pub fn deploy_finished(platform: &str, elapsed: std::time::Duration, failure: Op
 pub fn deploy_failed(platform: &str, reason: &'static str) {
     recorder()
         .deploy_failures
-        .get_or_create(&vec![("platform", platform.to_string()), ("reason", reason.to_string())])
+        .get_or_create(&vec![
+            ("platform", platform.to_string()),
+            ("reason", reason.to_string()),
+        ])
         .inc();
 }
 
@@ -317,12 +327,7 @@ pub async fn render(state: &AppState) -> Result<String, ApiError> {
     let _one_at_a_time = m.scrape.lock().await;
     let now_ms = state.now().timestamp_millis();
     let stats = {
-        let mut conn = state
-            .db
-            .pool()
-            .acquire()
-            .await
-            .map_err(meeboter_db::DbError::from)?;
+        let mut conn = state.db.pool().acquire().await.map_err(meeboter_db::DbError::from)?;
         meeboter_db::stats::read(&mut conn).await?
     };
     m.bots.clear();

@@ -7,11 +7,11 @@
 
 use crate::support::{TestApp, TestPlatform, with_test_platform};
 use meeboter_platforms::PlatformError;
-use std::sync::Arc;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
 
 const TOKEN: &str = "metrics-token-for-tests-0123456789";
 const ZOOM: &str = "https://zoom.us/j/123456789";
@@ -62,7 +62,11 @@ async fn the_token_opens_metrics_and_the_values_follow_what_happens() {
     let app = TestApp::spawn_with(|c| c.metrics_token = Some(TOKEN.to_string())).await;
 
     // Refused without the token, or with another one, in the API's error envelope.
-    for token in [None, Some("metrics-token-for-tests-wrong"), Some(&app.admin_key as &str)] {
+    for token in [
+        None,
+        Some("metrics-token-for-tests-wrong"),
+        Some(&app.admin_key as &str),
+    ] {
         let res = scrape(&app, token).await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{token:?}");
         let body: serde_json::Value = res.json().await.unwrap();
@@ -85,7 +89,10 @@ async fn the_token_opens_metrics_and_the_values_follow_what_happens() {
     app.report(&token, "JOINING_CALL", None).await;
     let hb = app.bot(&token, Method::POST, "/heartbeat", None).await;
     assert_eq!(hb.status, 200);
-    assert_eq!(app.get(&app.admin_key, &format!("/api/bots/{queued_id}")).await.status, 200);
+    assert_eq!(
+        app.get(&app.admin_key, &format!("/api/bots/{queued_id}")).await.status,
+        200
+    );
     assert_eq!(app.get(&app.admin_key, "/api/bots/no-such-bot").await.status, 404);
     assert_eq!(app.get(&app.admin_key, "/no/such/path").await.status, 404);
     app.clock.advance(chrono::Duration::seconds(5));
@@ -114,10 +121,19 @@ async fn the_token_opens_metrics_and_the_values_follow_what_happens() {
         assert!(has_family(&text, family, kind), "no {kind} {family} in:\n{text}");
     }
     // Database-derived gauges: exactly this database's bots.
-    assert_eq!(sample(&text, r#"meeboter_bots{status="QUEUED",platform="none"}"#), Some(1.0));
-    assert_eq!(sample(&text, r#"meeboter_bots{status="JOINING_CALL",platform="test"}"#), Some(1.0));
+    assert_eq!(
+        sample(&text, r#"meeboter_bots{status="QUEUED",platform="none"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, r#"meeboter_bots{status="JOINING_CALL",platform="test"}"#),
+        Some(1.0)
+    );
     assert_eq!(sample(&text, "meeboter_queue_length"), Some(1.0));
-    assert!(sample(&text, "meeboter_queue_oldest_wait_seconds").unwrap() >= 5.0, "{text}");
+    assert!(
+        sample(&text, "meeboter_queue_oldest_wait_seconds").unwrap() >= 5.0,
+        "{text}"
+    );
     assert!(sample(&text, r#"meeboter_db_pool_connections{state="in_use"}"#).unwrap() >= 1.0);
     assert!(sample(&text, "meeboter_db_pool_max_connections").unwrap() >= 1.0);
     // Counters moved.
@@ -129,9 +145,26 @@ async fn the_token_opens_metrics_and_the_values_follow_what_happens() {
     .unwrap();
     assert!(created >= created_before + 2.0, "{created} {created_before}");
     // Route templates, never raw paths (no bot id in any label).
-    assert!(sample(&text, r#"meeboter_http_requests_total{method="GET",route="/api/bots/{id}",code="404"}"#).unwrap() >= 1.0);
-    assert!(sample(&text, r#"meeboter_http_requests_total{method="GET",route="unmatched",code="404"}"#).unwrap() >= 1.0);
-    assert!(!text.contains(&queued_id) && !text.contains(&deployed), "a bot id in a label");
+    assert!(
+        sample(
+            &text,
+            r#"meeboter_http_requests_total{method="GET",route="/api/bots/{id}",code="404"}"#
+        )
+        .unwrap()
+            >= 1.0
+    );
+    assert!(
+        sample(
+            &text,
+            r#"meeboter_http_requests_total{method="GET",route="unmatched",code="404"}"#
+        )
+        .unwrap()
+            >= 1.0
+    );
+    assert!(
+        !text.contains(&queued_id) && !text.contains(&deployed),
+        "a bot id in a label"
+    );
     assert!(!text.contains("no-such-bot") && !text.contains("/no/such/path"));
     assert!(text.contains(r#"meeboter_http_request_duration_seconds_count{method="POST",route="/api/bots"}"#));
 
@@ -142,8 +175,14 @@ async fn the_token_opens_metrics_and_the_values_follow_what_happens() {
     assert_eq!(report.heartbeat_timeouts, 1);
     let text = scrape_text(&app).await;
     assert!(sample(&text, "meeboter_heartbeat_timeouts_total").unwrap() > timeouts_before);
-    assert_eq!(sample(&text, r#"meeboter_bots{status="FATAL",platform="test"}"#), Some(1.0));
-    assert_eq!(sample(&text, r#"meeboter_bots{status="JOINING_CALL",platform="test"}"#), None);
+    assert_eq!(
+        sample(&text, r#"meeboter_bots{status="FATAL",platform="test"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, r#"meeboter_bots{status="JOINING_CALL",platform="test"}"#),
+        None
+    );
     assert_eq!(sample(&text, "meeboter_release_jobs_pending"), Some(1.0));
 
     promtool_check_metrics(&text);
@@ -153,13 +192,24 @@ async fn the_token_opens_metrics_and_the_values_follow_what_happens() {
         .client
         .get(format!("{}/metrics", app.base))
         .bearer_auth(TOKEN)
-        .header("accept", "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5")
+        .header(
+            "accept",
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        )
         .send()
         .await
         .unwrap();
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text")
+    );
     let om = res.text().await.unwrap();
-    assert!(om.ends_with("# EOF\n") && om.contains("# TYPE meeboter_http_requests counter"), "{om}");
+    assert!(
+        om.ends_with("# EOF\n") && om.contains("# TYPE meeboter_http_requests counter"),
+        "{om}"
+    );
 }
 
 #[tokio::test]
@@ -194,9 +244,18 @@ async fn deploys_are_timed_and_failures_counted_by_platform_and_reason() {
     let text = scrape_text(&app).await;
     assert!(sample(&text, ok).unwrap() > ok_before, "{text}");
     assert!(sample(&text, failed).unwrap() > failed_before, "{text}");
-    assert!(text.contains(r#"meeboter_deploy_duration_seconds_bucket{le="+Inf",platform="test",outcome="failed"}"#), "{text}");
-    assert_eq!(sample(&text, r#"meeboter_bots{status="DEPLOYING",platform="test"}"#), Some(1.0));
-    assert_eq!(sample(&text, r#"meeboter_bots{status="FATAL",platform="test"}"#), Some(1.0));
+    assert!(
+        text.contains(r#"meeboter_deploy_duration_seconds_bucket{le="+Inf",platform="test",outcome="failed"}"#),
+        "{text}"
+    );
+    assert_eq!(
+        sample(&text, r#"meeboter_bots{status="DEPLOYING",platform="test"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&text, r#"meeboter_bots{status="FATAL",platform="test"}"#),
+        Some(1.0)
+    );
     promtool_check_metrics(&text);
 }
 
@@ -238,7 +297,10 @@ fn promtool() -> Option<PathBuf> {
         } else {
             PathBuf::from("promtool")
         };
-        let ok = Command::new(&path).arg("--version").output().is_ok_and(|o| o.status.success());
+        let ok = Command::new(&path)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
         assert!(
             ok,
             "MEEBOTER_TEST_PROMTOOL={} but it does not run (apt-get install prometheus)",
@@ -246,7 +308,11 @@ fn promtool() -> Option<PathBuf> {
         );
         return Some(path);
     }
-    if Command::new("promtool").arg("--version").output().is_ok_and(|o| o.status.success()) {
+    if Command::new("promtool")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
         return Some(PathBuf::from("promtool"));
     }
     eprintln!("SKIPPING promtool checks: promtool not found (apt-get install prometheus)");
@@ -319,7 +385,10 @@ fn the_dashboard_only_queries_metrics_the_server_exports() {
                 .trim_end_matches("_total")
                 .trim_end_matches("_seconds")
                 .trim_end_matches("_bytes");
-            assert!(source.contains(&format!("\"{base}\"")), "{name} in `{expr}` is not exported");
+            assert!(
+                source.contains(&format!("\"{base}\"")),
+                "{name} in `{expr}` is not exported"
+            );
         }
     }
 }
