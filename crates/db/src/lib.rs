@@ -24,6 +24,7 @@ pub mod secrets;
 pub mod sessions;
 pub mod settings;
 pub mod slots;
+pub mod stats;
 pub mod testing;
 pub mod transcripts;
 pub mod webhooks;

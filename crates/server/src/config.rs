@@ -114,6 +114,18 @@ pub const KEYS: &[KeySpec] = &[
         false,
         "most open client connections per server; further ones wait in the listen backlog until one closes",
     ),
+    key(
+        "METRICS_LISTEN",
+        None,
+        false,
+        "address of a separate listener serving only GET /metrics (Prometheus), e.g. 127.0.0.1:9464; unset = no metrics listener",
+    ),
+    key(
+        "METRICS_TOKEN",
+        None,
+        true,
+        "bearer token (≥ 16 chars) that opens GET /metrics on the main listener; unset = /metrics is a 404 there",
+    ),
     key("LOG_FORMAT", Some("pretty"), false, "pretty or json"),
     key(
         "LOG_LEVEL",
@@ -650,6 +662,10 @@ pub struct Config {
     pub http_body_read_timeout_secs: u64,
     /// `HTTP_MAX_CONNECTIONS`: connections served at once.
     pub http_max_connections: u32,
+    /// `METRICS_LISTEN`: a separate listener for `GET /metrics` only.
+    pub metrics_listen: Option<SocketAddr>,
+    /// `METRICS_TOKEN`: opens `GET /metrics` on the main listener with `Authorization: Bearer`.
+    pub metrics_token: Option<String>,
     pub heartbeat_interval_secs: u64,
     pub heartbeat_timeout_secs: u64,
     pub deploy_timeout_secs: u64,
@@ -921,6 +937,21 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             512
         }
     };
+    let metrics_listen = get("METRICS_LISTEN").filter(|v| !v.is_empty()).and_then(|raw| {
+        raw.parse::<SocketAddr>()
+            .map_err(|_| {
+                problems.push(format!(
+                    "METRICS_LISTEN `{raw}` is not an address:port such as 127.0.0.1:9464"
+                ))
+            })
+            .ok()
+    });
+    let metrics_token = get("METRICS_TOKEN").filter(|v| !v.is_empty());
+    if let Some(t) = &metrics_token
+        && (t.chars().count() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
+        problems.push("METRICS_TOKEN must be at least 16 characters without spaces".to_string());
+    }
     let webhook_allow_private = match get("WEBHOOK_ALLOW_PRIVATE").as_deref() {
         Some("true" | "1" | "yes") => true,
         Some("false" | "0" | "no") | None => false,
@@ -1450,6 +1481,8 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         http_header_read_timeout_secs,
         http_body_read_timeout_secs,
         http_max_connections,
+        metrics_listen,
+        metrics_token,
         heartbeat_interval_secs,
         heartbeat_timeout_secs,
         deploy_timeout_secs,
@@ -1709,6 +1742,30 @@ mod tests {
             assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
         }
         assert_eq!(problems.len(), 16, "{text}");
+    }
+
+    #[test]
+    fn metrics_settings_are_checked_and_the_token_masked() {
+        let c = load(&[]).unwrap();
+        assert_eq!((c.metrics_listen, c.metrics_token.as_deref()), (None, None));
+        let c = load(&[
+            ("METRICS_LISTEN", "127.0.0.1:9464"),
+            ("METRICS_TOKEN", "scrape-token-0123456789"),
+        ])
+        .unwrap();
+        assert_eq!(c.metrics_listen.unwrap().to_string(), "127.0.0.1:9464");
+        assert_eq!(c.metrics_token.as_deref(), Some("scrape-token-0123456789"));
+        assert!(!c.describe().contains("scrape-token-0123456789"), "{}", c.describe());
+        let problems = load(&[
+            ("METRICS_LISTEN", "localhost"),
+            ("METRICS_TOKEN", "short"),
+            ("MEEBOTER_LISTEN", "nope"),
+        ])
+        .unwrap_err()
+        .join("\n");
+        for needle in ["METRICS_LISTEN `localhost`", "METRICS_TOKEN must be", "MEEBOTER_LISTEN"] {
+            assert!(problems.contains(needle), "missing `{needle}` in:\n{problems}");
+        }
     }
 
     #[test]

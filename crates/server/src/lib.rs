@@ -17,6 +17,7 @@ pub mod extract;
 pub mod heartbeats;
 pub mod lifecycle;
 pub mod media;
+pub mod metrics;
 pub mod preflight;
 pub mod rate_limit;
 pub mod routes;
@@ -196,7 +197,12 @@ pub fn app(state: AppState) -> Router {
             .nest_service("/_test/meeting/teams", meeboter_replica::teams_router())
             .nest_service("/_test/meeting/zoom", meeboter_replica::zoom_router());
     }
-    api.fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
+    // A 404 unless METRICS_TOKEN is set (METRICS_LISTEN serves it on its own address).
+    api = api.route("/metrics", axum::routing::get(metrics::token_handler));
+    // HTTP requests are counted and timed only when someone can read the numbers.
+    let metrics_on = state.config.metrics_token.is_some() || state.config.metrics_listen.is_some();
+    let api = api
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -208,9 +214,13 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             ApiError::internal().into_response()
-        }))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        }));
+    let api = if metrics_on {
+        api.layer(axum::middleware::from_fn(metrics::track_http))
+    } else {
+        api
+    };
+    api.layer(TraceLayer::new_for_http()).with_state(state)
 }
 
 /// Connects to the database, migrates, brings stored secrets under the encryption key,
@@ -315,7 +325,30 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = ConnectionLimits::from_config(&state.config);
-    serve_router(app(state), listener, limits, shutdown).await
+    // METRICS_LISTEN: `GET /metrics` alone on its own address, stopped with the API.
+    let metrics_stop = tokio_util::sync::CancellationToken::new();
+    let metrics_server = match state.config.metrics_listen {
+        Some(addr) => {
+            let metrics_listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| std::io::Error::new(e.kind(), format!("METRICS_LISTEN {addr}: {e}")))?;
+            tracing::info!(address = %metrics_listener.local_addr()?, "serving metrics");
+            let stop = metrics_stop.clone();
+            Some(tokio::spawn(serve_router(
+                metrics::listener_router(state.clone()),
+                metrics_listener,
+                limits,
+                async move { stop.cancelled().await },
+            )))
+        }
+        None => None,
+    };
+    let served = serve_router(app(state), listener, limits, shutdown).await;
+    metrics_stop.cancel();
+    if let Some(task) = metrics_server {
+        let _ = task.await;
+    }
+    served
 }
 
 /// What one client may hold of the server (see [`serve_router`]).

@@ -155,7 +155,17 @@ pub async fn run_once(state: &AppState, holder: &str) -> DbResult<MediaReport> {
         if !claimed {
             continue;
         }
-        match assemble(state, &id).await {
+        let started = std::time::Instant::now();
+        let assembled = assemble(state, &id).await;
+        crate::metrics::assembly_finished(
+            match &assembled {
+                Ok(true) => "ready",
+                Ok(false) => "failed",
+                Err(_) => "error",
+            },
+            started.elapsed(),
+        );
+        match assembled {
             Ok(true) => report.assembled += 1,
             Ok(false) => report.failed += 1,
             Err(e) => {

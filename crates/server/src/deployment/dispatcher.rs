@@ -115,13 +115,24 @@ async fn launch(state: &AppState, slot: &PlatformSlot, claimed: Claimed) -> DbRe
         env: bot_environment(state, &bot, &token),
     };
     let started = Instant::now();
-    let result = match tokio::time::timeout(DEPLOY_CALL_TIMEOUT, slot.platform.deploy(&launch)).await {
-        Ok(r) => r,
-        Err(_) => Err(PlatformError::Transient(format!(
-            "the platform did not answer within {} s",
-            DEPLOY_CALL_TIMEOUT.as_secs()
-        ))),
+    let (result, failure) = match tokio::time::timeout(DEPLOY_CALL_TIMEOUT, slot.platform.deploy(&launch)).await {
+        Ok(Ok(r)) => (Ok(r), None),
+        Ok(Err(e)) => {
+            let reason = match e {
+                PlatformError::Transient(_) => "transient",
+                PlatformError::Permanent(_) => "permanent",
+            };
+            (Err(e), Some(reason))
+        }
+        Err(_) => (
+            Err(PlatformError::Transient(format!(
+                "the platform did not answer within {} s",
+                DEPLOY_CALL_TIMEOUT.as_secs()
+            ))),
+            Some("timeout"),
+        ),
     };
+    crate::metrics::deploy_finished(slot.platform.name(), started.elapsed(), failure);
     let latency_ms = started.elapsed().as_millis() as i64;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;

@@ -55,6 +55,7 @@ pub async fn reconcile_once(state: &AppState) -> DbResult<usize> {
                         None | Some(InstanceState::Running) => continue,
                         Some(InstanceState::DeployFailed { reason }) if status == BotStatus::Deploying => {
                             if retry_deploy(state, &bot_id, name, attempt, reason).await? {
+                                crate::metrics::deploy_failed(name, "deployment_failed");
                                 changed += 1;
                             }
                             continue;

@@ -292,6 +292,7 @@ pub async fn heartbeat(
         .beat(&state.db, &hash_secret(token), state.now())
         .await?
         .ok_or_else(|| ApiError::unauthorized("invalid bot token"))?;
+    crate::metrics::heartbeat_received();
     if beat.status.is_terminal() {
         return Err(ApiError::unauthorized(format!("this bot has ended ({})", beat.status))
             .with_details(json!({"status": beat.status.as_str()})));

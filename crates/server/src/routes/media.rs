@@ -119,6 +119,7 @@ pub async fn upload_screenshot(
         media_db::insert(&mut tx, &new, now).await?;
     }
     tx.commit().await.map_err(DbError::from)?;
+    crate::metrics::media_ingested("screenshot", written.size);
     Ok(StatusCode::CREATED)
 }
 
@@ -398,6 +399,7 @@ pub async fn complete_chunk(
     }
     let label = chunk_label(chunk.part, chunk.seq);
     let mut tx = state.db.begin_write().await?;
+    let mut ingested = 0;
     if media_db::find(&mut tx, &bot.id, "chunk", &label).await?.is_none() {
         let new = NewMedia {
             bot_id: &bot.id,
@@ -410,9 +412,11 @@ pub async fn complete_chunk(
             duration_ms: chunk.duration_ms.map(|d| d as i64),
         };
         media_db::insert(&mut tx, &new, state.now()).await?;
+        ingested = size;
     }
     media_db::set_recording(&mut tx, &bot.id, chunk.mode(), state.now()).await?;
     tx.commit().await.map_err(DbError::from)?;
+    crate::metrics::media_ingested("chunk", ingested);
     Ok(StatusCode::NO_CONTENT)
 }
 

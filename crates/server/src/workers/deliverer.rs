@@ -81,6 +81,11 @@ async fn deliver(state: &AppState, client: &reqwest::Client, delivery: DeliveryR
     let mut tx = state.db.begin_write().await?;
     webhooks::record_attempt(&mut tx, &delivery.id, &outcome, now).await?;
     tx.commit().await?;
+    crate::metrics::webhook_attempt(match (&error, give_up) {
+        (None, _) => "delivered",
+        (Some(_), false) => "retry",
+        (Some(_), true) => "gave_up",
+    });
     match (&error, give_up) {
         (None, _) => tracing::debug!(delivery.id = %delivery.id, "webhook delivered"),
         (Some(e), false) => {

@@ -99,6 +99,7 @@ pub async fn run_once(state: &AppState, holder: &str) -> DbResult<MonitorReport>
         let msg = format!("no heartbeat for {} s", cfg.heartbeat_timeout_secs);
         if apply(state, &id, BotStatus::Fatal, sub_code::HEARTBEAT_TIMEOUT, &msg).await? {
             report.heartbeat_timeouts += 1;
+            crate::metrics::heartbeat_timeout();
         }
     }
 

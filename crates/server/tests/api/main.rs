@@ -12,6 +12,7 @@ mod health_docs;
 mod idempotency;
 mod lifecycle;
 mod media;
+mod metrics;
 mod moto;
 mod secrets;
 mod support;
