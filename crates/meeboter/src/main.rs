@@ -266,6 +266,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let preflight = state
         .preflight
         .spawn_refresher(state.config.clone(), state.storage.clone());
+    print_ready_summary(&state, local_addr);
     tracing::info!(
         listen = %local_addr,
         database = state.db.backend().as_str(),
@@ -306,6 +307,34 @@ fn print_first_admin_key(secret: &str, listen: std::net::SocketAddr) -> std::io:
         "================================================================"
     ))?;
     line(format_args!(""))
+}
+
+/// What a person starting `serve` wants to know, in words, on stderr beside the logs:
+/// where the dashboard is, where bots run, and how to try it. Plain text (no colour
+/// codes), so it reads the same in a terminal, a pipe or a log file.
+fn print_ready_summary(state: &meeboter_server::AppState, listen: std::net::SocketAddr) {
+    let config = &state.config;
+    let base = config.public_url.trim_end_matches('/');
+    let plan = &config.platforms.order;
+    let mut bots = plan.first().map_or("no platform", |p| p.in_words()).to_string();
+    if plan.len() > 1 {
+        let rest: Vec<&str> = plan[1..].iter().map(|p| p.as_str()).collect();
+        bots.push_str(&format!("; overflow to {}", rest.join(", ")));
+    }
+    let database = match state.db.backend() {
+        meeboter_db::Backend::Sqlite => format!("SQLite ({})", meeboter_db::redact_url(&config.database_url)),
+        meeboter_db::Backend::Postgres => format!("PostgreSQL ({})", meeboter_db::redact_url(&config.database_url)),
+    };
+    errln!();
+    errln!("Meeboter is ready (listening on {listen}).");
+    errln!("  Dashboard     {base}/");
+    errln!("  API reference {base}/docs");
+    errln!("  Bots          {bots}");
+    errln!("  Database      {database}");
+    if config.test_meetings {
+        errln!("  Test meeting  {base}/_test/meeting/meet/try-it (any id; also /teams/ and /zoom/)");
+    }
+    errln!();
 }
 
 /// After a platform change, bots still running on a platform that is no longer configured

@@ -653,6 +653,12 @@ fn first_start_prints_an_admin_key_once_and_serves_with_it() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, addr, lines) = start_server(dir.path());
     let key = common::admin_key(&lines);
+    // The start-up summary: dashboard and platform in words, no colour codes in a pipe.
+    let text = lines.join("\n");
+    for expected in ["Dashboard", "bots run as local processes on this machine", "SQLite"] {
+        assert!(text.contains(expected), "`{expected}` missing: {text}");
+    }
+    assert!(!text.contains('\x1b'), "colour codes in a pipe: {text:?}");
     assert!(
         dir.path().join("meeboter.db").exists(),
         "default SQLite file in the working directory"
@@ -1060,13 +1066,57 @@ fn a_real_bot_joins_the_servers_test_meeting_and_leaves_on_request() {
     let _ = server.wait();
 }
 
-fn verify_against(local_bot_command: &str) -> std::process::Output {
+/// `meeboter verify` against a fresh server; the server keeps running until the result is
+/// dropped, so a test can ask it what verify left behind.
+struct VerifyRun {
+    out: std::process::Output,
+    public: String,
+    key: String,
+    server: std::process::Child,
+    _dir: tempfile::TempDir,
+    _db: TestDatabase,
+}
+
+impl Drop for VerifyRun {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+impl VerifyRun {
+    fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+
+    /// The status of `GET /api/bots/{id}` now.
+    fn bot_status(&self, id: &str) -> u16 {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            reqwest::Client::new()
+                .get(format!("{}/api/bots/{id}", self.public))
+                .bearer_auth(&self.key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    }
+}
+
+/// `without_scheme`: pass `--url` as `127.0.0.1:<port>`, as people type it.
+fn verify_against(local_bot_command: &str, env: &[(&str, &str)], args: &[&str], without_scheme: bool) -> VerifyRun {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let t = runtime.block_on(TestDatabase::create()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
     let public = format!("http://{listen}");
-    let env = [
+    let mut all = vec![
         ("DATABASE_URL", t.url.as_str()),
         ("MEEBOTER_LISTEN", listen.as_str()),
         ("PUBLIC_URL", public.as_str()),
@@ -1075,43 +1125,93 @@ fn verify_against(local_bot_command: &str) -> std::process::Output {
         ("HEARTBEAT_TIMEOUT_SECS", "20"),
         ("MONITOR_INTERVAL_SECS", "1"),
     ];
-    let (mut server, _, lines) = start_server_with(dir.path(), &env);
+    all.extend_from_slice(env);
+    let (server, _, lines) = start_server_with(dir.path(), &all);
     let key = common::admin_key(&lines);
+    let url = if without_scheme { listen.clone() } else { public.clone() };
     let out = meeboter()
-        .args(["verify", "--url", &public, "--key", &key, "--timeout-secs", "90"])
+        .args(["verify", "--url", &url, "--key", &key, "--timeout-secs", "90"])
+        .args(args)
         .output()
         .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
-    out
+    VerifyRun {
+        out,
+        public,
+        key,
+        server,
+        _dir: dir,
+        _db: t,
+    }
+}
+
+fn real_bot() -> String {
+    format!("{} bot", env!("CARGO_BIN_EXE_meeboter"))
+}
+
+/// The test bot's id, from verify's "created test bot <id> for …" line.
+fn verified_bot_id(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("created test bot "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no bot id in:\n{stdout}"))
+        .to_string()
 }
 
 #[test]
-fn verify_proves_a_working_deployment_step_by_step() {
-    let out = verify_against(&format!("{} bot", env!("CARGO_BIN_EXE_meeboter")));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+fn verify_proves_a_working_deployment_step_by_step_and_deletes_its_bot() {
+    let run = verify_against(&real_bot(), &[], &[], false);
+    let stdout = run.stdout();
+    assert!(run.out.status.success(), "{stdout}\n{}", run.stderr());
     let mut last = 0;
-    for step in ["DEPLOYING", "JOINING_CALL", "IN_CALL", "ENDED", "verified in"] {
+    for step in [
+        "DEPLOYING",
+        "JOINING_CALL",
+        "IN_CALL",
+        "ENDED",
+        "verified in",
+        "deleted the test bot",
+    ] {
         let at = stdout
             .find(step)
             .unwrap_or_else(|| panic!("`{step}` missing:\n{stdout}"));
         assert!(at >= last, "steps out of order:\n{stdout}");
         last = at;
     }
+    // Not a terminal: no cursor codes in the output.
+    assert!(!stdout.contains('\x1b'), "{stdout:?}");
+    let id = verified_bot_id(&stdout);
+    assert_eq!(run.bot_status(&id), 404, "the test bot was deleted");
+}
+
+#[test]
+fn verify_keeps_its_bot_when_asked_and_takes_a_url_without_a_scheme() {
+    let run = verify_against(&real_bot(), &[], &["--keep"], true);
+    let stdout = run.stdout();
+    assert!(run.out.status.success(), "{stdout}\n{}", run.stderr());
+    assert!(stdout.contains("kept the test bot"), "{stdout}");
+    let id = verified_bot_id(&stdout);
+    assert_eq!(run.bot_status(&id), 200, "--keep kept the test bot");
+}
+
+#[test]
+fn verify_names_test_meetings_when_the_test_meeting_is_refused() {
+    let run = verify_against(&real_bot(), &[("TEST_MEETINGS", "false")], &[], false);
+    assert_eq!(run.out.status.code(), Some(1));
+    let stderr = run.stderr();
+    assert!(stderr.contains("TEST_MEETINGS=true"), "{stderr}");
 }
 
 #[test]
 fn verify_fails_when_bots_cannot_run() {
     // A "bot" that exits at once: the deployment is broken and verify must say so.
-    let out = verify_against("false");
-    assert_eq!(out.status.code(), Some(1));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let run = verify_against("false", &[], &[], false);
+    assert_eq!(run.out.status.code(), Some(1));
+    let stdout = run.stdout();
+    let stderr = run.stderr();
     assert!(stdout.contains("FATAL"), "{stdout}");
     assert!(stderr.contains("the test bot failed"), "{stderr}");
+    // A failed bot is kept, so its logs can be read.
+    let id = verified_bot_id(&stdout);
+    assert_eq!(run.bot_status(&id), 200);
 }

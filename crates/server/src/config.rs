@@ -561,6 +561,16 @@ pub enum PlatformKind {
 }
 
 impl PlatformKind {
+    /// Where bots of this platform run, in words for people (`serve`'s start-up summary).
+    pub fn in_words(self) -> &'static str {
+        match self {
+            Self::Local => "bots run as local processes on this machine",
+            Self::Coolify => "bots run in a warm pool of Coolify applications",
+            Self::Aws => "bots run as AWS ECS Fargate tasks, one per meeting",
+            Self::Docker => "bots run as containers on this machine's Docker or Podman engine",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Local => "local",

@@ -139,7 +139,7 @@ pub fn login(csrf: &str, next: &str, error: Option<&str>) -> String {
     <input type="hidden" name="next" value="{next}">
     <button type="submit" class="primary">Sign in</button>
     <p class="hint">No key yet? The server printed an admin key on its first start, or run
-      <code>meeboter keys create --name me</code>.</p>
+      <code>meeboter keys create --role admin</code> with the server's configuration.</p>
   </form>
 </main>
 </body>
