@@ -81,6 +81,11 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Already authenticated in this process (the MCP endpoint's tool calls): request
+        // extensions cannot be set from outside, so this is never a client's claim.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         let key_sent =
             parts.headers.contains_key(axum::http::header::AUTHORIZATION) || parts.headers.contains_key("x-api-key");
         let key = if !key_sent && session::cookie(&parts.headers, session::SESSION_COOKIE).is_some() {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod heartbeats;
 pub mod lifecycle;
+pub mod mcp;
 pub mod media;
 pub mod metrics;
 pub mod preflight;
@@ -197,6 +198,15 @@ pub fn app(state: AppState) -> Router {
             .nest_service("/_test/meeting/teams", meeboter_replica::teams_router())
             .nest_service("/_test/meeting/zoom", meeboter_replica::zoom_router());
     }
+    // The API as MCP tools, for assistants and agents (API key required; see `mcp`).
+    let (tool_api, _) = api_routes();
+    let mcp = Router::new()
+        .nest_service("/mcp", mcp::service(&state, tool_api.with_state(state.clone())))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            mcp::require_api_key,
+        ));
+    api = api.merge(mcp);
     // A 404 unless METRICS_TOKEN is set (METRICS_LISTEN serves it on its own address).
     api = api.route("/metrics", axum::routing::get(metrics::token_handler));
     // HTTP requests are counted and timed only when someone can read the numbers.
