@@ -50,7 +50,11 @@ async fn create_validates_the_transcription_option() {
     assert!(r.body.to_string().contains("TRANSCRIPTION_OPENAI_URL"), "{}", r.body);
     let r = post(json!({"provider": "deepgram"})).await;
     assert_eq!(r.status, 422);
-    assert!(r.body.to_string().contains("DEEPGRAM_API_KEY"), "{}", r.body);
+    assert!(
+        r.body.to_string().contains("TRANSCRIPTION_DEEPGRAM_API_KEY"),
+        "{}",
+        r.body
+    );
     let r = post(json!({"provider": "whisperx", "language": "klingon"})).await;
     assert_eq!(r.error_fields(), ["transcription.provider", "transcription.language"]);
     let r = post(json!({"provider": "meeting_captions", "language": "xx"})).await;
