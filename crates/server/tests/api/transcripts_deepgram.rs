@@ -2,7 +2,7 @@
 //! speakers named from the active-speaker timeline, retries, errors, validation.
 
 use crate::support::TestApp;
-use crate::transcripts::{deliveries, ended_audio_bot, fast, store_recording, tone};
+use crate::transcripts::{deliveries, ended_audio_bot, events, fast, store_recording, tone};
 use deepgram_fake::{DeepgramFake, ScriptWord};
 use meeboter_server::config::DeepgramSettings;
 use meeboter_server::transcription_worker::{Report, run_once};
@@ -246,4 +246,49 @@ async fn deepgram_create_validation() {
         bot["transcription"],
         json!({"provider": "deepgram", "language": "pt-BR", "realtime": false})
     );
+}
+
+#[tokio::test]
+async fn captions_fall_back_to_deepgram_when_it_is_the_only_audio_provider() {
+    let fake = DeepgramFake::start(KEY).await;
+    fake.set_script(vec![
+        ScriptWord::new("Fallback", 0.2, 0.8, 0),
+        ScriptWord::new("works.", 0.9, 1.3, 0),
+    ]);
+    let app = app_with(&fake, KEY).await;
+    let (id, token) = app
+        .deployed_bot(
+            json!({"meetingUrl": ZOOM, "recordingMode": "audio", "transcription": {"provider": "meeting_captions"}}),
+        )
+        .await;
+    app.report(&token, "IN_CALL", None).await;
+    events(
+        &app,
+        &token,
+        json!([{"type": "captions_unavailable", "reason": "host_disabled"}]),
+    )
+    .await;
+    app.report(&token, "ENDED", None).await;
+    assert_eq!(transcript(&app, &id).await["state"], "processing");
+    let dir = tempfile::tempdir().unwrap();
+    store_recording(&app, &id, &tone(dir.path(), 2), 2000).await;
+    assert_eq!(run_once(&app.state, &fast()).await.unwrap().ready, 1);
+    let t = transcript(&app, &id).await;
+    assert_eq!(t["source"], "deepgram", "{t}");
+    assert_eq!(t["provider"], "meeting_captions");
+    assert!(
+        t["error"].as_str().unwrap().contains("host_disabled"),
+        "the note stays: {t}"
+    );
+    let u = &t["utterances"][0];
+    assert_eq!(
+        (u["text"].as_str(), u["speaker"].as_str()),
+        (Some("Fallback works."), Some("Speaker 1"))
+    );
+    // Without a language the provider detects it.
+    assert_eq!(
+        fake.requests()[0].query.get("detect_language").map(String::as_str),
+        Some("true")
+    );
+    assert_eq!(t["attributedShare"], 0.0);
 }
