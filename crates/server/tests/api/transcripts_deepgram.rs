@@ -292,3 +292,30 @@ async fn captions_fall_back_to_deepgram_when_it_is_the_only_audio_provider() {
     );
     assert_eq!(t["attributedShare"], 0.0);
 }
+
+#[tokio::test]
+async fn a_slow_deepgram_times_out_and_is_tried_again_later() {
+    let fake = DeepgramFake::start(KEY).await;
+    fake.set_script(vec![ScriptWord::new("Eventually.", 0.2, 0.9, 0)]);
+    fake.control(|c| c.delay = std::time::Duration::from_millis(1500));
+    let app = app_with(&fake, KEY).await;
+    let id = ended_deepgram_bot(&app, json!([["p1", "Ada", true, 0]])).await;
+    let dir = tempfile::tempdir().unwrap();
+    store_recording(&app, &id, &tone(dir.path(), 2), 2000).await;
+    let tuning = meeboter_server::transcription_worker::Tuning {
+        request_timeout: std::time::Duration::from_millis(300),
+        retries: 1,
+        ..fast()
+    };
+    assert_eq!(run_once(&app.state, &tuning).await.unwrap().retry_later, 1);
+    let t = transcript(&app, &id).await;
+    assert_eq!(t["state"], "processing");
+    assert!(t["error"].as_str().unwrap().contains("timed out"), "{t}");
+    // Deepgram is quick again: the next attempt succeeds.
+    fake.control(|c| c.delay = std::time::Duration::ZERO);
+    app.clock.advance(chrono::Duration::minutes(6));
+    assert_eq!(run_once(&app.state, &tuning).await.unwrap().ready, 1);
+    let t = transcript(&app, &id).await;
+    assert_eq!(t["utterances"][0]["speaker"], "Ada", "{t}");
+    assert_eq!(t["error"], Value::Null, "the retry note is gone");
+}
