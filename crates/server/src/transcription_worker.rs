@@ -20,8 +20,8 @@ use crate::transcription;
 use chrono::Duration;
 use futures::StreamExt;
 use meeboter_core::transcription::{
-    DeepgramFamily, DiarizedUtterance, SpeakerMark, TranscriptionProvider, attributed_permille, deepgram_language,
-    name_diarized_speakers, speaking_spans, words,
+    DeepgramFamily, DiarizedUtterance, SpeakerMark, SpeakerName, SpeakingSpan, TranscriptionProvider,
+    attributed_permille, deepgram_language, name_diarized_speakers, speaking_spans, words,
 };
 use meeboter_db::transcripts::{self, NewUtterance};
 use meeboter_db::{DbError, DbResult, bots, events, media};
@@ -295,27 +295,7 @@ async fn transcribe(
     let marks = speaker_marks(state, bot_id, transcription::call_start_ms(&bot)).await?;
     let end = pieces_segments.iter().flatten().map(|s| s.end_ms).max().unwrap_or(0);
     let spans = speaking_spans(&marks, end.max(part_offset_ms));
-    // Speakers per piece (numbers are per request); segments without a number (openai) are
-    // named by their own overlap with the timeline.
-    let mut named: Vec<(Segment, Option<meeboter_core::transcription::SpeakerName>)> = Vec::new();
-    let mut diarized: Vec<DiarizedUtterance> = Vec::new();
-    for piece in pieces_segments {
-        let piece: Vec<Segment> = piece.into_iter().filter(|s| !s.text.trim().is_empty()).collect();
-        let utts: Vec<DiarizedUtterance> = piece
-            .iter()
-            .map(|s| DiarizedUtterance {
-                speaker: s.speaker,
-                start_ms: s.start_ms,
-                end_ms: s.end_ms,
-                words: words(&s.text).len(),
-            })
-            .collect();
-        let names = name_diarized_speakers(&utts, &spans);
-        named.extend(piece.into_iter().zip(names));
-        diarized.extend(utts);
-    }
-    let names: Vec<_> = named.iter().map(|(_, n)| n.clone()).collect();
-    let permille = attributed_permille(&diarized, &names);
+    let (named, permille) = name_pieces(pieces_segments, &spans);
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
     transcripts::delete_source(&mut tx, bot_id, source).await?;
@@ -351,6 +331,35 @@ async fn transcribe(
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(bot.id = %bot_id, provider = source, segments = named.len(), attributed_permille = ?permille, "transcript ready");
     Ok(())
+}
+
+/// Names the segments of every piece and computes the attributed share (permille). A
+/// diarizer's speaker numbers hold within one request only, so each piece is named on its
+/// own; segments without a number (openai) are named by their own overlap with the timeline.
+fn name_pieces(
+    pieces: Vec<Vec<Segment>>,
+    spans: &[SpeakingSpan],
+) -> (Vec<(Segment, Option<SpeakerName>)>, Option<i64>) {
+    let mut named: Vec<(Segment, Option<SpeakerName>)> = Vec::new();
+    let mut diarized: Vec<DiarizedUtterance> = Vec::new();
+    for piece in pieces {
+        let piece: Vec<Segment> = piece.into_iter().filter(|s| !s.text.trim().is_empty()).collect();
+        let utts: Vec<DiarizedUtterance> = piece
+            .iter()
+            .map(|s| DiarizedUtterance {
+                speaker: s.speaker,
+                start_ms: s.start_ms,
+                end_ms: s.end_ms,
+                words: words(&s.text).len(),
+            })
+            .collect();
+        let names = name_diarized_speakers(&utts, spans);
+        named.extend(piece.into_iter().zip(names));
+        diarized.extend(utts);
+    }
+    let names: Vec<_> = named.iter().map(|(_, n)| n.clone()).collect();
+    let permille = attributed_permille(&diarized, &names);
+    (named, permille)
 }
 
 async fn download(state: &AppState, key: &str, to: &Path) -> Result<(), JobError> {
@@ -713,6 +722,48 @@ mod tests {
             parse_deepgram(&json!({"ok": true})),
             Err(JobError::Permanent(_))
         ));
+    }
+
+    #[test]
+    fn speaker_numbers_are_named_per_piece() {
+        let seg = |start_ms: i64, text: &str, speaker: Option<u32>| Segment {
+            start_ms,
+            end_ms: start_ms + 1000,
+            text: text.into(),
+            speaker,
+        };
+        let span = |p: &str, start_ms: i64, end_ms: i64| SpeakingSpan {
+            participant_id: Some(p.into()),
+            name: p.into(),
+            start_ms,
+            end_ms,
+        };
+        // Speaker 0 is Ada in the first piece and Bob in the second (the second request
+        // numbered its speakers afresh).
+        let spans = [span("Ada", 0, 2000), span("Bob", 600_000, 602_000)];
+        let pieces = vec![
+            vec![seg(0, "one two", Some(0)), seg(1000, "  ", Some(0))],
+            vec![
+                seg(600_000, "three", Some(0)),
+                seg(700_000, "four", Some(1)),
+                seg(800_000, "five", None),
+            ],
+        ];
+        let (named, permille) = name_pieces(pieces, &spans);
+        let got: Vec<(&str, Option<&str>)> = named
+            .iter()
+            .map(|(s, n)| (s.text.as_str(), n.as_ref().map(|n| n.name.as_str())))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("one two", Some("Ada")),
+                ("three", Some("Bob")),
+                ("four", Some("Speaker 2")),
+                ("five", None)
+            ]
+        );
+        assert_eq!(permille, Some(600), "3 of 5 words from the timeline");
     }
 
     #[test]
