@@ -91,8 +91,8 @@ impl ScriptWord {
 /// What tests can change while the fake runs.
 #[derive(Debug, Clone)]
 pub struct Controls {
-    /// The next requests (pre-recorded, or streaming handshakes) answer these statuses, in
-    /// order, with Deepgram's error body for the status.
+    /// The next authorized requests (pre-recorded, or streaming handshakes) answer these
+    /// statuses, in order, with Deepgram's error body for the status.
     pub fail_next: Vec<u16>,
     /// The next N pre-recorded requests answer 200 with a body that is not JSON.
     pub garbage_next: usize,
@@ -361,15 +361,17 @@ async fn listen(State(fake): State<DeepgramFake>, Query(q): Query<BTreeMap<Strin
         .get(header::UPGRADE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let (scheme, authorized) = auth(req.headers(), &fake.key);
+    // Injected failures are for requests that would otherwise succeed: a refused key does
+    // not use one up.
     let (delay, fail) = {
         let mut g = fake.lock();
-        let fail = (!g.controls.fail_next.is_empty()).then(|| g.controls.fail_next.remove(0));
+        let fail = (authorized && !g.controls.fail_next.is_empty()).then(|| g.controls.fail_next.remove(0));
         (g.controls.delay, fail)
     };
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
-    let (scheme, authorized) = auth(req.headers(), &fake.key);
     let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
