@@ -40,6 +40,103 @@ impl TranscriptionProvider {
 pub struct ProvidersConfigured {
     pub openai: bool,
     pub deepgram: bool,
+    /// The model family of `TRANSCRIPTION_DEEPGRAM_MODEL`: it decides which languages a
+    /// deepgram transcript may ask for.
+    pub deepgram_family: DeepgramFamily,
+}
+
+/// Deepgram model families with a documented language list. Languages differ per family,
+/// so a create request is checked against the family the server is configured with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DeepgramFamily {
+    /// `nova-3` and its variants (`nova-3-general`, `nova-3-medical`, …); the default model.
+    #[default]
+    Nova3,
+    /// `nova-2` and its variants.
+    Nova2,
+    /// Any other model (`base`, `enhanced`, `whisper-*`, custom): no documented list here,
+    /// so Whisper's language list is the check and Deepgram has the last word.
+    Other,
+}
+
+impl DeepgramFamily {
+    /// The family of a Deepgram model name.
+    pub fn of_model(model: &str) -> Self {
+        let m = model.trim().to_ascii_lowercase();
+        if m == "nova-3" || m.starts_with("nova-3-") {
+            Self::Nova3
+        } else if m == "nova-2" || m.starts_with("nova-2-") {
+            Self::Nova2
+        } else {
+            Self::Other
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Nova3 => "nova-3",
+            Self::Nova2 => "nova-2",
+            Self::Other => "other",
+        }
+    }
+
+    /// The documented language codes of the family (`None`: no list, see [`Self::Other`]).
+    pub fn languages(self) -> Option<&'static [&'static str]> {
+        match self {
+            Self::Nova3 => Some(DEEPGRAM_NOVA3_LANGUAGES),
+            Self::Nova2 => Some(DEEPGRAM_NOVA2_LANGUAGES),
+            Self::Other => None,
+        }
+    }
+}
+
+/// Nova-3's monolingual language codes, from Deepgram's models-and-languages overview and
+/// its Nova-3 changelog entries (2025-08 … 2026-03); see `docs/research/deepgram.md`.
+pub const DEEPGRAM_NOVA3_LANGUAGES: &[&str] = &[
+    "en", "en-US", "en-AU", "en-GB", "en-IN", "en-NZ", "de", "de-CH", "nl", "nl-BE", "sv", "sv-SE", "da", "da-DK",
+    "es", "es-419", "fr", "fr-CA", "pt", "pt-BR", "pt-PT", "it", "tr", "no", "id", "bg", "cs", "fi", "hi", "hu", "ja",
+    "ko", "ko-KR", "pl", "ru", "uk", "vi", "ca", "et", "el", "lv", "lt", "ms", "ro", "sk", "be", "bn", "bs", "hr",
+    "kn", "mk", "mr", "sr", "sl", "ta", "tl", "te", "th", "th-TH", "zh", "zh-CN", "zh-Hans", "zh-TW", "zh-Hant",
+    "zh-HK",
+];
+
+/// Nova-2's language codes (36 languages, Deepgram changelog 2024-05 and the overview).
+pub const DEEPGRAM_NOVA2_LANGUAGES: &[&str] = &[
+    "bg", "ca", "zh", "zh-CN", "zh-Hans", "zh-TW", "zh-Hant", "zh-HK", "cs", "da", "da-DK", "nl", "nl-BE", "en",
+    "en-US", "en-AU", "en-GB", "en-IN", "en-NZ", "et", "fi", "fr", "fr-CA", "de", "de-CH", "el", "hi", "hu", "id",
+    "it", "ja", "ko", "ko-KR", "lv", "lt", "ms", "no", "pl", "pt", "pt-BR", "pt-PT", "ro", "ru", "sk", "es", "es-419",
+    "sv", "sv-SE", "th", "th-TH", "tr", "uk", "vi",
+];
+
+/// The code to send to Deepgram for a canonical tag (from [`check_language`]), or `None`
+/// when the family does not support it: the tag itself if listed, else the tag without its
+/// region (`zh-Hant-TW` → `zh-Hant`), else its primary subtag (`de-AT` → `de`).
+pub fn deepgram_language(family: DeepgramFamily, tag: &str) -> Option<String> {
+    let Some(list) = family.languages() else {
+        return LANGUAGES
+            .contains(&primary_language(tag).as_str())
+            .then(|| tag.to_string());
+    };
+    let parts: Vec<&str> = tag.split('-').collect();
+    let candidates = (1..=parts.len()).rev().map(|n| parts[..n].join("-"));
+    for c in candidates {
+        if let Some(hit) = list.iter().find(|l| l.eq_ignore_ascii_case(&c)) {
+            return Some((*hit).to_string());
+        }
+    }
+    None
+}
+
+/// Whether `provider` accepts the canonical language `tag` (with the server's Deepgram
+/// model family). Captions follow the meeting client, which the server cannot know: any
+/// Whisper language passes.
+pub fn provider_accepts_language(provider: TranscriptionProvider, family: DeepgramFamily, tag: &str) -> bool {
+    match provider {
+        TranscriptionProvider::MeetingCaptions | TranscriptionProvider::Openai => {
+            LANGUAGES.contains(&primary_language(tag).as_str())
+        }
+        TranscriptionProvider::Deepgram => deepgram_language(family, tag).is_some(),
+    }
 }
 
 impl ProvidersConfigured {
@@ -48,7 +145,7 @@ impl ProvidersConfigured {
         match provider {
             TranscriptionProvider::MeetingCaptions => None,
             TranscriptionProvider::Openai => (!self.openai).then_some("TRANSCRIPTION_OPENAI_URL"),
-            TranscriptionProvider::Deepgram => (!self.deepgram).then_some("DEEPGRAM_API_KEY"),
+            TranscriptionProvider::Deepgram => (!self.deepgram).then_some("TRANSCRIPTION_DEEPGRAM_API_KEY"),
         }
     }
 }
@@ -156,14 +253,6 @@ pub fn validate_transcription(
                     );
                     None
                 }
-                None if p == TranscriptionProvider::Deepgram => {
-                    errors.push(
-                        "transcription.provider",
-                        "provider_not_available",
-                        "the deepgram provider is not available in this version yet; use meeting_captions or openai",
-                    );
-                    None
-                }
                 None => Some(p),
             },
         },
@@ -171,7 +260,26 @@ pub fn validate_transcription(
     let language = match input.language.as_deref() {
         None => None,
         Some(raw) => match check_language(raw) {
-            Ok(tag) => Some(tag),
+            Ok(tag) => match provider {
+                Some(p) if !provider_accepts_language(p, configured.deepgram_family, &tag) => {
+                    let family = match p {
+                        TranscriptionProvider::Deepgram => {
+                            format!(" (model family {})", configured.deepgram_family.as_str())
+                        }
+                        _ => String::new(),
+                    };
+                    errors.push(
+                        "transcription.language",
+                        "unsupported_language",
+                        format!(
+                            "the {} provider{family} does not support the language `{tag}`",
+                            p.as_str()
+                        ),
+                    );
+                    None
+                }
+                _ => Some(tag),
+            },
             Err(code) => {
                 errors.push(
                     "transcription.language",
@@ -325,6 +433,104 @@ pub fn attribute(spans: &[SpeakingSpan], start_ms: i64, end_ms: i64) -> Option<(
     totals.into_iter().max_by_key(|(_, t)| *t).map(|(w, _)| w)
 }
 
+/// An utterance of a diarizing provider (Deepgram): its anonymous speaker number, its time
+/// in ms from the call start and its word count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiarizedUtterance {
+    pub speaker: Option<u32>,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub words: usize,
+}
+
+/// Who said a diarized utterance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeakerName {
+    pub participant_id: Option<String>,
+    pub name: String,
+    /// Named from the active-speaker timeline (counts as attributed); false for the
+    /// `Speaker N` fallback.
+    pub from_timeline: bool,
+}
+
+/// Names diarized utterances from the active-speaker timeline. A diarizer's speaker numbers
+/// are stable across a recording, so each number is mapped as a whole to the participant
+/// whose speaking spans overlap all of that number's utterances the longest (a single
+/// misplaced utterance does not rename it); a number that never overlaps anyone falls back
+/// to each utterance's own overlap ([`attribute`]), and one still without a match is
+/// `Speaker N` (N = number + 1, as people count). Utterances without a number use their
+/// own overlap only. Returns one entry per utterance, in order.
+pub fn name_diarized_speakers(utterances: &[DiarizedUtterance], spans: &[SpeakingSpan]) -> Vec<Option<SpeakerName>> {
+    use std::collections::BTreeMap;
+    /// A participant (id, display name) and a total overlap in ms.
+    type Overlap = ((Option<String>, String), i64);
+    // speaker number -> participants with their overlap
+    let mut overlap: BTreeMap<u32, Vec<Overlap>> = BTreeMap::new();
+    for u in utterances {
+        let Some(n) = u.speaker else { continue };
+        let totals = overlap.entry(n).or_default();
+        for s in spans {
+            let o = u.end_ms.min(s.end_ms) - u.start_ms.max(s.start_ms);
+            if o <= 0 {
+                continue;
+            }
+            let who = (s.participant_id.clone(), s.name.clone());
+            match totals.iter_mut().find(|(w, _)| *w == who) {
+                Some((_, t)) => *t += o,
+                None => totals.push((who, o)),
+            }
+        }
+    }
+    // Ties go to the participant seen first, so the result does not depend on map order.
+    let mapped: BTreeMap<u32, (Option<String>, String)> = overlap
+        .into_iter()
+        .filter_map(|(n, totals)| {
+            let mut best: Option<Overlap> = None;
+            for (who, t) in totals {
+                if best.as_ref().is_none_or(|(_, b)| t > *b) {
+                    best = Some((who, t));
+                }
+            }
+            best.map(|(who, _)| (n, who))
+        })
+        .collect();
+    utterances
+        .iter()
+        .map(|u| {
+            let timeline = u
+                .speaker
+                .and_then(|n| mapped.get(&n).cloned())
+                .or_else(|| attribute(spans, u.start_ms, u.end_ms));
+            match (timeline, u.speaker) {
+                (Some((participant_id, name)), _) => Some(SpeakerName {
+                    participant_id,
+                    name,
+                    from_timeline: true,
+                }),
+                (None, Some(n)) => Some(SpeakerName {
+                    participant_id: None,
+                    name: format!("Speaker {}", n + 1),
+                    from_timeline: false,
+                }),
+                (None, None) => None,
+            }
+        })
+        .collect()
+}
+
+/// The share of words (0–1000 permille) whose speaker came from the timeline; `None`
+/// without words.
+pub fn attributed_permille(utterances: &[DiarizedUtterance], names: &[Option<SpeakerName>]) -> Option<i64> {
+    let total: usize = utterances.iter().map(|u| u.words).sum();
+    let named: usize = utterances
+        .iter()
+        .zip(names)
+        .filter(|(_, n)| n.as_ref().is_some_and(|n| n.from_timeline))
+        .map(|(u, _)| u.words)
+        .sum();
+    (total > 0).then(|| (named * 1000 / total) as i64)
+}
+
 /// `hh:mm:ss` (txt) from milliseconds.
 pub fn clock(ms: i64) -> String {
     let s = ms.max(0) / 1000;
@@ -448,6 +654,7 @@ mod tests {
         ProvidersConfigured {
             openai: true,
             deepgram: true,
+            deepgram_family: DeepgramFamily::Nova3,
         }
     }
 
@@ -489,13 +696,11 @@ mod tests {
         assert!(e.errors[0].message.contains("TRANSCRIPTION_OPENAI_URL"));
         let mut e = ValidationErrors::default();
         validate_transcription(input("deepgram", None, None), Default::default(), &mut e);
-        assert!(e.errors[0].message.contains("DEEPGRAM_API_KEY"));
+        assert!(e.errors[0].message.contains("TRANSCRIPTION_DEEPGRAM_API_KEY"));
         let mut e = ValidationErrors::default();
-        validate_transcription(input("deepgram", None, None), all(), &mut e);
-        assert_eq!(
-            fields(&e),
-            [("transcription.provider".into(), "provider_not_available")]
-        );
+        let t = validate_transcription(input("deepgram", Some("en-gb"), None), all(), &mut e).unwrap();
+        assert!(e.is_empty() && t.provider == TranscriptionProvider::Deepgram && !t.realtime);
+        assert_eq!(t.language.as_deref(), Some("en-GB"));
         let mut e = ValidationErrors::default();
         let t = validate_transcription(input("openai", Some("de"), None), all(), &mut e).unwrap();
         assert!(!t.realtime && e.is_empty());
@@ -511,6 +716,111 @@ mod tests {
         let mut e = ValidationErrors::default();
         validate_transcription(input("openai", None, Some(true)), all(), &mut e);
         assert_eq!(fields(&e), [("transcription.realtime".into(), "unsupported")]);
+    }
+
+    #[test]
+    fn languages_per_provider() {
+        let check = |p: &str, lang: &str, family: DeepgramFamily| {
+            let mut e = ValidationErrors::default();
+            let c = ProvidersConfigured {
+                deepgram_family: family,
+                ..all()
+            };
+            validate_transcription(input(p, Some(lang), None), c, &mut e);
+            fields(&e)
+        };
+        // Welsh: Whisper knows it, Deepgram's Nova models do not.
+        assert!(check("openai", "cy", DeepgramFamily::Nova3).is_empty());
+        assert_eq!(
+            check("deepgram", "cy", DeepgramFamily::Nova3),
+            [("transcription.language".into(), "unsupported_language")]
+        );
+        // Tamil arrived with Nova-3, it is not in Nova-2's list.
+        assert!(check("deepgram", "ta", DeepgramFamily::Nova3).is_empty());
+        assert_eq!(check("deepgram", "ta", DeepgramFamily::Nova2).len(), 1);
+        // Other models: Whisper's list is the check.
+        assert!(check("deepgram", "cy", DeepgramFamily::Other).is_empty());
+        assert!(check("meeting_captions", "cy", DeepgramFamily::Nova3).is_empty());
+        let mut e = ValidationErrors::default();
+        validate_transcription(input("deepgram", Some("cy"), None), all(), &mut e);
+        assert!(e.errors[0].message.contains("nova-3"), "{}", e.errors[0].message);
+
+        assert_eq!(
+            deepgram_language(DeepgramFamily::Nova3, "en-GB").as_deref(),
+            Some("en-GB")
+        );
+        assert_eq!(deepgram_language(DeepgramFamily::Nova3, "de-AT").as_deref(), Some("de"));
+        assert_eq!(
+            deepgram_language(DeepgramFamily::Nova3, "zh-Hant-TW").as_deref(),
+            Some("zh-Hant")
+        );
+        assert_eq!(
+            deepgram_language(DeepgramFamily::Nova2, "es-419").as_deref(),
+            Some("es-419")
+        );
+        assert_eq!(deepgram_language(DeepgramFamily::Nova3, "yue"), None);
+        assert_eq!(DeepgramFamily::of_model("nova-3-medical"), DeepgramFamily::Nova3);
+        assert_eq!(DeepgramFamily::of_model("Nova-2"), DeepgramFamily::Nova2);
+        assert_eq!(DeepgramFamily::of_model("nova-30"), DeepgramFamily::Other);
+        assert_eq!(DeepgramFamily::of_model("whisper-large"), DeepgramFamily::Other);
+        // Every listed code is itself a valid tag whose primary subtag Whisper knows.
+        for code in DEEPGRAM_NOVA3_LANGUAGES.iter().chain(DEEPGRAM_NOVA2_LANGUAGES) {
+            assert_eq!(check_language(code).as_deref(), Ok(*code), "{code}");
+        }
+    }
+
+    #[test]
+    fn diarized_speakers_are_named_from_the_timeline() {
+        let span = |p: &str, start_ms: i64, end_ms: i64| SpeakingSpan {
+            participant_id: Some(p.into()),
+            name: p.to_uppercase(),
+            start_ms,
+            end_ms,
+        };
+        let u = |speaker: Option<u32>, start_ms: i64, end_ms: i64, words: usize| DiarizedUtterance {
+            speaker,
+            start_ms,
+            end_ms,
+            words,
+        };
+        let spans = [span("a", 0, 4000), span("b", 4000, 8000), span("a", 8000, 9000)];
+        let utts = [
+            u(Some(0), 0, 3000, 5),
+            // Speaker 0 again, but the timeline (late by a second) says B: the majority wins.
+            u(Some(0), 3500, 5000, 3),
+            u(Some(1), 5000, 7500, 4),
+            // Speaker 2 never overlaps anyone.
+            u(Some(2), 20_000, 21_000, 2),
+            // No speaker number: its own overlap.
+            u(None, 8000, 8900, 1),
+            u(None, 30_000, 31_000, 1),
+        ];
+        let names = name_diarized_speakers(&utts, &spans);
+        let got: Vec<Option<(&str, bool)>> = names
+            .iter()
+            .map(|n| n.as_ref().map(|n| (n.name.as_str(), n.from_timeline)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                Some(("A", true)),
+                Some(("A", true)),
+                Some(("B", true)),
+                Some(("Speaker 3", false)),
+                Some(("A", true)),
+                None,
+            ]
+        );
+        assert_eq!(names[2].as_ref().unwrap().participant_id.as_deref(), Some("b"));
+        // 13 of 16 words named from the timeline.
+        assert_eq!(attributed_permille(&utts, &names), Some(812));
+        assert_eq!(attributed_permille(&[], &[]), None);
+        // Without a timeline every numbered speaker is `Speaker N`.
+        let names = name_diarized_speakers(&utts[..1], &[]);
+        assert_eq!(names[0].as_ref().unwrap().name, "Speaker 1");
+        // Ties between participants go to the one seen first in the timeline.
+        let tie = name_diarized_speakers(&[u(Some(0), 3000, 5000, 1)], &spans);
+        assert_eq!(tie[0].as_ref().unwrap().name, "A");
     }
 
     #[test]

@@ -340,6 +340,7 @@ async fn transcript_audio_claims_are_exclusive_and_extend_only_while_held() {
             providers_configured: ProvidersConfigured {
                 openai: true,
                 deepgram: false,
+                ..Default::default()
             },
             ..Default::default()
         },

@@ -490,16 +490,22 @@ pub const KEYS: &[KeySpec] = &[
         "model name sent to the OpenAI-compatible API",
     ),
     key(
-        "DEEPGRAM_API_KEY",
+        "TRANSCRIPTION_DEEPGRAM_API_KEY",
         None,
         true,
-        "Deepgram API key; enables provider `deepgram`",
+        "Deepgram API key (sent as `Authorization: Token`); enables provider `deepgram`",
     ),
     key(
-        "DEEPGRAM_URL",
+        "TRANSCRIPTION_DEEPGRAM_URL",
         Some("https://api.deepgram.com"),
         false,
-        "Deepgram API base URL",
+        "Deepgram API base URL (pre-recorded POST /v1/listen, streaming wss /v1/listen)",
+    ),
+    key(
+        "TRANSCRIPTION_DEEPGRAM_MODEL",
+        Some("nova-3"),
+        false,
+        "Deepgram model; its family (nova-3, nova-2) decides the accepted transcription.language values",
     ),
 ];
 
@@ -508,7 +514,7 @@ pub const KEYS: &[KeySpec] = &[
 pub struct TranscriptionSettings {
     /// `TRANSCRIPTION_OPENAI_URL` (without a trailing slash), key and model.
     pub openai: Option<OpenAiTranscription>,
-    /// `DEEPGRAM_API_KEY` and `DEEPGRAM_URL`.
+    /// `TRANSCRIPTION_DEEPGRAM_API_KEY`, `_URL` (without a trailing slash) and `_MODEL`.
     pub deepgram: Option<DeepgramSettings>,
 }
 
@@ -523,6 +529,18 @@ pub struct OpenAiTranscription {
 pub struct DeepgramSettings {
     pub url: String,
     pub api_key: String,
+    pub model: String,
+}
+
+impl std::fmt::Debug for DeepgramSettings {
+    /// Never prints the key (settings end up in logs and panics).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeepgramSettings")
+            .field("url", &self.url)
+            .field("api_key", &"***")
+            .field("model", &self.model)
+            .finish()
+    }
 }
 
 impl TranscriptionSettings {
@@ -530,6 +548,11 @@ impl TranscriptionSettings {
         meeboter_core::transcription::ProvidersConfigured {
             openai: self.openai.is_some(),
             deepgram: self.deepgram.is_some(),
+            deepgram_family: self
+                .deepgram
+                .as_ref()
+                .map(|d| meeboter_core::transcription::DeepgramFamily::of_model(&d.model))
+                .unwrap_or_default(),
         }
     }
 }
@@ -1068,16 +1091,17 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         }
     };
     let openai_url = http_url("TRANSCRIPTION_OPENAI_URL");
-    let deepgram_url = http_url("DEEPGRAM_URL").unwrap_or_else(|| "https://api.deepgram.com".into());
+    let deepgram_url = http_url("TRANSCRIPTION_DEEPGRAM_URL").unwrap_or_else(|| "https://api.deepgram.com".into());
     let transcription = TranscriptionSettings {
         openai: openai_url.map(|url| OpenAiTranscription {
             url,
             api_key: get("TRANSCRIPTION_OPENAI_API_KEY"),
             model: get("TRANSCRIPTION_OPENAI_MODEL").unwrap_or_else(|| "whisper-1".into()),
         }),
-        deepgram: get("DEEPGRAM_API_KEY").map(|api_key| DeepgramSettings {
+        deepgram: get("TRANSCRIPTION_DEEPGRAM_API_KEY").map(|api_key| DeepgramSettings {
             url: deepgram_url,
             api_key,
+            model: get("TRANSCRIPTION_DEEPGRAM_MODEL").unwrap_or_else(|| "nova-3".into()),
         }),
     };
     if let Some(raw) = get("COOLIFY_API_URL")
@@ -1581,7 +1605,7 @@ fn unset_meaning(name: &str, values: &BTreeMap<&'static str, (String, Source)>) 
         "RECORDING_RETENTION_DAYS" => "kept forever".to_string(),
         "TRANSCRIPTION_OPENAI_URL" => "provider `openai` off".to_string(),
         "TRANSCRIPTION_OPENAI_API_KEY" => "no Authorization header".to_string(),
-        "DEEPGRAM_API_KEY" => "provider `deepgram` off".to_string(),
+        "TRANSCRIPTION_DEEPGRAM_API_KEY" => "provider `deepgram` off".to_string(),
         _ => return None,
     })
 }
@@ -2000,15 +2024,30 @@ mod tests {
         let c = load(&[
             ("TRANSCRIPTION_OPENAI_URL", "http://whisper.internal:8000/"),
             ("TRANSCRIPTION_OPENAI_API_KEY", "sk-hunter2hunter2"),
-            ("DEEPGRAM_API_KEY", "dg-hunter3hunter3"),
+            ("TRANSCRIPTION_DEEPGRAM_API_KEY", "dg-hunter3hunter3"),
+            ("TRANSCRIPTION_DEEPGRAM_MODEL", "nova-2-meeting"),
         ])
         .unwrap();
         let openai = c.transcription.openai.as_ref().unwrap();
         assert_eq!(openai.url, "http://whisper.internal:8000");
         assert_eq!(openai.model, "whisper-1");
+        let deepgram = c.transcription.deepgram.as_ref().unwrap();
+        assert_eq!(deepgram.url, "https://api.deepgram.com");
+        assert_eq!(deepgram.model, "nova-2-meeting");
+        assert!(!format!("{deepgram:?}").contains("hunter3"));
         assert_eq!(
-            c.transcription.deepgram.as_ref().unwrap().url,
-            "https://api.deepgram.com"
+            c.transcription.configured().deepgram_family,
+            meeboter_core::transcription::DeepgramFamily::Nova2
+        );
+        let c2 = load(&[
+            ("TRANSCRIPTION_DEEPGRAM_API_KEY", "dg-hunter3hunter3"),
+            ("TRANSCRIPTION_DEEPGRAM_URL", "http://127.0.0.1:4010/"),
+        ])
+        .unwrap();
+        let d2 = c2.transcription.deepgram.as_ref().unwrap();
+        assert_eq!(
+            (d2.url.as_str(), d2.model.as_str()),
+            ("http://127.0.0.1:4010", "nova-3")
         );
         let d = c.describe();
         assert!(!d.contains("hunter2") && !d.contains("hunter3"), "{d}");

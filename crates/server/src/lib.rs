@@ -11,6 +11,7 @@ pub mod bot_token;
 pub mod clock;
 pub mod config;
 pub mod dashboard;
+pub mod deepgram_live;
 pub mod deployment;
 pub mod error;
 pub mod extract;

@@ -104,18 +104,24 @@ pub async fn offline_check(config: &Config) -> Vec<Problem> {
     problems
 }
 
-/// The audio transcription provider (`TRANSCRIPTION_OPENAI_URL`) runs ffmpeg on this server
-/// to extract a recording's audio; without it every such transcript would fail.
+/// The audio transcription providers (`TRANSCRIPTION_OPENAI_URL`,
+/// `TRANSCRIPTION_DEEPGRAM_API_KEY`) run ffmpeg on this server to extract a recording's
+/// audio; without it every such transcript would fail.
 pub fn transcription_problem(config: &Config, path: Option<&str>) -> Option<Problem> {
-    config.transcription.openai.as_ref()?;
+    let setting = match (&config.transcription.openai, &config.transcription.deepgram) {
+        (Some(_), _) => "TRANSCRIPTION_OPENAI_URL",
+        (None, Some(_)) => "TRANSCRIPTION_DEEPGRAM_API_KEY",
+        (None, None) => return None,
+    };
     let found = path
         .map(|p| std::env::split_paths(p).any(|d| d.join("ffmpeg").is_file()))
         .unwrap_or(false);
     (!found).then(|| Problem {
         component: "transcription".into(),
-        message: "TRANSCRIPTION_OPENAI_URL is set but ffmpeg is not on this server's PATH; audio transcripts \
-                  would fail (Debian/Ubuntu: apt-get install ffmpeg)"
-            .into(),
+        message: format!(
+            "{setting} is set but ffmpeg is not on this server's PATH; audio transcripts would fail \
+             (Debian/Ubuntu: apt-get install ffmpeg)"
+        ),
     })
 }
 

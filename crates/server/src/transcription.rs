@@ -127,20 +127,20 @@ pub async fn ingest_caption(
 
 /// The bot says the client's captions cannot be used (host disabled them, no button):
 /// noted on the transcript; when the bot's provider is `meeting_captions`, an audio
-/// provider is configured and the bot records, the audio provider runs after the call
-/// instead (`fallback: true`).
+/// provider (openai, else deepgram) is configured and the bot records, the audio provider
+/// runs after the call instead (`fallback: true`).
 pub async fn captions_unavailable(
     conn: &mut AnyConnection,
     bot: &BotRecord,
     reason: &str,
-    openai_configured: bool,
+    audio_provider_configured: bool,
     now: DateTime<Utc>,
 ) -> DbResult<bool> {
     let Some(t) = &bot.transcription else {
         return Ok(false);
     };
     let fallback = t.provider == TranscriptionProvider::MeetingCaptions
-        && openai_configured
+        && audio_provider_configured
         && bot.recording_mode != meeboter_core::RecordingMode::None;
     let reason: String = reason.chars().take(500).collect();
     let note = if fallback {

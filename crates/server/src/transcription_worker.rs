@@ -1,8 +1,12 @@
-//! The audio transcription worker (provider `openai`, and the captions fallback): after the
-//! bot ended and its recording is assembled, the server extracts the audio (ffmpeg, 16 kHz
-//! mono WAV in pieces of at most 10 minutes), sends each piece to the OpenAI-compatible
-//! `POST {TRANSCRIPTION_OPENAI_URL}/v1/audio/transcriptions` (verbose_json segments), stores
-//! the segments as utterances and names their speakers from the active-speaker timeline.
+//! The audio transcription worker (providers `openai` and `deepgram`, and the captions
+//! fallback): after the bot ended and its recording is assembled, the server extracts the
+//! audio (ffmpeg, 16 kHz mono WAV in pieces of at most 10 minutes) and sends each piece to
+//! the bot's provider — the OpenAI-compatible `POST {TRANSCRIPTION_OPENAI_URL}/v1/audio/
+//! transcriptions` (verbose_json segments) or Deepgram's pre-recorded
+//! `POST {TRANSCRIPTION_DEEPGRAM_URL}/v1/listen` (diarized utterances) — stores the result as
+//! utterances and names their speakers from the active-speaker timeline (Deepgram's speaker
+//! numbers are mapped to participants as a whole, see
+//! [`meeboter_core::transcription::name_diarized_speakers`]).
 //!
 //! A bot is claimed by a lease on its `bot_transcripts` row (`lease_until`), so any replica
 //! may run the worker. Provider 429/5xx/timeouts are retried with backoff and jitter
@@ -11,11 +15,14 @@
 //! bot and its recording are never touched.
 
 use crate::AppState;
-use crate::config::OpenAiTranscription;
+use crate::config::{DeepgramSettings, OpenAiTranscription, TranscriptionSettings};
 use crate::transcription;
 use chrono::Duration;
 use futures::StreamExt;
-use meeboter_core::transcription::{SpeakerMark, attribute, speaking_spans, words};
+use meeboter_core::transcription::{
+    DeepgramFamily, DiarizedUtterance, SpeakerMark, SpeakerName, SpeakingSpan, TranscriptionProvider,
+    attributed_permille, deepgram_language, name_diarized_speakers, speaking_spans, words,
+};
 use meeboter_db::transcripts::{self, NewUtterance};
 use meeboter_db::{DbError, DbResult, bots, events, media};
 use serde_json::Value;
@@ -97,12 +104,7 @@ pub async fn run_once(state: &AppState, tuning: &Tuning) -> DbResult<Report> {
         if !claimed {
             continue;
         }
-        let outcome = match &state.config.transcription.openai {
-            Some(openai) => transcribe(state, &id, openai, tuning, now + tuning.lease).await,
-            None => Err(JobError::Permanent(
-                "the openai provider is no longer configured (TRANSCRIPTION_OPENAI_URL)".into(),
-            )),
-        };
+        let outcome = transcribe(state, &id, tuning, now + tuning.lease).await;
         if matches!(outcome, Err(JobError::Lost)) {
             tracing::warn!(bot.id = %id, "transcription claim lost to another worker");
             continue;
@@ -142,18 +144,60 @@ pub async fn run_once(state: &AppState, tuning: &Tuning) -> DbResult<Report> {
     Ok(report)
 }
 
-/// A transcribed segment, in ms from the call start.
+/// A transcribed segment, in ms from the start of its piece (then of the call).
 #[derive(Debug, Clone)]
 struct Segment {
     start_ms: i64,
     end_ms: i64,
     text: String,
+    /// Diarized speaker number within its piece (Deepgram), if any.
+    speaker: Option<u32>,
+}
+
+/// The provider a job sends its audio to.
+#[derive(Clone, Copy)]
+enum Provider<'a> {
+    Openai(&'a OpenAiTranscription),
+    Deepgram(&'a DeepgramSettings),
+}
+
+impl Provider<'_> {
+    fn source(self) -> &'static str {
+        match self {
+            Provider::Openai(_) => TranscriptionProvider::Openai.as_str(),
+            Provider::Deepgram(_) => TranscriptionProvider::Deepgram.as_str(),
+        }
+    }
+}
+
+/// The configured provider for a bot's transcription: its own, or — for the captions
+/// fallback — the first audio provider configured (openai, then deepgram).
+fn pick_provider(settings: &TranscriptionSettings, wanted: TranscriptionProvider) -> Result<Provider<'_>, JobError> {
+    match wanted {
+        TranscriptionProvider::Openai => settings.openai.as_ref().map(Provider::Openai).ok_or_else(|| {
+            JobError::Permanent("the openai provider is no longer configured (TRANSCRIPTION_OPENAI_URL)".into())
+        }),
+        TranscriptionProvider::Deepgram => settings.deepgram.as_ref().map(Provider::Deepgram).ok_or_else(|| {
+            JobError::Permanent("the deepgram provider is no longer configured (TRANSCRIPTION_DEEPGRAM_API_KEY)".into())
+        }),
+        TranscriptionProvider::MeetingCaptions => settings
+            .openai
+            .as_ref()
+            .map(Provider::Openai)
+            .or_else(|| settings.deepgram.as_ref().map(Provider::Deepgram))
+            .ok_or_else(|| {
+                JobError::Permanent(
+                    "no audio transcription provider is configured (TRANSCRIPTION_OPENAI_URL or \
+                     TRANSCRIPTION_DEEPGRAM_API_KEY)"
+                        .into(),
+                )
+            }),
+    }
 }
 
 async fn transcribe(
     state: &AppState,
     bot_id: &str,
-    openai: &OpenAiTranscription,
     tuning: &Tuning,
     mut lease_until: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), JobError> {
@@ -168,23 +212,40 @@ async fn transcribe(
         let existing = transcripts::find(&mut conn, bot_id).await?;
         (bot, recording, parts, existing)
     };
+    let wanted = bot
+        .transcription
+        .as_ref()
+        .map_or(TranscriptionProvider::MeetingCaptions, |t| t.provider);
+    let provider = pick_provider(&state.config.transcription, wanted)?;
+    let source = provider.source();
     let rec_state = recording.map(|r| r.state).unwrap_or_else(|| "none".into());
     if !matches!(rec_state.as_str(), "ready" | "partial") || parts.is_empty() {
         return Err(JobError::Permanent(format!(
             "no recording to transcribe (recording is {rec_state})"
         )));
     }
-    let language = bot
-        .transcription
-        .as_ref()
-        .and_then(|t| t.language.as_deref())
-        .map(meeboter_core::transcription::primary_language);
+    let tag = bot.transcription.as_ref().and_then(|t| t.language.as_deref());
+    let language = match provider {
+        Provider::Openai(_) => tag.map(meeboter_core::transcription::primary_language),
+        Provider::Deepgram(d) => match tag {
+            None => None,
+            Some(tag) => Some(
+                deepgram_language(DeepgramFamily::of_model(&d.model), tag).ok_or_else(|| {
+                    JobError::Permanent(format!(
+                        "deepgram model {} does not support the language `{tag}`",
+                        d.model
+                    ))
+                })?,
+            ),
+        },
+    };
     let dir = tempfile::tempdir().map_err(|e| JobError::Transient(format!("temporary directory: {e}")))?;
     let client = reqwest::Client::builder()
         .timeout(tuning.request_timeout)
         .build()
         .map_err(|e| JobError::Transient(e.to_string()))?;
-    let mut segments = Vec::new();
+    // One list per piece: a diarizer's speaker numbers hold within one request only.
+    let mut pieces_segments: Vec<Vec<Segment>> = Vec::new();
     // Parts follow each other; a part's offset is the durations of the parts before it.
     let mut part_offset_ms: i64 = 0;
     for (i, part) in parts.iter().enumerate() {
@@ -208,63 +269,97 @@ async fn transcribe(
             let body = tokio::fs::read(piece)
                 .await
                 .map_err(|e| JobError::Transient(format!("reading audio: {e}")))?;
-            let answer = request_with_retries(&client, openai, language.as_deref(), body, tuning).await?;
-            for s in parse_segments(&answer)? {
-                segments.push(Segment {
-                    start_ms: piece_offset_ms + s.start_ms,
-                    end_ms: piece_offset_ms + s.end_ms,
-                    text: s.text,
-                });
-            }
+            let found = match provider {
+                Provider::Openai(openai) => {
+                    parse_segments(&openai_request(&client, openai, language.as_deref(), body, tuning).await?)?
+                }
+                Provider::Deepgram(deepgram) => {
+                    parse_deepgram(&deepgram_request(&client, deepgram, language.as_deref(), body, tuning).await?)?
+                }
+            };
+            pieces_segments.push(
+                found
+                    .into_iter()
+                    .map(|s| Segment {
+                        start_ms: piece_offset_ms + s.start_ms,
+                        end_ms: piece_offset_ms + s.end_ms,
+                        ..s
+                    })
+                    .collect(),
+            );
             piece_offset_ms += (PIECE_SECS * 1000) as i64;
         }
         part_offset_ms += part.duration_ms.unwrap_or(piece_offset_ms - part_offset_ms);
     }
     // Speakers from the active-speaker timeline.
     let marks = speaker_marks(state, bot_id, transcription::call_start_ms(&bot)).await?;
-    let end = segments.iter().map(|s| s.end_ms).max().unwrap_or(0);
+    let end = pieces_segments.iter().flatten().map(|s| s.end_ms).max().unwrap_or(0);
     let spans = speaking_spans(&marks, end.max(part_offset_ms));
-    let (mut total_words, mut attributed_words) = (0usize, 0usize);
+    let (named, permille) = name_pieces(pieces_segments, &spans);
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
-    transcripts::delete_source(&mut tx, bot_id, "openai").await?;
-    for s in &segments {
-        let text = s.text.trim();
-        if text.is_empty() {
-            continue;
-        }
-        let who = attribute(&spans, s.start_ms, s.end_ms);
-        let n = words(text).len();
-        total_words += n;
-        if who.is_some() {
-            attributed_words += n;
-        }
+    transcripts::delete_source(&mut tx, bot_id, source).await?;
+    for (s, who) in &named {
+        let text: String = s
+            .text
+            .trim()
+            .chars()
+            .take(meeboter_core::transcription::MAX_UTTERANCE_CHARS)
+            .collect();
         transcripts::upsert(
             &mut tx,
             bot_id,
             &NewUtterance {
                 caption_id: None,
-                speaker: who.as_ref().map(|w| w.1.as_str()).filter(|n| !n.is_empty()),
-                participant_id: who.as_ref().and_then(|w| w.0.as_deref()),
+                speaker: who.as_ref().map(|w| w.name.as_str()).filter(|n| !n.is_empty()),
+                participant_id: who.as_ref().and_then(|w| w.participant_id.as_deref()),
                 start_ms: s.start_ms,
                 end_ms: s.end_ms.max(s.start_ms),
-                text,
+                text: &text,
                 is_final: true,
-                source: "openai",
+                source,
             },
             now,
         )
         .await?;
     }
-    let permille = (total_words > 0).then(|| (attributed_words * 1000 / total_words) as i64);
     // A note from the call (captions unavailable) stays; retry notes go.
     let note = existing
         .and_then(|t| t.error)
         .filter(|e| e.starts_with("captions unavailable"));
-    transcripts::finish_audio(&mut tx, bot_id, "ready", Some("openai"), note.as_deref(), permille, now).await?;
+    transcripts::finish_audio(&mut tx, bot_id, "ready", Some(source), note.as_deref(), permille, now).await?;
     tx.commit().await.map_err(DbError::from)?;
-    tracing::info!(bot.id = %bot_id, segments = segments.len(), attributed_permille = ?permille, "transcript ready");
+    tracing::info!(bot.id = %bot_id, provider = source, segments = named.len(), attributed_permille = ?permille, "transcript ready");
     Ok(())
+}
+
+/// Names the segments of every piece and computes the attributed share (permille). A
+/// diarizer's speaker numbers hold within one request only, so each piece is named on its
+/// own; segments without a number (openai) are named by their own overlap with the timeline.
+fn name_pieces(
+    pieces: Vec<Vec<Segment>>,
+    spans: &[SpeakingSpan],
+) -> (Vec<(Segment, Option<SpeakerName>)>, Option<i64>) {
+    let mut named: Vec<(Segment, Option<SpeakerName>)> = Vec::new();
+    let mut diarized: Vec<DiarizedUtterance> = Vec::new();
+    for piece in pieces {
+        let piece: Vec<Segment> = piece.into_iter().filter(|s| !s.text.trim().is_empty()).collect();
+        let utts: Vec<DiarizedUtterance> = piece
+            .iter()
+            .map(|s| DiarizedUtterance {
+                speaker: s.speaker,
+                start_ms: s.start_ms,
+                end_ms: s.end_ms,
+                words: words(&s.text).len(),
+            })
+            .collect();
+        let names = name_diarized_speakers(&utts, spans);
+        named.extend(piece.into_iter().zip(names));
+        diarized.extend(utts);
+    }
+    let names: Vec<_> = named.iter().map(|(_, n)| n.clone()).collect();
+    let permille = attributed_permille(&diarized, &names);
+    (named, permille)
 }
 
 async fn download(state: &AppState, key: &str, to: &Path) -> Result<(), JobError> {
@@ -357,7 +452,7 @@ fn multipart(fields: &[(&str, &str)], audio: Vec<u8>) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-async fn request_with_retries(
+async fn openai_request(
     client: &reqwest::Client,
     openai: &OpenAiTranscription,
     language: Option<&str>,
@@ -375,16 +470,61 @@ async fn request_with_retries(
     let (content_type, body) = multipart(&fields, audio);
     let body = bytes::Bytes::from(body); // retries share it
     let url = format!("{}/v1/audio/transcriptions", openai.url);
-    let mut attempt = 0;
-    loop {
-        let mut req = client
+    send_with_retries(tuning, || {
+        let req = client
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, &content_type)
             .body(body.clone());
-        if let Some(key) = &openai.api_key {
-            req = req.bearer_auth(key);
+        match &openai.api_key {
+            Some(key) => req.bearer_auth(key),
+            None => req,
         }
-        let retryable = match req.send().await {
+    })
+    .await
+}
+
+/// Deepgram's pre-recorded `POST /v1/listen` with diarized, punctuated utterances; without
+/// a language, Deepgram detects it.
+async fn deepgram_request(
+    client: &reqwest::Client,
+    deepgram: &DeepgramSettings,
+    language: Option<&str>,
+    audio: Vec<u8>,
+    tuning: &Tuning,
+) -> Result<Value, JobError> {
+    let mut url = url::Url::parse(&format!("{}/v1/listen", deepgram.url))
+        .map_err(|e| JobError::Permanent(format!("TRANSCRIPTION_DEEPGRAM_URL is not usable: {e}")))?;
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("model", &deepgram.model);
+        match language {
+            Some(l) => q.append_pair("language", l),
+            None => q.append_pair("detect_language", "true"),
+        };
+        for flag in ["diarize", "utterances", "punctuate", "smart_format"] {
+            q.append_pair(flag, "true");
+        }
+    }
+    let body = bytes::Bytes::from(audio);
+    let auth = format!("Token {}", deepgram.api_key);
+    send_with_retries(tuning, || {
+        client
+            .post(url.clone())
+            .header(reqwest::header::AUTHORIZATION, &auth)
+            .header(reqwest::header::CONTENT_TYPE, "audio/wav")
+            .body(body.clone())
+    })
+    .await
+}
+
+/// Sends a request (rebuilt per attempt) until it succeeds: 429/5xx/timeouts/connection
+/// errors are retried [`Tuning::retries`] times with doubling backoff and ±25 % jitter, then
+/// reported as transient; other 4xx fail with the provider's message; a 2xx that is not JSON
+/// fails.
+async fn send_with_retries(tuning: &Tuning, build: impl Fn() -> reqwest::RequestBuilder) -> Result<Value, JobError> {
+    let mut attempt = 0;
+    loop {
+        let retryable = match build().send().await {
             Ok(resp) => {
                 let status = resp.status();
                 let text = resp.text().await.unwrap_or_default();
@@ -406,7 +546,7 @@ async fn request_with_retries(
                 }
             }
             Err(e) if e.is_timeout() => format!("provider timed out after {:?}", tuning.request_timeout),
-            Err(e) => format!("cannot reach the transcription provider: {e}"),
+            Err(e) => format!("cannot reach the transcription provider: {}", without_url(&e)),
         };
         if attempt >= tuning.retries {
             return Err(JobError::Transient(retryable));
@@ -418,11 +558,63 @@ async fn request_with_retries(
     }
 }
 
-/// The provider's error message (`{"error": {"message"}}` or `{"detail": …}`), else the body.
+/// A reqwest error without its URL (query strings are not secret here, but keep errors short).
+fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(u) = e.url() {
+        text = text.replace(u.as_str(), "the provider");
+    }
+    text
+}
+
+/// Deepgram's utterances (diarized) in ms; without `utterances`, the first alternative's
+/// transcript is one segment spanning its words.
+fn parse_deepgram(answer: &Value) -> Result<Vec<Segment>, JobError> {
+    let secs = |v: Option<&Value>| v.and_then(Value::as_f64).map(|s| (s * 1000.0).round() as i64);
+    if let Some(list) = answer.pointer("/results/utterances").and_then(Value::as_array) {
+        return Ok(list
+            .iter()
+            .filter_map(|u| {
+                Some(Segment {
+                    start_ms: secs(u.get("start"))?,
+                    end_ms: secs(u.get("end"))?,
+                    text: u.get("transcript")?.as_str()?.to_string(),
+                    speaker: u
+                        .get("speaker")
+                        .and_then(Value::as_u64)
+                        .and_then(|n| u32::try_from(n).ok()),
+                })
+            })
+            .collect());
+    }
+    match answer.pointer("/results/channels/0/alternatives/0") {
+        Some(alt) if alt.get("transcript").is_some_and(Value::is_string) => {
+            let words = alt.get("words").and_then(Value::as_array);
+            let first = words.and_then(|w| w.first());
+            let last = words.and_then(|w| w.last());
+            Ok(vec![Segment {
+                start_ms: secs(first.and_then(|w| w.get("start"))).unwrap_or(0),
+                end_ms: secs(last.and_then(|w| w.get("end"))).unwrap_or(0),
+                text: alt["transcript"].as_str().unwrap_or_default().to_string(),
+                speaker: None,
+            }])
+        }
+        _ => Err(JobError::Permanent(format!(
+            "deepgram's answer has neither utterances nor a transcript: {}",
+            answer.to_string().chars().take(200).collect::<String>()
+        ))),
+    }
+}
+
+/// The provider's error message (OpenAI `{"error": {"message"}}` or `{"detail": …}`,
+/// Deepgram `{"err_msg"}` or `{"message", "details"}`), else the body.
 fn provider_message(text: &str) -> String {
     let v: Option<Value> = serde_json::from_str(text).ok();
     let msg = v.as_ref().and_then(|v| {
-        v.pointer("/error/message")
+        v.get("err_msg")
+            .or_else(|| v.get("details").filter(|_| v.get("category").is_some()))
+            .or_else(|| v.get("message").filter(|_| v.get("category").is_some()))
+            .or_else(|| v.pointer("/error/message"))
             .or_else(|| v.pointer("/detail/error/message"))
             .or_else(|| v.get("detail"))
             .or_else(|| v.get("error"))
@@ -441,6 +633,7 @@ fn parse_segments(answer: &Value) -> Result<Vec<Segment>, JobError> {
                     start_ms: (s.get("start")?.as_f64()? * 1000.0) as i64,
                     end_ms: (s.get("end")?.as_f64()? * 1000.0) as i64,
                     text: s.get("text")?.as_str()?.to_string(),
+                    speaker: None,
                 })
             })
             .collect());
@@ -450,6 +643,7 @@ fn parse_segments(answer: &Value) -> Result<Vec<Segment>, JobError> {
             start_ms: 0,
             end_ms: (answer.get("duration").and_then(Value::as_f64).unwrap_or(0.0) * 1000.0) as i64,
             text: text.to_string(),
+            speaker: None,
         }]),
         None => Err(JobError::Permanent(format!(
             "the transcription provider's answer has neither segments nor text: {}",
@@ -490,4 +684,101 @@ async fn speaker_marks(state: &AppState, bot_id: &str, call_start: i64) -> Resul
     }
     marks.sort_by_key(|m| m.at_ms);
     Ok(marks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn deepgram_answers() {
+        let answer = json!({"results": {
+            "channels": [{"alternatives": [{"transcript": "hi there", "words": []}]}],
+            "utterances": [
+                {"start": 0.5, "end": 1.25, "transcript": "Hi there.", "speaker": 1, "channel": 0},
+                {"start": 2.0, "end": 2.5, "transcript": "Yes.", "channel": 0}
+            ]
+        }});
+        let got: Vec<(i64, i64, String, Option<u32>)> = parse_deepgram(&answer)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.start_ms, s.end_ms, s.text, s.speaker))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (500, 1250, "Hi there.".into(), Some(1)),
+                (2000, 2500, "Yes.".into(), None)
+            ]
+        );
+        // Without utterances: the transcript spans its words.
+        let answer = json!({"results": {"channels": [{"alternatives": [{"transcript": "hi", "words": [
+            {"word": "hi", "start": 0.25, "end": 0.5}
+        ]}]}]}});
+        let s = &parse_deepgram(&answer).unwrap()[0];
+        assert_eq!((s.start_ms, s.end_ms, s.text.as_str()), (250, 500, "hi"));
+        assert!(matches!(
+            parse_deepgram(&json!({"ok": true})),
+            Err(JobError::Permanent(_))
+        ));
+    }
+
+    #[test]
+    fn speaker_numbers_are_named_per_piece() {
+        let seg = |start_ms: i64, text: &str, speaker: Option<u32>| Segment {
+            start_ms,
+            end_ms: start_ms + 1000,
+            text: text.into(),
+            speaker,
+        };
+        let span = |p: &str, start_ms: i64, end_ms: i64| SpeakingSpan {
+            participant_id: Some(p.into()),
+            name: p.into(),
+            start_ms,
+            end_ms,
+        };
+        // Speaker 0 is Ada in the first piece and Bob in the second (the second request
+        // numbered its speakers afresh).
+        let spans = [span("Ada", 0, 2000), span("Bob", 600_000, 602_000)];
+        let pieces = vec![
+            vec![seg(0, "one two", Some(0)), seg(1000, "  ", Some(0))],
+            vec![
+                seg(600_000, "three", Some(0)),
+                seg(700_000, "four", Some(1)),
+                seg(800_000, "five", None),
+            ],
+        ];
+        let (named, permille) = name_pieces(pieces, &spans);
+        let got: Vec<(&str, Option<&str>)> = named
+            .iter()
+            .map(|(s, n)| (s.text.as_str(), n.as_ref().map(|n| n.name.as_str())))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("one two", Some("Ada")),
+                ("three", Some("Bob")),
+                ("four", Some("Speaker 2")),
+                ("five", None)
+            ]
+        );
+        assert_eq!(permille, Some(600), "3 of 5 words from the timeline");
+    }
+
+    #[test]
+    fn provider_messages() {
+        assert_eq!(
+            provider_message(r#"{"err_code":"INVALID_AUTH","err_msg":"Invalid credentials.","request_id":"x"}"#),
+            "Invalid credentials."
+        );
+        assert_eq!(
+            provider_message(
+                r#"{"category":"INVALID_JSON","message":"Invalid JSON submitted.","details":"missing field"}"#
+            ),
+            "missing field"
+        );
+        assert_eq!(provider_message(r#"{"error":{"message":"busy"}}"#), "busy");
+        assert_eq!(provider_message("plain"), "plain");
+    }
 }

@@ -598,8 +598,9 @@ pub async fn report_events(
                 }
             }
             BotEvent::CaptionsUnavailable { reason } => {
-                let openai = state.config.transcription.openai.is_some();
-                if !transcription::captions_unavailable(&mut tx, &bot, reason, openai, now).await? {
+                let audio =
+                    state.config.transcription.openai.is_some() || state.config.transcription.deepgram.is_some();
+                if !transcription::captions_unavailable(&mut tx, &bot, reason, audio, now).await? {
                     ignored += 1;
                 }
             }

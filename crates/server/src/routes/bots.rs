@@ -56,7 +56,7 @@ pub struct CreateBotRequest {
 pub struct TranscriptionRequest {
     /// `meeting_captions` (the meeting client's live captions, read by the bot), `openai`
     /// (an OpenAI-compatible API, after the call; needs `TRANSCRIPTION_OPENAI_URL`) or
-    /// `deepgram` (needs `DEEPGRAM_API_KEY`). Required.
+    /// `deepgram` (needs `TRANSCRIPTION_DEEPGRAM_API_KEY`). Required.
     #[schema(example = "meeting_captions")]
     pub provider: Option<String>,
     /// Language tag such as `en` or `en-US` (a Whisper language); absent = detected.

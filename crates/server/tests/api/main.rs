@@ -17,4 +17,5 @@ mod moto;
 mod secrets;
 mod support;
 mod transcripts;
+mod transcripts_deepgram;
 mod webhooks;

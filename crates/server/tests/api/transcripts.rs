@@ -16,7 +16,7 @@ fn with_openai(c: &mut meeboter_server::config::Config) {
     });
 }
 
-async fn deliveries(app: &TestApp, event_type: &str) -> i64 {
+pub(crate) async fn deliveries(app: &TestApp, event_type: &str) -> i64 {
     sqlx::query("SELECT COUNT(*) FROM webhook_deliveries WHERE event_type = $1")
         .bind(event_type)
         .fetch_one(app.db.pool())
@@ -25,7 +25,7 @@ async fn deliveries(app: &TestApp, event_type: &str) -> i64 {
         .get::<i64, _>(0)
 }
 
-async fn events(app: &TestApp, token: &str, list: Value) -> Value {
+pub(crate) async fn events(app: &TestApp, token: &str, list: Value) -> Value {
     let r = app
         .bot(token, Method::POST, "/events", Some(json!({"events": list})))
         .await;
@@ -50,7 +50,11 @@ async fn create_validates_the_transcription_option() {
     assert!(r.body.to_string().contains("TRANSCRIPTION_OPENAI_URL"), "{}", r.body);
     let r = post(json!({"provider": "deepgram"})).await;
     assert_eq!(r.status, 422);
-    assert!(r.body.to_string().contains("DEEPGRAM_API_KEY"), "{}", r.body);
+    assert!(
+        r.body.to_string().contains("TRANSCRIPTION_DEEPGRAM_API_KEY"),
+        "{}",
+        r.body
+    );
     let r = post(json!({"provider": "whisperx", "language": "klingon"})).await;
     assert_eq!(r.error_fields(), ["transcription.provider", "transcription.language"]);
     let r = post(json!({"provider": "meeting_captions", "language": "xx"})).await;
@@ -346,7 +350,7 @@ use meeboter_server::transcription_worker::{Report, Tuning, run_once};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-fn fast() -> Tuning {
+pub(crate) fn fast() -> Tuning {
     Tuning {
         request_timeout: std::time::Duration::from_secs(120),
         retries: 2,
@@ -357,7 +361,7 @@ fn fast() -> Tuning {
 }
 
 /// Stores `audio` (any ffmpeg input) as the bot's assembled recording.
-async fn store_recording(app: &TestApp, bot_id: &str, audio: &std::path::Path, duration_ms: i64) {
+pub(crate) async fn store_recording(app: &TestApp, bot_id: &str, audio: &std::path::Path, duration_ms: i64) {
     let key = format!("bots/{bot_id}/recordings/recording.mp4");
     let w = app.state.storage.put_file(&key, audio, "audio/mp4").await.unwrap();
     let mut tx = app.db.begin_write().await.unwrap();
@@ -392,7 +396,7 @@ async fn store_recording(app: &TestApp, bot_id: &str, audio: &std::path::Path, d
 }
 
 /// `secs` of tone as AAC in MP4 (what an audio recording is).
-fn tone(dir: &std::path::Path, secs: u32) -> std::path::PathBuf {
+pub(crate) fn tone(dir: &std::path::Path, secs: u32) -> std::path::PathBuf {
     let out = dir.join("tone.mp4");
     let ok = std::process::Command::new("ffmpeg")
         .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"])
@@ -405,10 +409,16 @@ fn tone(dir: &std::path::Path, secs: u32) -> std::path::PathBuf {
     out
 }
 
-/// A bot with `openai` transcription that was in the call and ended; `(id, token)`.
+/// A bot with `openai` transcription that was in the call and ended; its id.
 async fn ended_openai_bot(app: &TestApp, speakers: Value) -> String {
+    ended_audio_bot(app, json!({"provider": "openai", "language": "en"}), speakers).await
+}
+
+/// A recording bot with `transcription` that was in the call, reported the active-speaker
+/// marks `speakers` (`[participantId, name, speaking, ms after IN_CALL]`) and ended; its id.
+pub(crate) async fn ended_audio_bot(app: &TestApp, transcription: Value, speakers: Value) -> String {
     let (id, token) = app
-        .deployed_bot(json!({"meetingUrl": ZOOM, "recordingMode": "audio", "transcription": {"provider": "openai", "language": "en"}}))
+        .deployed_bot(json!({"meetingUrl": ZOOM, "recordingMode": "audio", "transcription": transcription}))
         .await;
     app.report(&token, "IN_CALL", None).await;
     let t0 = app.state.now().timestamp_millis();
