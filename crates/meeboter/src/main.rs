@@ -158,7 +158,9 @@ fn main() -> ExitCode {
             }
         }
         Command::Serve => {
-            meeboter_server::telemetry::init(config.log_format, &config.log_level);
+            // Held until `serve` returns: dropping it flushes the last traces.
+            let _telemetry =
+                meeboter_server::telemetry::init(config.log_format, &config.log_level, config.otlp.as_ref());
             run_async(serve(config))
         }
         Command::Migrate => run_async(migrate(config)),

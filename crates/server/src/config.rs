@@ -126,6 +126,24 @@ pub const KEYS: &[KeySpec] = &[
         true,
         "bearer token (≥ 16 chars) that opens GET /metrics on the main listener; unset = /metrics is a 404 there",
     ),
+    key(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        None,
+        false,
+        "OTLP/HTTP collector base URL (traces go to <url>/v1/traces as JSON), e.g. http://otel-collector:4318; unset = no traces",
+    ),
+    key(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        None,
+        true,
+        "headers sent to the collector, `name=value` pairs separated by commas (e.g. an API key)",
+    ),
+    key(
+        "OTEL_SERVICE_NAME",
+        Some("meeboter"),
+        false,
+        "service.name of the exported traces",
+    ),
     key("LOG_FORMAT", Some("pretty"), false, "pretty or json"),
     key(
         "LOG_LEVEL",
@@ -614,6 +632,50 @@ impl PlatformKind {
     }
 }
 
+/// Trace export over OTLP/HTTP (JSON bodies), from the standard `OTEL_*` variables.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OtlpTraces {
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, as the OTLP specification builds it.
+    pub traces_url: String,
+    /// `OTEL_EXPORTER_OTLP_HEADERS`, decoded (values may be secrets: never logged).
+    pub headers: Vec<(String, String)>,
+    pub service_name: String,
+}
+
+impl std::fmt::Debug for OtlpTraces {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtlpTraces")
+            .field("traces_url", &self.traces_url)
+            .field("headers", &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>())
+            .field("service_name", &self.service_name)
+            .finish()
+    }
+}
+
+/// `name=value,name2=value2` with percent-encoded values (the OTLP exporter specification's
+/// format for `OTEL_EXPORTER_OTLP_HEADERS`).
+pub fn parse_otlp_headers(raw: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, value) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("`{}` is not name=value", pair.split('=').next().unwrap_or("")))?;
+        let name = name.trim();
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
+            return Err(format!("`{name}` is not a header name"));
+        }
+        let value: String = url::form_urlencoded::parse(format!("v={}", value.trim().replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        if value.chars().any(|c| c.is_control()) {
+            return Err(format!("the value of `{name}` has control characters"));
+        }
+        out.push((name.to_string(), value));
+    }
+    Ok(out)
+}
+
 /// Which platforms run bots, in overflow order, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlatformPlan {
@@ -699,6 +761,8 @@ pub struct Config {
     pub metrics_listen: Option<SocketAddr>,
     /// `METRICS_TOKEN`: opens `GET /metrics` on the main listener with `Authorization: Bearer`.
     pub metrics_token: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_*`: where traces go, when anywhere.
+    pub otlp: Option<OtlpTraces>,
     pub heartbeat_interval_secs: u64,
     pub heartbeat_timeout_secs: u64,
     pub deploy_timeout_secs: u64,
@@ -985,6 +1049,32 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
     {
         problems.push("METRICS_TOKEN must be at least 16 characters without spaces".to_string());
     }
+    let otlp = get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .filter(|v| !v.is_empty())
+        .and_then(|raw| {
+            let ok =
+                url::Url::parse(&raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+            if !ok {
+                problems.push(format!(
+                "OTEL_EXPORTER_OTLP_ENDPOINT `{raw}` must be an absolute http(s) URL such as http://otel-collector:4318"
+            ));
+                return None;
+            }
+            let headers = match parse_otlp_headers(get("OTEL_EXPORTER_OTLP_HEADERS").as_deref().unwrap_or("")) {
+                Ok(h) => h,
+                Err(e) => {
+                    problems.push(format!("OTEL_EXPORTER_OTLP_HEADERS: {e}"));
+                    Vec::new()
+                }
+            };
+            Some(OtlpTraces {
+                traces_url: format!("{}/v1/traces", raw.trim_end_matches('/')),
+                headers,
+                service_name: get("OTEL_SERVICE_NAME")
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| "meeboter".into()),
+            })
+        });
     let webhook_allow_private = match get("WEBHOOK_ALLOW_PRIVATE").as_deref() {
         Some("true" | "1" | "yes") => true,
         Some("false" | "0" | "no") | None => false,
@@ -1517,6 +1607,7 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         http_max_connections,
         metrics_listen,
         metrics_token,
+        otlp,
         heartbeat_interval_secs,
         heartbeat_timeout_secs,
         deploy_timeout_secs,
@@ -1776,6 +1867,47 @@ mod tests {
             assert!(text.contains(needle), "missing `{needle}` in:\n{text}");
         }
         assert_eq!(problems.len(), 16, "{text}");
+    }
+
+    #[test]
+    fn otlp_traces_are_off_by_default_and_their_headers_masked() {
+        assert_eq!(load(&[]).unwrap().otlp, None);
+        let c = load(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=s3cr3t%2Fkey+1, tenant = acme"),
+        ])
+        .unwrap();
+        let otlp = c.otlp.clone().unwrap();
+        assert_eq!(otlp.traces_url, "http://collector:4318/v1/traces");
+        assert_eq!(otlp.service_name, "meeboter");
+        assert_eq!(
+            otlp.headers,
+            [
+                ("x-api-key".to_string(), "s3cr3t/key+1".to_string()),
+                ("tenant".to_string(), "acme".to_string())
+            ]
+        );
+        assert!(!c.describe().contains("s3cr3t"), "{}", c.describe());
+        let problems = load(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
+        ])
+        .unwrap_err()
+        .join("\n");
+        assert!(
+            problems.contains("OTEL_EXPORTER_OTLP_ENDPOINT `collector:4318`"),
+            "{problems}"
+        );
+        let problems = load(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
+        ])
+        .unwrap_err()
+        .join("\n");
+        assert!(
+            problems.contains("OTEL_EXPORTER_OTLP_HEADERS: `novalue` is not name=value"),
+            "{problems}"
+        );
     }
 
     #[test]

@@ -231,7 +231,31 @@ pub fn app(state: AppState) -> Router {
     } else {
         api
     };
-    api.layer(TraceLayer::new_for_http()).with_state(state)
+    api.layer(TraceLayer::new_for_http().make_span_with(request_span).on_response(
+        |response: &axum::http::Response<_>, _latency: std::time::Duration, span: &tracing::Span| {
+            span.record("http.response.status_code", i64::from(response.status().as_u16()));
+        },
+    ))
+    .with_state(state)
+}
+
+/// The span of one API request, the root of its trace when traces are exported: named by
+/// method and route template (`POST /api/bots/{id}/leave`, never ids or query strings, which
+/// may carry signatures), OpenTelemetry's HTTP server attributes.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str());
+    let method = request.method().as_str();
+    tracing::info_span!(
+        "http.request",
+        otel.name = %format!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = %route,
+        http.response.status_code = tracing::field::Empty,
+    )
 }
 
 /// Connects to the database, migrates, brings stored secrets under the encryption key,

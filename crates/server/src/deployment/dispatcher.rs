@@ -106,8 +106,32 @@ pub fn bot_environment(state: &AppState, bot: &BotRecord, token: &str) -> BTreeM
     ])
 }
 
-/// Starts one claimed bot; true if it is now running on the platform.
+/// Starts one claimed bot; true if it is now running on the platform. Its own trace root
+/// (`bot.deploy`) when traces are exported.
 async fn launch(state: &AppState, slot: &PlatformSlot, claimed: Claimed) -> DbResult<bool> {
+    use tracing::Instrument;
+    let span = tracing::info_span!(
+        parent: None,
+        "bot.deploy",
+        otel.name = "deploy bot",
+        bot.id = %claimed.bot.id,
+        bot.attempt = claimed.attempt,
+        platform = slot.platform.name(),
+        deploy.outcome = tracing::field::Empty,
+    );
+    let started = launch_in_span(state, slot, claimed).instrument(span.clone()).await;
+    span.record(
+        "deploy.outcome",
+        match &started {
+            Ok(true) => "started",
+            Ok(false) => "not_started",
+            Err(_) => "error",
+        },
+    );
+    started
+}
+
+async fn launch_in_span(state: &AppState, slot: &PlatformSlot, claimed: Claimed) -> DbResult<bool> {
     let Claimed { bot, attempt, token } = claimed;
     let launch = BotLaunch {
         bot_id: bot.id.clone(),
