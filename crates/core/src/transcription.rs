@@ -276,7 +276,9 @@ pub struct SpeakerMark {
 
 /// Turns a time-ordered active-speaker timeline into spans. A `speaking: true` mark with
 /// another person speaking ends that person's span (clients show one active speaker at a
-/// time); `speaking: false` ends the person's span; an open span ends at `end_ms`.
+/// time); `speaking: false` ends that person's own span only — a handover is often seen in
+/// one look, as "B starts, A stops" at the same instant, and A's stop must not end B's span;
+/// an open span ends at `end_ms`.
 pub fn speaking_spans(marks: &[SpeakerMark], end_ms: i64) -> Vec<SpeakingSpan> {
     let mut spans = Vec::new();
     let mut open: Option<SpeakingSpan> = None;
@@ -284,7 +286,8 @@ pub fn speaking_spans(marks: &[SpeakerMark], end_ms: i64) -> Vec<SpeakingSpan> {
     for m in marks {
         if let Some(cur) = open.take() {
             let same = key(&cur.participant_id, &cur.name) == key(&m.participant_id, &m.name);
-            if same && m.speaking {
+            if same == m.speaking {
+                // Still speaking, or someone else (not speaking now) stopped.
                 open = Some(cur);
                 continue;
             }
@@ -603,6 +606,25 @@ mod tests {
         assert_eq!(attribute(&spans, 800, 2500).unwrap().1, "B");
         assert_eq!(attribute(&spans, 0, 900).unwrap().1, "A");
         assert_eq!(attribute(&spans, 3100, 4900), None);
+        // A handover seen in one look, in either order: the new speaker's span survives the
+        // previous speaker's stop (found with the spoken replica meetings, where it dropped
+        // whole lines onto the previous speaker).
+        for handover in [
+            [m("b", true, 2000), m("a", false, 2000)],
+            [m("a", false, 2000), m("b", true, 2000)],
+        ] {
+            let mut marks = vec![m("a", true, 0)];
+            marks.extend(handover);
+            marks.push(m("b", false, 4000));
+            let spans = speaking_spans(&marks, 6000);
+            let got: Vec<(&str, i64, i64)> = spans.iter().map(|s| (s.name.as_str(), s.start_ms, s.end_ms)).collect();
+            assert_eq!(got, [("A", 0, 2000), ("B", 2000, 4000)], "{marks:?}");
+            assert_eq!(attribute(&spans, 1500, 4500).unwrap().1, "B");
+        }
+        // Someone else's stop while A speaks leaves A speaking.
+        let spans = speaking_spans(&[m("a", true, 0), m("c", false, 1000)], 3000);
+        assert_eq!(spans.len(), 1);
+        assert_eq!((spans[0].start_ms, spans[0].end_ms), (0, 3000));
     }
 
     #[test]
