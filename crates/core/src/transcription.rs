@@ -1,5 +1,6 @@
 //! Transcription: the create-request option, its validation, transcript vocabulary and
-//! the pure helpers (caption times, speaker attribution, text formats, word error rate).
+//! the pure helpers (caption times, speaker attribution, text formats, and the accuracy
+//! measures: word error rate and attribution accuracy).
 
 use crate::validation::ValidationErrors;
 
@@ -383,7 +384,9 @@ pub struct SpeakerMark {
 
 /// Turns a time-ordered active-speaker timeline into spans. A `speaking: true` mark with
 /// another person speaking ends that person's span (clients show one active speaker at a
-/// time); `speaking: false` ends the person's span; an open span ends at `end_ms`.
+/// time); `speaking: false` ends that person's own span only — a handover is often seen in
+/// one look, as "B starts, A stops" at the same instant, and A's stop must not end B's span;
+/// an open span ends at `end_ms`.
 pub fn speaking_spans(marks: &[SpeakerMark], end_ms: i64) -> Vec<SpeakingSpan> {
     let mut spans = Vec::new();
     let mut open: Option<SpeakingSpan> = None;
@@ -391,7 +394,8 @@ pub fn speaking_spans(marks: &[SpeakerMark], end_ms: i64) -> Vec<SpeakingSpan> {
     for m in marks {
         if let Some(cur) = open.take() {
             let same = key(&cur.participant_id, &cur.name) == key(&m.participant_id, &m.name);
-            if same && m.speaking {
+            if same == m.speaking {
+                // Still speaking, or someone else (not speaking now) stopped.
                 open = Some(cur);
                 continue;
             }
@@ -646,6 +650,59 @@ pub fn word_error_rate(reference: &str, hypothesis: &str) -> f64 {
     prev[h.len()] as f64 / r.len() as f64
 }
 
+/// Who said a piece of text (a reference line, or a transcript utterance; `None` =
+/// unattributed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Said<'a> {
+    pub speaker: Option<&'a str>,
+    pub text: &'a str,
+}
+
+/// Speaker attribution accuracy: of the reference words the transcript has a word for (the
+/// word-level alignment behind [`word_error_rate`]: matches and substitutions), the share whose
+/// transcript word is attributed to the reference word's speaker. Scored apart from the WER,
+/// so a transcript with a few wrong words but the right speakers scores 1.0. `None` when no
+/// word aligns (an empty transcript has no attribution to score).
+pub fn attribution_accuracy(reference: &[Said<'_>], hypothesis: &[Said<'_>]) -> Option<f64> {
+    let tagged = |lines: &[Said<'_>]| -> Vec<(String, Option<String>)> {
+        lines
+            .iter()
+            .flat_map(|l| words(l.text).into_iter().map(|w| (w, l.speaker.map(str::to_string))))
+            .collect()
+    };
+    let (r, h) = (tagged(reference), tagged(hypothesis));
+    // Edit distance table, then a walk back through one cheapest alignment.
+    let width = h.len() + 1;
+    let mut d = vec![0usize; (r.len() + 1) * width];
+    for (j, cell) in d.iter_mut().enumerate().take(width) {
+        *cell = j;
+    }
+    for i in 1..=r.len() {
+        d[i * width] = i;
+        for j in 1..=h.len() {
+            let sub = d[(i - 1) * width + j - 1] + usize::from(r[i - 1].0 != h[j - 1].0);
+            d[i * width + j] = sub.min(d[(i - 1) * width + j] + 1).min(d[i * width + j - 1] + 1);
+        }
+    }
+    let (mut i, mut j) = (r.len(), h.len());
+    let (mut aligned, mut right) = (0usize, 0usize);
+    while i > 0 && j > 0 {
+        let here = d[i * width + j];
+        let diagonal = d[(i - 1) * width + j - 1] + usize::from(r[i - 1].0 != h[j - 1].0);
+        if here == diagonal {
+            aligned += 1;
+            right += usize::from(r[i - 1].1.is_some() && r[i - 1].1 == h[j - 1].1);
+            i -= 1;
+            j -= 1;
+        } else if here == d[(i - 1) * width + j] + 1 {
+            i -= 1;
+        } else {
+            j -= 1;
+        }
+    }
+    (aligned > 0).then(|| right as f64 / aligned as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -859,6 +916,25 @@ mod tests {
         assert_eq!(attribute(&spans, 800, 2500).unwrap().1, "B");
         assert_eq!(attribute(&spans, 0, 900).unwrap().1, "A");
         assert_eq!(attribute(&spans, 3100, 4900), None);
+        // A handover seen in one look, in either order: the new speaker's span survives the
+        // previous speaker's stop (found with the spoken replica meetings, where it dropped
+        // whole lines onto the previous speaker).
+        for handover in [
+            [m("b", true, 2000), m("a", false, 2000)],
+            [m("a", false, 2000), m("b", true, 2000)],
+        ] {
+            let mut marks = vec![m("a", true, 0)];
+            marks.extend(handover);
+            marks.push(m("b", false, 4000));
+            let spans = speaking_spans(&marks, 6000);
+            let got: Vec<(&str, i64, i64)> = spans.iter().map(|s| (s.name.as_str(), s.start_ms, s.end_ms)).collect();
+            assert_eq!(got, [("A", 0, 2000), ("B", 2000, 4000)], "{marks:?}");
+            assert_eq!(attribute(&spans, 1500, 4500).unwrap().1, "B");
+        }
+        // Someone else's stop while A speaks leaves A speaking.
+        let spans = speaking_spans(&[m("a", true, 0), m("c", false, 1000)], 3000);
+        assert_eq!(spans.len(), 1);
+        assert_eq!((spans[0].start_ms, spans[0].end_ms), (0, 3000));
     }
 
     #[test]
@@ -890,5 +966,48 @@ mod tests {
         assert_eq!(word_error_rate("the cat sat", "The cat, sat."), 0.0);
         assert!((word_error_rate("the cat sat on", "the bat sat") - 0.5).abs() < 1e-9);
         assert_eq!(call_offset_ms(900, 1000), 0);
+    }
+
+    fn said<'a>(speaker: &'a str, text: &'a str) -> Said<'a> {
+        Said {
+            speaker: Some(speaker),
+            text,
+        }
+    }
+
+    #[test]
+    fn attribution_counts_aligned_words_under_the_right_speaker() {
+        let reference = [
+            said("Ada", "good morning everyone"),
+            said("Bob", "hello Ada how are you"),
+        ];
+        // Perfect, whatever the segmentation and punctuation.
+        let same = [
+            said("Ada", "Good morning,"),
+            said("Ada", "everyone."),
+            said("Bob", "Hello, Ada. How are you?"),
+        ];
+        assert_eq!(attribution_accuracy(&reference, &same), Some(1.0));
+        // One segment spanning the turn change: Bob's five words go to Ada.
+        let merged = [said("Ada", "good morning everyone hello Ada how are you")];
+        assert_eq!(attribution_accuracy(&reference, &merged), Some(3.0 / 8.0));
+        // Wrong words still count by who said them; missing words do not count at all.
+        let sloppy = [said("Ada", "good mourning"), said("Bob", "hello Ada how are ewe")];
+        assert_eq!(attribution_accuracy(&reference, &sloppy), Some(1.0));
+        // Unattributed text is never right.
+        let unnamed = [Said {
+            speaker: None,
+            text: "good morning everyone",
+        }];
+        assert_eq!(attribution_accuracy(&reference, &unnamed), Some(0.0));
+        assert_eq!(attribution_accuracy(&reference, &[]), None);
+        assert_eq!(attribution_accuracy(&[], &same), None);
+        // Inserted words (not in the reference) do not shift who said what.
+        let extra = [
+            said("Carol", "um"),
+            said("Ada", "good morning everyone"),
+            said("Bob", "hello Ada how are you"),
+        ];
+        assert_eq!(attribution_accuracy(&reference, &extra), Some(1.0));
     }
 }

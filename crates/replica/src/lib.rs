@@ -62,13 +62,22 @@
 //!   speech → Turn on live captions; Zoom: Show Captions).
 //!   Config `captionsDisabled` (bool): the client's captions control shows its
 //!   not-available state and captions never show.
+//! - `POST /_replica/{code}/speech` — the people of [`speech::SCRIPT`] (three, with distinct
+//!   `espeak-ng` voices, ~45 s) hold a short conversation, starting [`speech::LEAD`] later:
+//!   each line's WAV (synthesized once, cached by content hash) plays through the call's audio
+//!   (the tone is silent meanwhile), the speaker's tile shows them speaking exactly while it
+//!   plays, and pages with captions on show the line growing word by word at the audio's pace,
+//!   then settled — as `…/captions` does. Speakers not yet in the call join it. Answers
+//!   `{"lines": [{"id", "speaker", "text", "startMs", "durationMs"}], "durationMs"}` (offsets
+//!   from now); 503 `speech_unavailable` if `espeak-ng` cannot run. Pages fetch the audio from
+//!   `GET …/speech/{key}.wav`.
 //! - `POST /_replica/{code}/blip` `{"secs"}` — the guests' connection drops for a while.
 //! - What the page itself calls: `POST /_replica/{code}/guests` `{"name"}`,
 //!   `GET …/guests/{id}`, `POST …/guests/{id}/leave`, `POST …/guests/{id}/chat` `{"text"}`,
 //!   `POST /_replica/{code}/dialogs` `{"kind", "at", "button"}` (a dialog was answered).
 
 use axum::extract::{OriginalUri, Path, Query, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::Html;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
@@ -77,6 +86,8 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub mod speech;
 
 const COMMON_JS: &str = include_str!("pages/common.js");
 const MEET_PAGE: &str = include_str!("pages/meet.html");
@@ -215,7 +226,10 @@ struct Utterance {
     speaker: String,
     words: Vec<String>,
     words_per_sec: f64,
+    /// When it starts (a script schedules its lines ahead).
     started: Instant,
+    /// The cache key of its spoken audio (`POST …/speech`), played by the pages.
+    audio: Option<String>,
 }
 
 /// How long a finished line stays in the caption region.
@@ -231,7 +245,10 @@ impl Utterance {
         ((secs * self.words_per_sec) as usize + 1).min(self.words.len())
     }
     fn speaking(&self, now: Instant) -> bool {
-        now.duration_since(self.started) < self.duration()
+        self.begun(now) && now.duration_since(self.started) < self.duration()
+    }
+    fn begun(&self, now: Instant) -> bool {
+        self.started <= now
     }
 }
 
@@ -471,6 +488,7 @@ impl Meeting {
         let speech: Vec<Value> = self
             .speech
             .iter()
+            .filter(|u| u.begun(now))
             .map(|u| {
                 json!({
                     "id": u.id,
@@ -480,9 +498,26 @@ impl Meeting {
                 })
             })
             .collect();
+        // Spoken lines still to be heard: when they start (negative: started that long ago),
+        // so a page schedules them on its own audio clock.
+        let audio: Vec<Value> = self
+            .speech
+            .iter()
+            .filter(|u| now < u.started + u.duration())
+            .filter_map(|u| {
+                let key = u.audio.as_ref()?;
+                let starts_in = if u.started >= now {
+                    i64::try_from(u.started.duration_since(now).as_millis()).unwrap_or(i64::MAX)
+                } else {
+                    -i64::try_from(now.duration_since(u.started).as_millis()).unwrap_or(i64::MAX)
+                };
+                Some(json!({"id": u.id, "key": key, "startsInMs": starts_in}))
+            })
+            .collect();
         json!({
             "screen": screen,
             "speech": speech,
+            "audio": audio,
             "participants": participants,
             "chat": self.chat_json(),
             "toneHz": self.tone_hz,
@@ -499,10 +534,52 @@ impl Meeting {
             words: text.split_whitespace().map(str::to_string).collect(),
             words_per_sec: if words_per_sec > 0.0 { words_per_sec } else { 4.0 },
             started: Instant::now(),
+            audio: None,
         };
         let answer = (utterance.id, utterance.duration());
         self.speech.push(utterance);
         answer
+    }
+
+    /// Schedules a spoken script: each line starts after the previous one and a gap, the
+    /// first after `lead`; its words are shown at the pace of its audio. People not yet in
+    /// the call join it. Returns the schedule (offsets from now).
+    fn speak(&mut self, lines: &[(&speech::ScriptLine, speech::Synthesized)], lead: Duration, gap: Duration) -> Value {
+        let now = Instant::now();
+        let mut at = lead;
+        let mut schedule = Vec::new();
+        for (line, spoken) in lines {
+            if !self.people.iter().any(|p| p.name == line.speaker) {
+                self.add_person(Person {
+                    name: line.speaker.to_string(),
+                    role: None,
+                    qualifier: None,
+                    camera_on: false,
+                });
+            }
+            self.next_id += 1;
+            let words: Vec<String> = line.text.split_whitespace().map(str::to_string).collect();
+            let secs = spoken.duration.as_secs_f64().max(0.1);
+            let utterance = Utterance {
+                id: self.next_id,
+                speaker: line.speaker.to_string(),
+                words_per_sec: words.len() as f64 / secs,
+                words,
+                started: now + at,
+                audio: Some(spoken.key.clone()),
+            };
+            let lasts = utterance.duration();
+            schedule.push(json!({
+                "id": utterance.id,
+                "speaker": line.speaker,
+                "text": line.text,
+                "startMs": millis(at),
+                "durationMs": millis(lasts),
+            }));
+            self.speech.push(utterance);
+            at += lasts + gap;
+        }
+        json!({"lines": schedule, "durationMs": millis(at.saturating_sub(gap))})
     }
 
     fn add_person(&mut self, person: Person) {
@@ -525,6 +602,10 @@ impl Meeting {
         });
         id
     }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 type Meetings = Arc<Mutex<BTreeMap<String, Meeting>>>;
@@ -577,6 +658,8 @@ fn control_routes(platform: Platform) -> Router {
         .route("/_replica/{code}/participants/{name}", delete(remove_person))
         .route("/_replica/{code}/chat", post(host_chat))
         .route("/_replica/{code}/captions", post(host_say))
+        .route("/_replica/{code}/speech", post(host_speech))
+        .route("/_replica/{code}/speech/{key}", get(speech_audio))
         .route("/_replica/{code}/blip", post(blip))
         .route("/_replica/{code}/dialogs", post(dialog_answered))
         .route("/_replica/{code}/guests", post(guest_join))
@@ -725,6 +808,51 @@ async fn host_say(State(r): State<Replica>, Path(code): Path<String>, Json(c): J
     })
 }
 
+/// Plays [`speech::SCRIPT`]: synthesizes (or finds in the cache) every line first, then
+/// schedules them all at once, so the timing does not depend on `espeak-ng`.
+async fn host_speech(
+    State(r): State<Replica>,
+    Path(code): Path<String>,
+) -> Result<Json<Value>, (StatusCode, Json<Value>)> {
+    let spoken = tokio::task::spawn_blocking(|| {
+        speech::SCRIPT
+            .iter()
+            .map(|line| speech::synthesize(line.voice, line.text).map(|s| (line, s)))
+            .collect::<Result<Vec<_>, String>>()
+    })
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r);
+    match spoken {
+        Ok(lines) => Ok(Json(with(&r, &code, |meeting| {
+            meeting.speak(&lines, speech::LEAD, speech::GAP)
+        }))),
+        Err(e) => Err((
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"error": {"code": "speech_unavailable", "message": e, "details": null}})),
+        )),
+    }
+}
+
+/// A spoken line's WAV, by its cache key.
+async fn speech_audio(
+    Path((_code, key)): Path<(String, String)>,
+) -> Result<([(header::HeaderName, &'static str); 2], Vec<u8>), StatusCode> {
+    let key = key.strip_suffix(".wav").unwrap_or(&key).to_string();
+    let path = speech::wav_path(&key).ok_or(StatusCode::NOT_FOUND)?;
+    let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+        .await
+        .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?
+        .map_err(|_| StatusCode::NOT_FOUND)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "audio/wav"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        bytes,
+    ))
+}
+
 #[derive(Deserialize)]
 struct Blip {
     secs: u64,
@@ -863,6 +991,44 @@ mod tests {
         let seen = m.guest_json("abc", &g);
         assert_eq!(seen["speech"][0]["speaker"], "Ada");
         assert_eq!(seen["speech"][0]["speaking"], true);
+    }
+
+    #[test]
+    fn a_script_is_scheduled_line_after_line_at_the_pace_of_its_audio() {
+        let mut m = Meeting::default();
+        let spoken = |key: &str, ms| speech::Synthesized {
+            key: key.into(),
+            duration: Duration::from_millis(ms),
+        };
+        let lines = [
+            (&speech::SCRIPT[0], spoken("a", 4000)),
+            (&speech::SCRIPT[1], spoken("b", 2000)),
+        ];
+        let plan = m.speak(&lines, Duration::from_millis(1000), Duration::from_millis(500));
+        assert_eq!(plan["lines"][0]["startMs"], 1000);
+        assert_eq!(plan["lines"][1]["startMs"], 5500);
+        assert_eq!(plan["lines"][1]["durationMs"], 2000);
+        assert_eq!(plan["durationMs"], 7500);
+        assert_eq!(m.state_json()["people"], json!(["Ada Lovelace", "Charles Babbage"]));
+        let g = m.add_guest("Bot".into());
+        let seen = m.guest_json("abc", &g);
+        assert_eq!(seen["speech"], json!([]), "nothing is said before it starts");
+        let audio = seen["audio"].as_array().unwrap();
+        assert_eq!(audio.len(), 2);
+        assert_eq!(audio[0]["key"], "a");
+        let starts_in = audio[0]["startsInMs"].as_i64().unwrap();
+        assert!((900..=1000).contains(&starts_in), "{starts_in}");
+        // Once the first line has started, it is said (and spoken) at its audio's pace.
+        let u = &mut m.speech[0];
+        u.started -= Duration::from_millis(1000);
+        let t0 = u.started;
+        assert!(u.speaking(t0 + Duration::from_millis(3900)));
+        assert!(!u.speaking(t0 + Duration::from_millis(4000)));
+        assert_eq!(u.said(t0 + Duration::from_millis(3999)), u.words.len());
+        let seen = m.guest_json("abc", &g);
+        assert_eq!(seen["speech"][0]["speaker"], "Ada Lovelace");
+        assert_eq!(seen["speech"][0]["speaking"], true);
+        assert!(seen["audio"][0]["startsInMs"].as_i64().unwrap() <= 0);
     }
 
     #[test]

@@ -214,6 +214,13 @@ impl Server {
         self.post(&url, body).await;
     }
 
+    /// The meeting's people hold the replica's spoken conversation; returns its schedule
+    /// (`lines` with `speaker`, `text`, `startMs`, `durationMs`; `durationMs` in all).
+    pub async fn speak(&self, platform: &Platform, code: &str) -> Value {
+        let url = format!("/_test/meeting/{}/_replica/{code}/speech", platform.name);
+        self.post(&url, json!({})).await
+    }
+
     pub async fn configure(&self, platform: &Platform, code: &str, config: Value) {
         let url = format!("{}/_test/meeting/{}/_replica/{code}", self.public, platform.name);
         assert!(
@@ -393,4 +400,50 @@ pub fn machine() -> String {
         .map(|kib| kib / 1024.0 / 1024.0)
         .unwrap_or(0.0);
     format!("{cores} cores, {mem:.0} GB, {cpu}")
+}
+
+/// The faster-whisper-server peer (an OpenAI-compatible transcription API on Whisper tiny.en),
+/// from `MEEBOTER_TEST_WHISPER_BIN` and `MEEBOTER_TEST_WHISPER_MODEL` (exported by
+/// `scripts/test`); stopped when dropped.
+pub struct Whisper {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Drop for Whisper {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Whisper {
+    /// Starts the peer; `None` (the caller skips, saying so) when neither variable is set.
+    pub async fn start() -> Option<Whisper> {
+        let (bin, model) = match (
+            std::env::var("MEEBOTER_TEST_WHISPER_BIN").ok(),
+            std::env::var("MEEBOTER_TEST_WHISPER_MODEL").ok(),
+        ) {
+            (Some(bin), Some(model)) => (bin, model),
+            (None, None) => return None,
+            _ => panic!("set both MEEBOTER_TEST_WHISPER_BIN and MEEBOTER_TEST_WHISPER_MODEL"),
+        };
+        let port = free_port();
+        let child = Command::new(&bin)
+            .arg(&model)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+        let w = Whisper {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while reqwest::get(format!("{}/health", w.url)).await.is_err() {
+            assert!(Instant::now() < deadline, "faster-whisper-server did not start");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        Some(w)
+    }
 }

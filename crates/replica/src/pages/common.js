@@ -143,7 +143,32 @@ function startMedia(toneHz) {
     g.font = '28px sans-serif';
     g.fillText(new Date().toISOString(), 20, 40);
   };
-  media = {ctx, osc, timer: setInterval(draw, 1000 / 15)};
+  media = {ctx, osc, gain, timer: setInterval(draw, 1000 / 15), spoken: new Set()};
+}
+// Spoken lines (`POST …/speech`): each WAV is fetched once and scheduled on the call's audio
+// clock at the time the server gave (`startsInMs`, from the poll's answer), through the same
+// output as the tone; the tone is silent while a script is being spoken, as a room would be.
+function playSpeech(items, polledAt) {
+  if (!media) return;
+  media.gain.gain.value = items.length ? 0 : 0.3;
+  const m = media;
+  for (const a of items) {
+    if (m.spoken.has(a.id)) continue;
+    m.spoken.add(a.id);
+    fetch(api + '/speech/' + a.key + '.wav')
+      .then((r) => r.arrayBuffer())
+      .then((b) => m.ctx.decodeAudioData(b))
+      .then((buf) => {
+        if (media !== m) return;
+        const src = m.ctx.createBufferSource();
+        src.buffer = buf;
+        src.connect(m.ctx.destination);
+        const inSecs = (a.startsInMs - (performance.now() - polledAt)) / 1000;
+        if (inSecs >= 0) src.start(m.ctx.currentTime + inSecs);
+        else if (-inSecs < buf.duration) src.start(0, -inSecs);
+      })
+      .catch(() => m.spoken.delete(a.id));
+  }
 }
 function stopMedia() {
   if (!media) return;
@@ -155,13 +180,14 @@ let callDialogs = null;
 async function poll(id) {
   if (id !== guest) return;
   try {
+    const polledAt = performance.now();
     const s = await (await fetch(api + '/guests/' + id)).json();
     if (id !== guest) return;
     conf = s.config || conf;
     if (s.screen === 'call' && !callDialogs) {
       callDialogs = runDialogs('call').then((r) => { if (r.leave) leaveCall(); });
     }
-    if (s.screen === 'call') startMedia(s.toneHz); else stopMedia();
+    if (s.screen === 'call') { startMedia(s.toneHz); playSpeech(s.audio || [], polledAt); } else stopMedia();
     // The client navigated elsewhere (some clients leave the meeting page when it is over).
     if (s.screen === 'away') { window.top.location.href = 'about:blank'; return; }
     render(s);
