@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "Acme"}))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateAccountRequest {
     /// Unique name, 1–100 characters.

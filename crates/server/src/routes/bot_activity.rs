@@ -217,6 +217,7 @@ pub async fn list_participants(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"message": "Hello from Meeboter: this meeting is recorded."}))]
 #[serde(deny_unknown_fields)]
 pub struct SendChatRequest {
     /// 1–4096 characters.
@@ -355,7 +356,7 @@ const STREAM_POLL: Duration = Duration::from_millis(250);
 /// id; reconnect with `Last-Event-ID` to resume). Ends after the bot has ended.
 #[utoipa::path(get, path = "/api/bots/{id}/stream", tag = "bots",
     params(("id" = String, Path)),
-    responses((status = 200, description = "text/event-stream"), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "Server-Sent Events: `event:` is the event type, `data:` the event as JSON", content_type = "text/event-stream", body = String), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
@@ -420,7 +421,7 @@ pub async fn stream(
 /// first status. The dashboard's bot table follows this; it reads the database, so it
 /// works whichever replica wrote the change.
 #[utoipa::path(get, path = "/api/bots/live", tag = "bots",
-    responses((status = 200, description = "text/event-stream"), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "Server-Sent Events: `event:` is the event type, `data:` the event as JSON", content_type = "text/event-stream", body = String), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn live(
     State(state): State<AppState>,

@@ -23,6 +23,14 @@ use utoipa::{IntoParams, ToSchema};
 
 /// Body of `POST /api/bots`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "meetingUrl": "https://meet.google.com/abc-defg-hij",
+    "botName": "Notetaker",
+    "recordingMode": "audio",
+    "automaticLeave": {"nooneJoinedTimeoutSecs": 300},
+    "metadata": {"crmId": "42"},
+    "transcription": {"provider": "meeting_captions"}
+}))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateBotRequest {
     /// Google Meet, Microsoft Teams or Zoom link. Required.

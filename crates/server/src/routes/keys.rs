@@ -19,6 +19,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "ci", "role": "member", "expiresAt": "2027-01-01T00:00:00Z"}))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateKeyRequest {
     /// A label, 1–100 characters.

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"url": "https://example.com/meeboter-hook", "events": ["bot.status_changed", "bot.recording_ready"]}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpointRequest {
     /// http(s) URL. Unless the server sets `WEBHOOK_ALLOW_PRIVATE=true`, the host must be
@@ -233,7 +234,7 @@ pub async fn list_deliveries(
 /// Send a delivery again now (same id, same payload).
 #[utoipa::path(post, path = "/api/webhooks/{id}/deliveries/{deliveryId}/redeliver", tag = "webhooks",
     params(("id" = String, Path), ("deliveryId" = String, Path)),
-    responses((status = 202), (status = 404, body = ErrorBody)), security(("bearer" = []), ("apiKey" = [])))]
+    responses((status = 202, description = "queued for another attempt; no body"), (status = 404, body = ErrorBody)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn redeliver(
     State(state): State<AppState>,
     caller: Caller,
