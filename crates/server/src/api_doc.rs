@@ -264,13 +264,25 @@ fn complete_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
     }
 }
 
-/// Media bodies are bytes (`format: binary`); an event stream is text.
+/// Media bodies are bytes (`format: binary`); an event stream is a sequence of events.
 fn binary_schemas(content: &mut Map<String, Value>) {
     for (media_type, entry) in content.iter_mut() {
         if media_type == "application/json" || media_type.ends_with("+json") {
             continue;
         }
-        let schema = if media_type.starts_with("text/") {
+        let schema = if media_type == "text/event-stream" {
+            // One Server-Sent Event: `event` names the type, `data` is JSON, `id` resumes.
+            json!({
+                "type": "object",
+                "required": ["data"],
+                "properties": {
+                    "event": {"type": "string"},
+                    "data": {"type": "string", "contentMediaType": "application/json"},
+                    "id": {"type": "string"},
+                    "retry": {"type": "integer", "minimum": 0}
+                }
+            })
+        } else if media_type.starts_with("text/") {
             json!({"type": "string"})
         } else {
             json!({"type": "string", "format": "binary"})

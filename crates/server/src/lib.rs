@@ -87,7 +87,7 @@ Every error has the shape {\"error\": {\"code\", \"message\", \"details\"}}.",
     ),
     modifiers(&SecuritySchemes),
     components(schemas(error::ErrorBody, routes::wire::BotStatusWire, routes::wire::PlatformWire,
-        routes::wire::RecordingModeWire, routes::wire::RoleWire)),
+        routes::wire::RecordingModeWire, routes::wire::RoleWire, routes::wire::TranscriptFormatWire)),
     tags(
         (name = "bots", description = "Create and follow meeting bots"),
         (name = "keys", description = "API keys"),

@@ -90,6 +90,7 @@ pub async fn leave(
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// `nextCursor` of the previous page (events after it).
+    #[param(value_type = Option<String>, format = Uuid)]
     pub cursor: Option<String>,
     /// Comma-separated types: `status_change`, `status_rejected`, `participant_join`,
     /// `participant_leave`, `chat_received`, `active_speaker`, `log`, `leave_acknowledged`,
@@ -97,6 +98,7 @@ pub struct EventsQuery {
     #[serde(rename = "type")]
     pub event_type: Option<String>,
     /// 1–500, default 100.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -220,7 +222,8 @@ pub async fn list_participants(
 #[schema(example = json!({"message": "Hello from Meeboter: this meeting is recorded."}))]
 #[serde(deny_unknown_fields)]
 pub struct SendChatRequest {
-    /// 1–4096 characters.
+    /// 1–4096 characters, not blank.
+    #[schema(min_length = 1, max_length = 4096, pattern = "\\S")]
     pub message: String,
 }
 

@@ -40,6 +40,7 @@ fn uploader(state: &AppState, caller: AnyBotCaller) -> ApiResult<BotRecord> {
 #[into_params(parameter_in = Query)]
 pub struct ScreenshotQuery {
     /// When it was taken: `waiting_room`, `in_call`, `failure` (letters and `_`, ≤ 32).
+    #[param(pattern = "^[a-z_]{1,32}$")]
     pub kind: String,
 }
 
