@@ -122,3 +122,85 @@ async fn schemathesis_finds_nothing_against_a_real_server() {
     );
     assert!(text.contains("passed"), "{text}");
 }
+
+/// Runs a client example against a real server that may deliver webhooks to loopback; the
+/// example creates a bot for the server's Meet test meeting, follows its event stream to
+/// `ENDED` (asking it to leave once in the call) and verifies the signed `ENDED` delivery.
+async fn run_example(program: &std::path::Path, args: &[&str], dir: &std::path::Path, env: &[(&str, String)]) {
+    let server = common::Server::start_with(&[("WEBHOOK_ALLOW_PRIVATE", "true")]).await;
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .current_dir(dir)
+        .env("MEEBOTER_URL", &server.public)
+        .env("MEEBOTER_API_KEY", &server.key)
+        .kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(std::time::Duration::from_secs(240), cmd.output())
+        .await
+        .expect("the example finishes within 4 minutes")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "example failed:\n{stdout}\n{stderr}");
+    for step in ["status: IN_CALL", "status: ENDED", "verified:"] {
+        assert!(stdout.contains(step), "no `{step}` in:\n{stdout}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn python_client_example_follows_a_bot_to_ended_and_verifies_its_webhook() {
+    let Some(tools) = api_tools() else { return };
+    let root = workspace_root();
+    run_example(
+        &tools.join("python"),
+        &["clients/examples/python/create_and_follow.py"],
+        &root,
+        &[("PYTHONPATH", root.join("clients/python").display().to_string())],
+    )
+    .await;
+}
+
+/// `MEEBOTER_TEST_TS_CLIENT` (set by `scripts/test` after `npm ci` in clients/typescript)
+/// makes this fail, not skip, when the TypeScript toolchain is missing.
+#[tokio::test(flavor = "multi_thread")]
+async fn typescript_client_example_follows_a_bot_to_ended_and_verifies_its_webhook() {
+    let dir = workspace_root().join("clients/typescript");
+    let installed = dir.join("node_modules/.bin/tsc").is_file();
+    if std::env::var_os("MEEBOTER_TEST_TS_CLIENT").is_some() {
+        assert!(installed, "clients/typescript has no node_modules (npm ci there)");
+    } else if !installed {
+        eprintln!("SKIPPING: clients/typescript has no node_modules (npm ci there)");
+        return;
+    }
+    let build = Command::new(dir.join("node_modules/.bin/tsc"))
+        .args(["-p", "."])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "the example does not type-check against the generated client:\n{}",
+        String::from_utf8_lossy(&build.stdout)
+    );
+    run_example(
+        std::path::Path::new("node"),
+        &["dist/examples/create_and_follow.js"],
+        &dir,
+        &[],
+    )
+    .await;
+}
+
+/// The committed clients were generated from today's document (`scripts/clients --check`
+/// compares the generated code too; this catches the usual case without the generators).
+#[test]
+fn committed_client_document_is_current() {
+    let committed = std::fs::read_to_string(workspace_root().join("clients/openapi.json")).unwrap();
+    let now = printed_document(&[]);
+    assert!(
+        committed.trim_end() == now.trim_end(),
+        "clients/openapi.json is stale: run scripts/clients and commit the result"
+    );
+}
