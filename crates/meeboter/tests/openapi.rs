@@ -91,7 +91,8 @@ fn workspace_root() -> PathBuf {
 }
 
 /// schemathesis against a real server (`meeboter serve` on the test database, bots as local
-/// processes joining whatever link the generated request names, one at a time): every check
+/// processes joining whatever link the generated request names, one at a time; the request
+/// example names the server's test meeting): every check
 /// it has — no 5xx, no undocumented status, responses match their schemas, schema-valid
 /// requests are accepted and schema-violating ones refused, auth is enforced — with a fixed
 /// seed and 10 examples per operation. `GET /api/bots/live` is left out: it is an endless
@@ -103,10 +104,35 @@ async fn schemathesis_finds_nothing_against_a_real_server() {
     let Some(tools) = api_tools() else { return };
     let server = common::Server::start_with(&[("LOCAL_BOT_LIMIT", "1"), ("WEBHOOK_ALLOW_PRIVATE", "true")]).await;
     let config = workspace_root().join("crates/meeboter/tests/fixtures/schemathesis.toml");
+    // The document the server serves, with one change: the create-bot example (which
+    // schemathesis sends as is) names this server's Meet test meeting instead of a real
+    // meeting, so that bot joins and runs like a real one.
+    let mut doc: serde_json::Value = server
+        .http
+        .get(format!("{}/api/openapi.json", server.public))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let test_meeting = format!("{}/_test/meeting/meet/schemathesis", server.public);
+    let create = &mut doc["components"]["schemas"]["CreateBotRequest"];
+    assert!(
+        create["example"]["meetingUrl"].is_string(),
+        "CreateBotRequest has no example"
+    );
+    create["example"]["meetingUrl"] = test_meeting.clone().into();
+    create["properties"]["meetingUrl"]["example"] = test_meeting.into();
+    let dir = tempfile::tempdir().unwrap();
+    let doc_path = dir.path().join("openapi.json");
+    std::fs::write(&doc_path, doc.to_string()).unwrap();
     let out = tokio::process::Command::new(tools.join("schemathesis"))
         .arg("--config-file")
         .arg(&config)
-        .args(["run", &format!("{}/api/openapi.json", server.public)])
+        .arg("run")
+        .arg(&doc_path)
+        .args(["--url", &server.public])
         .args(["--checks", "all", "--exclude-operation-id", "live"])
         .args(["--max-examples", "10", "--seed", "1", "--workers", "1", "--no-color"])
         .args(["--header", &format!("Authorization: Bearer {}", server.key)])
