@@ -1357,7 +1357,7 @@ export interface operations {
                  * @description Makes retries safe for 24 hours: 1 to 255 visible ASCII characters
                  * @example create-standup-2026-12-06
                  */
-                "Idempotency-Key"?: string | null;
+                "Idempotency-Key"?: string;
             };
             path?: never;
             cookie?: never;

@@ -192,6 +192,10 @@ fn complete_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
         .unwrap_or_default();
     let json_body = body_types.iter().any(|t| t == "application/json");
 
+    if let Some(list) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+        list.iter_mut().for_each(not_nullable);
+    }
+
     let mut shared: Vec<&str> = Vec::new();
     if secured {
         shared.push("401");
@@ -264,6 +268,29 @@ fn complete_operation(path: &str, method: &str, op: &mut Map<String, Value>) {
     }
 }
 
+/// A parameter is absent or has a value: utoipa's `Option<T>` makes its schema nullable
+/// (`type: [T, "null"]`), which would tell clients to send the text "null".
+fn not_nullable(parameter: &mut Value) {
+    let Some(types) = parameter
+        .get_mut("schema")
+        .and_then(|s| s.get_mut("type"))
+        .filter(|t| t.is_array())
+    else {
+        return;
+    };
+    let kept: Vec<Value> = types
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| *t != "null")
+        .cloned()
+        .collect();
+    *types = match kept.as_slice() {
+        [one] => one.clone(),
+        _ => Value::Array(kept),
+    };
+}
+
 /// Media bodies are bytes (`format: binary`); an event stream is a sequence of events.
 fn binary_schemas(content: &mut Map<String, Value>) {
     for (media_type, entry) in content.iter_mut() {
@@ -282,7 +309,7 @@ fn binary_schemas(content: &mut Map<String, Value>) {
                     "retry": {"type": "integer", "minimum": 0}
                 }
             })
-        } else if media_type.starts_with("text/") {
+        } else if media_type.starts_with("text/") || media_type == "application/x-subrip" {
             json!({"type": "string"})
         } else {
             json!({"type": "string", "format": "binary"})
@@ -302,7 +329,8 @@ mod tests {
         let mut doc = json!({"paths": {
             "/api/things/{id}": {"post": {
                 "security": [{"bearer": []}],
-                "parameters": [{"name": "id", "in": "path"}, {"name": "q", "in": "query"}],
+                "parameters": [{"name": "id", "in": "path"},
+                               {"name": "q", "in": "query", "schema": {"type": ["string", "null"]}}],
                 "requestBody": {"content": {"application/json": {"schema": {}}}},
                 "responses": {"201": {"content": {"application/json": {"schema": {}}}},
                               "409": {"description": "busy"}}
@@ -325,6 +353,8 @@ mod tests {
             ]
         );
         assert_eq!(post["201"]["description"], "created");
+        let params = &doc["paths"]["/api/things/{id}"]["post"]["parameters"];
+        assert_eq!(params[1]["schema"]["type"], "string", "a parameter is never null");
         assert_eq!(post["409"]["description"], "busy", "a handler's own words stay");
         assert_eq!(
             post["409"]["content"]["application/json"]["schema"]["$ref"],

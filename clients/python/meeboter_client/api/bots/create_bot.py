@@ -12,7 +12,6 @@ from ...models.create_bot_request import CreateBotRequest
 from ...models.error_body import ErrorBody
 from ...types import UNSET, Unset
 from typing import cast
-from typing import cast, Union
 from typing import Union
 
 
@@ -20,7 +19,7 @@ from typing import Union
 def _get_kwargs(
     *,
     body: CreateBotRequest,
-    idempotency_key: Union[None, Unset, str] = UNSET,
+    idempotency_key: Union[Unset, str] = UNSET,
 
 ) -> dict[str, Any]:
     headers: dict[str, Any] = {}
@@ -128,7 +127,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient,
     body: CreateBotRequest,
-    idempotency_key: Union[None, Unset, str] = UNSET,
+    idempotency_key: Union[Unset, str] = UNSET,
 
 ) -> Response[Union[BotResource, ErrorBody]]:
     """ Create a bot.
@@ -138,7 +137,7 @@ def sync_detailed(
     hours replays the first response (header `Idempotent-Replayed: true`).
 
     Args:
-        idempotency_key (Union[None, Unset, str]):
+        idempotency_key (Union[Unset, str]):
         body (CreateBotRequest): Body of `POST /api/bots`. Example: {'automaticLeave':
             {'nooneJoinedTimeoutSecs': 300}, 'botName': 'Notetaker', 'meetingUrl':
             'https://meet.google.com/abc-defg-hij', 'metadata': {'crmId': '42'}, 'recordingMode':
@@ -169,7 +168,7 @@ def sync(
     *,
     client: AuthenticatedClient,
     body: CreateBotRequest,
-    idempotency_key: Union[None, Unset, str] = UNSET,
+    idempotency_key: Union[Unset, str] = UNSET,
 
 ) -> Optional[Union[BotResource, ErrorBody]]:
     """ Create a bot.
@@ -179,7 +178,7 @@ def sync(
     hours replays the first response (header `Idempotent-Replayed: true`).
 
     Args:
-        idempotency_key (Union[None, Unset, str]):
+        idempotency_key (Union[Unset, str]):
         body (CreateBotRequest): Body of `POST /api/bots`. Example: {'automaticLeave':
             {'nooneJoinedTimeoutSecs': 300}, 'botName': 'Notetaker', 'meetingUrl':
             'https://meet.google.com/abc-defg-hij', 'metadata': {'crmId': '42'}, 'recordingMode':
@@ -205,7 +204,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
     body: CreateBotRequest,
-    idempotency_key: Union[None, Unset, str] = UNSET,
+    idempotency_key: Union[Unset, str] = UNSET,
 
 ) -> Response[Union[BotResource, ErrorBody]]:
     """ Create a bot.
@@ -215,7 +214,7 @@ async def asyncio_detailed(
     hours replays the first response (header `Idempotent-Replayed: true`).
 
     Args:
-        idempotency_key (Union[None, Unset, str]):
+        idempotency_key (Union[Unset, str]):
         body (CreateBotRequest): Body of `POST /api/bots`. Example: {'automaticLeave':
             {'nooneJoinedTimeoutSecs': 300}, 'botName': 'Notetaker', 'meetingUrl':
             'https://meet.google.com/abc-defg-hij', 'metadata': {'crmId': '42'}, 'recordingMode':
@@ -246,7 +245,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient,
     body: CreateBotRequest,
-    idempotency_key: Union[None, Unset, str] = UNSET,
+    idempotency_key: Union[Unset, str] = UNSET,
 
 ) -> Optional[Union[BotResource, ErrorBody]]:
     """ Create a bot.
@@ -256,7 +255,7 @@ async def asyncio(
     hours replays the first response (header `Idempotent-Replayed: true`).
 
     Args:
-        idempotency_key (Union[None, Unset, str]):
+        idempotency_key (Union[Unset, str]):
         body (CreateBotRequest): Body of `POST /api/bots`. Example: {'automaticLeave':
             {'nooneJoinedTimeoutSecs': 300}, 'botName': 'Notetaker', 'meetingUrl':
             'https://meet.google.com/abc-defg-hij', 'metadata': {'crmId': '42'}, 'recordingMode':
