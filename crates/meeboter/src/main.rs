@@ -51,8 +51,12 @@ enum Command {
         #[command(subcommand)]
         command: keys::KeysCommand,
     },
-    /// Print the OpenAPI document.
-    Openapi,
+    /// Print the public API's OpenAPI document (served at /api/openapi.json).
+    Openapi {
+        /// Print the bot channel's document instead (served at /api/bot/openapi.json).
+        #[arg(long)]
+        bot_channel: bool,
+    },
     /// Measure API throughput and latency (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
     /// Run one bot (what a platform starts): reads BOT_ID, MEETING_URL, MEETING_PLATFORM,
@@ -96,8 +100,13 @@ fn print_problems(problems: &[String]) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Openapi = cli.command {
-        outln!("{}", meeboter_server::openapi().to_pretty_json().unwrap_or_default());
+    if let Command::Openapi { bot_channel } = cli.command {
+        let doc = if bot_channel {
+            meeboter_server::bot_openapi()
+        } else {
+            meeboter_server::openapi()
+        };
+        outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         return ExitCode::SUCCESS;
     }
     if let Command::Bot = cli.command {
@@ -166,7 +175,7 @@ fn main() -> ExitCode {
         Command::Migrate => run_async(migrate(config)),
         Command::Keys { command } => run_async(keys::run(config, command)),
         Command::Healthcheck => run_async(healthcheck(config.listen)),
-        Command::Openapi | Command::Bench(_) | Command::Bot | Command::Verify(_) => ExitCode::SUCCESS,
+        Command::Openapi { .. } | Command::Bench(_) | Command::Bot | Command::Verify(_) => ExitCode::SUCCESS,
     }
 }
 

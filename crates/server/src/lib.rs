@@ -5,6 +5,7 @@
 //! lives in the database behind [`AppState::db`], so any number of replicas can serve
 //! the same installation.
 
+pub mod api_doc;
 pub mod auth;
 pub mod bootstrap;
 pub mod bot_token;
@@ -88,7 +89,7 @@ Every error has the shape {\"error\": {\"code\", \"message\", \"details\"}}.",
     ),
     modifiers(&SecuritySchemes),
     components(schemas(error::ErrorBody, routes::wire::BotStatusWire, routes::wire::PlatformWire,
-        routes::wire::RecordingModeWire, routes::wire::RoleWire)),
+        routes::wire::RecordingModeWire, routes::wire::RoleWire, routes::wire::TranscriptFormatWire)),
     tags(
         (name = "bots", description = "Create and follow meeting bots"),
         (name = "keys", description = "API keys"),
@@ -116,15 +117,25 @@ impl Modify for SecuritySchemes {
             ),
         );
         components.add_security_scheme(
+            "botToken",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The bot's own token (MILO_AUTH_TOKEN in its environment)"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
             "apiKey",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))),
         );
     }
 }
 
-/// The API routes and the OpenAPI document describing them.
-pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The API routes and the two OpenAPI documents describing them: the public API, and the
+/// bot channel (`/api/bot/v1/…`, the internal protocol bots speak).
+pub fn api_routes() -> (Router<AppState>, api_doc::Documents) {
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(routes::bots::create_bot, routes::bots::list_bots))
         .routes(routes!(routes::bots::get_bot, routes::bots::delete_bot))
         .routes(routes!(routes::infrastructure::pool_stats))
@@ -171,7 +182,8 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::media::get_logs))
         .routes(routes!(routes::media::download))
         .merge(upload_routes())
-        .split_for_parts()
+        .split_for_parts();
+    (router, api_doc::Documents::from_derived(&doc))
 }
 
 /// Uploads carry media, so they get their own body limit (the API's is 256 KB).
@@ -182,16 +194,34 @@ fn upload_routes() -> OpenApiRouter<AppState> {
         .layer(DefaultBodyLimit::max(routes::media::MAX_CHUNK_BYTES as usize + 1))
 }
 
-/// The OpenAPI document alone (for `meeboter openapi` and tests).
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_routes().1
+/// The public API's OpenAPI document alone (for `meeboter openapi` and tests).
+pub fn openapi() -> serde_json::Value {
+    api_routes().1.public
+}
+
+/// The bot channel's OpenAPI document alone (for `meeboter openapi --bot-channel`).
+pub fn bot_openapi() -> serde_json::Value {
+    api_routes().1.bot_channel
 }
 
 /// The complete application: API, docs, and uniform errors for everything else.
 pub fn app(state: AppState) -> Router {
-    let (api, openapi) = api_routes();
-    let docs: Router<AppState> = SwaggerUi::new("/docs").url("/api/openapi.json", openapi).into();
-    let mut api = api.merge(docs).merge(dashboard::router());
+    let (api, documents) = api_routes();
+    // The reference at /docs shows what users call; bots' protocol has its own document.
+    let docs: Router<AppState> = SwaggerUi::new("/docs")
+        .external_url_unchecked("/api/openapi.json", documents.public)
+        .into();
+    let bot_doc = Arc::new(documents.bot_channel);
+    let mut api = api
+        .merge(docs)
+        .route(
+            "/api/bot/openapi.json",
+            axum::routing::get(move || {
+                let doc = bot_doc.clone();
+                async move { axum::Json((*doc).clone()) }
+            }),
+        )
+        .merge(dashboard::router());
     if state.config.test_meetings {
         // The web clients' look-alikes, so `meeboter verify` can prove a deployment end to end.
         api = api

@@ -14,9 +14,15 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "Acme"}))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateAccountRequest {
-    /// Unique name, 1–100 characters.
+    /// Unique name, 1–100 characters, not blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub name: String,
 }
 

@@ -90,6 +90,7 @@ pub async fn leave(
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// `nextCursor` of the previous page (events after it).
+    #[param(value_type = Option<String>, format = Uuid)]
     pub cursor: Option<String>,
     /// Comma-separated types: `status_change`, `status_rejected`, `participant_join`,
     /// `participant_leave`, `chat_received`, `active_speaker`, `log`, `leave_acknowledged`,
@@ -97,6 +98,7 @@ pub struct EventsQuery {
     #[serde(rename = "type")]
     pub event_type: Option<String>,
     /// 1–500, default 100.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u32>,
 }
 
@@ -217,9 +219,11 @@ pub async fn list_participants(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"message": "Hello from Meeboter: this meeting is recorded."}))]
 #[serde(deny_unknown_fields)]
 pub struct SendChatRequest {
-    /// 1–4096 characters.
+    /// 1–4096 characters, not blank.
+    #[schema(min_length = 1, max_length = 4096, pattern = "\\S")]
     pub message: String,
 }
 
@@ -355,7 +359,7 @@ const STREAM_POLL: Duration = Duration::from_millis(250);
 /// id; reconnect with `Last-Event-ID` to resume). Ends after the bot has ended.
 #[utoipa::path(get, path = "/api/bots/{id}/stream", tag = "bots",
     params(("id" = String, Path)),
-    responses((status = 200, description = "text/event-stream"), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "Server-Sent Events: `event:` is the event type, `data:` the event as JSON", content_type = "text/event-stream", body = String), (status = 404, body = ErrorBody)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn stream(
     State(state): State<AppState>,
@@ -420,7 +424,7 @@ pub async fn stream(
 /// first status. The dashboard's bot table follows this; it reads the database, so it
 /// works whichever replica wrote the change.
 #[utoipa::path(get, path = "/api/bots/live", tag = "bots",
-    responses((status = 200, description = "text/event-stream"), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "Server-Sent Events: `event:` is the event type, `data:` the event as JSON", content_type = "text/event-stream", body = String), (status = 401, body = ErrorBody)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn live(
     State(state): State<AppState>,

@@ -1,6 +1,6 @@
 //! `/api/bots`: create, list, get, delete.
 
-use super::wire::{BotStatusWire, PlatformWire, RecordingModeWire};
+use super::wire::{BotStatusWire, PlatformWire, RecordingModeWire, TranscriptionProviderWire};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -23,28 +23,48 @@ use utoipa::{IntoParams, ToSchema};
 
 /// Body of `POST /api/bots`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "meetingUrl": "https://meet.google.com/abc-defg-hij",
+    "botName": "Notetaker",
+    "recordingMode": "audio",
+    "automaticLeave": {"nooneJoinedTimeoutSecs": 300},
+    "metadata": {"crmId": "42"},
+    "transcription": {"provider": "meeting_captions"}
+}))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateBotRequest {
     /// Google Meet, Microsoft Teams or Zoom link. Required.
-    #[schema(example = "https://meet.google.com/abc-defg-hij")]
+    #[schema(example = "https://meet.google.com/abc-defg-hij", value_type = String, required = true, format = "uri", max_length = 2048)]
     pub meeting_url: Option<String>,
-    /// Display name in the meeting (default `Meeboter`, at most 100 characters).
+    /// Display name in the meeting (default `Meeboter`, at most 100 characters, not blank,
+    /// no control characters).
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 100, pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$", required = false)]
     pub bot_name: Option<String>,
-    /// `google_meet`, `microsoft_teams` or `zoom`; inferred from the URL when absent.
+    /// `google_meet`, `microsoft_teams` or `zoom`; inferred from the URL when absent, and
+    /// must match it when given.
+    #[schema(value_type = Option<PlatformWire>, required = false)]
     pub platform: Option<String>,
     /// `none`, `audio` or `video` (default).
+    #[schema(value_type = Option<RecordingModeWire>, required = false)]
     pub recording_mode: Option<String>,
-    /// RFC 3339 time to join; in the future the bot is `SCHEDULED`.
+    /// RFC 3339 time to join, at most 90 days ahead and at most a few minutes in the
+    /// past; in the future the bot is `SCHEDULED`.
+    #[schema(value_type = Option<String>, format = DateTime, required = false)]
     pub join_at: Option<String>,
     pub automatic_leave: Option<AutomaticLeaveRequest>,
-    /// Where this bot's events are POSTed.
+    /// Where this bot's events are POSTed: an http(s) URL without credentials whose host
+    /// is public (unless the server sets `WEBHOOK_ALLOW_PRIVATE=true`).
+    #[schema(value_type = Option<String>, format = "uri", max_length = 2048, required = false)]
     pub webhook_url: Option<String>,
     /// Free-form JSON object (≤ 16 KB) echoed back on the bot and its events.
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Value>,
     /// A second create with the same key, while the first bot is live, returns that bot.
+    /// 1 to 256 bytes of UTF-8 (at most 64 characters are always within that).
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 64, required = false)]
     pub deduplication_key: Option<String>,
     /// Deployment-queue priority, -100 to 100 (default 0); higher goes first.
+    #[schema(value_type = Option<i64>, minimum = -100, maximum = 100, required = false)]
     pub priority: Option<i64>,
     /// Make a transcript (none when absent). See the README's Transcription section.
     pub transcription: Option<TranscriptionRequest>,
@@ -57,9 +77,10 @@ pub struct TranscriptionRequest {
     /// `meeting_captions` (the meeting client's live captions, read by the bot), `openai`
     /// (an OpenAI-compatible API, after the call; needs `TRANSCRIPTION_OPENAI_URL`) or
     /// `deepgram` (needs `TRANSCRIPTION_DEEPGRAM_API_KEY`). Required.
-    #[schema(example = "meeting_captions")]
+    #[schema(example = "meeting_captions", value_type = TranscriptionProviderWire, required = true)]
     pub provider: Option<String>,
     /// Language tag such as `en` or `en-US` (a Whisper language); absent = detected.
+    #[schema(value_type = Option<String>, pattern = "^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?$", required = false)]
     pub language: Option<String>,
     /// Transcript while the meeting runs. Always true for `meeting_captions`; not yet
     /// available for the audio providers (their transcript comes after the call).
@@ -91,12 +112,16 @@ impl From<&meeboter_core::transcription::Transcription> for TranscriptionResourc
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AutomaticLeaveRequest {
     /// Default 1200, range 10–86400.
+    #[schema(value_type = Option<i64>, minimum = 10, maximum = 86400, required = false)]
     pub waiting_room_timeout_secs: Option<i64>,
     /// Default 600, range 10–86400.
+    #[schema(value_type = Option<i64>, minimum = 10, maximum = 86400, required = false)]
     pub noone_joined_timeout_secs: Option<i64>,
     /// Default 60, range 1–86400.
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 86400, required = false)]
     pub everyone_left_timeout_secs: Option<i64>,
     /// Default 14400, range 60–86400.
+    #[schema(value_type = Option<i64>, minimum = 60, maximum = 86400, required = false)]
     pub max_duration_secs: Option<i64>,
 }
 
@@ -351,7 +376,8 @@ fn replay(stored: idempotency::StoredResponse, hash: &str) -> ApiResult<Response
 #[utoipa::path(
     post, path = "/api/bots", tag = "bots",
     request_body = CreateBotRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe for 24 hours")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe for 24 hours: 1 to 255 visible ASCII characters",
+        pattern = "^[\\x21-\\x7e]{1,255}$", example = "create-standup-2026-12-06")),
     responses(
         (status = 201, description = "created", body = BotResource),
         (status = 200, description = "existing bot with the same deduplicationKey", body = BotResource),
@@ -470,18 +496,27 @@ async fn existing_dedup_response(state: &AppState, caller: &Caller, key: Option<
 #[into_params(parameter_in = Query)]
 pub struct ListBotsQuery {
     /// One status or a comma-separated list, e.g. `IN_CALL,IN_WAITING_ROOM`.
+    #[param(
+        pattern = "^( *(SCHEDULED|QUEUED|DEPLOYING|JOINING_CALL|IN_WAITING_ROOM|IN_CALL|LEAVING|ENDED|FATAL) *(, *(SCHEDULED|QUEUED|DEPLOYING|JOINING_CALL|IN_WAITING_ROOM|IN_CALL|LEAVING|ENDED|FATAL) *)*)?$"
+    )]
     pub status: Option<String>,
     /// `google_meet`, `microsoft_teams` or `zoom`.
+    #[param(value_type = Option<PlatformWire>)]
     pub platform: Option<String>,
     /// RFC 3339; only bots created after this time.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub created_after: Option<String>,
     /// RFC 3339; only bots created before this time.
+    #[param(value_type = Option<String>, format = DateTime)]
     pub created_before: Option<String>,
     /// Case-insensitive text in the bot's name or meeting URL (≤ 200 characters).
+    #[param(max_length = 200)]
     pub search: Option<String>,
     /// Page size, 1–100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `nextCursor` from the previous page.
+    #[param(value_type = Option<String>, format = Uuid)]
     pub cursor: Option<String>,
 }
 
@@ -659,7 +694,8 @@ pub async fn delete_bot(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ParseMeetingUrlQuery {
-    /// The link to check.
+    /// The link to check. Required.
+    #[param(value_type = String, required = true, min_length = 1, max_length = 2048)]
     pub url: Option<String>,
 }
 

@@ -19,14 +19,21 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "ci", "role": "member", "expiresAt": "2027-01-01T00:00:00Z"}))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateKeyRequest {
-    /// A label, 1–100 characters.
+    /// A label, 1–100 characters, not blank, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$"
+    )]
     pub name: String,
     /// `admin` or `member`. Members may only create member keys.
     #[schema(value_type = RoleWire)]
     pub role: String,
-    /// RFC 3339; the key stops working at this time.
+    /// RFC 3339, in the future; the key stops working at this time.
+    #[schema(value_type = Option<String>, format = DateTime, required = false)]
     pub expires_at: Option<String>,
     /// Account the key belongs to (admins only; default: the caller's account).
     pub account_id: Option<String>,

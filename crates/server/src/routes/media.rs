@@ -37,8 +37,10 @@ fn uploader(state: &AppState, caller: AnyBotCaller) -> ApiResult<BotRecord> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ScreenshotQuery {
     /// When it was taken: `waiting_room`, `in_call`, `failure` (letters and `_`, ≤ 32).
+    #[param(pattern = "^[a-z_]{1,32}$")]
     pub kind: String,
 }
 
@@ -59,7 +61,7 @@ pub struct ScreenshotResource {
 /// Upload a screenshot (JPEG or PNG body, ≤ 5 MB).
 #[utoipa::path(post, path = "/api/bot/v1/screenshots", tag = "bot channel", params(ScreenshotQuery),
     request_body(content = Vec<u8>, content_type = "image/jpeg"),
-    responses((status = 201, description = "stored"), (status = 401, body = ErrorBody), (status = 415, body = ErrorBody),
+    responses((status = 201, description = "stored; no body"), (status = 401, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)),
     security(("botToken" = [])))]
 pub async fn upload_screenshot(
@@ -288,6 +290,7 @@ pub async fn request_chunk_upload(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PutChunkQuery {
     pub size: u64,
     pub sha256: String,
@@ -297,7 +300,7 @@ pub struct PutChunkQuery {
 #[utoipa::path(put, path = "/api/bot/v1/recording/chunks/{part}/{seq}", tag = "bot channel",
     params(("part" = u32, Path), ("seq" = u32, Path), PutChunkQuery),
     request_body(content = Vec<u8>, content_type = "video/mp4"),
-    responses((status = 200, description = "stored"), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+    responses((status = 200, description = "stored; no body"), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 503, body = ErrorBody)),
     security(("botToken" = [])))]
 pub async fn put_chunk(
@@ -643,6 +646,7 @@ pub async fn list_screenshots(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DownloadQuery {
     pub key: String,
     pub exp: i64,
@@ -654,7 +658,8 @@ pub struct DownloadQuery {
 /// Download stored media through a signed URL from this server (filesystem backend);
 /// supports `Range`.
 #[utoipa::path(get, path = "/api/media", tag = "bots", params(DownloadQuery),
-    responses((status = 200, description = "the object"), (status = 206, description = "part of the object"),
+    responses((status = 200, description = "the object", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 206, description = "the requested range of the object", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 416, body = ErrorBody)))]
 pub async fn download(
     State(state): State<AppState>,

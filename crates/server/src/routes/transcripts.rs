@@ -20,10 +20,13 @@ use utoipa::{IntoParams, ToSchema};
 pub struct TranscriptQuery {
     /// `json` (default, paged), `txt` (`[hh:mm:ss] Speaker: text`), `srt` or `vtt`; the
     /// text formats hold every final utterance and ignore `cursor`/`limit`.
+    #[param(value_type = Option<crate::routes::wire::TranscriptFormatWire>)]
     pub format: Option<String>,
     /// `nextCursor` of the previous page (json).
+    #[param(value_type = Option<String>, format = Uuid)]
     pub cursor: Option<String>,
     /// Utterances per page, 1–1000 (default 200).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -87,7 +90,8 @@ const TEXT_FORMAT_MAX: u32 = 100_000;
 #[utoipa::path(get, path = "/api/bots/{id}/transcript", tag = "bots",
     params(("id" = String, Path, description = "bot id"), TranscriptQuery),
     responses(
-        (status = 200, description = "JSON page, or text/plain (txt), application/x-subrip (srt), text/vtt (vtt)", body = TranscriptResource),
+        (status = 200, description = "JSON page, or text/plain (txt), application/x-subrip (srt), text/vtt (vtt)",
+            content((TranscriptResource = "application/json"), (String = "text/plain"), (String = "application/x-subrip"), (String = "text/vtt"))),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn get_transcript(

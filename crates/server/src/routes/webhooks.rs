@@ -19,18 +19,25 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"url": "https://example.com/meeboter-hook", "events": ["bot.status_changed", "bot.recording_ready"]}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateEndpointRequest {
     /// http(s) URL. Unless the server sets `WEBHOOK_ALLOW_PRIVATE=true`, the host must be
     /// public: IP literals and every address a name resolves to are checked (loopback,
     /// private, link-local, reserved, NAT64/IPv4-mapped forms of those → 422 `private_target`),
     /// and a name that does not resolve is refused (422 `unresolvable_host`).
+    #[schema(format = "uri", max_length = 2048)]
     pub url: String,
     /// Event types to receive; empty or absent = all (`bot.status_changed`,
     /// `bot.participant_joined`, `bot.participant_left`, `bot.chat_received`, `bot.recording_ready`).
     #[serde(default)]
+    #[schema(value_type = Vec<crate::routes::wire::WebhookEventWire>)]
     pub events: Vec<String>,
-    /// `whsec_<base64>`; generated when absent.
+    /// `whsec_<base64>` of 24 to 64 bytes (the schema states 25 to 63, which are always
+    /// accepted); generated when absent.
+    #[schema(value_type = Option<String>, required = false,
+        pattern = "^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/][AQgw]==|[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)?$",
+        min_length = 42, max_length = 90)]
     pub secret: Option<String>,
 }
 
@@ -233,7 +240,7 @@ pub async fn list_deliveries(
 /// Send a delivery again now (same id, same payload).
 #[utoipa::path(post, path = "/api/webhooks/{id}/deliveries/{deliveryId}/redeliver", tag = "webhooks",
     params(("id" = String, Path), ("deliveryId" = String, Path)),
-    responses((status = 202), (status = 404, body = ErrorBody)), security(("bearer" = []), ("apiKey" = [])))]
+    responses((status = 202, description = "queued for another attempt; no body"), (status = 404, body = ErrorBody)), security(("bearer" = []), ("apiKey" = [])))]
 pub async fn redeliver(
     State(state): State<AppState>,
     caller: Caller,

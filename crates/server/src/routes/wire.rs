@@ -90,3 +90,73 @@ impl From<ApiKeyRole> for RoleWire {
         }
     }
 }
+
+/// Transcription provider. Which ones a server accepts depends on its configuration
+/// (`openai` needs `TRANSCRIPTION_OPENAI_URL`; `deepgram` is not available yet): the others
+/// are refused with 422 `provider_not_configured` / `provider_not_available`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TranscriptionProviderWire {
+    MeetingCaptions,
+    Openai,
+    Deepgram,
+}
+
+/// Webhook event type (`events` of an endpoint). Kept equal to
+/// [`crate::lifecycle::event_type::ALL`] by a test.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub enum WebhookEventWire {
+    #[serde(rename = "bot.status_changed")]
+    StatusChanged,
+    #[serde(rename = "bot.participant_joined")]
+    ParticipantJoined,
+    #[serde(rename = "bot.participant_left")]
+    ParticipantLeft,
+    #[serde(rename = "bot.chat_received")]
+    ChatReceived,
+    #[serde(rename = "bot.recording_ready")]
+    RecordingReady,
+    #[serde(rename = "bot.transcript_data")]
+    TranscriptData,
+    #[serde(rename = "bot.transcript_ready")]
+    TranscriptReady,
+    #[serde(rename = "bot.transcript_failed")]
+    TranscriptFailed,
+}
+
+impl WebhookEventWire {
+    pub const ALL: [WebhookEventWire; 8] = [
+        Self::StatusChanged,
+        Self::ParticipantJoined,
+        Self::ParticipantLeft,
+        Self::ChatReceived,
+        Self::RecordingReady,
+        Self::TranscriptData,
+        Self::TranscriptReady,
+        Self::TranscriptFailed,
+    ];
+}
+
+/// Format of `GET /api/bots/{id}/transcript`.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TranscriptFormatWire {
+    Json,
+    Txt,
+    Srt,
+    Vtt,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn webhook_event_enum_lists_every_event_the_server_sends() {
+        let wire: Vec<String> = WebhookEventWire::ALL
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap().as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(wire, crate::lifecycle::event_type::ALL);
+    }
+}

@@ -90,12 +90,6 @@ async fn openapi_documents_every_route_and_the_error_shape() {
         ("/api/bots/{id}/participants", &["get"]),
         ("/api/bots/{id}/chat", &["get", "post"]),
         ("/api/bots/{id}/stream", &["get"]),
-        ("/api/bot/v1/config", &["get"]),
-        ("/api/bot/v1/status", &["post"]),
-        ("/api/bot/v1/heartbeat", &["post"]),
-        ("/api/bot/v1/events", &["post"]),
-        ("/api/bot/v1/chat/next", &["get"]),
-        ("/api/bot/v1/chat/{messageId}/result", &["post"]),
         ("/api/webhooks", &["get", "post"]),
         ("/api/webhooks/{id}", &["delete"]),
         ("/api/webhooks/{id}/deliveries", &["get"]),
@@ -121,6 +115,88 @@ async fn openapi_documents_every_route_and_the_error_shape() {
     let statuses = &schemas["BotStatusWire"]["enum"];
     assert_eq!(statuses.as_array().unwrap().len(), 9);
     assert!(r.body["paths"]["/api/bots"]["post"]["responses"]["422"].is_object());
+    // The main requests carry examples.
+    for s in [
+        "CreateBotRequest",
+        "CreateEndpointRequest",
+        "CreateKeyRequest",
+        "CreateAccountRequest",
+        "SendChatRequest",
+    ] {
+        assert!(schemas[s]["example"].is_object(), "{s} has no example");
+    }
+    // The bot channel is not part of the public reference.
+    assert!(paths.keys().all(|p| !p.starts_with("/api/bot/")), "{:?}", paths.keys());
+    assert!(!schemas.contains_key("StatusReport"));
+    assert!(
+        r.body["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["name"] != "bot channel")
+    );
+    assert_complete(&r.body);
+
+    // It has its own document, without the public API.
+    let bot = TestApp::read(app.client.get(format!("{}/api/bot/openapi.json", app.base))).await;
+    assert_eq!(bot.status, 200);
+    let bot_paths = bot.body["paths"].as_object().unwrap();
+    for (path, method) in [
+        ("/api/bot/v1/config", "get"),
+        ("/api/bot/v1/status", "post"),
+        ("/api/bot/v1/heartbeat", "post"),
+        ("/api/bot/v1/events", "post"),
+        ("/api/bot/v1/commands", "get"),
+        ("/api/bot/v1/chat/next", "get"),
+        ("/api/bot/v1/chat/{messageId}/result", "post"),
+        ("/api/bot/v1/recording/chunks/{part}/{seq}", "put"),
+    ] {
+        assert!(bot_paths[path].get(method).is_some(), "{method} {path} missing");
+    }
+    assert!(bot_paths.keys().all(|p| p.starts_with("/api/bot/v1/")));
+    assert!(bot.body["components"]["securitySchemes"]["botToken"].is_object());
+    assert_complete(&bot.body);
+}
+
+/// Every operation has a summary; every response a description (and a schema, unless it
+/// has no body); every error response the error envelope; every schema reference resolves.
+fn assert_complete(doc: &serde_json::Value) {
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let text = doc.to_string();
+    for name in text.split("\"#/components/schemas/").skip(1) {
+        let name = name.split('"').next().unwrap();
+        assert!(schemas.contains_key(name), "dangling reference to {name}");
+    }
+    for (path, methods) in doc["paths"].as_object().unwrap() {
+        for (method, op) in methods.as_object().unwrap() {
+            let summary = op["summary"].as_str().unwrap_or("");
+            assert!(!summary.trim().is_empty(), "{method} {path} has no summary");
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let described = response["description"].as_str().is_some_and(|d| !d.is_empty());
+                assert!(described, "{method} {path} {status} has no description");
+                if status.starts_with('4') || status.starts_with('5') {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody",
+                        "{method} {path} {status}"
+                    );
+                } else if status != "204" && !response["description"].as_str().unwrap().contains("no body") {
+                    // A success without a body says so; every other one has a schema.
+                    assert!(
+                        response["content"].is_object(),
+                        "{method} {path} {status} has no schema"
+                    );
+                }
+            }
+            if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+                assert!(op["responses"]["401"].is_object(), "{method} {path} omits 401");
+            }
+            if op["requestBody"]["content"]["application/json"].is_object() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(op["responses"][status].is_object(), "{method} {path} omits {status}");
+                }
+            }
+        }
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,230 @@
+from http import HTTPStatus
+from typing import Any, Optional, Union, cast
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.create_endpoint_request import CreateEndpointRequest
+from ...models.endpoint_resource import EndpointResource
+from ...models.error_body import ErrorBody
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    body: CreateEndpointRequest,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/webhooks",
+    }
+
+    _body = body.to_dict()
+
+
+    _kwargs["json"] = _body
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(*, client: Union[AuthenticatedClient, Client], response: httpx.Response) -> Optional[Union[EndpointResource, ErrorBody]]:
+    if response.status_code == 201:
+        response_201 = EndpointResource.from_dict(response.json())
+
+
+
+        return response_201
+    if response.status_code == 400:
+        response_400 = ErrorBody.from_dict(response.json())
+
+
+
+        return response_400
+    if response.status_code == 401:
+        response_401 = ErrorBody.from_dict(response.json())
+
+
+
+        return response_401
+    if response.status_code == 403:
+        response_403 = ErrorBody.from_dict(response.json())
+
+
+
+        return response_403
+    if response.status_code == 413:
+        response_413 = ErrorBody.from_dict(response.json())
+
+
+
+        return response_413
+    if response.status_code == 415:
+        response_415 = ErrorBody.from_dict(response.json())
+
+
+
+        return response_415
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+
+
+        return response_422
+    if response.status_code == 429:
+        response_429 = ErrorBody.from_dict(response.json())
+
+
+
+        return response_429
+    if response.status_code == 503:
+        response_503 = ErrorBody.from_dict(response.json())
+
+
+
+        return response_503
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: Union[AuthenticatedClient, Client], response: httpx.Response) -> Response[Union[EndpointResource, ErrorBody]]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: CreateEndpointRequest,
+
+) -> Response[Union[EndpointResource, ErrorBody]]:
+    """ Register a webhook endpoint. The secret is shown in this response only.
+
+    Args:
+        body (CreateEndpointRequest):  Example: {'events': ['bot.status_changed',
+            'bot.recording_ready'], 'url': 'https://example.com/meeboter-hook'}.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Union[EndpointResource, ErrorBody]]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    body: CreateEndpointRequest,
+
+) -> Optional[Union[EndpointResource, ErrorBody]]:
+    """ Register a webhook endpoint. The secret is shown in this response only.
+
+    Args:
+        body (CreateEndpointRequest):  Example: {'events': ['bot.status_changed',
+            'bot.recording_ready'], 'url': 'https://example.com/meeboter-hook'}.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Union[EndpointResource, ErrorBody]
+     """
+
+
+    return sync_detailed(
+        client=client,
+body=body,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: CreateEndpointRequest,
+
+) -> Response[Union[EndpointResource, ErrorBody]]:
+    """ Register a webhook endpoint. The secret is shown in this response only.
+
+    Args:
+        body (CreateEndpointRequest):  Example: {'events': ['bot.status_changed',
+            'bot.recording_ready'], 'url': 'https://example.com/meeboter-hook'}.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Union[EndpointResource, ErrorBody]]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    body: CreateEndpointRequest,
+
+) -> Optional[Union[EndpointResource, ErrorBody]]:
+    """ Register a webhook endpoint. The secret is shown in this response only.
+
+    Args:
+        body (CreateEndpointRequest):  Example: {'events': ['bot.status_changed',
+            'bot.recording_ready'], 'url': 'https://example.com/meeboter-hook'}.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Union[EndpointResource, ErrorBody]
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+body=body,
+
+    )).parsed
