@@ -5,6 +5,7 @@
 //! lives in the database behind [`AppState::db`], so any number of replicas can serve
 //! the same installation.
 
+pub mod audio_provider;
 pub mod auth;
 pub mod bootstrap;
 pub mod bot_token;
@@ -20,6 +21,7 @@ pub mod media;
 pub mod metrics;
 pub mod preflight;
 pub mod rate_limit;
+pub mod realtime_transcription;
 pub mod routes;
 pub mod secrets;
 pub mod session;
@@ -145,6 +147,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::bot_channel::report_events))
         .routes(routes!(routes::bot_channel::next_chat))
         .routes(routes!(routes::bot_channel::chat_result))
+        .routes(routes!(routes::bot_audio::finish))
         .routes(routes!(
             routes::webhooks::create_endpoint,
             routes::webhooks::list_endpoints
@@ -177,6 +180,7 @@ fn upload_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(routes::media::upload_screenshot))
         .routes(routes!(routes::media::put_chunk))
+        .routes(routes!(routes::bot_audio::put_segment))
         .layer(DefaultBodyLimit::max(routes::media::MAX_CHUNK_BYTES as usize + 1))
 }
 

@@ -11,14 +11,14 @@
 //! bot and its recording are never touched.
 
 use crate::AppState;
+use crate::audio_provider::{OpenAi, ProviderError, RetryPolicy, Segment, SegmentTranscriber, speaker_marks};
 use crate::config::OpenAiTranscription;
 use crate::transcription;
 use chrono::Duration;
 use futures::StreamExt;
-use meeboter_core::transcription::{SpeakerMark, attribute, speaking_spans, words};
+use meeboter_core::transcription::{attribute, speaking_spans, words};
 use meeboter_db::transcripts::{self, NewUtterance};
-use meeboter_db::{DbError, DbResult, bots, events, media};
-use serde_json::Value;
+use meeboter_db::{DbError, DbResult, bots, media};
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
 
@@ -42,6 +42,17 @@ pub struct Tuning {
     pub max_attempts: i64,
     /// How long a claim lasts.
     pub lease: Duration,
+}
+
+impl Tuning {
+    /// The per-request part of the tuning.
+    pub fn policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            request_timeout: self.request_timeout,
+            retries: self.retries,
+            backoff: self.backoff,
+        }
+    }
 }
 
 impl Default for Tuning {
@@ -77,6 +88,15 @@ enum JobError {
     Lost,
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl From<ProviderError> for JobError {
+    fn from(e: ProviderError) -> Self {
+        match e {
+            ProviderError::Transient(m) => JobError::Transient(m),
+            ProviderError::Permanent(m) => JobError::Permanent(m),
+        }
+    }
 }
 
 /// One pass over the bots waiting for audio transcription.
@@ -142,14 +162,6 @@ pub async fn run_once(state: &AppState, tuning: &Tuning) -> DbResult<Report> {
     Ok(report)
 }
 
-/// A transcribed segment, in ms from the call start.
-#[derive(Debug, Clone)]
-struct Segment {
-    start_ms: i64,
-    end_ms: i64,
-    text: String,
-}
-
 async fn transcribe(
     state: &AppState,
     bot_id: &str,
@@ -180,10 +192,7 @@ async fn transcribe(
         .and_then(|t| t.language.as_deref())
         .map(meeboter_core::transcription::primary_language);
     let dir = tempfile::tempdir().map_err(|e| JobError::Transient(format!("temporary directory: {e}")))?;
-    let client = reqwest::Client::builder()
-        .timeout(tuning.request_timeout)
-        .build()
-        .map_err(|e| JobError::Transient(e.to_string()))?;
+    let provider = OpenAi::new(openai.clone(), tuning.policy())?;
     let mut segments = Vec::new();
     // Parts follow each other; a part's offset is the durations of the parts before it.
     let mut part_offset_ms: i64 = 0;
@@ -208,8 +217,7 @@ async fn transcribe(
             let body = tokio::fs::read(piece)
                 .await
                 .map_err(|e| JobError::Transient(format!("reading audio: {e}")))?;
-            let answer = request_with_retries(&client, openai, language.as_deref(), body, tuning).await?;
-            for s in parse_segments(&answer)? {
+            for s in provider.transcribe(body, language.as_deref()).await? {
                 segments.push(Segment {
                     start_ms: piece_offset_ms + s.start_ms,
                     end_ms: piece_offset_ms + s.end_ms,
@@ -334,160 +342,4 @@ async fn extract_audio(input: &Path, dir: &Path, part: usize) -> Result<Vec<Path
         return Err(JobError::Permanent("the recording has no audio".into()));
     }
     Ok(pieces)
-}
-
-/// One multipart request body (reqwest is built without its multipart feature).
-fn multipart(fields: &[(&str, &str)], audio: Vec<u8>) -> (String, Vec<u8>) {
-    let boundary = format!("meeboter-{}", uuid::Uuid::new_v4().simple());
-    let mut body = Vec::with_capacity(audio.len() + 1024);
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"audio.wav\"\r\n\
-             Content-Type: audio/wav\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(&audio);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-async fn request_with_retries(
-    client: &reqwest::Client,
-    openai: &OpenAiTranscription,
-    language: Option<&str>,
-    audio: Vec<u8>,
-    tuning: &Tuning,
-) -> Result<Value, JobError> {
-    let mut fields = vec![
-        ("model", openai.model.as_str()),
-        ("response_format", "verbose_json"),
-        ("timestamp_granularities[]", "segment"),
-    ];
-    if let Some(l) = language {
-        fields.push(("language", l));
-    }
-    let (content_type, body) = multipart(&fields, audio);
-    let body = bytes::Bytes::from(body); // retries share it
-    let url = format!("{}/v1/audio/transcriptions", openai.url);
-    let mut attempt = 0;
-    loop {
-        let mut req = client
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, &content_type)
-            .body(body.clone());
-        if let Some(key) = &openai.api_key {
-            req = req.bearer_auth(key);
-        }
-        let retryable = match req.send().await {
-            Ok(resp) => {
-                let status = resp.status();
-                let text = resp.text().await.unwrap_or_default();
-                if status.is_success() {
-                    return serde_json::from_str(&text).map_err(|_| {
-                        JobError::Permanent(format!(
-                            "the transcription provider answered with something that is not JSON: {}",
-                            text.chars().take(200).collect::<String>()
-                        ))
-                    });
-                }
-                let message = provider_message(&text);
-                if status.as_u16() == 429 || status.is_server_error() {
-                    format!("provider answered {status}: {message}")
-                } else {
-                    return Err(JobError::Permanent(format!(
-                        "the transcription provider refused the request ({status}): {message}"
-                    )));
-                }
-            }
-            Err(e) if e.is_timeout() => format!("provider timed out after {:?}", tuning.request_timeout),
-            Err(e) => format!("cannot reach the transcription provider: {e}"),
-        };
-        if attempt >= tuning.retries {
-            return Err(JobError::Transient(retryable));
-        }
-        let base = tuning.backoff.as_millis() as f64 * 2f64.powi(attempt as i32);
-        let jitter = 0.75 + rand::random::<f64>() * 0.5;
-        tokio::time::sleep(std::time::Duration::from_millis((base * jitter) as u64)).await;
-        attempt += 1;
-    }
-}
-
-/// The provider's error message (`{"error": {"message"}}` or `{"detail": …}`), else the body.
-fn provider_message(text: &str) -> String {
-    let v: Option<Value> = serde_json::from_str(text).ok();
-    let msg = v.as_ref().and_then(|v| {
-        v.pointer("/error/message")
-            .or_else(|| v.pointer("/detail/error/message"))
-            .or_else(|| v.get("detail"))
-            .or_else(|| v.get("error"))
-            .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_string))
-    });
-    msg.unwrap_or_else(|| text.to_string()).chars().take(500).collect()
-}
-
-/// `verbose_json` segments in ms; a response with only `text` is one segment.
-fn parse_segments(answer: &Value) -> Result<Vec<Segment>, JobError> {
-    if let Some(list) = answer.get("segments").and_then(Value::as_array) {
-        return Ok(list
-            .iter()
-            .filter_map(|s| {
-                Some(Segment {
-                    start_ms: (s.get("start")?.as_f64()? * 1000.0) as i64,
-                    end_ms: (s.get("end")?.as_f64()? * 1000.0) as i64,
-                    text: s.get("text")?.as_str()?.to_string(),
-                })
-            })
-            .collect());
-    }
-    match answer.get("text").and_then(Value::as_str) {
-        Some(text) => Ok(vec![Segment {
-            start_ms: 0,
-            end_ms: (answer.get("duration").and_then(Value::as_f64).unwrap_or(0.0) * 1000.0) as i64,
-            text: text.to_string(),
-        }]),
-        None => Err(JobError::Permanent(format!(
-            "the transcription provider's answer has neither segments nor text: {}",
-            answer.to_string().chars().take(200).collect::<String>()
-        ))),
-    }
-}
-
-/// The bot's `active_speaker` events as marks in ms from the call start (`call_start`, epoch
-/// ms: computed now, so marks sent before the bot's `IN_CALL` was recorded still fit).
-async fn speaker_marks(state: &AppState, bot_id: &str, call_start: i64) -> Result<Vec<SpeakerMark>, JobError> {
-    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
-    let types = vec!["active_speaker".to_string()];
-    let mut marks = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = events::list(&mut conn, bot_id, after.as_deref(), &types, 1000).await?;
-        for e in &page {
-            let Some(at_ms) = e.data.get("at").and_then(Value::as_i64).map(|at| at - call_start) else {
-                continue;
-            };
-            let name = e.data.get("name").and_then(Value::as_str).unwrap_or("").to_string();
-            let participant_id = e.data.get("participantId").and_then(Value::as_str).map(str::to_string);
-            if name.is_empty() && participant_id.is_none() {
-                continue;
-            }
-            marks.push(SpeakerMark {
-                participant_id,
-                name,
-                speaking: e.data.get("speaking").and_then(Value::as_bool).unwrap_or(true),
-                at_ms,
-            });
-        }
-        match page.last() {
-            Some(last) if page.len() == 1000 => after = Some(last.id.clone()),
-            _ => break,
-        }
-    }
-    marks.sort_by_key(|m| m.at_ms);
-    Ok(marks)
 }
