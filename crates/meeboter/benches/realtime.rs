@@ -116,14 +116,39 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(1500 + 700 * (i as u64 % 4))).await;
     }
     // The last segment is cut within target + slack; then it is transcribed.
-    tokio::time::sleep(Duration::from_secs(12)).await;
+    tokio::time::sleep(Duration::from_secs(8)).await;
     let secs = start.3.elapsed().as_secs_f64();
     let cores = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / TICKS_PER_SEC / secs;
     let tap_cores = cores(start.0, ticks(Some(tap)));
     let rec_cores = cores(start.1, ticks(recorder));
     let bot_cores = cores(start.2, ticks(Some(bot)));
 
-    let events = s.events(&id).await;
+    // Wait (up to 5 min) until the last sentence's word was announced, or nothing is
+    // pending: a slow provider shows as latency, not as missing sentences.
+    let db = meeboter_db::Db::connect(s.database_url(), &Default::default())
+        .await
+        .unwrap();
+    let last_word = spoken.last().unwrap().0;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let events = loop {
+        let events = s.events(&id).await;
+        let seen = events.iter().any(|e| {
+            e["type"] == "transcript.data"
+                && e["data"]["text"]
+                    .as_str()
+                    .is_some_and(|t| t.to_lowercase().contains(last_word))
+        });
+        let pending: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM bot_audio_segments WHERE bot_id = $1 AND state = 'pending'")
+                .bind(&id)
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
+        if seen || pending == 0 || Instant::now() > deadline {
+            break events;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
     let mut latencies = Vec::new();
     let mut missing = Vec::new();
     for (word, at) in &spoken {
@@ -141,6 +166,22 @@ async fn main() {
             None => missing.push(*word),
         }
     }
+    // Where the time goes, per segment: the bot (cutting, upload) and the server (queue,
+    // provider), from the segments' receipts.
+    let rows: Vec<(i64, i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT start_epoch_ms, duration_ms, received_at, done_at FROM bot_audio_segments WHERE bot_id = $1 ORDER BY seq",
+    )
+    .bind(&id)
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    let mut upload: Vec<f64> = rows.iter().map(|r| (r.2 - r.0 - r.1) as f64 / 1000.0).collect();
+    let mut server: Vec<f64> = rows
+        .iter()
+        .filter_map(|r| r.3.map(|done| (done - r.2) as f64 / 1000.0))
+        .collect();
+    upload.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    server.sort_by(|a, b| a.partial_cmp(b).unwrap());
     s.host(p, code, "end", json!({})).await;
     s.ended(&id).await;
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -152,8 +193,25 @@ async fn main() {
         latencies.last().copied().unwrap_or(f64::NAN),
         latencies.len()
     );
+    println!(
+        "  per segment ({} sent): segment end → stored on the server p50 {:.2} s, p95 {:.2} s; \
+         stored → transcribed and announced p50 {:.1} s, p95 {:.1} s ({} done)",
+        rows.len(),
+        percentile(&upload, 0.5),
+        percentile(&upload, 0.95),
+        percentile(&server, 0.5),
+        percentile(&server, 0.95),
+        server.len()
+    );
+    println!(
+        "  load average at the end: {}",
+        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+    );
     let pss_mean = pss_tap.iter().sum::<f64>() / pss_tap.len().max(1) as f64;
-    println!("  audio tap ffmpeg: {:.1} % of a core, PSS {pss_mean:.1} MB", tap_cores * 100.0);
+    println!(
+        "  audio tap ffmpeg: {:.1} % of a core, PSS {pss_mean:.1} MB",
+        tap_cores * 100.0
+    );
     println!(
         "  for scale: recording ffmpeg {:.1} % of a core; the bot process (sender, driver, uploads) {:.1} %",
         rec_cores * 100.0,

@@ -7,8 +7,12 @@
 //!
 //! ```text
 //! PULSE_SERVER=unix:D/native ffmpeg -hide_banner -loglevel error -nostdin \
-//!   -f pulse -fragment_size 3200 -i meeboter_sink.monitor -ac 1 -ar 16000 -f s16le pipe:1
+//!   -f pulse -fragment_size 3200 -i meeboter_sink.monitor -ac 1 -ar 16000 \
+//!   -flush_packets 1 -f s16le pipe:1
 //! ```
+//!
+//! `-fragment_size 3200` asks PulseAudio for 100 ms reads and `-flush_packets 1` makes
+//! ffmpeg write each one at once (its output buffer would otherwise hold about a second).
 //!
 //! A separate process rather than a second output of the recording's ffmpeg: it works the
 //! same with audio-only and video recordings, a recorder restart does not cut the
@@ -16,9 +20,10 @@
 //! `BENCHMARKS.md`: well under 1 % of a core). PulseAudio gives every client of a monitor
 //! the same samples.
 //!
-//! **Segments.** About [`TapSettings::target`] long, cut at the quietest 20 ms frame
-//! between `target - slack` and `target + slack` (cheap: one pass of sums), so a word is
-//! rarely cut in two. Each carries its start on the call clock: the wall time of the
+//! **Segments.** About [`TapSettings::target`] long: cut at the first pause (a quiet 20 ms
+//! frame) after `target - slack` as soon as it is heard, else at the quietest frame before
+//! `target + slack` (cheap: sums over frames), so a word is rarely cut in two and a pause
+//! costs no waiting. Each carries its start on the call clock: the wall time of the
 //! stream's first sample plus the samples counted since (no drift from read jitter).
 //! Segments that are silence throughout are not sent (no provider cost, no hallucinated
 //! "thank you"); they take no sequence number.
@@ -46,6 +51,8 @@ pub const RATE: u32 = 16_000;
 const FRAME: usize = (RATE / 50) as usize;
 /// A segment whose loudest sample is below this is silence (about −54 dBFS).
 pub const SILENCE_PEAK: i16 = 64;
+/// A 20 ms frame whose mean amplitude is below this is a pause to cut at (about −50 dBFS).
+const QUIET_MEAN: u64 = 100;
 
 /// How the tap cuts and sends.
 #[derive(Debug, Clone, Copy)]
@@ -148,8 +155,30 @@ impl Cutter {
         let max = Self::samples(self.settings.target + self.settings.slack);
         let min = Self::samples(self.settings.target.saturating_sub(self.settings.slack)).max(FRAME);
         let mut out = Vec::new();
-        while self.pending.len() >= max {
-            // The quietest 20 ms frame in [min, max): the cut goes in its middle.
+        loop {
+            // A quiet frame past `min`: cut there at once (no waiting for the window to
+            // close: that wait would be latency).
+            let mut at = min;
+            let mut early = None;
+            while at + FRAME <= self.pending.len().min(max) {
+                let energy: u64 = self.pending[at..at + FRAME]
+                    .iter()
+                    .map(|s| u64::from(s.unsigned_abs()))
+                    .sum();
+                if energy < QUIET_MEAN * FRAME as u64 {
+                    early = Some(at + FRAME / 2);
+                    break;
+                }
+                at += FRAME;
+            }
+            if let Some(cut) = early {
+                out.push(self.take(cut));
+                continue;
+            }
+            if self.pending.len() < max {
+                break;
+            }
+            // No pause in the window: the quietest 20 ms frame in [min, max), cut in its middle.
             let mut best = (u64::MAX, max);
             let mut at = min;
             while at + FRAME <= max {
@@ -380,6 +409,8 @@ pub fn ffmpeg_args() -> Vec<String> {
         "1",
         "-ar",
         "16000",
+        "-flush_packets",
+        "1",
         "-f",
         "s16le",
         "pipe:1",
@@ -571,14 +602,22 @@ mod tests {
     }
 
     #[test]
-    fn segments_are_cut_at_the_quietest_frame_near_the_target_with_exact_start_times() {
+    fn segments_are_cut_at_a_pause_near_the_target_with_exact_start_times() {
         let mut c = Cutter::new(settings(), 1_000_000);
         // 4.5 s of sound, 100 ms of silence, 3 s of sound: the cut lands in the silence.
         let mut stream = tone(4500);
         stream.extend(vec![0i16; 1600]);
         stream.extend(tone(3000));
         let mut got = Vec::new();
-        for chunk in stream.chunks(1234) {
+        for chunk in stream[..4600 * 16].chunks(1234) {
+            got.extend(c.push(chunk));
+        }
+        assert_eq!(
+            got.len(),
+            1,
+            "cut as soon as the pause is heard, not at the window's end"
+        );
+        for chunk in stream[4600 * 16..].chunks(1234) {
             got.extend(c.push(chunk));
         }
         assert_eq!(got.len(), 1);

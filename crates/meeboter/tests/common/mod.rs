@@ -109,6 +109,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The server's database (for measurements that read its tables).
+    pub fn database_url(&self) -> &str {
+        &self._db.url
+    }
+
     pub async fn start() -> Server {
         Self::start_with(&[]).await
     }
