@@ -668,4 +668,64 @@ mod tests {
         let seqs: Vec<u64> = q.lock().items.iter().map(|i| i.seq).collect();
         assert_eq!(seqs, [2, 3, 4], "the oldest went");
     }
+
+    /// A server that is down, then comes up on the same address, then closes the stream:
+    /// every segment queued meanwhile arrives once, in order, and the closing 409 stops
+    /// the sender.
+    #[tokio::test]
+    async fn the_sender_rides_out_a_server_restart_in_order_and_stops_when_the_stream_closes() {
+        use axum::extract::Path;
+        use axum::routing::put;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let client = ControlClient::new(&format!("http://127.0.0.1:{port}/api/bot/v1"), "mbb_test");
+        let queue = Arc::new(SegmentQueue::new(10));
+        for v in 1..=3 {
+            queue.push(PcmSegment {
+                start_ms: 1000 * i64::from(v),
+                samples: vec![1000 * v; 1600],
+            });
+        }
+        let sender = tokio::spawn(send_all(client, queue.clone(), settings()));
+        // Down: nothing listens. The sender keeps the segments and retries.
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        assert_eq!(queue.len(), 3);
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let seen = got.clone();
+        let router = axum::Router::new().route(
+            "/api/bot/v1/audio/{seq}",
+            put(move |Path(seq): Path<u64>| {
+                let seen = seen.clone();
+                async move {
+                    seen.lock().unwrap().push(seq);
+                    if seq == 3 {
+                        let body = r#"{"error":{"code":"transcript_closed","message":"closed","details":{}}}"#;
+                        return (axum::http::StatusCode::CONFLICT, body.to_string());
+                    }
+                    (axum::http::StatusCode::OK, format!(r#"{{"seq":{seq},"stored":true}}"#))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        queue.push(PcmSegment {
+            start_ms: 9000,
+            samples: vec![4000; 1600],
+        });
+        tokio::time::timeout(Duration::from_secs(20), sender)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(*got.lock().unwrap(), [0, 1, 2, 3], "in order, each once");
+        let s = queue.summary();
+        assert_eq!((s.sent, s.refused), (3, true));
+        queue.push(PcmSegment {
+            start_ms: 0,
+            samples: vec![4000; 1600],
+        });
+        assert!(queue.is_empty(), "nothing is queued once the server closed the stream");
+    }
 }
