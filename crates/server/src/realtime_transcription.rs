@@ -39,7 +39,9 @@ use serde_json::{Value, json};
 pub struct Tuning {
     /// One provider request: timeout, retries, backoff.
     pub policy: RetryPolicy,
-    /// How long a claim on a bot lasts (extended per segment).
+    /// How long a claim on a bot lasts (extended per segment). Longer than one segment's
+    /// worst case — `(retries + 1) × request_timeout` plus the backoffs — so a slow provider
+    /// never lets another replica take the bot over mid-request.
     pub lease: Duration,
     /// Consecutive failed rounds before the transcript fails.
     pub max_failures: i64,
@@ -54,7 +56,7 @@ pub struct Tuning {
 }
 
 impl Default for Tuning {
-    /// About five minutes of provider outage are ridden out before a transcript fails:
+    /// A request: 60 s timeout, 2 retries (1 s doubling, jittered). About five minutes of provider outage are ridden out before a transcript fails:
     /// 5 + 10 + 20 + 40 + 60 + 60 + 60 s of pauses, each round retrying its request.
     fn default() -> Self {
         Tuning {
@@ -63,7 +65,7 @@ impl Default for Tuning {
                 retries: 2,
                 backoff: std::time::Duration::from_secs(1),
             },
-            lease: Duration::minutes(2),
+            lease: Duration::minutes(5),
             max_failures: 8,
             first_pause: Duration::seconds(5),
             max_pause: Duration::seconds(60),
@@ -440,4 +442,21 @@ async fn finish_if_over(state: &AppState, tuning: &Tuning, bot_id: &str, report:
     tracing::info!(bot.id = %bot_id, attributed_permille = ?permille, "real-time transcript ready");
     report.ready += 1;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pauses_grow_to_the_cap_and_the_lease_outlasts_a_segment() {
+        let t = Tuning::default();
+        let secs = |n| pause_after(&t, n).num_milliseconds() as f64 / 1000.0;
+        assert!((3.75..=6.25).contains(&secs(1)));
+        assert!((7.5..=12.5).contains(&secs(2)));
+        assert!((45.0..=75.0).contains(&secs(7)), "capped at 60 s ± jitter");
+        let worst =
+            t.policy.request_timeout * (t.policy.retries + 1) + t.policy.backoff * (2u32.pow(t.policy.retries) * 2);
+        assert!(t.lease.to_std().unwrap() > worst, "{worst:?}");
+    }
 }
