@@ -50,7 +50,12 @@ pub enum ControlError {
     Unauthorized(String),
     /// The server recorded the report but the bot is elsewhere in its lifecycle.
     #[error("the server has the bot in status {current}: {message}")]
-    Conflict { current: String, message: String },
+    Conflict {
+        current: String,
+        message: String,
+        /// The error code (`status_conflict`, `transcript_closed`, …).
+        code: String,
+    },
     /// The server rejected the request itself (a bug in this bot or the server).
     #[error("the control channel rejected the request ({status}): {message}")]
     Rejected { status: u16, message: String },
@@ -112,6 +117,12 @@ impl TranscriptionConfig {
 
     pub fn reads_captions(&self) -> bool {
         self.provider == Self::MEETING_CAPTIONS
+    }
+
+    /// Whether the bot streams the meeting's audio to the server while the call runs
+    /// (`realtime` with a provider the server feeds from segments: `openai`).
+    pub fn streams_audio(&self) -> bool {
+        self.realtime && self.provider == "openai"
     }
 }
 
@@ -299,7 +310,8 @@ impl ControlClient {
                         StatusCode::UNAUTHORIZED => return Err(ControlError::Unauthorized(message)),
                         StatusCode::CONFLICT => {
                             let current = json["error"]["details"]["status"].as_str().unwrap_or("").to_string();
-                            return Err(ControlError::Conflict { current, message });
+                            let code = json["error"]["code"].as_str().unwrap_or("").to_string();
+                            return Err(ControlError::Conflict { current, message, code });
                         }
                         s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => {
                             last_error = format!("{s}: {message}");
@@ -408,6 +420,41 @@ impl ControlClient {
         };
         let path = format!("/screenshots?kind={kind}");
         self.send(Method::POST, &path, Some(&body), RetryBudget::PERSISTENT)
+            .await
+            .map(|_| ())
+    }
+
+    /// Delivers a real-time audio segment (`PUT audio/{seq}`, 16 kHz mono WAV starting at
+    /// `start_ms` epoch ms); true when stored, false when the server already had it (a
+    /// retry). One quick retry: the audio tap's sender repeats it with its own backoff.
+    pub async fn put_audio(
+        &self,
+        seq: u64,
+        start_ms: i64,
+        duration_ms: u64,
+        wav: bytes::Bytes,
+    ) -> Result<bool, ControlError> {
+        use sha2::Digest;
+        let sha = hex::encode(sha2::Sha256::digest(&wav));
+        let body = Payload::Bytes {
+            content_type: "audio/wav",
+            bytes: wav,
+        };
+        let path = format!("/audio/{seq}?startMs={start_ms}&durationMs={duration_ms}&sha256={sha}");
+        let json = self.send(Method::PUT, &path, Some(&body), RetryBudget::QUICK).await?;
+        Ok(json["stored"].as_bool().unwrap_or(true))
+    }
+
+    /// Ends the real-time audio stream (`POST audio/finish`): `segments` numbered, and
+    /// what the full queue dropped.
+    pub async fn audio_finish(
+        &self,
+        segments: u64,
+        dropped_segments: u64,
+        dropped_ms: u64,
+    ) -> Result<(), ControlError> {
+        let body = json!({"segments": segments, "droppedSegments": dropped_segments, "droppedMs": dropped_ms});
+        self.call(Method::POST, "/audio/finish", Some(&body), RetryBudget::QUICK)
             .await
             .map(|_| ())
     }

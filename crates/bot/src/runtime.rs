@@ -17,6 +17,7 @@ use crate::logs;
 use crate::outbox::Outbox;
 use crate::procstat;
 use crate::providers::{ClientSpec, WebClient, meet::MEET, teams::TEAMS, zoom::ZOOM};
+use crate::recorder::tap::TapSettings;
 use crate::recorder::{RECORDING_FAILED, Recorder};
 use meeboter_core::MeetingPlatform;
 use meeboter_core::lifecycle::sub_code;
@@ -153,8 +154,12 @@ async fn run_with(
         .await;
     }
     // Before Chromium: the screen it draws on and the sound server it plays into.
+    // Real-time transcription taps the same sound server (the server only allows it for
+    // bots that record).
+    let streams_audio = config.transcription.as_ref().is_some_and(|t| t.streams_audio());
     let recorder = if env.recording.records() {
         match Recorder::prepare(env.recording, control.clone()).await {
+            Ok(r) if streams_audio => Some(r.with_audio_tap(TapSettings::default())),
             Ok(r) => Some(r),
             Err(e) => return fail(RECORDING_FAILED, e.to_string()).await,
         }

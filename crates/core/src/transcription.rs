@@ -34,6 +34,13 @@ impl TranscriptionProvider {
     pub fn needs_audio(self) -> bool {
         self != Self::MeetingCaptions
     }
+
+    /// Whether a `realtime: true` bot of this provider streams audio segments to the
+    /// server while the call runs (captions are read by the bot; Deepgram's streaming
+    /// client is not built yet).
+    pub fn streams_audio(self) -> bool {
+        self == Self::Openai
+    }
 }
 
 /// Which server-side providers are configured (their credentials/URLs are set).
@@ -165,7 +172,8 @@ pub struct Transcription {
     pub provider: TranscriptionProvider,
     /// BCP-47-ish tag (`en`, `en-US`); `None` lets the provider detect the language.
     pub language: Option<String>,
-    /// Transcript while the meeting runs (captions are always real time).
+    /// Transcript while the meeting runs (captions are always real time; `openai` gets
+    /// short audio segments the bot streams through its control channel).
     pub realtime: bool,
 }
 
@@ -304,6 +312,7 @@ pub fn validate_transcription(
             false
         }
         (Some(TranscriptionProvider::MeetingCaptions), _) => true,
+        (Some(TranscriptionProvider::Openai), Some(true)) => true,
         (Some(p), Some(true)) => {
             errors.push(
                 "transcription.realtime",
@@ -770,9 +779,10 @@ mod tests {
                 ("transcription.language".into(), "unsupported_language")
             ]
         );
+        // Real time with the openai provider: short segments streamed by the bot.
         let mut e = ValidationErrors::default();
-        validate_transcription(input("openai", None, Some(true)), all(), &mut e);
-        assert_eq!(fields(&e), [("transcription.realtime".into(), "unsupported")]);
+        let t = validate_transcription(input("openai", None, Some(true)), all(), &mut e).unwrap();
+        assert!(t.realtime && e.is_empty());
     }
 
     #[test]

@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod api_keys;
+pub mod audio_segments;
 pub mod bots;
 pub mod chat;
 mod error;

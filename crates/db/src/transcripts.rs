@@ -52,17 +52,21 @@ fn t_from_row(r: &AnyRow) -> TranscriptRecord {
     }
 }
 
-/// Creates the state row of a new bot that makes a transcript (`pending_audio` for an
-/// audio provider: it runs after the call).
+/// Creates the state row of a new bot that makes a transcript: `pending_audio` for an
+/// audio provider after the call, or `realtime_audio` when the bot streams segments that
+/// the real-time worker transcribes while the call runs (then nothing runs after the
+/// call: the same audio is never transcribed twice).
 pub async fn create(conn: &mut AnyConnection, bot_id: &str, t: &Transcription, now: DateTime<Utc>) -> DbResult<()> {
-    let audio = t.provider != TranscriptionProvider::MeetingCaptions;
+    let realtime = t.realtime && t.provider.streams_audio();
+    let audio = t.provider != TranscriptionProvider::MeetingCaptions && !realtime;
     sqlx::query(
-        "INSERT INTO bot_transcripts (bot_id, provider, state, pending_audio, attempts, created_at, updated_at) \
-         VALUES ($1, $2, 'none', $3, 0, $4, $4)",
+        "INSERT INTO bot_transcripts (bot_id, provider, state, pending_audio, realtime_audio, attempts, created_at, \
+         updated_at) VALUES ($1, $2, 'none', $3, $4, 0, $5, $5)",
     )
     .bind(bot_id)
     .bind(t.provider.as_str())
     .bind(i64::from(audio))
+    .bind(i64::from(realtime))
     .bind(to_millis(now))
     .execute(&mut *conn)
     .await?;

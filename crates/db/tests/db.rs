@@ -384,3 +384,86 @@ async fn transcript_audio_claims_are_exclusive_and_extend_only_while_held() {
     let state = transcripts::find(&mut conn, &bot.id).await.unwrap().unwrap();
     assert_eq!((state.state.as_str(), state.attempts), ("processing", 2));
 }
+
+#[tokio::test]
+async fn segments_are_recorded_once_and_claims_exclude_each_other() {
+    use meeboter_core::transcription::{ProvidersConfigured, TranscriptionInput};
+    use meeboter_db::audio_segments::*;
+    let t = TestDatabase::create().await.unwrap();
+    let mut c = t.db.pool().acquire().await.unwrap();
+    let now = meeboter_db::now();
+    let a = accounts::insert(&mut c, "a", now).await.unwrap();
+    let nb = validate_create_bot(
+        CreateBotInput {
+            meeting_url: Some("https://zoom.us/j/123456789".into()),
+            recording_mode: Some("audio".into()),
+            transcription: Some(TranscriptionInput {
+                provider: Some("openai".into()),
+                realtime: Some(true),
+                ..Default::default()
+            }),
+            providers_configured: ProvidersConfigured {
+                openai: true,
+                deepgram: false,
+            },
+            ..Default::default()
+        },
+        now,
+    )
+    .unwrap();
+    let (rec, _) = bots::insert(&mut c, &a.id, &nb, BotStatus::Queued, now).await.unwrap();
+    let bot = rec.id;
+    let tr = meeboter_db::transcripts::find(&mut c, &bot).await.unwrap().unwrap();
+    assert!(
+        !tr.pending_audio,
+        "real time covers the audio: nothing runs after the call"
+    );
+    let seg = |seq| NewSegment {
+        bot_id: &bot,
+        seq,
+        start_epoch_ms: 1000 * seq,
+        duration_ms: 1000,
+        size_bytes: 10,
+        sha256: "x",
+        storage_key: "k",
+    };
+    assert!(insert(&mut c, &seg(1), now).await.unwrap());
+    assert!(insert(&mut c, &seg(0), now).await.unwrap());
+    assert!(!insert(&mut c, &seg(1), now).await.unwrap(), "a retried PUT is a no-op");
+    assert_eq!(pending_count(&mut c, &bot).await.unwrap(), 2);
+    let next: Vec<i64> = next_pending(&mut c, &bot, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.seq)
+        .collect();
+    assert_eq!(next, [0, 1]);
+
+    let until = now + chrono::Duration::seconds(30);
+    assert!(claim(&mut c, &bot, now, until).await.unwrap());
+    assert!(!claim(&mut c, &bot, now, until).await.unwrap(), "held");
+    assert!(
+        !extend_claim(&mut c, &bot, now, until).await.unwrap(),
+        "not the holder's lease"
+    );
+    let later = until + chrono::Duration::seconds(30);
+    assert!(extend_claim(&mut c, &bot, until, later).await.unwrap());
+    assert!(mark_done(&mut c, &bot, 0, now).await.unwrap());
+    assert!(!mark_done(&mut c, &bot, 0, now).await.unwrap());
+    assert_eq!(counts(&mut c, &bot).await.unwrap(), (1, 1, 0));
+
+    assert_eq!(record_failure(&mut c, &bot, now, "down").await.unwrap(), 1);
+    assert_eq!(record_failure(&mut c, &bot, now, "down").await.unwrap(), 2);
+    let rt = realtime_state(&mut c, &bot).await.unwrap().unwrap();
+    assert_eq!((rt.failures, rt.last_error.as_deref()), (2, Some("down")));
+    reset_failures(&mut c, &bot).await.unwrap();
+    assert_eq!(realtime_state(&mut c, &bot).await.unwrap().unwrap().failures, 0);
+    assert_eq!(drop_pending(&mut c, &bot, now).await.unwrap(), ["k"]);
+    assert_eq!(counts(&mut c, &bot).await.unwrap(), (0, 1, 1));
+    assert!(finish_stream(&mut c, &bot, 5000, now).await.unwrap());
+    assert!(finish_stream(&mut c, &bot, 0, now).await.unwrap());
+    let rt = realtime_state(&mut c, &bot).await.unwrap().unwrap();
+    assert!(rt.audio_finished && rt.dropped_ms == 5000);
+    release(&mut c, &bot, later).await.unwrap();
+    assert!(claim(&mut c, &bot, now, until).await.unwrap());
+}

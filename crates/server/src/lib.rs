@@ -6,6 +6,7 @@
 //! the same installation.
 
 pub mod api_doc;
+pub mod audio_provider;
 pub mod auth;
 pub mod bootstrap;
 pub mod bot_token;
@@ -23,6 +24,7 @@ pub mod media;
 pub mod metrics;
 pub mod preflight;
 pub mod rate_limit;
+pub mod realtime_transcription;
 pub mod routes;
 pub mod secrets;
 pub mod session;
@@ -158,6 +160,7 @@ pub fn api_routes() -> (Router<AppState>, api_doc::Documents) {
         .routes(routes!(routes::bot_channel::report_events))
         .routes(routes!(routes::bot_channel::next_chat))
         .routes(routes!(routes::bot_channel::chat_result))
+        .routes(routes!(routes::bot_audio::finish))
         .routes(routes!(
             routes::webhooks::create_endpoint,
             routes::webhooks::list_endpoints
@@ -191,6 +194,7 @@ fn upload_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(routes::media::upload_screenshot))
         .routes(routes!(routes::media::put_chunk))
+        .routes(routes!(routes::bot_audio::put_segment))
         .layer(DefaultBodyLimit::max(routes::media::MAX_CHUNK_BYTES as usize + 1))
 }
 

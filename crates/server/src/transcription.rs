@@ -163,12 +163,18 @@ pub async fn captions_unavailable(
 /// At the bot's terminal transition (same transaction): a captions transcript becomes
 /// `ready` (remaining partial lines kept as final) — or `failed` if the bot never got into
 /// the call — and `bot.transcript_ready` fires; one that waits for an audio provider
-/// becomes `processing` for the worker.
+/// (after the call, or real-time segments still to drain) becomes `processing` for its
+/// worker.
 pub async fn on_bot_ended(conn: &mut AnyConnection, bot: &BotRecord, now: DateTime<Utc>) -> DbResult<()> {
     let Some(t) = transcripts::find(conn, &bot.id).await? else {
         return Ok(());
     };
-    if t.pending_audio {
+    let realtime = meeboter_db::audio_segments::realtime_state(conn, &bot.id)
+        .await?
+        .is_some();
+    if t.pending_audio || (realtime && matches!(t.state.as_str(), "none" | "live")) {
+        // An audio provider still has work: after the call (`transcription_worker`) or
+        // the real-time segments still queued (`realtime_transcription` finishes it).
         transcripts::set_state(conn, &bot.id, "processing", None, None, now).await?;
         return Ok(());
     }

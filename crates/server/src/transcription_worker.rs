@@ -16,6 +16,7 @@
 
 use crate::AppState;
 use crate::config::{DeepgramSettings, OpenAiTranscription, TranscriptionSettings};
+use crate::audio_provider::{multipart, provider_message, speaker_marks};
 use crate::transcription;
 use chrono::Duration;
 use futures::StreamExt;
@@ -431,26 +432,6 @@ async fn extract_audio(input: &Path, dir: &Path, part: usize) -> Result<Vec<Path
     Ok(pieces)
 }
 
-/// One multipart request body (reqwest is built without its multipart feature).
-fn multipart(fields: &[(&str, &str)], audio: Vec<u8>) -> (String, Vec<u8>) {
-    let boundary = format!("meeboter-{}", uuid::Uuid::new_v4().simple());
-    let mut body = Vec::with_capacity(audio.len() + 1024);
-    for (name, value) in fields {
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"audio.wav\"\r\n\
-             Content-Type: audio/wav\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(&audio);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
 
 async fn openai_request(
     client: &reqwest::Client,
@@ -606,22 +587,6 @@ fn parse_deepgram(answer: &Value) -> Result<Vec<Segment>, JobError> {
     }
 }
 
-/// The provider's error message (OpenAI `{"error": {"message"}}` or `{"detail": …}`,
-/// Deepgram `{"err_msg"}` or `{"message", "details"}`), else the body.
-fn provider_message(text: &str) -> String {
-    let v: Option<Value> = serde_json::from_str(text).ok();
-    let msg = v.as_ref().and_then(|v| {
-        v.get("err_msg")
-            .or_else(|| v.get("details").filter(|_| v.get("category").is_some()))
-            .or_else(|| v.get("message").filter(|_| v.get("category").is_some()))
-            .or_else(|| v.pointer("/error/message"))
-            .or_else(|| v.pointer("/detail/error/message"))
-            .or_else(|| v.get("detail"))
-            .or_else(|| v.get("error"))
-            .map(|m| m.as_str().map_or_else(|| m.to_string(), str::to_string))
-    });
-    msg.unwrap_or_else(|| text.to_string()).chars().take(500).collect()
-}
 
 /// `verbose_json` segments in ms; a response with only `text` is one segment.
 fn parse_segments(answer: &Value) -> Result<Vec<Segment>, JobError> {
@@ -652,39 +617,6 @@ fn parse_segments(answer: &Value) -> Result<Vec<Segment>, JobError> {
     }
 }
 
-/// The bot's `active_speaker` events as marks in ms from the call start (`call_start`, epoch
-/// ms: computed now, so marks sent before the bot's `IN_CALL` was recorded still fit).
-async fn speaker_marks(state: &AppState, bot_id: &str, call_start: i64) -> Result<Vec<SpeakerMark>, JobError> {
-    let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
-    let types = vec!["active_speaker".to_string()];
-    let mut marks = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let page = events::list(&mut conn, bot_id, after.as_deref(), &types, 1000).await?;
-        for e in &page {
-            let Some(at_ms) = e.data.get("at").and_then(Value::as_i64).map(|at| at - call_start) else {
-                continue;
-            };
-            let name = e.data.get("name").and_then(Value::as_str).unwrap_or("").to_string();
-            let participant_id = e.data.get("participantId").and_then(Value::as_str).map(str::to_string);
-            if name.is_empty() && participant_id.is_none() {
-                continue;
-            }
-            marks.push(SpeakerMark {
-                participant_id,
-                name,
-                speaking: e.data.get("speaking").and_then(Value::as_bool).unwrap_or(true),
-                at_ms,
-            });
-        }
-        match page.last() {
-            Some(last) if page.len() == 1000 => after = Some(last.id.clone()),
-            _ => break,
-        }
-    }
-    marks.sort_by_key(|m| m.at_ms);
-    Ok(marks)
-}
 
 #[cfg(test)]
 mod tests {

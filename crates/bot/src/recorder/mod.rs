@@ -28,6 +28,7 @@ pub mod capture;
 pub mod display;
 mod process;
 pub mod spec;
+pub mod tap;
 pub mod upload;
 
 pub use spec::RecordingSpec;
@@ -41,6 +42,7 @@ use display::VirtualDisplay;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tap::{AudioTap, TapSettings, TapSummary};
 use tokio::time::Instant;
 use upload::{UploadSettings, UploadTask};
 
@@ -76,6 +78,8 @@ pub struct RecordingSummary {
     pub missing: Vec<MissingChunks>,
     /// `POST recording/finish` was accepted.
     pub reported: bool,
+    /// The real-time audio tap's account, when it ran.
+    pub audio_tap: Option<TapSummary>,
 }
 
 /// Everything a recording needs, from before Chromium starts until the bot exits.
@@ -103,12 +107,15 @@ struct Live {
     settings: CaptureSettings,
     client: ControlClient,
     uploads: UploadSettings,
+    /// Set when the bot streams the call's audio for real-time transcription.
+    tap: std::sync::OnceLock<TapSettings>,
     running: Mutex<Option<Running>>,
 }
 
 struct Running {
     capture: Capture,
     uploads: UploadTask,
+    tap: Option<AudioTap>,
 }
 
 impl Live {
@@ -132,12 +139,23 @@ impl CallCapture for Live {
             self.uploads,
         );
         tracing::info!(mode = self.spec.mode.as_str(), "recording started");
-        *running = Some(Running { capture, uploads });
+        let tap = self.tap.get().map(|settings| {
+            AudioTap::start(
+                self.settings.ffmpeg.clone(),
+                self.settings.pulse_server.clone(),
+                self.client.clone(),
+                *settings,
+            )
+        });
+        *running = Some(Running { capture, uploads, tap });
     }
 
     async fn leaving(&self) {
         if let Some(running) = self.running().as_ref() {
             running.capture.request_stop();
+            if let Some(tap) = &running.tap {
+                tap.request_stop();
+            }
         }
     }
 }
@@ -179,10 +197,27 @@ impl Recorder {
                 settings,
                 client,
                 uploads,
+                tap: std::sync::OnceLock::new(),
                 running: Mutex::new(None),
             }),
             _work: work,
         })
+    }
+
+    /// Also streams the call's audio to the server for real-time transcription (from
+    /// `IN_CALL` to leaving, beside the recording; see [`tap`]).
+    pub fn with_audio_tap(self, settings: TapSettings) -> Recorder {
+        let _ = self.live.tap.set(settings);
+        self
+    }
+
+    /// The audio tap's ffmpeg process id, while it runs (for measurements and tests).
+    pub fn tap_pid(&self) -> Option<u32> {
+        self.live
+            .running()
+            .as_ref()
+            .and_then(|r| r.tap.as_ref())
+            .and_then(AudioTap::ffmpeg_pid)
     }
 
     /// What is recorded.
@@ -232,8 +267,15 @@ impl Recorder {
     pub async fn finish(mut self, deadline: Instant) -> RecordingSummary {
         let running = self.live.running().take();
         let mut summary = RecordingSummary::default();
-        if let Some(Running { capture, uploads }) = running {
+        if let Some(Running { capture, uploads, tap }) = running {
             summary.started = true;
+            // The real-time audio drains beside the recording, within the same deadline.
+            let tap_done = tokio::spawn(async move {
+                match tap {
+                    Some(tap) => Some(tap.finish_by(deadline).await),
+                    None => None,
+                }
+            });
             let runs = capture.state();
             if tokio::time::timeout_at(deadline, capture.stop()).await.is_err() {
                 tracing::warn!("ffmpeg did not stop before the deadline");
@@ -265,6 +307,7 @@ impl Recorder {
                 summary.reported = self.report_finish(parts, &report, deadline).await;
             }
             tracing::info!(?summary, "recording finished");
+            summary.audio_tap = tap_done.await.ok().flatten();
         }
         self.shutdown().await;
         summary

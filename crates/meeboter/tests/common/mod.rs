@@ -109,6 +109,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The server's database (for measurements that read its tables).
+    pub fn database_url(&self) -> &str {
+        &self._db.url
+    }
+
     pub async fn start() -> Server {
         Self::start_with(&[]).await
     }
@@ -402,9 +407,9 @@ pub fn machine() -> String {
     format!("{cores} cores, {mem:.0} GB, {cpu}")
 }
 
-/// The faster-whisper-server peer (an OpenAI-compatible transcription API on Whisper tiny.en),
-/// from `MEEBOTER_TEST_WHISPER_BIN` and `MEEBOTER_TEST_WHISPER_MODEL` (exported by
-/// `scripts/test`); stopped when dropped.
+/// faster-whisper-server (the OpenAI-compatible transcription peer), when the test run
+/// provides it: `MEEBOTER_TEST_WHISPER_BIN` and `MEEBOTER_TEST_WHISPER_MODEL` (both or
+/// neither). Killed on drop.
 pub struct Whisper {
     child: std::process::Child,
     pub url: String,
@@ -418,13 +423,13 @@ impl Drop for Whisper {
 }
 
 impl Whisper {
-    /// Starts the peer; `None` (the caller skips, saying so) when neither variable is set.
+    /// `None` when the peer is not configured (the caller skips).
     pub async fn start() -> Option<Whisper> {
         let (bin, model) = match (
             std::env::var("MEEBOTER_TEST_WHISPER_BIN").ok(),
             std::env::var("MEEBOTER_TEST_WHISPER_MODEL").ok(),
         ) {
-            (Some(bin), Some(model)) => (bin, model),
+            (Some(b), Some(m)) => (b, m),
             (None, None) => return None,
             _ => panic!("set both MEEBOTER_TEST_WHISPER_BIN and MEEBOTER_TEST_WHISPER_MODEL"),
         };
@@ -432,7 +437,8 @@ impl Whisper {
         let child = Command::new(&bin)
             .arg(&model)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .stdout(std::process::Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
         let w = Whisper {
@@ -446,4 +452,54 @@ impl Whisper {
         }
         Some(w)
     }
+}
+
+/// `text` spoken by espeak-ng, as a WAV file in `dir`; returns the path and its length.
+pub fn speech(dir: &std::path::Path, name: &str, text: &str) -> (std::path::PathBuf, Duration) {
+    let path = dir.join(format!("{name}.wav"));
+    let ok = Command::new("espeak-ng")
+        .args(["-s", "150", "-w"])
+        .arg(&path)
+        .arg(text)
+        .status()
+        .expect("espeak-ng (apt-get install espeak-ng)");
+    assert!(ok.success());
+    // 16-bit mono; the header says the rate.
+    let bytes = std::fs::read(&path).unwrap();
+    let rate = u32::from_le_bytes(bytes[24..28].try_into().unwrap());
+    let secs = (bytes.len() - 44) as f64 / 2.0 / f64::from(rate);
+    (path, Duration::from_secs_f64(secs))
+}
+
+/// The socket of a local bot's private PulseAudio server (what Chromium plays the meeting
+/// into), once it exists.
+pub async fn bot_sound_server(id: &str) -> std::path::PathBuf {
+    let private = std::env::temp_dir().join(format!("meeboter-bot-{id}-1"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = std::fs::read_dir(&private).ok().and_then(|entries| {
+            entries
+                .flatten()
+                .find(|e| e.file_name().to_string_lossy().starts_with("meeboter-pulse-"))
+                .map(|e| e.path().join("native"))
+                .filter(|p| p.exists())
+        });
+        if let Some(socket) = found {
+            return socket;
+        }
+        assert!(Instant::now() < deadline, "no sound server under {}", private.display());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Plays `wav` into the bot's sound server as a participant's voice would arrive (the
+/// meeting's audio is whatever plays into its default sink); returns when it has played.
+pub async fn play_into(socket: &std::path::Path, wav: &std::path::Path) {
+    let status = tokio::process::Command::new("paplay")
+        .arg(format!("--server=unix:{}", socket.display()))
+        .arg(wav)
+        .status()
+        .await
+        .expect("paplay (apt-get install pulseaudio-utils)");
+    assert!(status.success(), "paplay failed");
 }

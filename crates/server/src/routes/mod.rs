@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod bot_activity;
+pub mod bot_audio;
 pub mod bot_channel;
 pub mod bots;
 pub mod health;

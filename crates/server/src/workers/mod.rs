@@ -16,6 +16,8 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::tas
     let media_state = state.clone();
     let mut media_shutdown = shutdown.clone();
     let transcription_state = state.clone();
+    let realtime_state = state.clone();
+    let mut realtime_shutdown = shutdown.clone();
     let mut transcription_shutdown = shutdown.clone();
     let monitor_state = state.clone();
     let mut monitor_shutdown = shutdown.clone();
@@ -151,8 +153,32 @@ pub fn spawn(state: AppState, shutdown: watch::Receiver<bool>) -> Vec<tokio::tas
             }
         }
     });
+    // Real-time segments: polled often (latency from speech to utterance counts), cheap
+    // when idle (one indexed query).
+    let realtime = tokio::spawn(async move {
+        let tuning = crate::realtime_transcription::Tuning::default();
+        loop {
+            let busy = match crate::realtime_transcription::run_once(&realtime_state, &tuning).await {
+                Ok(report) if !report.is_empty() => {
+                    tracing::debug!(?report, "real-time transcription pass");
+                    report.segments > 0
+                }
+                Ok(_) => false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "real-time transcription pass failed; retrying");
+                    false
+                }
+            };
+            let pause = if busy { 50 } else { 250 };
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(pause)) => {}
+                _ = realtime_shutdown.changed() => break,
+            }
+        }
+    });
     vec![
         monitor,
+        realtime,
         deliverer,
         flusher,
         dispatcher,

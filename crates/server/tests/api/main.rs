@@ -14,6 +14,7 @@ mod lifecycle;
 mod media;
 mod metrics;
 mod moto;
+mod realtime;
 mod secrets;
 mod support;
 mod transcripts;
