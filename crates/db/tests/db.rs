@@ -405,6 +405,7 @@ async fn segments_are_recorded_once_and_claims_exclude_each_other() {
             providers_configured: ProvidersConfigured {
                 openai: true,
                 deepgram: false,
+                ..Default::default()
             },
             ..Default::default()
         },

@@ -15,17 +15,17 @@
 //! bot and its recording are never touched.
 
 use crate::AppState;
-use crate::config::{DeepgramSettings, OpenAiTranscription, TranscriptionSettings};
 use crate::audio_provider::{multipart, provider_message, speaker_marks};
+use crate::config::{DeepgramSettings, OpenAiTranscription, TranscriptionSettings};
 use crate::transcription;
 use chrono::Duration;
 use futures::StreamExt;
 use meeboter_core::transcription::{
-    DeepgramFamily, DiarizedUtterance, SpeakerMark, SpeakerName, SpeakingSpan, TranscriptionProvider,
-    attributed_permille, deepgram_language, name_diarized_speakers, speaking_spans, words,
+    DeepgramFamily, DiarizedUtterance, SpeakerName, SpeakingSpan, TranscriptionProvider, attributed_permille,
+    deepgram_language, name_diarized_speakers, speaking_spans, words,
 };
 use meeboter_db::transcripts::{self, NewUtterance};
-use meeboter_db::{DbError, DbResult, bots, events, media};
+use meeboter_db::{DbError, DbResult, bots, media};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use tokio::io::AsyncWriteExt;
@@ -432,7 +432,6 @@ async fn extract_audio(input: &Path, dir: &Path, part: usize) -> Result<Vec<Path
     Ok(pieces)
 }
 
-
 async fn openai_request(
     client: &reqwest::Client,
     openai: &OpenAiTranscription,
@@ -587,7 +586,6 @@ fn parse_deepgram(answer: &Value) -> Result<Vec<Segment>, JobError> {
     }
 }
 
-
 /// `verbose_json` segments in ms; a response with only `text` is one segment.
 fn parse_segments(answer: &Value) -> Result<Vec<Segment>, JobError> {
     if let Some(list) = answer.get("segments").and_then(Value::as_array) {
@@ -616,7 +614,6 @@ fn parse_segments(answer: &Value) -> Result<Vec<Segment>, JobError> {
         ))),
     }
 }
-
 
 #[cfg(test)]
 mod tests {
