@@ -152,6 +152,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::webhooks::delete_endpoint))
         .routes(routes!(routes::webhooks::list_deliveries))
         .routes(routes!(routes::webhooks::redeliver))
+        .routes(routes!(routes::webhooks::send_test))
         .routes(routes!(routes::webhooks::signing_secret))
         .routes(routes!(
             routes::accounts::create_account,

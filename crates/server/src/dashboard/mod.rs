@@ -171,7 +171,15 @@ async fn page(
 }
 
 async fn bots_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    page(&state, &headers, "/", pages::Nav::Bots, false, |_| pages::bots()).await
+    // The look-alike meeting the empty state offers to try (only when this server serves it).
+    let test_meeting = state
+        .config
+        .test_meetings
+        .then(|| format!("{}/_test/meeting/meet/", state.config.public_url.trim_end_matches('/')));
+    page(&state, &headers, "/", pages::Nav::Bots, false, |_| {
+        pages::bots(test_meeting.as_deref())
+    })
+    .await
 }
 
 async fn new_bot_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
