@@ -127,6 +127,7 @@ pub fn api_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::bots::get_bot, routes::bots::delete_bot))
         .routes(routes!(routes::infrastructure::pool_stats))
         .routes(routes!(routes::infrastructure::infrastructure))
+        .routes(routes!(routes::infrastructure::history))
         .routes(routes!(routes::bot_activity::leave))
         .routes(routes!(routes::bot_activity::list_events))
         .routes(routes!(routes::bot_activity::list_participants))

@@ -358,11 +358,15 @@ pub fn bot_detail(id: &str) -> String {
     )
 }
 
-pub fn infrastructure() -> String {
-    r#"<section data-page="infrastructure">
+/// The infrastructure page: the server-drawn charts (`charts`), then the live figures the
+/// script fills in.
+pub fn infrastructure(charts: &str) -> String {
+    format!(
+        r#"<section data-page="infrastructure">
 <div id="infra"><p class="loading">Loading…</p></div>
+{charts}
 </section>"#
-        .to_string()
+    )
 }
 
 /// The keys page. `own_key` is the signed-in key: a member may revoke only that one, so
