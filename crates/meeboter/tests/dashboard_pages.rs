@@ -393,6 +393,19 @@ async fn check(
     failures
 }
 
+async fn sign_in(page: &Page, s: &Server) {
+    goto(page, &format!("{}/login", s.public)).await;
+    js(
+        page,
+        &format!(
+            "document.querySelector('#api_key').value = {}; document.querySelector('form').requestSubmit(); true",
+            json!(s.key)
+        ),
+    )
+    .await;
+    until(page, "location.pathname === '/'", Duration::from_secs(10), "signed in").await;
+}
+
 #[test]
 fn every_page_at_every_width_in_light_and_dark() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -411,16 +424,7 @@ fn every_page_at_every_width_in_light_and_dark() {
         let login = Target { name: "sign-in", path: "/login".into(), ready: "!!document.querySelector('#api_key')" };
         failures.extend(check(&page, &login, &s.public, &axe_js, &errors).await);
 
-        goto(&page, &format!("{}/login", s.public)).await;
-        js(
-            &page,
-            &format!(
-                "document.querySelector('#api_key').value = {}; document.querySelector('form').requestSubmit(); true",
-                json!(s.key)
-            ),
-        )
-        .await;
-        until(&page, "location.pathname === '/'", Duration::from_secs(10), "signed in").await;
+        sign_in(&page, &s).await;
 
         // No bots yet: the empty state.
         let empty = Target {
@@ -433,6 +437,15 @@ fn every_page_at_every_width_in_light_and_dark() {
         // The data the other pages show.
         let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
         s.post("/api/keys", json!({"name": "CI pipeline", "role": "member"})).await;
+        let old = s.post("/api/keys", json!({"name": "Old laptop", "role": "member"})).await;
+        let revoked = s
+            .http
+            .delete(format!("{}/api/keys/{}", s.public, old["id"].as_str().unwrap()))
+            .bearer_auth(&s.key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revoked.status(), 204);
         s.post(
             "/api/webhooks",
             json!({"url": "http://127.0.0.1:9/meeboter-hook", "events": ["bot.status_changed"]}),
@@ -464,7 +477,7 @@ fn every_page_at_every_width_in_light_and_dark() {
                 ready: "document.querySelector('#bot-status')?.dataset.status === 'FATAL' && !!document.querySelector('#screenshots img')",
             },
             Target { name: "infrastructure", path: "/infrastructure".into(), ready: "!!document.querySelector('#infra table')" },
-            Target { name: "keys", path: "/keys".into(), ready: "document.querySelectorAll('#keys-body tr').length >= 2" },
+            Target { name: "keys", path: "/keys".into(), ready: "document.querySelectorAll('#keys-body tr').length >= 3 && document.querySelector('#key-account option[value]:not([value=\\'\\'])')" },
             Target {
                 name: "webhooks",
                 path: "/webhooks".into(),
@@ -477,5 +490,95 @@ fn every_page_at_every_width_in_light_and_dark() {
         }
         running.close().await;
         assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
+    });
+}
+
+/// The transcript panel on a bot's page: lines arrive live while the bot is in the call
+/// (no reload), search narrows and marks them, and once the recording is there a line
+/// plays it from that line's time.
+#[test]
+fn the_transcript_panel_is_live_searchable_and_seeks_the_recording() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let handle = runtime.handle().clone();
+    runtime.block_on(async {
+        let s = Server::start().await;
+        let chromium = browser::find_chromium(None).expect("Chromium (scripts/test installs it)");
+        let running = browser::launch(&chromium, false, &[]).await.expect("Chromium starts");
+        let page = running.browser.new_page("about:blank").await.unwrap();
+        page.execute(LogEnable::default()).await.expect("Log.enable");
+        let errors = collect_errors(&page, &handle);
+        emulate(&page, 1280, 900, false).await;
+        sign_in(&page, &s).await;
+
+        let p = &PLATFORMS[0];
+        let code = "transcript-panel";
+        let id = s
+            .create(
+                p,
+                code,
+                json!({"botName": "Notes", "recordingMode": "audio", "transcription": {"provider": "meeting_captions"}}),
+            )
+            .await;
+        s.reach(&id, "IN_CALL").await;
+        goto(&page, &format!("{}/bots/{id}", s.public)).await;
+        until(&page, "document.querySelector('#bot-status')?.dataset.status === 'IN_CALL'", Duration::from_secs(15), "the bot page").await;
+        js(&page, "window.__samePage = true").await;
+        s.host(p, code, "participants", json!({"name": "Ada Lovelace"})).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let said = "Meeboter writes down what people say";
+        s.host(p, code, "captions", json!({"speaker": "Ada Lovelace", "text": said, "wordsPerSec": 4})).await;
+        until(
+            &page,
+            &format!("[...document.querySelectorAll('#transcript li:not(.partial)')].some(li => li.textContent.includes({}))", json!(said)),
+            Duration::from_secs(45),
+            "the final line shown live",
+        )
+        .await;
+        assert_eq!(js(&page, "window.__samePage === true").await, json!(true), "no reload");
+        let line = js(&page, "document.querySelector('#transcript li:not(.partial)').textContent").await;
+        assert!(line.as_str().unwrap().contains("Ada Lovelace"), "{line}");
+
+        // Search: a match is marked and counted; no match says so.
+        let search = |q: &str| {
+            format!(
+                "(() => {{ const i = document.querySelector('#transcript-search'); i.value = {}; i.dispatchEvent(new Event('input')); return [document.querySelectorAll('#transcript li').length, document.querySelector('#transcript-state').textContent, document.querySelectorAll('#transcript mark').length]; }})()",
+                json!(q)
+            )
+        };
+        let found = js(&page, &search("WRITES")).await;
+        assert_eq!((found[0].as_i64(), found[2].as_i64()), (Some(1), Some(1)), "{found}");
+        assert!(found[1].as_str().unwrap().starts_with("1 of "), "{found}");
+        let none = js(&page, &search("zebra")).await;
+        assert_eq!(none[0], 0, "{none}");
+        assert!(none[1].as_str().unwrap().starts_with("0 of "), "{none}");
+        js(&page, &search("")).await;
+
+        // After the call: the recording plays from the line's time when the line is chosen.
+        s.post(&format!("/api/bots/{id}/leave"), json!({})).await;
+        s.recording_ready(&id, Duration::from_secs(120)).await;
+        until(&page, "!!document.querySelector('#player')", Duration::from_secs(60), "the player").await;
+        let start = s.get(&format!("/api/bots/{id}/transcript")).await["utterances"][0]["startMs"]
+            .as_f64()
+            .unwrap();
+        let at = until(
+            &page,
+            r#"(async () => { const v = document.querySelector('#player');
+                 if (v.readyState < 1) await new Promise((ok) => { v.onloadedmetadata = ok; setTimeout(ok, 3000); });
+                 if (v.readyState < 1) return null;
+                 v.muted = true;
+                 document.querySelector('#transcript li:not(.partial) button').click();
+                 await new Promise((ok) => setTimeout(ok, 300));
+                 v.pause();
+                 return { t: v.currentTime, d: v.duration }; })()"#,
+            Duration::from_secs(30),
+            "the player seeking",
+        )
+        .await;
+        let t = at["t"].as_f64().unwrap();
+        let expected = (start / 1000.0).min(at["d"].as_f64().unwrap());
+        assert!((t - expected).abs() < 1.5, "seeked to {t} s, the line starts at {expected} s ({at})");
+        let errs = errors.lock().unwrap().clone();
+        assert!(errs.is_empty(), "console errors: {errs:?}");
+        running.close().await;
     });
 }

@@ -21,6 +21,14 @@ struct Series<'a> {
     values: Vec<Option<f64>>,
 }
 
+/// The y axis: a fixed top (or one fitted to the data), whole numbers only, and how a
+/// value reads.
+struct Scale {
+    fixed_max: Option<f64>,
+    integers: bool,
+    unit: fn(f64) -> String,
+}
+
 /// A round number ≥ `max` for the top of the y axis (1, 2, 5 × 10ⁿ).
 fn nice_ceiling(max: f64) -> f64 {
     if max <= 0.0 {
@@ -41,17 +49,21 @@ fn line_chart(
     summary: &str,
     times: &[DateTime<Utc>],
     series: &[Series<'_>],
-    fixed_max: Option<f64>,
-    unit: fn(f64) -> String,
+    scale: Scale,
 ) -> String {
-    let max = fixed_max.unwrap_or_else(|| {
-        nice_ceiling(
-            series
-                .iter()
-                .flat_map(|s| s.values.iter().flatten())
-                .fold(0.0, |a: f64, b| a.max(*b)),
-        )
+    let highest = series
+        .iter()
+        .flat_map(|s| s.values.iter().flatten())
+        .fold(0.0, |a: f64, b| a.max(*b));
+    let max = scale.fixed_max.unwrap_or_else(|| {
+        if scale.integers {
+            // Whole numbers on every one of the five grid lines.
+            (highest.max(4.0) / 4.0).ceil() * 4.0
+        } else {
+            nice_ceiling(highest)
+        }
     });
+    let unit = scale.unit;
     let n = times.len().max(2);
     let x = |i: usize| LEFT + (W - LEFT - RIGHT) * i as f64 / (n - 1) as f64;
     let y = |v: f64| TOP + (H - TOP - BOTTOM) * (1.0 - (v / max).clamp(0.0, 1.0));
@@ -74,8 +86,15 @@ fn line_chart(
     // Time labels every 6 hours (UTC: the server renders them).
     for (i, t) in times.iter().enumerate() {
         if i % (times.len() / 4).max(1) == 0 || i + 1 == times.len() {
+            let anchor = if i == 0 {
+                "start"
+            } else if i + 1 == times.len() {
+                "end"
+            } else {
+                "middle"
+            };
             svg.push_str(&format!(
-                r#"<text x="{xx:.1}" y="{yy}" text-anchor="middle">{label}</text>"#,
+                r#"<text x="{xx:.1}" y="{yy}" text-anchor="{anchor}">{label}</text>"#,
                 xx = x(i),
                 yy = H - 8.0,
                 label = t.format("%H:%M"),
@@ -193,8 +212,11 @@ pub fn infrastructure_charts(h: &InfrastructureHistory) -> String {
                 values: pick(|b| b.max_ms),
             },
         ],
-        None,
-        ms,
+        Scale {
+            fixed_max: None,
+            integers: false,
+            unit: ms,
+        },
     );
 
     let times: Vec<DateTime<Utc>> = h.samples.iter().map(|s| s.at).collect();
@@ -249,8 +271,11 @@ pub fn infrastructure_charts(h: &InfrastructureHistory) -> String {
                 values: status(&["SCHEDULED"]),
             },
         ],
-        None,
-        count,
+        Scale {
+            fixed_max: None,
+            integers: true,
+            unit: count,
+        },
     );
 
     let joined: i64 = h.joins.iter().map(|b| b.joined).sum();
@@ -274,8 +299,11 @@ pub fn infrastructure_charts(h: &InfrastructureHistory) -> String {
             colour: "ok",
             values: h.joins.iter().map(|b| b.success_rate).collect(),
         }],
-        Some(1.0),
-        percent,
+        Scale {
+            fixed_max: Some(1.0),
+            integers: false,
+            unit: percent,
+        },
     );
 
     let queue_now = h
@@ -299,8 +327,11 @@ pub fn infrastructure_charts(h: &InfrastructureHistory) -> String {
             colour: "accent",
             values: status(&["QUEUED"]),
         }],
-        None,
-        count,
+        Scale {
+            fixed_max: None,
+            integers: true,
+            unit: count,
+        },
     );
     format!(
         r#"<section class="charts" aria-label="The last 24 hours (times in UTC)">{latency}{by_status}{joins}{queue}</section><p class="muted">Charts: the last 24 hours from the database, times in UTC; reload the page to redraw them.</p>"#

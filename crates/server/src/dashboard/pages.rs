@@ -377,19 +377,31 @@ pub fn keys(admin: bool, own_key: &str) -> String {
     } else {
         r#"<option value="member">member</option>"#
     };
+    // Admins pick the account a new key belongs to (the script fills in the accounts) and
+    // see every account's keys, so the table names the account.
+    let (account_picker, account_col) = if admin {
+        (
+            r#"<label>Account <select name="accountId" id="key-account"><option value="">this account</option></select></label>"#,
+            r#"<th scope="col">Account</th>"#,
+        )
+    } else {
+        ("", "")
+    };
+    let cols = if admin { 9 } else { 8 };
     format!(
         r#"<section data-page="keys" data-admin="{admin}" data-own-key="{own_key}">
 <form id="key-form" class="card row wrap">
   <label>Name <input name="name" required maxlength="100" placeholder="CI, laptop, …"></label>
+  {account_picker}
   <label>Role <select name="role">{roles}</select></label>
   <label>Expires <input type="date" name="expires"></label>
   <button type="submit" class="primary">Create key</button>
 </form>
 <div id="secret" class="card secret" hidden role="alert"></div>
 <div class="table-wrap" tabindex="0" role="region" aria-label="API keys"><table class="data"><caption class="sr-only">API keys</caption>
-<thead><tr><th scope="col">Name</th><th scope="col">Prefix</th><th scope="col">Role</th><th scope="col">Created</th>
+<thead><tr><th scope="col">Name</th>{account_col}<th scope="col">Prefix</th><th scope="col">Role</th><th scope="col">Created</th>
 <th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-<tbody id="keys-body"><tr><td colspan="8" class="loading">Loading…</td></tr></tbody></table></div>
+<tbody id="keys-body"><tr><td colspan="{cols}" class="loading">Loading…</td></tr></tbody></table></div>
 </section>"#,
         own_key = esc(own_key),
     )

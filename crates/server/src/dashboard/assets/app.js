@@ -628,6 +628,17 @@ function botDetailPage(root) {
   async function loadRecording() {
     const box = $("#recording");
     if (bot && bot.recordingMode === "none") { box.replaceChildren(h("p", { class: "empty" }, "This bot does not record.")); return; }
+    // Nothing to ask for yet: the recording exists once the bot has left, and only if it got in.
+    if (bot && !terminal(bot.status)) {
+      box.replaceChildren(h("p", { class: "muted" }, changeAt(bot, "IN_CALL")
+        ? "Recording in progress — it becomes playable once the bot has left." : "The recording starts when the bot is in the call."));
+      return;
+    }
+    if (bot && !changeAt(bot, "IN_CALL")) {
+      box.replaceChildren(h("p", { class: "muted" }, bot.status === "FATAL"
+        ? "No recording: the bot failed before it could record." : "No recording: the bot never got into the call."));
+      return;
+    }
     try {
       const r = await api("GET", `/api/bots/${id}/recording`);
       const urls = r.url ? [r.url] : (r.segments || []).map((x) => x.url).filter(Boolean);
@@ -889,32 +900,64 @@ function keysPage() {
   const body = $("#keys-body"), form = $("#key-form");
   // A member key may revoke only itself; an admin key any key (but never an account's last admin key).
   const root = $("[data-page=keys]"), admin = root.dataset.admin === "true", ownKey = root.dataset.ownKey;
+  const cols = admin ? 9 : 8;
+  let accounts = new Map();
+
+  async function loadAccounts() {
+    if (!admin) return;
+    try {
+      const list = (await api("GET", "/api/accounts")).accounts;
+      accounts = new Map(list.map((a) => [a.id, a.name]));
+      const picker = $("#key-account");
+      const mine = picker.value;
+      picker.replaceChildren(h("option", { value: "" }, "this account"),
+        ...list.map((a) => h("option", { value: a.id }, a.name)));
+      picker.value = mine;
+    } catch (e) { flash("Could not load the accounts: " + e.message, "error"); }
+  }
+
+  function actions(k, state) {
+    const mayAct = admin || k.id === ownKey;
+    if (!mayAct) return "—";
+    if (state === "revoked") {
+      return h("button", {
+        type: "button", class: "small", "aria-label": "Delete the revoked key " + k.name, onclick: async () => {
+          if (!confirm(`Delete the revoked key “${k.name}” from the list?`)) return;
+          try { await api("DELETE", `/api/keys/${k.id}/revoked`); flash("Revoked key deleted."); load(); } catch (e) { flash(e.message, "error"); }
+        },
+      }, "Delete");
+    }
+    return h("button", {
+      type: "button", class: "danger small", "aria-label": "Revoke " + k.name, onclick: async () => {
+        if (!confirm(`Revoke the key “${k.name}”? Apps using it stop working at once.`)) return;
+        try { await api("DELETE", "/api/keys/" + k.id); flash("Key revoked."); load(); } catch (e) { flash(e.message, "error"); }
+      },
+    }, "Revoke");
+  }
+
   async function load() {
     try {
       const keys = (await api("GET", "/api/keys")).keys;
-      if (!keys.length) { body.replaceChildren(h("tr", {}, h("td", { colspan: 8, class: "empty" }, "No keys."))); return; }
+      if (!keys.length) { body.replaceChildren(h("tr", {}, h("td", { colspan: cols, class: "empty" }, "No keys."))); return; }
       body.replaceChildren(...keys.map((k) => {
         const state = k.revokedAt ? "revoked" : k.expiresAt && new Date(k.expiresAt) < new Date() ? "expired" : "active";
         return h("tr", {}, td("Name", {}, k.name, k.id === ownKey ? h("span", { class: "tag" }, "this session") : null),
+          admin ? td("Account", {}, accounts.get(k.accountId) || h("span", { class: "id" }, shortId(k.accountId))) : null,
           td("Prefix", {}, h("code", {}, k.prefix + "…")), td("Role", {}, k.role),
           td("Created", {}, timeEl(k.createdAt)), td("Last used", {}, k.lastUsedAt ? timeEl(k.lastUsedAt) : "never"),
           td("Expires", {}, k.expiresAt ? timeEl(k.expiresAt) : "never"),
           td("State", {}, h("span", { class: "badge s-" + (state === "active" ? "in_call" : state === "revoked" ? "ended" : "fatal") }, state)),
-          td("Actions", {}, state === "active" && (admin || k.id === ownKey) ? h("button", {
-            type: "button", class: "danger small", "aria-label": "Revoke " + k.name, onclick: async () => {
-              if (!confirm(`Revoke the key “${k.name}”? Apps using it stop working at once.`)) return;
-              try { await api("DELETE", "/api/keys/" + k.id); flash("Key revoked."); load(); } catch (e) { flash(e.message, "error"); }
-            },
-          }, "Revoke") : "—"));
+          td("Actions", {}, actions(k, state)));
       }));
     } catch (e) {
-      body.replaceChildren(h("tr", {}, h("td", { colspan: 8, class: "error" }, e.message)));
+      body.replaceChildren(h("tr", {}, h("td", { colspan: cols, class: "error" }, e.message)));
     }
   }
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const f = form.elements;
     const req = { name: f.name.value.trim(), role: f.role.value };
+    if (admin && f.accountId.value) req.accountId = f.accountId.value;
     if (f.expires.value) req.expiresAt = new Date(f.expires.value + "T23:59:59").toISOString();
     try {
       const created = await api("POST", "/api/keys", req);
@@ -923,7 +966,7 @@ function keysPage() {
       load();
     } catch (err) { flash(err.message, "error"); }
   });
-  load();
+  loadAccounts().then(load);
 }
 
 /** Shows a secret once, with a copy button and a way to hide it for good. */
