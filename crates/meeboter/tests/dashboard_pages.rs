@@ -1,6 +1,7 @@
 //! Every dashboard page in headless Chromium at 360, 768 and 1440 px, in light and in dark:
 //! no horizontal overflow, no serious or critical axe-core violations, no console errors,
-//! and (light mode) a screenshot close to the committed reference image.
+//! and (light mode) a screenshot close to the committed reference image; at 1440 px, Tab
+//! (real key events) reaches every visible control, each with a visible focus outline.
 //!
 //! The data is real: a scheduled bot, a bot refused at the door (FATAL/join_denied), a bot
 //! in the call with someone and a chat message, a webhook endpoint whose deliveries fail,
@@ -23,6 +24,7 @@ use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::emulation::{
     MediaFeature, SetDeviceMetricsOverrideParams, SetEmulatedMediaParams,
 };
+use chromiumoxide::cdp::browser_protocol::input::{DispatchKeyEventParams, DispatchKeyEventType};
 use chromiumoxide::cdp::browser_protocol::log::{EnableParams as LogEnable, EventEntryAdded, LogEntryLevel};
 use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
 use chromiumoxide::cdp::js_protocol::runtime::{ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown};
@@ -277,6 +279,7 @@ const MASK_VOLATILE: &str = r#"(() => {
     el.style.visibility = 'hidden';
   }
   document.activeElement && document.activeElement.blur && document.activeElement.blur();
+  window.scrollTo(0, 0);
   return true;
 })()"#;
 
@@ -298,6 +301,79 @@ async fn axe(page: &Page, source: &str) -> Vec<String> {
     )
     .await;
     serde_json::from_value(result).unwrap_or_default()
+}
+
+/// Every visible control of the page, as a CSS-path-like label (what Tab must reach).
+const FOCUSABLE: &str = r#"(() => {
+  const label = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.name ? '[name=' + e.name + ']' : '') +
+    (e.getAttribute('aria-label') ? '[' + e.getAttribute('aria-label') + ']' : '') + ':' + (e.textContent || '').trim().slice(0, 20);
+  window.__label = label;
+  const all = [...document.querySelectorAll('a[href], button, input, select, textarea, summary, [tabindex="0"]')];
+  // Controls folded inside a closed <details> are out of reach until it is opened.
+  const folded = (e) => { const d = e.closest('details:not([open])'); return d && !(e.tagName === 'SUMMARY' && e.parentElement === d); };
+  return all.filter((e) => !e.disabled && e.type !== 'hidden' && e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden' && !folded(e)
+      && !(e.type === 'radio' && !e.checked && document.querySelector('input[type=radio][name="' + e.name + '"]:checked')))
+    .map(label);
+})()"#;
+
+/// Presses Tab through the page: every visible control is reached, and each one shows a
+/// focus outline (2 px or more). Returns what is wrong.
+async fn keyboard_walk(page: &Page, label: &str) -> Vec<String> {
+    let expected: Vec<String> = serde_json::from_value(js(page, FOCUSABLE).await).unwrap_or_default();
+    js(
+        page,
+        "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); true",
+    )
+    .await;
+    let mut seen: Vec<String> = Vec::new();
+    let mut seen_ids: Vec<i64> = Vec::new();
+    let mut failures = Vec::new();
+    // Date inputs take a Tab per part (day, month, year): room for those.
+    for _ in 0..(expected.len() * 4 + 10) {
+        for kind in [DispatchKeyEventType::RawKeyDown, DispatchKeyEventType::KeyUp] {
+            page.execute(
+                DispatchKeyEventParams::builder()
+                    .r#type(kind)
+                    .key("Tab")
+                    .code("Tab")
+                    .windows_virtual_key_code(9)
+                    .native_virtual_key_code(9)
+                    .build()
+                    .unwrap(),
+            )
+            .await
+            .expect("Tab");
+        }
+        let now = js(
+            page,
+            "(() => { const e = document.activeElement; if (!e || e === document.body) return null; const s = getComputedStyle(e); e.__walk = e.__walk || ++window.__walked || (window.__walked = 1); return [window.__label(e), s.outlineStyle, parseFloat(s.outlineWidth), e.__walk]; })()",
+        )
+        .await;
+        let Some(now) = now.as_array() else { continue };
+        let id = now[3].as_i64().unwrap_or(0);
+        if seen_ids.last() == Some(&id) {
+            continue; // the next part of the same control
+        }
+        if seen_ids.contains(&id) {
+            break; // round the page once
+        }
+        let name = now[0].as_str().unwrap_or("").to_string();
+        if now[1] == "none" || now[2].as_f64().unwrap_or(0.0) < 2.0 {
+            failures.push(format!("{label}: no visible focus on {name} ({}, {})", now[1], now[2]));
+        }
+        seen_ids.push(id);
+        seen.push(name);
+    }
+    let mut missing = seen.clone();
+    for e in &expected {
+        match missing.iter().position(|s| s == e) {
+            Some(i) => {
+                missing.remove(i);
+            }
+            None => failures.push(format!("{label}: Tab never reaches {e}")),
+        }
+    }
+    failures
 }
 
 /// Checks the page open in `page` at every viewport and theme; returns the failures.
@@ -345,6 +421,9 @@ async fn check(
                 failures.push(format!("{label}: {e}"));
             }
 
+            if !dark && width == 1440 {
+                failures.extend(keyboard_walk(page, &label).await);
+            }
             if !dark {
                 js(page, MASK_VOLATILE).await;
                 tokio::time::sleep(Duration::from_millis(100)).await;
