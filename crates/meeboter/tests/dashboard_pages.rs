@@ -567,6 +567,9 @@ fn every_page_at_every_width_in_light_and_dark() {
         for target in &targets {
             failures.extend(check(&page, target, &s.public, &axe_js, &errors).await);
         }
+        // The bot in the call leaves, so its process does not outlive the server.
+        s.post(&format!("/api/bots/{live}/leave"), json!({})).await;
+        s.ended(&live).await;
         running.close().await;
         assert!(failures.is_empty(), "{} problem(s):\n{}", failures.len(), failures.join("\n"));
     });
