@@ -575,11 +575,12 @@ fn every_page_at_every_width_in_light_and_dark() {
     });
 }
 
-/// The transcript panel on a bot's page: lines arrive live while the bot is in the call
+/// "Try the test meeting" from the empty bots page; then the transcript panel on a bot's
+/// page: lines arrive live while the bot is in the call
 /// (no reload), search narrows and marks them, and once the recording is there a line
 /// plays it from that line's time.
 #[test]
-fn the_transcript_panel_is_live_searchable_and_seeks_the_recording() {
+fn try_the_test_meeting_then_the_transcript_panel_live_searchable_and_seeking() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let handle = runtime.handle().clone();
     runtime.block_on(async {
@@ -591,6 +592,23 @@ fn the_transcript_panel_is_live_searchable_and_seeks_the_recording() {
         let errors = collect_errors(&page, &handle);
         emulate(&page, 1280, 900, false).await;
         sign_in(&page, &s).await;
+
+        // The empty state's "Try the test meeting" sends a bot there and opens its page.
+        until(&page, "!!document.querySelector('#bots-empty:not([hidden]) #try-test')", Duration::from_secs(10), "the empty state").await;
+        js(&page, "document.querySelector('#try-test').click(); true").await;
+        let tried = until(
+            &page,
+            "location.pathname.startsWith('/bots/') && location.pathname.slice(6)",
+            Duration::from_secs(10),
+            "the tried bot's page",
+        )
+        .await;
+        let tried = tried.as_str().unwrap().to_string();
+        let bot = s.get(&format!("/api/bots/{tried}")).await;
+        let url = bot["meetingUrl"].as_str().unwrap();
+        assert!(url.starts_with(&format!("{}/_test/meeting/meet/try-", s.public)), "{bot}");
+        s.post(&format!("/api/bots/{tried}/leave"), json!({})).await;
+        s.ended(&tried).await;
 
         let p = &PLATFORMS[0];
         let code = "transcript-panel";
