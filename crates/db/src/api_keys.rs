@@ -215,6 +215,17 @@ pub async fn revoke(conn: &mut AnyConnection, id: &str, now: DateTime<Utc>) -> D
     Ok(())
 }
 
+/// Deletes a key's row, but only once it is revoked: an active key is never removed this
+/// way (revoke it first). Its dashboard sessions go with it. False when there is no such
+/// revoked key.
+pub async fn delete_revoked(conn: &mut AnyConnection, id: &str) -> DbResult<bool> {
+    let done = sqlx::query("DELETE FROM api_keys WHERE id = $1 AND revoked_at IS NOT NULL")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// Records use of a key. Called at most about once a minute per key, so a busy client
 /// does not turn every read into a write.
 pub async fn touch(conn: &mut AnyConnection, id: &str, now: DateTime<Utc>) -> DbResult<()> {

@@ -16,6 +16,7 @@ pub mod bots;
 pub mod chat;
 mod error;
 pub mod events;
+pub mod history;
 pub mod idempotency;
 pub mod jobs;
 pub mod leases;

@@ -107,7 +107,7 @@ fn the_dashboard_end_to_end_in_chromium() {
         let table = running.browser.new_page("about:blank").await.unwrap();
         viewport(&table, 1280, 900, false).await;
         goto(&table, &format!("{}/", s.public)).await;
-        until(&table, "document.querySelector('#live-state').textContent.includes('live')", Duration::from_secs(10), "live feed").await;
+        until(&table, "document.querySelector('#live-state').dataset.state === 'live'", Duration::from_secs(10), "live feed").await;
         js(
             &table,
             r#"window.__sameDocument = true; window.__seen = [];

@@ -142,6 +142,7 @@ pub fn api_routes() -> (Router<AppState>, api_doc::Documents) {
         .routes(routes!(routes::bots::get_bot, routes::bots::delete_bot))
         .routes(routes!(routes::infrastructure::pool_stats))
         .routes(routes!(routes::infrastructure::infrastructure))
+        .routes(routes!(routes::infrastructure::history))
         .routes(routes!(routes::bot_activity::leave))
         .routes(routes!(routes::bot_activity::list_events))
         .routes(routes!(routes::bot_activity::list_participants))
@@ -168,6 +169,7 @@ pub fn api_routes() -> (Router<AppState>, api_doc::Documents) {
         .routes(routes!(routes::webhooks::delete_endpoint))
         .routes(routes!(routes::webhooks::list_deliveries))
         .routes(routes!(routes::webhooks::redeliver))
+        .routes(routes!(routes::webhooks::send_test))
         .routes(routes!(routes::webhooks::signing_secret))
         .routes(routes!(
             routes::accounts::create_account,
@@ -175,6 +177,7 @@ pub fn api_routes() -> (Router<AppState>, api_doc::Documents) {
         ))
         .routes(routes!(routes::keys::create_key, routes::keys::list_keys))
         .routes(routes!(routes::keys::revoke_key))
+        .routes(routes!(routes::keys::delete_revoked_key))
         .routes(routes!(routes::health::healthz))
         .routes(routes!(routes::health::readyz))
         .routes(routes!(routes::media::request_chunk_upload))

@@ -4,6 +4,7 @@
 //! API (`/api/...`) with the session cookie and the page's CSRF token, so the dashboard
 //! can do exactly what the API allows the signed-in key, and no more.
 
+mod charts;
 mod pages;
 
 use crate::AppState;
@@ -171,7 +172,15 @@ async fn page(
 }
 
 async fn bots_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    page(&state, &headers, "/", pages::Nav::Bots, false, |_| pages::bots()).await
+    // The look-alike meeting the empty state offers to try (only when this server serves it).
+    let test_meeting = state
+        .config
+        .test_meetings
+        .then(|| format!("{}/_test/meeting/meet/", state.config.public_url.trim_end_matches('/')));
+    page(&state, &headers, "/", pages::Nav::Bots, false, |_| {
+        pages::bots(test_meeting.as_deref())
+    })
+    .await
 }
 
 async fn new_bot_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -206,13 +215,33 @@ async fn not_found(state: &AppState, headers: &HeaderMap) -> Response {
 }
 
 async fn infrastructure_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    // The charts are drawn here from the database, only for a signed-in admin (anyone else
+    // gets the sign-in page or the refusal from `page`, without the queries).
+    let admin = matches!(
+        session::current(&state, &headers).await,
+        Ok(Some(ref s)) if s.key.role == meeboter_core::ApiKeyRole::Admin
+    );
+    let charts = if admin {
+        match crate::routes::infrastructure::load_history(&state).await {
+            Ok(history) => charts::infrastructure_charts(&history),
+            Err(e) => {
+                tracing::warn!(error = ?e, "infrastructure history unavailable");
+                pages::message(
+                    "Charts unavailable",
+                    "The history could not be read; the figures below are live.",
+                )
+            }
+        }
+    } else {
+        String::new()
+    };
     page(
         &state,
         &headers,
         "/infrastructure",
         pages::Nav::Infrastructure,
         true,
-        |_| pages::infrastructure(),
+        |_| pages::infrastructure(&charts),
     )
     .await
 }

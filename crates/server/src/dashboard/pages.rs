@@ -56,7 +56,7 @@ pub fn esc(text: &str) -> String {
 fn head(title: &str, csrf: &str) -> String {
     format!(
         r#"<!doctype html>
-<html lang="en">
+<html lang="en" class="no-js">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -93,7 +93,8 @@ pub fn layout(session: &Session, current: Nav, title: &str, body: &str) -> Strin
 <a class="skip" href="#main">Skip to content</a>
 <header class="top">
   <a class="brand" href="/"><img src="/assets/favicon.svg" alt="" width="24" height="24"> Meeboter</a>
-  <nav aria-label="Main">{nav}</nav>
+  <button type="button" class="menu-toggle" aria-expanded="false" aria-controls="main-nav">Menu</button>
+  <nav aria-label="Main" id="main-nav">{nav}</nav>
   <form method="post" action="/logout" class="signout">
     <input type="hidden" name="csrf" value="{csrf}">
     <span class="who" title="Signed in with this API key">{key_name} · {role}</span>
@@ -169,7 +170,9 @@ const PLATFORMS: [(&str, &str); 3] = [
     ("zoom", "Zoom"),
 ];
 
-pub fn bots() -> String {
+/// The bots list. `test_meeting` is the base URL of the server's look-alike test meeting
+/// (when `TEST_MEETINGS` serves it): the empty state offers to send a first bot there.
+pub fn bots(test_meeting: Option<&str>) -> String {
     let statuses: String = STATUSES
         .iter()
         .map(|s| format!(r#"<option value="{s}">{s}</option>"#))
@@ -178,9 +181,17 @@ pub fn bots() -> String {
         .iter()
         .map(|(v, l)| format!(r#"<option value="{v}">{l}</option>"#))
         .collect();
+    let try_it = test_meeting
+        .map(|base| {
+            format!(
+                r#"<button type="button" class="primary" id="try-test" data-meeting="{}">Try the test meeting</button>"#,
+                esc(base)
+            )
+        })
+        .unwrap_or_default();
     format!(
         r#"<section data-page="bots">
-<form id="filters" class="filters" role="search">
+<form id="filters" class="filters" role="search" aria-label="Filter bots">
   <label>Status <select name="status"><option value="">Any</option>{statuses}</select></label>
   <label>Platform <select name="platform"><option value="">Any</option>{platforms}</select></label>
   <label>From <input type="date" name="from"></label>
@@ -188,11 +199,13 @@ pub fn bots() -> String {
   <label class="grow">Search <input type="search" name="search" placeholder="Name or meeting link"></label>
   <button type="submit">Apply</button>
 </form>
-<div class="bulk" id="bulk" hidden>
-  <span id="bulk-count"></span>
-  <button type="button" id="bulk-leave">Leave / cancel selected</button>
+<div class="bulk" id="bulk">
+  <span id="bulk-count" class="muted" aria-live="polite">None selected</span>
+  <button type="button" id="bulk-leave" disabled>Leave / cancel selected</button>
+  <span class="spacer"></span>
+  <span id="live-state" class="live" data-state="connecting" aria-live="polite">Connecting…</span>
 </div>
-<div class="table-wrap">
+<div class="table-wrap" id="bots-wrap">
 <table id="bots-table" class="data">
   <caption class="sr-only">Your bots, newest first; statuses update live</caption>
   <thead><tr>
@@ -203,11 +216,16 @@ pub fn bots() -> String {
   <tbody id="bots-body"><tr><td colspan="8" class="loading">Loading bots…</td></tr></tbody>
 </table>
 </div>
-<p id="bots-empty" class="empty" hidden>No bots yet. <a href="/bots/new">Send your first bot to a meeting</a>.</p>
+<section id="bots-empty" class="card welcome" hidden aria-labelledby="welcome-title">
+  <h2 id="welcome-title">Send your first bot</h2>
+  <p class="muted">A bot joins a Google Meet, Microsoft Teams or Zoom meeting, records it and reports what happens.</p>
+  <div class="actions">{try_it}<a class="button" href="/bots/new">Send a bot to a meeting</a></div>
+  <p id="try-error" class="error" role="alert" hidden></p>
+</section>
+<p id="bots-none" class="empty" hidden>No bots match these filters.</p>
 <nav class="pager" aria-label="Pages">
   <button type="button" id="page-first" disabled>Newest</button>
   <button type="button" id="page-next" disabled>Older</button>
-  <span id="live-state" class="muted" aria-live="polite"></span>
 </nav>
 </section>"#
     )
@@ -253,8 +271,8 @@ pub fn new_bot() -> String {
   <fieldset>
     <legend>When</legend>
     <label class="inline"><input type="radio" name="when" value="now" checked> Join now</label>
-    <label class="inline"><input type="radio" name="when" value="at"> Join at
-      <input type="datetime-local" name="joinAt" aria-label="Join time (your time zone)"></label>
+    <div class="when-at"><label class="inline"><input type="radio" name="when" value="at"> Join at</label>
+      <input type="datetime-local" name="joinAt" aria-label="Join time (your time zone)"></div>
     <p id="joinAt-error" class="field-error" role="alert"></p>
   </fieldset>
 
@@ -285,24 +303,33 @@ pub fn bot_detail(id: &str) -> String {
         r#"<section data-page="bot" data-bot-id="{id}">
 <div class="toolbar">
   <span id="bot-status" class="badge">…</span>
-  <span id="bot-title" class="muted"></span>
+  <span id="bot-title" class="meeting-link"></span>
   <span class="spacer"></span>
   <button type="button" id="bot-leave">Make it leave</button>
   <button type="button" id="bot-delete" class="danger">Delete</button>
 </div>
 <p id="bot-error" class="error" role="alert" hidden></p>
+<div id="failure" class="banner" role="alert" hidden></div>
+<div class="pair" id="media">
+  <section class="card" aria-labelledby="recording-title"><h2 id="recording-title">Recording</h2><div id="recording"><p class="loading">Loading…</p></div></section>
+  <section class="card" aria-labelledby="transcript-title" id="transcript-card"><h2 id="transcript-title">Transcript</h2>
+    <div class="row"><label class="grow" for="transcript-search">Search the transcript
+      <input id="transcript-search" type="search" placeholder="A word or name"></label></div>
+    <p id="transcript-state" class="muted" aria-live="polite"></p>
+    <ol id="transcript" class="transcript" tabindex="0" aria-label="Transcript lines; choose one to play the recording from there"></ol>
+  </section>
+</div>
 <div class="columns">
   <div>
-    <section class="card"><h2>Recording</h2><div id="recording"><p class="loading">Loading…</p></div></section>
-    <section class="card"><h2>Chat</h2>
-      <ol id="chat" class="chat"><li class="loading">Loading…</li></ol>
-      <form id="chat-form" class="row">
+    <section class="card" id="chat-card" aria-labelledby="chat-title"><h2 id="chat-title">Chat</h2>
+      <ol id="chat" class="chat" tabindex="0" aria-label="Chat messages"><li class="loading">Loading…</li></ol>
+      <form id="chat-form" class="row" hidden>
         <label for="chat-text" class="sr-only">Message</label>
-        <input id="chat-text" name="text" maxlength="4096" placeholder="Message the meeting" required>
+        <input id="chat-text" name="text" maxlength="4096" placeholder="Message the meeting" required class="grow">
         <button type="submit">Send</button>
       </form>
     </section>
-    <section class="card"><h2>Events and logs</h2>
+    <section class="card" aria-labelledby="events-title"><h2 id="events-title">Events and logs</h2>
       <div class="row">
         <label>Show <select id="log-level">
           <option value="all">everything</option><option value="events">events only</option>
@@ -310,26 +337,36 @@ pub fn bot_detail(id: &str) -> String {
           <option value="ERROR">logs: errors</option></select></label>
         <label class="inline"><input type="checkbox" id="log-tail" checked> Live tail</label>
       </div>
-      <ol id="events" class="log"><li class="loading">Loading…</li></ol>
+      <ol id="events" class="log" tabindex="0" aria-label="Events and logs"><li class="loading">Loading…</li></ol>
     </section>
-    <section class="card"><h2>Screenshots</h2><div id="screenshots" class="shots"><p class="loading">Loading…</p></div></section>
+    <section class="card" aria-labelledby="shots-title"><h2 id="shots-title">Screenshots</h2><div id="screenshots" class="shots"><p class="loading">Loading…</p></div></section>
   </div>
   <div>
-    <section class="card"><h2>Timeline</h2><ol id="timeline" class="timeline"><li class="loading">Loading…</li></ol></section>
-    <section class="card"><h2>Participants</h2><div id="participants"><p class="loading">Loading…</p></div></section>
-    <section class="card"><h2>Details</h2><dl id="details" class="details"></dl></section>
+    <section class="card" aria-labelledby="timeline-title"><h2 id="timeline-title">Timeline</h2><ol id="timeline" class="timeline"><li class="loading">Loading…</li></ol></section>
+    <section class="card" aria-labelledby="participants-title"><h2 id="participants-title">Participants</h2><div id="participants"><p class="loading">Loading…</p></div></section>
+    <section class="card" aria-labelledby="details-title"><h2 id="details-title">Details</h2><dl id="details" class="details"></dl></section>
   </div>
 </div>
+<dialog id="viewer" class="viewer" aria-labelledby="viewer-title">
+  <div class="row"><h2 id="viewer-title">Screenshot</h2>
+    <span><button type="button" id="viewer-prev">Previous</button> <button type="button" id="viewer-next">Next</button>
+    <button type="button" id="viewer-close">Close</button></span></div>
+  <img id="viewer-img" alt="">
+</dialog>
 </section>"#,
         id = esc(id)
     )
 }
 
-pub fn infrastructure() -> String {
-    r#"<section data-page="infrastructure">
+/// The infrastructure page: the server-drawn charts (`charts`), then the live figures the
+/// script fills in.
+pub fn infrastructure(charts: &str) -> String {
+    format!(
+        r#"<section data-page="infrastructure">
 <div id="infra"><p class="loading">Loading…</p></div>
+{charts}
 </section>"#
-        .to_string()
+    )
 }
 
 /// The keys page. `own_key` is the signed-in key: a member may revoke only that one, so
@@ -340,19 +377,31 @@ pub fn keys(admin: bool, own_key: &str) -> String {
     } else {
         r#"<option value="member">member</option>"#
     };
+    // Admins pick the account a new key belongs to (the script fills in the accounts) and
+    // see every account's keys, so the table names the account.
+    let (account_picker, account_col) = if admin {
+        (
+            r#"<label>Account <select name="accountId" id="key-account"><option value="">this account</option></select></label>"#,
+            r#"<th scope="col">Account</th>"#,
+        )
+    } else {
+        ("", "")
+    };
+    let cols = if admin { 9 } else { 8 };
     format!(
         r#"<section data-page="keys" data-admin="{admin}" data-own-key="{own_key}">
 <form id="key-form" class="card row wrap">
   <label>Name <input name="name" required maxlength="100" placeholder="CI, laptop, …"></label>
+  {account_picker}
   <label>Role <select name="role">{roles}</select></label>
   <label>Expires <input type="date" name="expires"></label>
   <button type="submit" class="primary">Create key</button>
 </form>
 <div id="secret" class="card secret" hidden role="alert"></div>
-<div class="table-wrap"><table class="data"><caption class="sr-only">API keys</caption>
-<thead><tr><th scope="col">Name</th><th scope="col">Prefix</th><th scope="col">Role</th><th scope="col">Created</th>
+<div class="table-wrap" tabindex="0" role="region" aria-label="API keys"><table class="data"><caption class="sr-only">API keys</caption>
+<thead><tr><th scope="col">Name</th>{account_col}<th scope="col">Prefix</th><th scope="col">Role</th><th scope="col">Created</th>
 <th scope="col">Last used</th><th scope="col">Expires</th><th scope="col">State</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead>
-<tbody id="keys-body"><tr><td colspan="8" class="loading">Loading…</td></tr></tbody></table></div>
+<tbody id="keys-body"><tr><td colspan="{cols}" class="loading">Loading…</td></tr></tbody></table></div>
 </section>"#,
         own_key = esc(own_key),
     )
@@ -362,7 +411,7 @@ pub fn webhooks() -> String {
     r#"<section data-page="webhooks">
 <form id="endpoint-form" class="card row wrap">
   <label class="grow">Endpoint URL <input name="url" type="url" required placeholder="https://example.com/hooks/meeboter"></label>
-  <label class="grow">Events <input name="events" placeholder="all (or e.g. bot.status_change, bot.recording_ready)"></label>
+  <label class="grow">Events <input name="events" placeholder="all (or e.g. bot.status_changed, bot.recording_ready)"></label>
   <button type="submit" class="primary">Add endpoint</button>
 </form>
 <div id="secret" class="card secret" hidden role="alert"></div>

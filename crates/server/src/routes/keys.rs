@@ -251,6 +251,55 @@ pub async fn revoke_key(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Delete a revoked key, so the list keeps only keys that matter. Only revoked keys can be
+/// deleted (409 `key_not_revoked` otherwise: revoke it first); who may delete is who may
+/// revoke (an admin key any key, a member key only itself).
+#[utoipa::path(
+    delete, path = "/api/keys/{id}/revoked", tag = "keys",
+    params(("id" = String, Path, description = "key id")),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 401, body = ErrorBody, description = "No or an unusable API key"),
+        (status = 403, description = "a member key tried to delete another key", body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "No such key (or another account's, for a member)"),
+        (status = 409, description = "`key_not_revoked`: the key is still active; revoke it first", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("apiKey" = []))
+)]
+pub async fn delete_revoked_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = parse_id(&id, "API key")?;
+    let mut tx = state.db.begin_write().await?;
+    let key = api_keys::find(&mut tx, &id)
+        .await?
+        .filter(|k| caller.is_admin() || k.account_id == caller.account_id)
+        .ok_or_else(|| ApiError::not_found("API key"))?;
+    if !caller.is_admin() && key.id != caller.key_id {
+        return Err(ApiError::forbidden(
+            "a member key can delete only itself; deleting another key needs an admin key",
+        ));
+    }
+    if key.revoked_at.is_none() {
+        return Err(ApiError::conflict(
+            "key_not_revoked",
+            format!(
+                "key {} is not revoked; revoke it first (DELETE /api/keys/{})",
+                key.id, key.id
+            ),
+        )
+        .with_details(json!({"keyId": key.id})));
+    }
+    if !api_keys::delete_revoked(&mut tx, &key.id).await? {
+        return Err(ApiError::not_found("API key"));
+    }
+    tx.commit().await.map_err(DbError::from)?;
+    tracing::info!(key.id = %key.id, account.id = %key.account_id, by = %caller.key_id, "revoked API key deleted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// The refusal to revoke an account's last active admin key.
 fn last_admin_key(key: &ApiKeyRecord) -> ApiError {
     ApiError::conflict(

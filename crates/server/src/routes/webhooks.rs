@@ -255,6 +255,64 @@ pub async fn redeliver(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// The `type` of the event that "send test event" delivers. Not a bot event, so no endpoint
+/// subscribes to it: it goes only to the endpoint it was sent for, whatever that endpoint's
+/// event filter.
+pub const TEST_EVENT: &str = "webhook.test";
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestDelivery {
+    /// The queued delivery: it appears in the endpoint's deliveries (and is the `webhook-id`).
+    pub delivery_id: String,
+}
+
+/// Queue a `webhook.test` event for this endpoint, so its receiver (URL, signature check,
+/// answer) can be tried without waiting for a bot. It is delivered like any event: signed
+/// with the endpoint's secret, retried with backoff, listed with its attempts.
+#[utoipa::path(post, path = "/api/webhooks/{id}/test", tag = "webhooks",
+    params(("id" = String, Path, description = "The endpoint's id")),
+    responses(
+        (status = 202, body = TestDelivery, description = "Queued; the deliverer sends it within seconds"),
+        (status = 404, body = ErrorBody, description = "No such endpoint in this account (or a malformed id)"),
+    ),
+    security(("bearer" = []), ("apiKey" = [])))]
+pub async fn send_test(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<(StatusCode, Json<TestDelivery>)> {
+    let id = parse_id(&id, "webhook endpoint")?;
+    let now = state.now();
+    let mut tx = state.db.begin_write().await?;
+    let endpoint = webhooks::find_endpoint(&mut tx, &caller.account_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
+    let payload = serde_json::json!({
+        "type": TEST_EVENT,
+        "timestamp": now,
+        "data": {"endpointId": endpoint.id, "message": "A test event sent from Meeboter."},
+    })
+    .to_string();
+    let destination = webhooks::Destination {
+        endpoint_id: Some(endpoint.id.clone()),
+        url: endpoint.url.clone(),
+    };
+    let ids = webhooks::enqueue(
+        &mut tx,
+        &caller.account_id,
+        None,
+        &[destination],
+        TEST_EVENT,
+        &payload,
+        now,
+    )
+    .await?;
+    tx.commit().await.map_err(DbError::from)?;
+    let delivery_id = ids.into_iter().next().ok_or_else(ApiError::internal)?;
+    Ok((StatusCode::ACCEPTED, Json(TestDelivery { delivery_id })))
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SigningSecret {
     /// Verifies deliveries to per-bot `webhookUrl`s of this account.

@@ -1,4 +1,5 @@
 use crate::support::TestApp;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -440,4 +441,58 @@ async fn concurrent_revocations_of_the_last_two_admin_keys_leave_one() {
         survivor = if a.status == 204 { survivor } else { other };
         assert_eq!(app.get(&survivor.1, "/api/bots").await.status, 200, "round {round}");
     }
+}
+
+#[tokio::test]
+async fn only_revoked_keys_can_be_deleted_and_only_by_who_may_revoke_them() {
+    let app = TestApp::spawn().await;
+    let (account, member) = app.member("acme").await;
+    let other = app
+        .post(
+            &app.admin_key,
+            "/api/keys",
+            json!({"name": "ci", "role": "member", "accountId": account}),
+        )
+        .await;
+    assert_eq!(other.status, 201, "{}", other.body);
+    let other_id = other.body["id"].as_str().unwrap().to_string();
+    let path = format!("/api/keys/{other_id}/revoked");
+
+    // Still active: refused, and the key keeps working.
+    let r = app.delete(&app.admin_key, &path).await;
+    assert_eq!(
+        (r.status.as_u16(), r.error_code()),
+        (409, "key_not_revoked".to_string()),
+        "{}",
+        r.body
+    );
+    // A member may not delete another key (even a revoked one).
+    assert_eq!(
+        app.delete(&app.admin_key, &format!("/api/keys/{other_id}"))
+            .await
+            .status,
+        204
+    );
+    let r = app.delete(&member, &path).await;
+    assert_eq!(
+        (r.status.as_u16(), r.error_code()),
+        (403, "forbidden".to_string()),
+        "{}",
+        r.body
+    );
+    // The admin deletes it: gone from the list; a second delete is a 404.
+    assert_eq!(app.delete(&app.admin_key, &path).await.status, 204);
+    let listed = app.get(&app.admin_key, "/api/keys").await;
+    assert!(
+        !listed.body["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["id"] == other_id.as_str())
+    );
+    let r = app.delete(&app.admin_key, &path).await;
+    assert_eq!((r.status.as_u16(), r.error_code()), (404, "not_found".to_string()));
+    let r = app.delete(&app.admin_key, "/api/keys/not-an-id/revoked").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(app.request(Method::DELETE, None, &path, None).await.status, 401);
 }

@@ -596,3 +596,82 @@ async fn the_keys_page_offers_members_only_their_own_key() {
     let (status, _) = member.call(&app, Method::GET, "/api/bots", None, false).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// The infrastructure charts' data: the last 24 h from the database, admin only.
+#[tokio::test]
+async fn infrastructure_history_counts_bots_joins_and_deploy_times() {
+    let app = TestApp::spawn().await;
+    let zoom = |n: u32| json!({"meetingUrl": format!("https://zoom.us/j/12345678{n}")});
+    let (joined, token) = app.deployed_bot(zoom(1)).await;
+    app.report(&token, "IN_CALL", None).await;
+    let (_refused, token) = app.deployed_bot(zoom(2)).await;
+    app.report(&token, "IN_WAITING_ROOM", None).await;
+    app.report(&token, "FATAL", Some("join_denied")).await;
+    {
+        let mut conn = app.db.pool().acquire().await.unwrap();
+        for ms in [800, 1200] {
+            meeboter_db::events::insert(
+                &mut conn,
+                &joined,
+                "deployed",
+                &json!({"platform": "test", "latencyMs": ms}),
+                app.state.now(),
+            )
+            .await
+            .unwrap();
+        }
+    }
+
+    let r = app.get(&app.admin_key, "/api/infrastructure/history").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let samples = r.body["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 24 * 4 + 1, "every 15 minutes, both ends");
+    let now = samples.last().unwrap();
+    assert_eq!(now["byStatus"]["IN_CALL"], 1, "{now}");
+    assert_eq!(now["byStatus"]["QUEUED"], 0);
+    let joins = r.body["joins"].as_array().unwrap();
+    assert_eq!(joins.len(), 24);
+    let (ok, failed): (i64, i64) = joins.iter().fold((0, 0), |(a, b), j| {
+        (a + j["joined"].as_i64().unwrap(), b + j["failed"].as_i64().unwrap())
+    });
+    assert_eq!((ok, failed), (1, 1));
+    let last_hour = joins.last().unwrap();
+    assert_eq!(last_hour["successRate"], 0.5, "{last_hour}");
+    let latency = r.body["deployLatency"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (
+            latency["deployments"].as_i64(),
+            latency["p50Ms"].as_i64(),
+            latency["maxMs"].as_i64()
+        ),
+        (Some(2), Some(800), Some(1200))
+    );
+
+    // The dashboard's page draws it as SVG, with the numbers in words.
+    let browser = sign_in(&app, &app.admin_key).await;
+    let page = client()
+        .get(format!("{}/infrastructure", app.base))
+        .header(COOKIE, &browser.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert_eq!(html.matches(r#"<svg class="chart""#).count(), 4, "{html}");
+    assert!(html.contains("2 deployments in the last 24 hours"), "{html}");
+    assert!(html.contains("1 of 2 bots got into their meeting (50 %)"), "{html}");
+
+    // Admins only.
+    let (_, member) = app.member("other").await;
+    let refused = app.get(&member, "/api/infrastructure/history").await;
+    assert_eq!(
+        (refused.status.as_u16(), refused.error_code()),
+        (403, "forbidden".to_string())
+    );
+    assert_eq!(
+        app.request(Method::GET, None, "/api/infrastructure/history", None)
+            .await
+            .status,
+        401
+    );
+}

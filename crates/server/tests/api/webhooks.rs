@@ -380,3 +380,71 @@ async fn registration_allows_private_targets_when_the_setting_is_on() {
         assert_eq!(r.status, 201, "{url}: {}", r.body);
     }
 }
+
+#[tokio::test]
+async fn a_test_event_goes_to_that_endpoint_only_signed_and_listed() {
+    let app = TestApp::spawn_with(|c| c.webhook_allow_private = true).await;
+    let receiver = Receiver::start(0).await;
+    let other = Receiver::start(0).await;
+    // Filtered to one bot event: the test event still goes to this endpoint, and only here.
+    let endpoint = app
+        .post(
+            &app.admin_key,
+            "/api/webhooks",
+            json!({"url": receiver.url, "events": ["bot.recording_ready"]}),
+        )
+        .await;
+    assert_eq!(endpoint.status, 201, "{}", endpoint.body);
+    let secret = endpoint.body["secret"].as_str().unwrap().to_string();
+    let endpoint_id = endpoint.body["id"].as_str().unwrap().to_string();
+    let second = app
+        .post(&app.admin_key, "/api/webhooks", json!({"url": other.url}))
+        .await;
+    assert_eq!(second.status, 201);
+
+    let sent = app
+        .request(
+            Method::POST,
+            Some(&app.admin_key),
+            &format!("/api/webhooks/{endpoint_id}/test"),
+            None,
+        )
+        .await;
+    assert_eq!(sent.status, 202, "{}", sent.body);
+    let delivery_id = sent.body["deliveryId"].as_str().unwrap().to_string();
+    assert_eq!(deliver(&app).await, 1);
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1);
+    assert!(other.requests().is_empty(), "only the endpoint it was sent for");
+    let (headers, body) = &requests[0];
+    verify(headers, body, &secret);
+    assert_eq!(headers["webhook-id"].to_str().unwrap(), delivery_id);
+    let payload: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(payload["type"], "webhook.test");
+    assert_eq!(payload["data"]["endpointId"], endpoint_id.as_str());
+
+    let listed = app
+        .get(&app.admin_key, &format!("/api/webhooks/{endpoint_id}/deliveries"))
+        .await;
+    let d = &listed.body["deliveries"][0];
+    assert_eq!(
+        (d["id"].as_str(), d["eventType"].as_str(), d["status"].as_str()),
+        (Some(delivery_id.as_str()), Some("webhook.test"), Some("delivered"))
+    );
+    assert!(d["botId"].is_null());
+
+    // Unknown and malformed ids, and no key: the usual errors, nothing queued.
+    for path in [
+        "/api/webhooks/00000000-0000-7000-8000-000000000000/test".to_string(),
+        "/api/webhooks/not-an-id/test".to_string(),
+    ] {
+        let r = app.request(Method::POST, Some(&app.admin_key), &path, None).await;
+        assert_eq!(r.status, 404, "{path}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "not_found");
+    }
+    let r = app
+        .request(Method::POST, None, &format!("/api/webhooks/{endpoint_id}/test"), None)
+        .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(deliver(&app).await, 0);
+}

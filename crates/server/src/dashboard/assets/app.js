@@ -50,17 +50,42 @@ function h(tag, attrs, ...children) {
 
 const $ = (sel, root = document) => root.querySelector(sel);
 
-function fmtTime(iso) {
-  if (!iso) return "—";
-  const d = new Date(iso);
-  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "local time";
+const EXACT = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "long" });
+const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+
+/** "3 min ago", "in 2 h", "yesterday": how far `iso` is from now. */
+function relative(iso) {
+  const secs = (new Date(iso) - Date.now()) / 1000;
+  const abs = Math.abs(secs);
+  const [value, unit] = abs < 45 ? [0, "second"] : abs < 3600 ? [secs / 60, "minute"] : abs < 86400 ? [secs / 3600, "hour"]
+    : abs < 86400 * 30 ? [secs / 86400, "day"] : abs < 86400 * 365 ? [secs / (86400 * 30), "month"] : [secs / (86400 * 365), "year"];
+  return unit === "second" ? (secs < 0 ? "just now" : "in a moment") : RELATIVE.format(Math.round(value), unit);
 }
 
+/** A <time>: relative text, the exact time with its time zone on hover and for screen readers. */
+function timeEl(iso) {
+  if (!iso) return "—";
+  const exact = EXACT.format(new Date(iso)) + " (" + TZ + ")";
+  return h("time", { datetime: iso, title: exact, "data-rel": "" }, relative(iso));
+}
+
+function fmtTime(iso) {
+  return iso ? EXACT.format(new Date(iso)) : "—";
+}
+
+// Relative times drift: refresh them twice a minute.
+setInterval(() => { for (const t of document.querySelectorAll("time[data-rel]")) t.textContent = relative(t.dateTime); }, 30000);
+
+/** "45 s", "12 min 3 s", "4 h", "4 h 5 min", "2 d 3 h": the two largest units that matter. */
 function fmtDuration(secs) {
-  if (secs == null) return "—";
-  secs = Math.round(secs);
-  const hh = Math.floor(secs / 3600), mm = Math.floor((secs % 3600) / 60), ss = secs % 60;
-  return (hh ? hh + " h " : "") + (hh || mm ? mm + " min " : "") + ss + " s";
+  if (secs == null || Number.isNaN(secs)) return "—";
+  secs = Math.max(0, Math.round(secs));
+  if (secs < 60) return secs + " s";
+  const d = Math.floor(secs / 86400), hh = Math.floor((secs % 86400) / 3600), mm = Math.floor((secs % 3600) / 60), ss = secs % 60;
+  if (d) return d + " d" + (hh ? " " + hh + " h" : "");
+  if (hh) return hh + " h" + (mm ? " " + mm + " min" : "");
+  return mm + " min" + (ss ? " " + ss + " s" : "");
 }
 
 function fmtBytes(n) {
@@ -72,17 +97,74 @@ function fmtBytes(n) {
 }
 
 const PLATFORM_NAMES = { google_meet: "Google Meet", microsoft_teams: "Microsoft Teams", zoom: "Zoom" };
-const PLATFORM_SHORT = { google_meet: "M", microsoft_teams: "T", zoom: "Z" };
+const PLATFORM_SHORT = { google_meet: "Meet", microsoft_teams: "Teams", zoom: "Zoom" };
 
+/** The platform as a labelled chip ("Meet", "Teams", "Zoom"): words, not a letter to guess. */
 function platformIcon(p) {
-  return h("span", { class: "platform p-" + p, title: PLATFORM_NAMES[p] || p, "aria-label": PLATFORM_NAMES[p] || p },
-    PLATFORM_SHORT[p] || "?");
+  const name = PLATFORM_NAMES[p] || p;
+  return h("span", { class: "platform p-" + p, title: name },
+    h("span", { "aria-hidden": "true" }, PLATFORM_SHORT[p] || "?"), h("span", { class: "sr-only" }, name));
 }
 
 function statusBadge(status, subCode) {
   const cls = "badge s-" + String(status).toLowerCase();
   return h("span", { class: cls, "data-status": status }, status, subCode ? h("small", {}, " " + subCode) : null);
 }
+
+/** A button that copies `text`; says "Copied" for a moment. */
+function copyButton(text, what) {
+  const b = h("button", { type: "button", class: "small copy", "aria-label": "Copy " + what }, "Copy");
+  b.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      b.textContent = "Copied";
+    } catch (_) {
+      b.textContent = "Select and copy";
+    }
+    setTimeout(() => { b.textContent = "Copy"; }, 2000);
+  });
+  return b;
+}
+
+/** A table cell that names its column (shown on phones, where rows become cards). */
+function td(label, attrs, ...children) {
+  return h("td", Object.assign({ "data-label": label }, attrs || {}), ...children);
+}
+
+/** A data table: `cols` are headings; `rows` arrays of cells (Nodes or text). */
+function dataTable(caption, cols, rows, cls = "data compact") {
+  return h("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": caption },
+    h("table", { class: cls }, h("caption", { class: "sr-only" }, caption),
+      h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col", class: c.num ? "num" : null }, c.name || c)))),
+      h("tbody", {}, rows.map((r) => h("tr", {}, r.map((v, i) => td(cols[i].name || cols[i], cols[i].num ? { class: "num" } : {}, v)))))));
+}
+
+/** What a sub code means, and what to do about it. */
+const SUB_CODES = {
+  join_denied: ["Someone in the meeting declined the bot's request to join.", "Ask the host to admit it, then send a new bot."],
+  meeting_not_found: ["The meeting link leads to no meeting (ended, mistyped or expired).", "Check the link in your calendar and send a new bot."],
+  sign_in_required: ["The meeting only admits signed-in users of its organisation.", "Allow guests (anonymous join) in the meeting's settings, or use another meeting."],
+  captcha: ["The meeting client asked for a CAPTCHA.", "Try again later; if it keeps happening, run bots from another network."],
+  knocking_disabled: ["The meeting does not let guests ask to join.", "Let guests knock or join in the meeting's settings."],
+  browser_crashed: ["The bot's browser stopped unexpectedly.", "Send a new bot; if it repeats, check the bot machine's memory."],
+  platform_stopped: ["The deployment platform stopped the bot.", "Check the infrastructure page for the platform's errors."],
+  recording_failed: ["The bot could not record (Xvfb, PulseAudio or ffmpeg missing or failing).", "Install the recording tools on the bot machine, or send the bot with recording off."],
+  browser_missing: ["No Chromium was found on the bot machine.", "Install Chromium or set CHROMIUM_PATH on the bot machine."],
+  passcode_wrong: ["The meeting's passcode was refused.", "Copy the full invite link (with its pwd=…) and send a new bot."],
+  join_blocked: ["The meeting client refused to connect a guest (an organisation's policy).", "Ask the organiser to allow external guests."],
+  unknown_screen: ["The meeting page showed something the bot does not recognise.", "Look at the failure screenshot below; report it if the page looks normal."],
+  network_dns: ["The meeting's host name could not be resolved.", "Check the bot machine's DNS and the link."],
+  network_offline: ["The bot machine has no network.", "Check its network connection."],
+  network_unreachable: ["The meeting's server could not be reached.", "Check the bot machine's firewall and network."],
+  network_tls: ["A TLS or certificate error (often a proxy intercepting traffic).", "Check the bot machine's proxy and certificates."],
+  network_blocked: ["A proxy, an administrator or a browser policy blocked the page.", "Allow the meeting host on the bot machine's network."],
+  http_error: ["The meeting host answered with an error page.", "Try again in a few minutes."],
+  temp_dir_unwritable: ["The bot could not write its working files (disk full or read-only).", "Free space in the bot machine's temporary directory."],
+  deploy_failed: ["The bot could not be started on the deployment platform.", "See the platform's errors on the infrastructure page."],
+  deploy_timeout: ["The bot did not start in time.", "Check the deployment platform's capacity and logs."],
+  queue_timeout: ["The bot waited in the queue too long: every slot was busy.", "Raise the platform's capacity or send the bot again later."],
+  heartbeat_timeout: ["The server stopped hearing from the bot.", "Check the bot machine's logs and network to the server."],
+};
 
 function flash(message, kind = "ok") {
   const box = $("#flash");
@@ -110,7 +192,7 @@ function follow(url, handlers, onState) {
     source.onopen = () => { wait = 1000; onState && onState("live"); };
     source.onerror = () => {
       source.close();
-      onState && onState("reconnecting");
+      onState && onState(wait >= 8000 || !navigator.onLine ? "offline" : "reconnecting");
       if (!stopped) setTimeout(open, wait);
       wait = Math.min(wait * 2, 15000);
     };
@@ -124,12 +206,23 @@ function follow(url, handlers, onState) {
 
 // ---------------------------------------------------------------- bots table
 
+const LIVE_TEXT = { connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", offline: "Disconnected — retrying" };
+
+/** Shows the live feed's true state: a green "Live" only while the stream is open. */
+function liveState(state) {
+  const el = $("#live-state");
+  if (!el) return;
+  el.dataset.state = state;
+  el.textContent = LIVE_TEXT[state] || state;
+}
+
 function botsPage(root) {
-  const body = $("#bots-body"), empty = $("#bots-empty"), form = $("#filters");
+  const body = $("#bots-body"), empty = $("#bots-empty"), none = $("#bots-none"), form = $("#filters");
   const params = new URLSearchParams(location.search);
   for (const [k, v] of params) if (form.elements[k]) form.elements[k].value = v;
   let cursors = [null];
   const rows = new Map();
+  const filtered = () => [...form.elements].some((el) => el.name && el.value);
 
   function query(cursor) {
     const q = new URLSearchParams({ limit: "25" });
@@ -148,15 +241,22 @@ function botsPage(root) {
     const failed = bot.status === "FATAL" || (bot.status === "ENDED" && last && last.subCode);
     const tr = h("tr", { "data-bot-id": bot.id },
       h("td", {}, h("input", { type: "checkbox", class: "pick", value: bot.id, "aria-label": "Select " + bot.botName })),
-      h("td", {}, platformIcon(bot.platform)),
-      h("td", {}, h("a", { href: "/bots/" + bot.id }, bot.botName)),
-      h("td", { class: "url" }, h("span", { title: bot.meetingUrl }, bot.meetingUrl)),
-      h("td", { class: "status" }, statusBadge(bot.status, failed && last ? last.subCode : null)),
-      h("td", {}, fmtTime(bot.createdAt)),
-      h("td", { class: "joined" }, fmtTime(changeAt(bot, "IN_CALL"))),
-      h("td", { class: "ended" }, fmtTime(bot.endedAt)));
+      td("Platform", {}, platformIcon(bot.platform)),
+      td("Name", {}, h("a", { href: "/bots/" + bot.id }, bot.botName)),
+      td("Meeting", { class: "url" }, h("span", { title: bot.meetingUrl }, bot.meetingUrl)),
+      td("Status", { class: "status" }, statusBadge(bot.status, failed && last ? last.subCode : null)),
+      td("Created", {}, timeEl(bot.createdAt)),
+      td("Joined", { class: "joined" }, timeEl(changeAt(bot, "IN_CALL"))),
+      td("Ended", { class: "ended" }, timeEl(bot.endedAt)));
     rows.set(bot.id, tr);
     return tr;
+  }
+
+  function showEmpty(isEmpty) {
+    const first = cursors.length === 1;
+    empty.hidden = !(isEmpty && first && !filtered());
+    none.hidden = !(isEmpty && (!first || filtered()));
+    $("#bots-wrap").hidden = isEmpty;
   }
 
   async function load(cursor) {
@@ -165,11 +265,11 @@ function botsPage(root) {
       const page = await api("GET", query(cursor));
       rows.clear();
       body.replaceChildren(...page.bots.map(row));
-      empty.hidden = page.bots.length > 0;
-      if (!page.bots.length && cursors.length === 1) empty.hidden = false;
+      showEmpty(!page.bots.length);
       $("#page-next").disabled = !page.nextCursor;
       $("#page-next").onclick = () => { cursors.push(page.nextCursor); load(page.nextCursor); };
       $("#page-first").disabled = cursors.length <= 1;
+      $("#select-all").checked = false;
       updateBulk();
     } catch (e) {
       body.replaceChildren(h("tr", {}, h("td", { colspan: 8, class: "error", role: "alert" },
@@ -190,8 +290,8 @@ function botsPage(root) {
   function picked() { return [...body.querySelectorAll("input.pick:checked")].map((x) => x.value); }
   function updateBulk() {
     const n = picked().length;
-    $("#bulk").hidden = n === 0;
-    $("#bulk-count").textContent = n + " selected";
+    $("#bulk-leave").disabled = n === 0;
+    $("#bulk-count").textContent = n ? n + " selected" : "None selected";
   }
   body.addEventListener("change", updateBulk);
   $("#select-all").addEventListener("change", (e) => {
@@ -210,6 +310,23 @@ function botsPage(root) {
     updateBulk();
   });
 
+  // The empty state's shortcut: a bot to this server's look-alike meeting, then its page.
+  const tryButton = $("#try-test");
+  if (tryButton) tryButton.addEventListener("click", async () => {
+    tryButton.disabled = true;
+    const code = "try-" + Math.random().toString(36).slice(2, 8);
+    try {
+      const bot = await api("POST", "/api/bots", {
+        meetingUrl: tryButton.dataset.meeting + code, botName: "Test meeting bot", recordingMode: "audio",
+      });
+      location.href = "/bots/" + bot.id;
+    } catch (e) {
+      tryButton.disabled = false;
+      $("#try-error").hidden = false;
+      $("#try-error").textContent = "Could not send the bot: " + e.message;
+    }
+  });
+
   // Live: a status change updates its row; a bot we have not shown appears on the first page.
   follow("/api/bots/live", {
     status: async (change) => {
@@ -217,18 +334,18 @@ function botsPage(root) {
       if (tr) {
         const failed = change.status === "FATAL" || (change.status === "ENDED" && change.subCode);
         $(".status", tr).replaceChildren(statusBadge(change.status, failed ? change.subCode : null));
-        if (change.status === "IN_CALL") $(".joined", tr).textContent = fmtTime(change.at);
-        if (change.status === "ENDED" || change.status === "FATAL") $(".ended", tr).textContent = fmtTime(change.at);
+        if (change.status === "IN_CALL") $(".joined", tr).replaceChildren(timeEl(change.at));
+        if (change.status === "ENDED" || change.status === "FATAL") $(".ended", tr).replaceChildren(timeEl(change.at));
         tr.classList.add("flash");
         setTimeout(() => tr.classList.remove("flash"), 1200);
-      } else if (cursors.length === 1 && !form.elements.status.value) {
+      } else if (cursors.length === 1 && !filtered()) {
         try {
           const bot = await api("GET", "/api/bots/" + change.botId);
-          if (!rows.has(bot.id)) { body.prepend(row(bot)); empty.hidden = true; }
+          if (!rows.has(bot.id)) { body.prepend(row(bot)); showEmpty(false); }
         } catch (_) { /* deleted meanwhile */ }
       }
     },
-  }, (state) => { $("#live-state").textContent = state === "live" ? "● live" : "reconnecting…"; });
+  }, liveState);
 
   load(null);
 }
@@ -263,10 +380,20 @@ function newBotPage() {
       help.textContent = "";
       delete help.dataset.platform;
       const field = e.details && e.details.fields && e.details.fields[0];
-      fieldError("meetingUrl", field ? field.message : e.message);
+      linkError(field ? field.message : e.message);
     }
   }
   url.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(detect, 250); });
+
+  /** The link's problem in one line; the list of supported forms folded away. */
+  function linkError(message) {
+    const at = message.search(/[;(]\s*supported forms:/);
+    fieldError("meetingUrl", at > 0 ? message.slice(0, at).trim().replace(/[;(]$/, "") : message);
+    if (at > 0) {
+      const forms = message.slice(at).replace(/^[;(]\s*supported forms:\s*/, "").replace(/\)$/, "");
+      $("#meetingUrl-error").append(h("details", {}, h("summary", {}, "Supported links"), forms));
+    }
+  }
 
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
@@ -307,7 +434,8 @@ function newBotPage() {
       const fields = (err.details && err.details.fields) || [];
       for (const field of fields) {
         const name = field.field.split(".")[0];
-        if ($("#" + name + "-error")) fieldError(name, field.message);
+        if (name === "meetingUrl") linkError(field.message);
+        else if ($("#" + name + "-error")) fieldError(name, field.message);
         else { $("#form-error").hidden = false; $("#form-error").textContent += field.field + ": " + field.message + " "; }
       }
       if (!fields.length) { $("#form-error").hidden = false; $("#form-error").textContent = err.message; }
@@ -318,10 +446,21 @@ function newBotPage() {
 
 // ---------------------------------------------------------------- bot detail
 
+/** Statuses in which a bot can still post to the meeting's chat. */
+const CAN_CHAT = new Set(["JOINING_CALL", "IN_WAITING_ROOM", "IN_CALL"]);
+
 function botDetailPage(root) {
   const id = root.dataset.botId;
-  let bot = null, events = [];
+  let bot = null, events = [], shots = [], viewing = 0;
   const terminal = (s) => s === "ENDED" || s === "FATAL";
+
+  /** The last change with a sub code that means a failure (FATAL, or ENDED for a reason other than a normal end). */
+  function failure() {
+    const last = lastChange(bot);
+    if (!last) return null;
+    if (bot.status === "FATAL") return last;
+    return null;
+  }
 
   function renderBot() {
     const last = lastChange(bot);
@@ -330,24 +469,38 @@ function botDetailPage(root) {
     document.title = bot.botName + " · Meeboter";
     $("#bot-title").replaceChildren(platformIcon(bot.platform), " ", h("a", { href: bot.meetingUrl, rel: "noreferrer", target: "_blank" }, bot.meetingUrl));
     $("#bot-leave").disabled = terminal(bot.status) || bot.status === "LEAVING";
+
+    const fail = failure();
+    const banner = $("#failure");
+    banner.hidden = !fail;
+    if (fail) {
+      const [what, todo] = SUB_CODES[fail.subCode] || ["The bot stopped with an error" + (fail.subCode ? " (" + fail.subCode + ")" : "") + ".", "Look at the timeline, logs and screenshots below."];
+      banner.replaceChildren(h("h2", {}, "The bot could not finish" + (fail.subCode ? ": " + fail.subCode.replace(/_/g, " ") : "")),
+        h("p", {}, what), fail.message && fail.message !== what ? h("p", {}, h("strong", {}, "Details: "), fail.message) : null,
+        h("p", {}, h("strong", {}, "What to do: "), todo));
+    }
+
+    // Chat only while the bot can post; the history stays visible after.
+    $("#chat-form").hidden = !CAN_CHAT.has(bot.status);
+
     const timeline = $("#timeline");
     const changes = bot.statusChanges || [];
     timeline.replaceChildren(...changes.map((c, i) => {
       const next = changes[i + 1];
       const took = next ? (new Date(next.at) - new Date(c.at)) / 1000 : null;
-      return h("li", {}, statusBadge(c.status, c.subCode), " ", h("time", { datetime: c.at }, fmtTime(c.at)),
-        took != null ? h("span", { class: "muted" }, " · " + fmtDuration(took)) : null,
+      return h("li", {}, statusBadge(c.status, c.subCode), " ", timeEl(c.at),
+        took != null ? h("span", { class: "muted" }, " · for " + fmtDuration(took)) : null,
         c.message ? h("div", { class: "muted" }, c.message) : null);
     }));
     const d = bot.deployment || {};
     const rows = [
-      ["Bot id", bot.id],
-      ["Recording", bot.recordingMode],
+      ["Bot id", h("span", {}, h("span", { class: "id", "data-volatile": "" }, bot.id), copyButton(bot.id, "bot id"))],
+      ["Recording", { video: "Video and audio", audio: "Audio only", none: "No recording" }[bot.recordingMode] || bot.recordingMode],
       ["Deployment platform", d.platform || "—"],
-      ["Identifier", d.identifier || "—"],
+      ["Identifier", d.identifier ? h("span", { class: "id", "data-volatile": "" }, d.identifier) : "—"],
       ["Queue position", bot.queue ? String(bot.queue.position ?? "—") : "—"],
-      ["Created", fmtTime(bot.createdAt)],
-      ["Joins at", bot.joinAt ? fmtTime(bot.joinAt) : "now"],
+      ["Created", timeEl(bot.createdAt)],
+      ["Joins at", bot.joinAt ? timeEl(bot.joinAt) : "now"],
       ["Waiting room timeout", fmtDuration(bot.automaticLeave.waitingRoomTimeoutSecs)],
       ["No one joined timeout", fmtDuration(bot.automaticLeave.nooneJoinedTimeoutSecs)],
       ["Everyone left timeout", fmtDuration(bot.automaticLeave.everyoneLeftTimeoutSecs)],
@@ -372,10 +525,9 @@ function botDetailPage(root) {
     try {
       const list = (await api("GET", `/api/bots/${id}/participants`)).participants;
       if (!list.length) { $("#participants").replaceChildren(h("p", { class: "empty" }, "Nobody seen yet.")); return; }
-      $("#participants").replaceChildren(h("table", { class: "data compact" },
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Joined"), h("th", { scope: "col" }, "Left"))),
-        h("tbody", {}, list.map((p) => h("tr", {}, h("td", {}, p.name, p.isBot ? h("span", { class: "tag" }, "bot") : null),
-          h("td", {}, fmtTime(p.joinedAt)), h("td", {}, p.leftAt ? fmtTime(p.leftAt) : "in the call"))))));
+      $("#participants").replaceChildren(dataTable("Participants", ["Name", "Joined", "Left"],
+        list.map((p) => [h("span", {}, p.name, p.isBot ? h("span", { class: "tag" }, "bot") : null),
+          timeEl(p.joinedAt), p.leftAt ? timeEl(p.leftAt) : "in the call"])));
     } catch (e) {
       $("#participants").replaceChildren(h("p", { class: "error" }, e.message));
     }
@@ -384,15 +536,18 @@ function botDetailPage(root) {
   async function loadChat() {
     try {
       // Both directions, oldest first, from the chat resource itself.
-      const all = (await api("GET", `/api/bots/${id}/chat`)).messages.map((m) => m.direction === "incoming"
-        ? { at: m.createdAt, mine: false, sender: m.sender || "", text: m.text }
-        : { at: m.createdAt, mine: true, m });
+      const all = (await api("GET", `/api/bots/${id}/chat`)).messages;
       const list = $("#chat");
-      if (!all.length) { list.replaceChildren(h("li", { class: "empty" }, "No messages yet.")); return; }
-      list.replaceChildren(...all.map((x) => x.mine
-        ? h("li", { class: "mine", "data-state": x.m.status }, h("span", { class: "who" }, "Bot"), " ", x.m.text, " ",
-          h("span", { class: "state state-" + x.m.status, title: x.m.error || "" }, x.m.status + (x.m.error ? ": " + x.m.error : "")))
-        : h("li", {}, h("span", { class: "who" }, x.sender), " ", x.text)));
+      if (!all.length) {
+        list.replaceChildren(h("li", { class: "empty" }, CAN_CHAT.has(bot && bot.status) ? "No messages yet." : "No messages."));
+        return;
+      }
+      list.replaceChildren(...all.map((m) => m.direction === "incoming"
+        ? h("li", {}, h("span", { class: "meta" }, h("span", { class: "who" }, m.sender || "Someone"), " wrote · ", timeEl(m.createdAt)), m.text)
+        : h("li", { class: "mine", "data-state": m.status },
+          h("span", { class: "meta" }, h("span", { class: "who" }, "Bot"), " sent · ", timeEl(m.createdAt), " · ",
+            h("span", { class: "state state-" + m.status, title: m.error || "" }, m.status + (m.error ? ": " + m.error : ""))),
+          m.text)));
     } catch (e) {
       $("#chat").replaceChildren(h("li", { class: "error" }, e.message));
     }
@@ -441,27 +596,56 @@ function botDetailPage(root) {
     }
   }
 
+  function showShot(i) {
+    viewing = (i + shots.length) % shots.length;
+    const s = shots[viewing];
+    $("#viewer-img").src = s.url;
+    $("#viewer-img").alt = "Screenshot " + (viewing + 1) + " of " + shots.length + ": " + s.kind;
+    $("#viewer-title").textContent = s.kind.replace(/_/g, " ") + " · " + fmtTime(s.takenAt || s.createdAt);
+    $("#viewer-prev").disabled = $("#viewer-next").disabled = shots.length < 2;
+  }
+
   async function loadScreenshots() {
     try {
-      const list = (await api("GET", `/api/bots/${id}/screenshots`)).screenshots;
-      if (!list.length) { $("#screenshots").replaceChildren(h("p", { class: "empty" }, "No screenshots.")); return; }
-      $("#screenshots").replaceChildren(...list.map((s) => h("figure", {},
-        h("a", { href: s.url, target: "_blank", rel: "noreferrer" }, h("img", { src: s.url, alt: "Screenshot: " + s.kind, loading: "lazy" })),
-        h("figcaption", {}, s.kind + " · " + fmtTime(s.takenAt || s.createdAt)))));
+      shots = (await api("GET", `/api/bots/${id}/screenshots`)).screenshots;
+      if (!shots.length) { $("#screenshots").replaceChildren(h("p", { class: "empty" }, "No screenshots.")); return; }
+      $("#screenshots").replaceChildren(...shots.map((s, i) => h("figure", {},
+        h("button", { type: "button", "aria-label": "View screenshot " + (i + 1) + ": " + s.kind, onclick: () => { showShot(i); $("#viewer").showModal(); } },
+          h("img", { src: s.url, alt: "", loading: "lazy" })),
+        h("figcaption", {}, s.kind.replace(/_/g, " ") + " · ", timeEl(s.takenAt || s.createdAt)))));
     } catch (e) {
       $("#screenshots").replaceChildren(h("p", { class: "error" }, e.message));
     }
   }
+  $("#viewer-close").addEventListener("click", () => $("#viewer").close());
+  $("#viewer-prev").addEventListener("click", () => showShot(viewing - 1));
+  $("#viewer-next").addEventListener("click", () => showShot(viewing + 1));
+  $("#viewer").addEventListener("keydown", (e) => {
+    if (e.key === "ArrowLeft") showShot(viewing - 1);
+    if (e.key === "ArrowRight") showShot(viewing + 1);
+  });
 
   async function loadRecording() {
     const box = $("#recording");
     if (bot && bot.recordingMode === "none") { box.replaceChildren(h("p", { class: "empty" }, "This bot does not record.")); return; }
+    // Nothing to ask for yet: the recording exists once the bot has left, and only if it got in.
+    if (bot && !terminal(bot.status)) {
+      box.replaceChildren(h("p", { class: "muted" }, changeAt(bot, "IN_CALL")
+        ? "Recording in progress — it becomes playable once the bot has left." : "The recording starts when the bot is in the call."));
+      return;
+    }
+    if (bot && !changeAt(bot, "IN_CALL")) {
+      box.replaceChildren(h("p", { class: "muted" }, bot.status === "FATAL"
+        ? "No recording: the bot failed before it could record." : "No recording: the bot never got into the call."));
+      return;
+    }
     try {
       const r = await api("GET", `/api/bots/${id}/recording`);
       const urls = r.url ? [r.url] : (r.segments || []).map((x) => x.url).filter(Boolean);
       if ((r.state !== "ready" && r.state !== "partial") || !urls.length) {
-        box.replaceChildren(h("p", { class: "muted" }, "Recording " + (r.state || "pending") +
-          (r.state === "failed" ? "." : " — it becomes playable once the bot has left.")));
+        box.replaceChildren(h("p", { class: "muted" }, r.state === "failed" ? "The recording failed."
+          : bot && bot.status === "FATAL" ? "No recording: the bot failed before it could record."
+          : "Recording " + (r.state || "pending") + " — it becomes playable once the bot has left."));
         return;
       }
       const kind = bot.recordingMode === "audio" ? "audio" : "video";
@@ -477,10 +661,91 @@ function botDetailPage(root) {
         fmtDuration(r.durationSecs) + " · " + fmtBytes(r.sizeBytes) + " · ",
         ...urls.map((url, i) => h("a", { href: url, download: "" }, urls.length > 1 ? `Download part ${i + 1} ` : "Download"))));
     } catch (e) {
+      const why = bot && bot.status === "FATAL" ? "No recording: the bot failed before it could record."
+        : bot && terminal(bot.status) ? "No recording was made." : "No recording yet — it becomes playable once the bot has left.";
       box.replaceChildren(h("p", { class: e.status === 404 ? "muted" : "error" },
-        e.status === 404 ? "No recording yet." : "Could not load the recording: " + e.message));
+        e.status === 404 ? why : "Could not load the recording: " + e.message));
     }
   }
+
+  // ------------------------------------------------ transcript (live while in the call)
+  const lines = new Map();
+  let transcriptState = null;
+
+  function clock(ms) {
+    const t = Math.max(0, Math.floor(ms / 1000));
+    const hh = Math.floor(t / 3600), mm = Math.floor((t % 3600) / 60), ss = t % 60;
+    return (hh ? hh + ":" + String(mm).padStart(2, "0") : String(mm)) + ":" + String(ss).padStart(2, "0");
+  }
+
+  function highlight(text, needle) {
+    if (!needle) return [text];
+    const out = [];
+    const low = text.toLowerCase();
+    let at = 0;
+    for (let i = low.indexOf(needle); i >= 0; i = low.indexOf(needle, at)) {
+      out.push(text.slice(at, i), h("mark", {}, text.slice(i, i + needle.length)));
+      at = i + needle.length;
+    }
+    out.push(text.slice(at));
+    return out;
+  }
+
+  function renderTranscript() {
+    const needle = $("#transcript-search").value.trim().toLowerCase();
+    const all = [...lines.values()].sort((a, b) => a.startMs - b.startMs);
+    const shown = needle ? all.filter((u) => (u.text + " " + (u.speaker || "")).toLowerCase().includes(needle)) : all;
+    const list = $("#transcript");
+    const atEnd = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
+    list.replaceChildren(...shown.map((u) => h("li", { class: u.isFinal === false ? "partial" : null },
+      h("button", { type: "button", title: "Play the recording from " + clock(u.startMs), onclick: () => seek(u.startMs) },
+        h("span", { class: "at" }, clock(u.startMs)), h("strong", {}, (u.speaker || "Unknown speaker") + ": "), ...highlight(u.text, needle)))));
+    const card = $("#transcript-card");
+    card.hidden = transcriptState === "none" && !all.length;
+    $("#transcript-state").textContent = needle ? `${shown.length} of ${all.length} lines match`
+      : { live: "Live: lines appear as they are spoken.", processing: "Transcribing the recording…", failed: "The transcript failed.",
+        ready: all.length + " lines.", none: "No transcript yet." }[transcriptState] || "";
+    if (!needle && atEnd) list.scrollTop = list.scrollHeight;
+  }
+
+  /** Plays the recording from `ms` (the recording's clock): the transcript's times are on it. */
+  function seek(ms) {
+    const player = $("#player");
+    if (!player) { flash("The recording is not ready yet: it becomes playable once the bot has left.", "error"); return; }
+    player.currentTime = ms / 1000;
+    player.play().catch(() => {});
+    player.focus();
+  }
+
+  async function loadTranscript() {
+    try {
+      let cursor = null;
+      for (let i = 0; i < 50; i++) {
+        const q = new URLSearchParams({ limit: "1000" });
+        if (cursor) q.set("cursor", cursor);
+        const page = await api("GET", `/api/bots/${id}/transcript?` + q);
+        transcriptState = page.state;
+        if (page.error) $("#transcript-state").title = page.error;
+        for (const u of page.utterances) lines.set(u.id, u);
+        if (!page.nextCursor) break;
+        cursor = page.nextCursor;
+      }
+      renderTranscript();
+    } catch (e) {
+      transcriptState = "none";
+      if (e.status !== 404) $("#transcript-state").textContent = "Could not load the transcript: " + e.message;
+      renderTranscript();
+    }
+  }
+
+  function onUtterance(u) {
+    if (!u || !u.id) return;
+    // A partial line is replaced by its next version (same id) and finally by the final one.
+    lines.set(u.id, u);
+    if (transcriptState === "none" || !transcriptState) transcriptState = "live";
+    renderTranscript();
+  }
+  $("#transcript-search").addEventListener("input", renderTranscript);
 
   $("#log-level").addEventListener("change", renderEvents);
   $("#chat-form").addEventListener("submit", async (e) => {
@@ -511,7 +776,7 @@ function botDetailPage(root) {
     await loadBot();
     if (!bot) return;
     await loadEvents();
-    loadChat(); loadParticipants(); loadScreenshots(); loadRecording();
+    loadChat(); loadParticipants(); loadScreenshots(); loadRecording(); loadTranscript();
     let chatTimer = null;
     const refresh = () => { clearTimeout(chatTimer); chatTimer = setTimeout(() => { loadChat(); loadParticipants(); }, 300); };
     const onEvent = (e) => {
@@ -522,23 +787,43 @@ function botDetailPage(root) {
       if (e.type.startsWith("chat") || e.type.startsWith("participant")) refresh();
       if (e.type === "screenshot") loadScreenshots();
       if (e.type === "recording_ready") loadRecording();
+      if (e.type === "transcript.data" || e.type === "transcript.partial") onUtterance(e.data);
+      if (e.type === "transcript.ready" || e.type === "transcript.failed" || e.type === "captions_unavailable") loadTranscript();
     };
     const handlers = {};
     for (const t of ["status_change", "participant_join", "participant_leave", "chat_received", "chat_sent", "chat_failed",
-      "log", "active_speaker", "screenshot", "recording_ready", "heartbeat"]) handlers[t] = onEvent;
+      "log", "active_speaker", "screenshot", "recording_ready", "heartbeat", "transcript.data", "transcript.partial",
+      "transcript.ready", "transcript.failed", "captions_unavailable"]) handlers[t] = onEvent;
     handlers.message = onEvent;
-    handlers.end = () => { loadBot(); loadChat(); loadParticipants(); loadScreenshots(); setTimeout(loadRecording, 1500); };
+    handlers.end = () => { loadBot(); loadChat(); loadParticipants(); loadScreenshots(); loadTranscript(); setTimeout(loadRecording, 1500); };
     // The stream ends once the bot has ended; the chat's delivery states and the recording are polled besides.
     if (!terminal(bot.status)) {
       const stop = follow(`/api/bots/${id}/stream`, handlers);
       handlers.end = ((end) => () => { stop(); end(); })(handlers.end);
     }
     setInterval(() => { if (!terminal(bot.status)) { loadChat(); loadBot(); } }, 3000);
-    setInterval(() => { if (terminal(bot.status) && bot.recordingMode !== "none" && !$("#player")) loadRecording(); }, 5000);
+    setInterval(() => { if (terminal(bot.status) && bot.recordingMode !== "none" && !$("#player") && bot.status !== "FATAL") loadRecording(); }, 5000);
   })();
 }
 
 // ---------------------------------------------------------------- infrastructure
+
+/** "queueLength" → "Queue length", "deployedAt" → "Deployed at". */
+function human(key) {
+  const words = String(key).replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/_/g, " ").toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
+function percentile(sorted, q) {
+  if (!sorted.length) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+function fmtMs(ms) {
+  return ms == null ? "—" : ms < 1000 ? Math.round(ms) + " ms" : fmtDuration(ms / 1000) === "0 s" ? ms + " ms" : (ms / 1000).toFixed(1) + " s";
+}
 
 function infrastructurePage() {
   const box = $("#infra");
@@ -546,18 +831,25 @@ function infrastructurePage() {
     try {
       const [infra, pool] = await Promise.all([api("GET", "/api/infrastructure"), api("GET", "/api/bots/pool-stats")]);
       const parts = [];
+      parts.push(h("div", { class: "stats" },
+        h("div", { class: "stat" }, h("b", {}, String(infra.queueLength)), h("span", {}, "bots waiting in the queue")),
+        h("div", { class: "stat" }, h("b", {}, String(infra.platforms.reduce((n, p) => n + p.active, 0))), h("span", {}, "bots deployed now")),
+        h("div", { class: "stat" }, h("b", {}, String(infra.platforms.reduce((n, p) => n + (p.capacity || 0), 0))), h("span", {}, "total capacity")),
+        h("div", { class: "stat" }, h("b", {}, String(infra.pendingReleaseJobs)), h("span", {}, "release jobs pending"))));
       parts.push(h("section", { class: "card" }, h("h2", {}, "Active platform"),
         h("p", {}, h("strong", {}, infra.platforms.map((p) => p.name).join(", ") || "none"), " — ", infra.selection),
         infra.warnings.length ? h("ul", { class: "warnings" }, infra.warnings.map((w) => h("li", {}, w))) : null));
-      parts.push(h("section", { class: "card" }, h("h2", {}, "Capacity"),
-        h("table", { class: "data" },
-          h("thead", {}, h("tr", {}, ["Platform", "Capacity", "Active", "Recent deploy latency (ms)", "Recent errors"].map((c) => h("th", { scope: "col" }, c)))),
-          h("tbody", {}, infra.platforms.map((p) => h("tr", {}, h("td", {}, p.name), h("td", {}, p.capacity), h("td", {}, p.active),
-            h("td", {}, p.recentDeployLatenciesMs.length ? p.recentDeployLatenciesMs.join(", ") : "—"),
-            h("td", {}, p.recentErrors.length ? h("ul", {}, p.recentErrors.map((e) => h("li", {}, e))) : "—"))))),
-        h("p", { class: "muted" }, `Queue: ${infra.queueLength} waiting · ${infra.pendingReleaseJobs} release job(s) pending`)));
-      parts.push(h("section", { class: "card" }, h("h2", {}, "Pool stats"),
-        h("dl", { class: "details" }, Object.entries(pool).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]))));
+      parts.push(h("section", { class: "card" }, h("h2", {}, "Capacity per platform"),
+        dataTable("Capacity per platform", ["Platform", { name: "In use", num: true }, { name: "Capacity", num: true },
+          { name: "Deploy time (median)", num: true }, { name: "Deploy time (slowest recent)", num: true }, "Recent errors"],
+        infra.platforms.map((p) => {
+          const lat = [...p.recentDeployLatenciesMs].sort((x, y) => x - y);
+          return [p.name, String(p.active), String(p.capacity),
+            fmtMs(percentile(lat, 0.5)), fmtMs(lat.length ? lat[lat.length - 1] : null),
+            p.recentErrors.length ? h("ul", {}, p.recentErrors.map((e) => h("li", {}, e))) : "none"];
+        }))));
+      parts.push(h("section", { class: "card" }, h("h2", {}, "Pool"),
+        h("dl", { class: "details" }, Object.entries(pool).flatMap(([k, v]) => [h("dt", {}, human(k)), h("dd", {}, cell(v))]))));
       const titles = {
         slots: "Coolify pool slots",
         instances: "Running instances (bots deployed now)",
@@ -567,7 +859,7 @@ function infrastructurePage() {
       for (const [key, value] of Object.entries(infra)) {
         if (["platforms", "selection", "warnings", "queueLength", "pendingReleaseJobs"].includes(key)) continue;
         if (key === "slots" && !value.length) continue;
-        parts.push(h("section", { class: "card" }, h("h2", {}, titles[key] || key), genericTable(value)));
+        parts.push(h("section", { class: "card" }, h("h2", {}, titles[key] || human(key)), genericTable(value, titles[key] || human(key))));
       }
       box.replaceChildren(...parts);
     } catch (e) {
@@ -575,29 +867,29 @@ function infrastructurePage() {
     }
   }
   load();
-  setInterval(load, 5000);
+  setInterval(load, 10000);
 }
 
 /** Renders any JSON value: arrays of objects as tables, objects as definition lists. */
-function genericTable(value) {
+function genericTable(value, caption) {
   if (Array.isArray(value)) {
     if (!value.length) return h("p", { class: "empty" }, "None.");
     if (typeof value[0] !== "object") return h("p", {}, value.join(", "));
     const cols = [...new Set(value.flatMap((x) => Object.keys(x)))];
-    return h("div", { class: "table-wrap" }, h("table", { class: "data compact" },
-      h("thead", {}, h("tr", {}, cols.map((c) => h("th", { scope: "col" }, c)))),
-      h("tbody", {}, value.map((row) => h("tr", {}, cols.map((c) => h("td", {}, cell(row[c]))))))));
+    return dataTable(caption, cols.map(human), value.map((row) => cols.map((c) => cell(row[c]))));
   }
   if (value && typeof value === "object") {
     const entries = Object.entries(value);
     if (!entries.length) return h("p", { class: "empty" }, "None.");
-    return h("dl", { class: "details" }, entries.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, typeof v === "object" ? genericTable(v) : cell(v))]));
+    return h("dl", { class: "details" }, entries.flatMap(([k, v]) => [h("dt", {}, human(k)), h("dd", {}, v && typeof v === "object" ? genericTable(v, human(k)) : cell(v))]));
   }
   return h("p", {}, cell(value));
 }
 
 function cell(v) {
   if (v === null || v === undefined) return "—";
+  if (typeof v === "string" && ISO_TIME.test(v)) return timeEl(v);
+  if (typeof v === "boolean") return v ? "yes" : "no";
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
 }
@@ -608,63 +900,140 @@ function keysPage() {
   const body = $("#keys-body"), form = $("#key-form");
   // A member key may revoke only itself; an admin key any key (but never an account's last admin key).
   const root = $("[data-page=keys]"), admin = root.dataset.admin === "true", ownKey = root.dataset.ownKey;
+  const cols = admin ? 9 : 8;
+  let accounts = new Map();
+
+  async function loadAccounts() {
+    if (!admin) return;
+    try {
+      const list = (await api("GET", "/api/accounts")).accounts;
+      accounts = new Map(list.map((a) => [a.id, a.name]));
+      const picker = $("#key-account");
+      const mine = picker.value;
+      picker.replaceChildren(h("option", { value: "" }, "this account"),
+        ...list.map((a) => h("option", { value: a.id }, a.name)));
+      picker.value = mine;
+    } catch (e) { flash("Could not load the accounts: " + e.message, "error"); }
+  }
+
+  function actions(k, state) {
+    const mayAct = admin || k.id === ownKey;
+    if (!mayAct) return "—";
+    if (state === "revoked") {
+      return h("button", {
+        type: "button", class: "small", "aria-label": "Delete the revoked key " + k.name, onclick: async () => {
+          if (!confirm(`Delete the revoked key “${k.name}” from the list?`)) return;
+          try { await api("DELETE", `/api/keys/${k.id}/revoked`); flash("Revoked key deleted."); load(); } catch (e) { flash(e.message, "error"); }
+        },
+      }, "Delete");
+    }
+    return h("button", {
+      type: "button", class: "danger small", "aria-label": "Revoke " + k.name, onclick: async () => {
+        if (!confirm(`Revoke the key “${k.name}”? Apps using it stop working at once.`)) return;
+        try { await api("DELETE", "/api/keys/" + k.id); flash("Key revoked."); load(); } catch (e) { flash(e.message, "error"); }
+      },
+    }, "Revoke");
+  }
+
   async function load() {
     try {
       const keys = (await api("GET", "/api/keys")).keys;
-      if (!keys.length) { body.replaceChildren(h("tr", {}, h("td", { colspan: 8, class: "empty" }, "No keys."))); return; }
+      if (!keys.length) { body.replaceChildren(h("tr", {}, h("td", { colspan: cols, class: "empty" }, "No keys."))); return; }
       body.replaceChildren(...keys.map((k) => {
         const state = k.revokedAt ? "revoked" : k.expiresAt && new Date(k.expiresAt) < new Date() ? "expired" : "active";
-        return h("tr", {}, h("td", {}, k.name), h("td", {}, h("code", {}, k.prefix + "…")), h("td", {}, k.role),
-          h("td", {}, fmtTime(k.createdAt)), h("td", {}, fmtTime(k.lastUsedAt)), h("td", {}, k.expiresAt ? fmtTime(k.expiresAt) : "never"),
-          h("td", {}, state), h("td", {}, state === "active" && (admin || k.id === ownKey) ? h("button", {
-            type: "button", class: "danger small", onclick: async () => {
-              if (!confirm(`Revoke the key “${k.name}”? Apps using it stop working at once.`)) return;
-              try { await api("DELETE", "/api/keys/" + k.id); flash("Key revoked."); load(); } catch (e) { flash(e.message, "error"); }
-            },
-          }, "Revoke") : null));
+        return h("tr", {}, td("Name", {}, k.name, k.id === ownKey ? h("span", { class: "tag" }, "this session") : null),
+          admin ? td("Account", {}, accounts.get(k.accountId) || h("span", { class: "id" }, shortId(k.accountId))) : null,
+          td("Prefix", {}, h("code", {}, k.prefix + "…")), td("Role", {}, k.role),
+          td("Created", {}, timeEl(k.createdAt)), td("Last used", {}, k.lastUsedAt ? timeEl(k.lastUsedAt) : "never"),
+          td("Expires", {}, k.expiresAt ? timeEl(k.expiresAt) : "never"),
+          td("State", {}, h("span", { class: "badge s-" + (state === "active" ? "in_call" : state === "revoked" ? "ended" : "fatal") }, state)),
+          td("Actions", {}, actions(k, state)));
       }));
     } catch (e) {
-      body.replaceChildren(h("tr", {}, h("td", { colspan: 8, class: "error" }, e.message)));
+      body.replaceChildren(h("tr", {}, h("td", { colspan: cols, class: "error" }, e.message)));
     }
   }
   form.addEventListener("submit", async (e) => {
     e.preventDefault();
     const f = form.elements;
     const req = { name: f.name.value.trim(), role: f.role.value };
+    if (admin && f.accountId.value) req.accountId = f.accountId.value;
     if (f.expires.value) req.expiresAt = new Date(f.expires.value + "T23:59:59").toISOString();
     try {
       const created = await api("POST", "/api/keys", req);
-      const box = $("#secret");
-      box.hidden = false;
-      box.replaceChildren(h("p", {}, "Your new key. Copy it now — it will not be shown again:"), h("code", { class: "copy" }, created.secret));
+      showSecret("Your new key “" + created.name + "”. Copy it now: it is shown only this once.", created.secret, "API key");
       form.reset();
       load();
     } catch (err) { flash(err.message, "error"); }
   });
-  load();
+  loadAccounts().then(load);
+}
+
+/** Shows a secret once, with a copy button and a way to hide it for good. */
+function showSecret(text, secret, what) {
+  const box = $("#secret");
+  box.hidden = false;
+  box.replaceChildren(h("p", {}, text), h("code", { "data-volatile": "" }, secret),
+    h("div", { class: "row" }, copyButton(secret, what),
+      h("button", { type: "button", class: "small", onclick: () => { box.replaceChildren(); box.hidden = true; } }, "I have stored it — hide")));
 }
 
 // ---------------------------------------------------------------- webhooks
 
+const DELIVERIES_PER_PAGE = 10;
+
+/** The random end of a UUIDv7 (its start is the time, the same for bots made together). */
+function shortId(id) {
+  return "…" + String(id).slice(-12);
+}
+
 function webhooksPage() {
   const box = $("#endpoints"), form = $("#endpoint-form");
-  async function deliveries(endpoint, target) {
+
+  function attemptsCell(d) {
+    if (!d.attempts.length) return "none yet";
+    const last = d.attempts[d.attempts.length - 1];
+    const summary = d.attempts.length + (d.attempts.length === 1 ? " attempt" : " attempts") + " · last: " +
+      (last.statusCode ? "HTTP " + last.statusCode : "no answer");
+    return h("details", {}, h("summary", {}, summary),
+      h("ol", { class: "log" }, d.attempts.map((a) => h("li", {}, timeEl(a.at), " ", a.statusCode ? "HTTP " + a.statusCode : "",
+        a.error ? " " + a.error.slice(0, 300) + (a.error.length > 300 ? "…" : "") : "", " (" + a.durationMs + " ms)"))));
+  }
+
+  function deliveryTable(endpoint, list, target, page) {
+    const pages = Math.max(1, Math.ceil(list.length / DELIVERIES_PER_PAGE));
+    page = Math.min(page, pages - 1);
+    const slice = list.slice(page * DELIVERIES_PER_PAGE, (page + 1) * DELIVERIES_PER_PAGE);
+    const rows = slice.map((d) => [
+      d.eventType,
+      d.botId ? h("a", { href: "/bots/" + d.botId, class: "id", title: d.botId, "aria-label": "Bot " + d.botId }, shortId(d.botId)) : "—",
+      h("span", { class: "badge s-" + (d.status === "delivered" ? "in_call" : d.status === "failed" ? "fatal" : "queued") }, d.status),
+      attemptsCell(d),
+      d.status === "pending" && d.nextAttemptAt ? timeEl(d.nextAttemptAt) : "—",
+      timeEl(d.createdAt),
+      h("button", {
+        type: "button", class: "small", "aria-label": "Redeliver " + d.eventType, onclick: async () => {
+          try { await api("POST", `/api/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`, {}); flash("Redelivery queued."); deliveries(endpoint, target, page); }
+          catch (e) { flash(e.message, "error"); }
+        },
+      }, "Redeliver"),
+    ]);
+    const pager = pages > 1 ? h("nav", { class: "pager", "aria-label": "Delivery pages" },
+      h("button", { type: "button", class: "small", disabled: page === 0, onclick: () => deliveryTable(endpoint, list, target, page - 1) }, "Newer"),
+      h("span", { class: "muted" }, `Page ${page + 1} of ${pages}`),
+      h("button", { type: "button", class: "small", disabled: page >= pages - 1, onclick: () => deliveryTable(endpoint, list, target, page + 1) }, "Older")) : null;
+    target.replaceChildren(dataTable("Deliveries to " + endpoint.url,
+      ["Event", "Bot", "State", "Attempts", "Next retry", "Created", { name: "Actions" }], rows), ...(pager ? [pager] : []));
+  }
+
+  async function deliveries(endpoint, target, page = 0) {
     try {
       const list = (await api("GET", `/api/webhooks/${endpoint.id}/deliveries`)).deliveries;
       if (!list.length) { target.replaceChildren(h("p", { class: "empty" }, "No deliveries yet.")); return; }
-      target.replaceChildren(h("table", { class: "data compact" },
-        h("thead", {}, h("tr", {}, ["Event", "Bot", "State", "Attempts", "Created", ""].map((c) => h("th", { scope: "col" }, c)))),
-        h("tbody", {}, list.map((d) => h("tr", {}, h("td", {}, d.eventType), h("td", {}, d.botId ? h("a", { href: "/bots/" + d.botId }, d.botId.slice(0, 8)) : "—"),
-          h("td", {}, d.status), h("td", {}, d.attempts.map((a) => a.statusCode || a.error || "?").join(", ") || "—"),
-          h("td", {}, fmtTime(d.createdAt)),
-          h("td", {}, h("button", {
-            type: "button", class: "small", onclick: async () => {
-              try { await api("POST", `/api/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`, {}); flash("Redelivery queued."); deliveries(endpoint, target); }
-              catch (e) { flash(e.message, "error"); }
-            },
-          }, "Redeliver")))))));
+      deliveryTable(endpoint, list, target, page);
     } catch (e) { target.replaceChildren(h("p", { class: "error" }, e.message)); }
   }
+
   async function load() {
     try {
       const list = (await api("GET", "/api/webhooks")).endpoints;
@@ -673,6 +1042,12 @@ function webhooksPage() {
         const log = h("div", {}, h("p", { class: "loading" }, "Loading deliveries…"));
         deliveries(ep, log);
         return h("section", { class: "card" }, h("div", { class: "toolbar" }, h("h2", {}, ep.url), h("span", { class: "spacer" }),
+          h("button", {
+            type: "button", class: "small", onclick: async () => {
+              try { await api("POST", `/api/webhooks/${ep.id}/test`, {}); flash("Test event queued: it appears below."); deliveries(ep, log); }
+              catch (e) { flash(e.message, "error"); }
+            },
+          }, "Send test event"),
           h("button", {
             type: "button", class: "danger small", onclick: async () => {
               if (!confirm("Delete this endpoint? Its pending deliveries are dropped.")) return;
@@ -688,9 +1063,7 @@ function webhooksPage() {
     const events = f.events.value.split(",").map((x) => x.trim()).filter(Boolean);
     try {
       const ep = await api("POST", "/api/webhooks", { url: f.url.value.trim(), events });
-      const secretBox = $("#secret");
-      secretBox.hidden = false;
-      secretBox.replaceChildren(h("p", {}, "Signing secret for this endpoint. Copy it now — it will not be shown again:"), h("code", { class: "copy" }, ep.secret || "(shared signing secret)"));
+      showSecret("Signing secret for this endpoint. Copy it now: it is shown only this once.", ep.secret || "(shared signing secret)", "signing secret");
       form.reset();
       load();
     } catch (err) { flash(err.message, "error"); }
@@ -700,7 +1073,15 @@ function webhooksPage() {
 
 // ---------------------------------------------------------------- start
 
+document.documentElement.classList.replace("no-js", "js");
+
 document.addEventListener("DOMContentLoaded", () => {
+  // Phones: the navigation folds behind the Menu button.
+  const toggle = $(".menu-toggle");
+  if (toggle) toggle.addEventListener("click", () => {
+    const open = toggle.closest("header").classList.toggle("open");
+    toggle.setAttribute("aria-expanded", String(open));
+  });
   const root = document.querySelector("[data-page]");
   if (!root) return;
   const pages = {
