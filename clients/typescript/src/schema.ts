@@ -297,6 +297,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/infrastructure/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The last 24 hours, from the database: live bots per status every 15 minutes (the queue
+         *     length is `QUEUED`), deploy latency percentiles and join success per hour (admin). The
+         *     dashboard's infrastructure charts draw exactly this.
+         */
+        get: operations["history"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/keys": {
         parameters: {
             query?: never;
@@ -332,6 +353,27 @@ export interface paths {
          *     that would lock everyone out (409 `last_admin_key`; create another admin key first).
          */
         delete: operations["revoke_key"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/keys/{id}/revoked": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Delete a revoked key, so the list keeps only keys that matter. Only revoked keys can be
+         *     deleted (409 `key_not_revoked` otherwise: revoke it first); who may delete is who may
+         *     revoke (an admin key any key, a member key only itself).
+         */
+        delete: operations["delete_revoked_key"];
         options?: never;
         head?: never;
         patch?: never;
@@ -457,6 +499,27 @@ export interface paths {
         put?: never;
         /** Send a delivery again now (same id, same payload). */
         post: operations["redeliver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/{id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue a `webhook.test` event for this endpoint, so its receiver (URL, signature check,
+         *     answer) can be tried without waiting for a bot. It is delivered like any event: signed
+         *     with the endpoint's secret, retried with backoff, listed with its attempts.
+         */
+        post: operations["send_test"];
         delete?: never;
         options?: never;
         head?: never;
@@ -826,6 +889,22 @@ export interface components {
             slots: components["schemas"]["SlotView"][];
             warnings: string[];
         };
+        /** @description The last 24 h of the server, hour by hour (and every 15 minutes for the bot counts). */
+        InfrastructureHistory: {
+            /** @description Deploy-call latency per hour, from the `deployed` events. */
+            deployLatency: components["schemas"]["LatencyBucket"][];
+            /**
+             * @description Join outcomes per hour: reached the call, or ended without ever getting in (not
+             *     counting bots cancelled or told to leave before they joined).
+             */
+            joins: components["schemas"]["JoinBucket"][];
+            /** @description Live bots per status every 15 minutes (the queue length is `QUEUED`). */
+            samples: components["schemas"]["StatusSample"][];
+            /** Format: date-time */
+            since: string;
+            /** Format: date-time */
+            until: string;
+        };
         /** @description A deployed, live bot and where it runs. */
         InstanceView: {
             botId: string;
@@ -837,6 +916,19 @@ export interface components {
             lastHeartbeatAt?: string | null;
             platform: string;
             status: string;
+        };
+        JoinBucket: {
+            /** Format: int64 */
+            failed: number;
+            /** Format: int64 */
+            joined: number;
+            /** Format: date-time */
+            start: string;
+            /**
+             * Format: double
+             * @description `joined / (joined + failed)`; null in an hour without outcomes.
+             */
+            successRate?: number | null;
         };
         KeyList: {
             keys: components["schemas"]["KeyResource"][];
@@ -857,6 +949,24 @@ export interface components {
             /** Format: date-time */
             revokedAt?: string | null;
             role: components["schemas"]["RoleWire"];
+        };
+        LatencyBucket: {
+            /** Format: int64 */
+            deployments: number;
+            /** Format: int64 */
+            maxMs?: number | null;
+            /**
+             * Format: int64
+             * @description Nearest-rank percentiles in milliseconds; null in an hour without deployments.
+             */
+            p50Ms?: number | null;
+            /** Format: int64 */
+            p95Ms?: number | null;
+            /**
+             * Format: date-time
+             * @description Start of the hour.
+             */
+            start: string;
         };
         LogArchive: {
             /** Format: date-time */
@@ -1027,6 +1137,18 @@ export interface components {
             status: components["schemas"]["BotStatusWire"];
             subCode?: string | null;
         };
+        StatusSample: {
+            /** Format: date-time */
+            at: string;
+            /** @description Live bots per status (every status of [`LIVE_STATUSES`], zeros included). */
+            byStatus: {
+                [key: string]: number;
+            };
+        };
+        TestDelivery: {
+            /** @description The queued delivery: it appears in the endpoint's deliveries (and is the `webhook-id`). */
+            deliveryId: string;
+        };
         /**
          * @description Format of `GET /api/bots/{id}/transcript`.
          * @enum {string}
@@ -1068,7 +1190,7 @@ export interface components {
             /**
              * @description `meeting_captions` (the meeting client's live captions, read by the bot), `openai`
              *     (an OpenAI-compatible API, after the call; needs `TRANSCRIPTION_OPENAI_URL`) or
-             *     `deepgram` (needs `DEEPGRAM_API_KEY`). Required.
+             *     `deepgram` (needs `TRANSCRIPTION_DEEPGRAM_API_KEY`). Required.
              */
             provider: components["schemas"]["TranscriptionProviderWire"];
             /**
@@ -2444,6 +2566,62 @@ export interface operations {
             };
         };
     };
+    history: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The last 24 h */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InfrastructureHistory"];
+                };
+            };
+            /** @description No or an unusable API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an admin key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests for this API key; honour `Retry-After` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the database or storage is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_keys: {
         parameters: {
             query?: never;
@@ -2643,6 +2821,81 @@ export interface operations {
                 };
             };
             /** @description `last_admin_key`: the account's last active admin key */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests for this API key; honour `Retry-After` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the database or storage is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_revoked_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description key id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No or an unusable API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description a member key tried to delete another key */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such key (or another account's, for a member) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description `key_not_revoked`: the key is still active; revoke it first */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3160,6 +3413,74 @@ export interface operations {
                 };
             };
             /** @description no such resource, or it belongs to another account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description too many requests for this API key; honour `Retry-After` */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the database or storage is unavailable; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    send_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The endpoint's id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Queued; the deliverer sends it within seconds */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TestDelivery"];
+                };
+            };
+            /** @description missing, invalid, revoked or expired credentials */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not allowed for this key, or the dashboard session's CSRF token is missing */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No such endpoint in this account (or a malformed id) */
             404: {
                 headers: {
                     [name: string]: unknown;

@@ -30,10 +30,13 @@ from .event_resource import EventResource
 from .event_resource_data import EventResourceData
 from .health_status import HealthStatus
 from .infrastructure import Infrastructure
+from .infrastructure_history import InfrastructureHistory
 from .infrastructure_orphaned_platforms import InfrastructureOrphanedPlatforms
 from .instance_view import InstanceView
+from .join_bucket import JoinBucket
 from .key_list import KeyList
 from .key_resource import KeyResource
+from .latency_bucket import LatencyBucket
 from .live_response_200 import LiveResponse200
 from .log_archive import LogArchive
 from .parsed_meeting_url import ParsedMeetingUrl
@@ -54,7 +57,10 @@ from .send_chat_request import SendChatRequest
 from .signing_secret import SigningSecret
 from .slot_view import SlotView
 from .status_change_resource import StatusChangeResource
+from .status_sample import StatusSample
+from .status_sample_by_status import StatusSampleByStatus
 from .stream_response_200 import StreamResponse200
+from .test_delivery import TestDelivery
 from .transcript_format_wire import TranscriptFormatWire
 from .transcript_resource import TranscriptResource
 from .transcription_provider_wire import TranscriptionProviderWire
@@ -94,10 +100,13 @@ __all__ = (
     "EventResourceData",
     "HealthStatus",
     "Infrastructure",
+    "InfrastructureHistory",
     "InfrastructureOrphanedPlatforms",
     "InstanceView",
+    "JoinBucket",
     "KeyList",
     "KeyResource",
+    "LatencyBucket",
     "LiveResponse200",
     "LogArchive",
     "ParsedMeetingUrl",
@@ -118,7 +127,10 @@ __all__ = (
     "SigningSecret",
     "SlotView",
     "StatusChangeResource",
+    "StatusSample",
+    "StatusSampleByStatus",
     "StreamResponse200",
+    "TestDelivery",
     "TranscriptFormatWire",
     "TranscriptionProviderWire",
     "TranscriptionRequest",
