@@ -648,6 +648,49 @@ fn every_sub_code_is_documented() {
     }
 }
 
+/// The setting names in the first cells of a markdown table's rows (`| \`A\`, \`B\` | …`).
+fn table_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.starts_with("| `"))
+        .flat_map(|l| {
+            let first = l[1..].split(" |").next().unwrap_or("");
+            first
+                .split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Every setting has a row in one of the README's settings tables (the configuration table,
+/// or a platform's deployment guide), and the configuration table names no setting that does
+/// not exist.
+#[test]
+fn every_setting_has_a_row_in_the_readme() {
+    let readme = include_str!("../../../README.md");
+    let documented = table_names(readme);
+    let missing: Vec<&str> = meeboter_server::config::KEYS
+        .iter()
+        .map(|k| k.name)
+        .filter(|name| !documented.iter().any(|d| d == name))
+        .collect();
+    assert!(missing.is_empty(), "settings without a README row: {missing:?}");
+    let start = readme.find("## Configuration").expect("configuration section");
+    let end = start + readme[start..].find("\n## ").expect("section after configuration");
+    for name in table_names(&readme[start..end]) {
+        let looks_like_setting = name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+        let known = meeboter_server::config::KEYS.iter().any(|k| k.name == name);
+        assert!(
+            known || !looks_like_setting,
+            "the README documents `{name}`, which is not a setting"
+        );
+    }
+}
+
 #[test]
 fn first_start_prints_an_admin_key_once_and_serves_with_it() {
     let dir = tempfile::tempdir().unwrap();

@@ -995,7 +995,7 @@ function webhooksPage() {
     const last = d.attempts[d.attempts.length - 1];
     const summary = d.attempts.length + (d.attempts.length === 1 ? " attempt" : " attempts") + " · last: " +
       (last.statusCode ? "HTTP " + last.statusCode : "no answer");
-    return h("details", {}, h("summary", {}, summary),
+    return h("details", {}, h("summary", { "data-volatile": "" }, summary),
       h("ol", { class: "log" }, d.attempts.map((a) => h("li", {}, timeEl(a.at), " ", a.statusCode ? "HTTP " + a.statusCode : "",
         a.error ? " " + a.error.slice(0, 300) + (a.error.length > 300 ? "…" : "") : "", " (" + a.durationMs + " ms)"))));
   }
@@ -1006,7 +1006,7 @@ function webhooksPage() {
     const slice = list.slice(page * DELIVERIES_PER_PAGE, (page + 1) * DELIVERIES_PER_PAGE);
     const rows = slice.map((d) => [
       d.eventType,
-      d.botId ? h("a", { href: "/bots/" + d.botId, class: "id", title: d.botId, "aria-label": "Bot " + d.botId }, shortId(d.botId)) : "—",
+      d.botId ? h("a", { href: "/bots/" + d.botId, class: "id", title: d.botId, "aria-label": "Bot " + d.botId, "data-volatile": "" }, shortId(d.botId)) : "—",
       h("span", { class: "badge s-" + (d.status === "delivered" ? "in_call" : d.status === "failed" ? "fatal" : "queued") }, d.status),
       attemptsCell(d),
       d.status === "pending" && d.nextAttemptAt ? timeEl(d.nextAttemptAt) : "—",
