@@ -228,16 +228,7 @@ pub async fn revoke_key(
     let id = parse_id(&id, "API key")?;
     let now = state.now();
     let mut tx = state.db.begin_write().await?;
-    // Another account's key does not exist for a member.
-    let key = api_keys::find(&mut tx, &id)
-        .await?
-        .filter(|k| caller.is_admin() || k.account_id == caller.account_id)
-        .ok_or_else(|| ApiError::not_found("API key"))?;
-    if !caller.is_admin() && key.id != caller.key_id {
-        return Err(ApiError::forbidden(
-            "a member key can revoke only itself; revoking another key needs an admin key",
-        ));
-    }
+    let key = key_the_caller_may_change(&mut tx, &caller, &id, "revoke").await?;
     let outcome = api_keys::revoke_unless_last_admin(&mut tx, state.db.backend(), &key.id, now)
         .await?
         .ok_or_else(|| ApiError::not_found("API key"))?;
@@ -273,15 +264,7 @@ pub async fn delete_revoked_key(
 ) -> ApiResult<StatusCode> {
     let id = parse_id(&id, "API key")?;
     let mut tx = state.db.begin_write().await?;
-    let key = api_keys::find(&mut tx, &id)
-        .await?
-        .filter(|k| caller.is_admin() || k.account_id == caller.account_id)
-        .ok_or_else(|| ApiError::not_found("API key"))?;
-    if !caller.is_admin() && key.id != caller.key_id {
-        return Err(ApiError::forbidden(
-            "a member key can delete only itself; deleting another key needs an admin key",
-        ));
-    }
+    let key = key_the_caller_may_change(&mut tx, &caller, &id, "delete").await?;
     if key.revoked_at.is_none() {
         return Err(ApiError::conflict(
             "key_not_revoked",
@@ -298,6 +281,26 @@ pub async fn delete_revoked_key(
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(key.id = %key.id, account.id = %key.account_id, by = %caller.key_id, "revoked API key deleted");
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The key `id` if the caller may revoke or delete it (`verb`): an admin key any key of its
+/// account, a member key only itself. Another account's key does not exist for a member.
+async fn key_the_caller_may_change(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    id: &str,
+    verb: &str,
+) -> ApiResult<ApiKeyRecord> {
+    let key = api_keys::find(conn, id)
+        .await?
+        .filter(|k| caller.is_admin() || k.account_id == caller.account_id)
+        .ok_or_else(|| ApiError::not_found("API key"))?;
+    if !caller.is_admin() && key.id != caller.key_id {
+        return Err(ApiError::forbidden(format!(
+            "a member key can {verb} only itself; to {verb} another key use an admin key"
+        )));
+    }
+    Ok(key)
 }
 
 /// The refusal to revoke an account's last active admin key.
