@@ -478,7 +478,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Recent deliveries to an endpoint (newest first, at most 100) with every attempt. */
+        /**
+         * An endpoint's deliveries, newest first, a page at a time, each with its attempts
+         *     (oldest first) and, while pending, when the next attempt is due.
+         */
         get: operations["list_deliveries"];
         put?: never;
         post?: never;
@@ -802,8 +805,11 @@ export interface components {
             /** @description The API key. Store it now: it cannot be shown again. */
             secret: string;
         };
+        /** @description A page of an endpoint's deliveries, newest first. */
         DeliveryList: {
             deliveries: components["schemas"]["DeliveryResource"][];
+            /** @description Pass as `cursor` to get the next (older) page; null on the last page. */
+            nextCursor?: string | null;
         };
         DeliveryResource: {
             attempts: components["schemas"]["AttemptResource"][];
@@ -3319,7 +3325,12 @@ export interface operations {
     };
     list_deliveries: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1–100 (default 50). */
+                limit?: number;
+                /** @description `nextCursor` from the previous page (deliveries older than it). */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 id: string;
@@ -3348,6 +3359,15 @@ export interface operations {
             };
             /** @description no such resource, or it belongs to another account */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description validation failed; `error.details.fields` names every problem */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

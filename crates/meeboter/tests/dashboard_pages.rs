@@ -472,6 +472,76 @@ async fn check(
     failures
 }
 
+/// The webhooks page's delivery log, with more deliveries than one page holds: ten rows a
+/// page, fetched from the server a page at a time (`limit` and `cursor`), Older and Newer.
+async fn delivery_log_pages_on_the_server(page: &Page, s: &Server) {
+    let endpoint = s.get("/api/webhooks").await["endpoints"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let all = |list: Value| -> Vec<String> {
+        list["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Enough for a second page, whatever the bots above already caused.
+    while all(s.get(&format!("/api/webhooks/{endpoint}/deliveries?limit=100")).await).len() < 14 {
+        s.post(&format!("/api/webhooks/{endpoint}/test"), json!({})).await;
+    }
+    let ids = all(s.get(&format!("/api/webhooks/{endpoint}/deliveries?limit=100")).await);
+    emulate(page, 1440, 900, false).await;
+    js(page, "window.__fetched = []; true").await;
+    goto(page, &format!("{}/webhooks", s.public)).await;
+    let rows = "(() => { const t = document.querySelector('#endpoints section .table-wrap tbody'); const p = document.querySelector('#endpoints .pager'); \
+                return t && p ? [t.querySelectorAll('tr').length, p.textContent, [...p.querySelectorAll('button')].map(b => b.disabled)] : null; })()";
+    let first = until(page, rows, Duration::from_secs(20), "the delivery log's first page").await;
+    assert_eq!(first, json!([10, "NewerPage 1Older", [true, false]]), "first page");
+    let requested = "performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/deliveries')).map(n => new URL(n).search)";
+    let asked: Vec<String> = serde_json::from_value(js(page, requested).await).unwrap();
+    assert_eq!(asked, vec!["?limit=10".to_string()], "one page asked of the server");
+
+    js(
+        page,
+        "[...document.querySelectorAll('#endpoints .pager button')].find(b => b.textContent === 'Older').click(); true",
+    )
+    .await;
+    let second = until(
+        page,
+        &format!("(() => {{ const r = {rows}; return r && r[1].includes('Page 2') ? r : null; }})()"),
+        Duration::from_secs(10),
+        "the delivery log's second page",
+    )
+    .await;
+    let rest = (ids.len() - 10).min(10) as i64;
+    assert_eq!(
+        second,
+        json!([rest, "NewerPage 2Older", [false, ids.len() <= 20]]),
+        "second page"
+    );
+    let asked: Vec<String> = serde_json::from_value(js(page, requested).await).unwrap();
+    assert_eq!(
+        asked.last().unwrap(),
+        &format!("?limit=10&cursor={}", ids[9]),
+        "the cursor of the first page's end"
+    );
+
+    js(
+        page,
+        "[...document.querySelectorAll('#endpoints .pager button')].find(b => b.textContent === 'Newer').click(); true",
+    )
+    .await;
+    until(
+        page,
+        &format!("(() => {{ const r = {rows}; return r && r[1].includes('Page 1') && r[0] === 10; }})()"),
+        Duration::from_secs(10),
+        "back to the first page",
+    )
+    .await;
+}
+
 async fn sign_in(page: &Page, s: &Server) {
     goto(page, &format!("{}/login", s.public)).await;
     js(
@@ -567,6 +637,7 @@ fn every_page_at_every_width_in_light_and_dark() {
         for target in &targets {
             failures.extend(check(&page, target, &s.public, &axe_js, &errors).await);
         }
+        delivery_log_pages_on_the_server(&page, &s).await;
         // The bot in the call leaves, so its process does not outlive the server.
         s.post(&format!("/api/bots/{live}/leave"), json!({})).await;
         s.ended(&live).await;

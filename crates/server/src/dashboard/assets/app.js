@@ -1000,11 +1000,11 @@ function webhooksPage() {
         a.error ? " " + a.error.slice(0, 300) + (a.error.length > 300 ? "…" : "") : "", " (" + a.durationMs + " ms)"))));
   }
 
-  function deliveryTable(endpoint, list, target, page) {
-    const pages = Math.max(1, Math.ceil(list.length / DELIVERIES_PER_PAGE));
-    page = Math.min(page, pages - 1);
-    const slice = list.slice(page * DELIVERIES_PER_PAGE, (page + 1) * DELIVERIES_PER_PAGE);
-    const rows = slice.map((d) => [
+  // The log is paged on the server: `cursors[i]` is the cursor of page i (null for the
+  // newest), so "Newer" goes back without the client holding more than one page.
+  function deliveryTable(endpoint, result, target, cursors) {
+    const page = cursors.length - 1;
+    const rows = result.deliveries.map((d) => [
       d.eventType,
       d.botId ? h("a", { href: "/bots/" + d.botId, class: "id", title: d.botId, "aria-label": "Bot " + d.botId, "data-volatile": "" }, shortId(d.botId)) : "—",
       h("span", { class: "badge s-" + (d.status === "delivered" ? "in_call" : d.status === "failed" ? "fatal" : "queued") }, d.status),
@@ -1013,24 +1013,28 @@ function webhooksPage() {
       timeEl(d.createdAt),
       h("button", {
         type: "button", class: "small", "aria-label": "Redeliver " + d.eventType, onclick: async () => {
-          try { await api("POST", `/api/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`, {}); flash("Redelivery queued."); deliveries(endpoint, target, page); }
+          try { await api("POST", `/api/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`, {}); flash("Redelivery queued."); deliveries(endpoint, target, cursors); }
           catch (e) { flash(e.message, "error"); }
         },
       }, "Redeliver"),
     ]);
-    const pager = pages > 1 ? h("nav", { class: "pager", "aria-label": "Delivery pages" },
-      h("button", { type: "button", class: "small", disabled: page === 0, onclick: () => deliveryTable(endpoint, list, target, page - 1) }, "Newer"),
-      h("span", { class: "muted" }, `Page ${page + 1} of ${pages}`),
-      h("button", { type: "button", class: "small", disabled: page >= pages - 1, onclick: () => deliveryTable(endpoint, list, target, page + 1) }, "Older")) : null;
+    const more = !!result.nextCursor;
+    const pager = page > 0 || more ? h("nav", { class: "pager", "aria-label": "Delivery pages" },
+      h("button", { type: "button", class: "small", disabled: page === 0, onclick: () => deliveries(endpoint, target, cursors.slice(0, -1)) }, "Newer"),
+      h("span", { class: "muted" }, `Page ${page + 1}`),
+      h("button", { type: "button", class: "small", disabled: !more, onclick: () => deliveries(endpoint, target, [...cursors, result.nextCursor]) }, "Older")) : null;
     target.replaceChildren(dataTable("Deliveries to " + endpoint.url,
       ["Event", "Bot", "State", "Attempts", "Next retry", "Created", { name: "Actions" }], rows), ...(pager ? [pager] : []));
   }
 
-  async function deliveries(endpoint, target, page = 0) {
+  async function deliveries(endpoint, target, cursors = [null]) {
+    const cursor = cursors[cursors.length - 1];
+    const query = "?limit=" + DELIVERIES_PER_PAGE + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
     try {
-      const list = (await api("GET", `/api/webhooks/${endpoint.id}/deliveries`)).deliveries;
-      if (!list.length) { target.replaceChildren(h("p", { class: "empty" }, "No deliveries yet.")); return; }
-      deliveryTable(endpoint, list, target, page);
+      const result = await api("GET", `/api/webhooks/${endpoint.id}/deliveries${query}`);
+      if (!result.deliveries.length && cursors.length > 1) { deliveries(endpoint, target, cursors.slice(0, -1)); return; }
+      if (!result.deliveries.length) { target.replaceChildren(h("p", { class: "empty" }, "No deliveries yet.")); return; }
+      deliveryTable(endpoint, result, target, cursors);
     } catch (e) { target.replaceChildren(h("p", { class: "error" }, e.message)); }
   }
 
