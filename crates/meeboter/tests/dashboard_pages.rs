@@ -1,6 +1,6 @@
 //! Every dashboard page in headless Chromium at 360, 768 and 1440 px, in light and in dark:
 //! no horizontal overflow, no serious or critical axe-core violations, no console errors,
-//! and (light mode) a screenshot close to the committed reference image; at 360 and 1440 px,
+//! and a screenshot close to the committed reference image of that theme; at 360 and 1440 px,
 //! Tab (real key events) reaches every visible control — on a phone through the Menu button,
 //! opened with Enter — in document order (and down the page on a phone), each with a focus
 //! indicator that differs from its unfocused look and a target of at least 24×24 px (WCAG
@@ -14,9 +14,9 @@
 //! axe-core is npm's package at the version pinned in `tests/axe/package.json`, installed by
 //! `scripts/test` (`npm ci --prefix crates/meeboter/tests/axe`); nothing comes from a CDN.
 //!
-//! Reference images live in `tests/dashboard-reference/`, one per page per width, light
-//! mode only (dark mode is checked by axe and the overflow test, not by pixels, to keep the
-//! repository small), stored at half resolution. To update them deliberately, run this test
+//! Reference images live in `tests/dashboard-reference/`, one per page per width per theme
+//! (`<page>-<width>.png` light, `<page>-<width>-dark.png` dark), stored at half resolution
+//! (the whole set is under 2 MB). To update them deliberately, run this test
 //! with `MEEBOTER_UPDATE_SCREENSHOTS=1` and look at the new images before committing them.
 //! On a mismatch the actual image and a diff are written under
 //! `$CARGO_TARGET_TMPDIR/dashboard-pages/`.
@@ -509,7 +509,7 @@ async fn check(
             if !dark && (width == 360 || width == 1440) {
                 failures.extend(keyboard_walk(page, &label, width == 360).await);
             }
-            if !dark {
+            {
                 js(page, MASK_VOLATILE).await;
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 let png = page
@@ -517,7 +517,8 @@ async fn check(
                     .await
                     .expect("screenshot");
                 let actual = Image::from_png(&png).halved();
-                let file = format!("{}-{width}.png", target.name);
+                let theme = if dark { "-dark" } else { "" };
+                let file = format!("{}-{width}{theme}.png", target.name);
                 let reference = reference_dir().join(&file);
                 if update {
                     std::fs::create_dir_all(reference_dir()).unwrap();
