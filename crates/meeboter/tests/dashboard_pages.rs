@@ -276,11 +276,17 @@ impl Image {
     }
 }
 
-/// Hides what changes from run to run, so the screenshot shows the layout.
+/// Hides what changes from run to run, so the screenshot shows the layout — also in what a
+/// live page redraws afterwards (before it is painted: observers run first).
 const MASK_VOLATILE: &str = r#"(() => {
-  for (const el of document.querySelectorAll('time, [data-volatile], video, audio, .shots img, svg.chart, #events, code')) {
-    el.style.visibility = 'hidden';
-  }
+  const volatile = 'time, [data-volatile], video, audio, .shots img, svg.chart, #events, code';
+  const hide = (root) => {
+    if (root.matches && root.matches(volatile)) root.style.visibility = 'hidden';
+    if (root.querySelectorAll) for (const el of root.querySelectorAll(volatile)) el.style.visibility = 'hidden';
+  };
+  hide(document.body);
+  new MutationObserver((changes) => changes.forEach((c) => c.addedNodes.forEach(hide)))
+    .observe(document.body, { childList: true, subtree: true });
   document.activeElement && document.activeElement.blur && document.activeElement.blur();
   window.scrollTo(0, 0);
   return true;
@@ -626,6 +632,64 @@ async fn delivery_log_pages_on_the_server(page: &Page, s: &Server) {
         "back to the first page",
     )
     .await;
+
+    // Live: a test event to the endpoint that never answers shows up, then its retries as
+    // they happen, with the next retry time — without reloading the page; an attempt list
+    // left open stays open.
+    let known: Vec<String> = all(s.get(&format!("/api/webhooks/{endpoint}/deliveries?limit=100")).await);
+    js(
+        page,
+        "window.__samePage = true; document.activeElement && document.activeElement.blur(); true",
+    )
+    .await;
+    js(
+        page,
+        "[...document.querySelectorAll('#endpoints button')].find(b => b.textContent === 'Send test event').click(); true",
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let sent = loop {
+        let now = s.get(&format!("/api/webhooks/{endpoint}/deliveries?limit=100")).await;
+        let new =
+            now["deliveries"].as_array().unwrap().iter().find(|d| {
+                d["eventType"] == "webhook.test" && !known.iter().any(|k| d["id"].as_str() == Some(k.as_str()))
+            });
+        if let Some(d) = new {
+            break d["id"].as_str().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "the test event was not queued");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let row = format!(
+        "(() => {{ const d = document.querySelector('#endpoints details[data-delivery=\"{sent}\"]'); const r = d && d.closest('tr'); \
+           return r ? [parseInt(d.querySelector('summary').textContent), !!r.querySelector('td[data-label=\"Next retry\"] time'), d.open] : null; }})()"
+    );
+    let first = until(
+        page,
+        &row,
+        Duration::from_secs(20),
+        "the test event's first attempt in the log",
+    )
+    .await;
+    let tried = first[0].as_i64().unwrap();
+    js(
+        page,
+        &format!("document.querySelector('#endpoints details[data-delivery=\"{sent}\"]').open = true; true"),
+    )
+    .await;
+    let later = until(
+        page,
+        &format!("(() => {{ const r = {row}; return r && r[0] > {tried} ? r : null; }})()"),
+        Duration::from_secs(30),
+        "the retry shown without a reload",
+    )
+    .await;
+    assert_eq!(
+        (&later[1], &later[2]),
+        (&json!(true), &json!(true)),
+        "the next retry time shown, the attempts still open: {later}"
+    );
+    assert_eq!(js(page, "window.__samePage === true").await, json!(true), "no reload");
 }
 
 async fn sign_in(page: &Page, s: &Server) {

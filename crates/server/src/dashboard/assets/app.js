@@ -995,7 +995,7 @@ function webhooksPage() {
     const last = d.attempts[d.attempts.length - 1];
     const summary = d.attempts.length + (d.attempts.length === 1 ? " attempt" : " attempts") + " · last: " +
       (last.statusCode ? "HTTP " + last.statusCode : "no answer");
-    return h("details", {}, h("summary", { "data-volatile": "" }, summary),
+    return h("details", { "data-delivery": d.id }, h("summary", { "data-volatile": "" }, summary),
       h("ol", { class: "log" }, d.attempts.map((a) => h("li", {}, timeEl(a.at), " ", a.statusCode ? "HTTP " + a.statusCode : "",
         a.error ? " " + a.error.slice(0, 300) + (a.error.length > 300 ? "…" : "") : "", " (" + a.durationMs + " ms)"))));
   }
@@ -1027,15 +1027,39 @@ function webhooksPage() {
       ["Event", "Bot", "State", "Attempts", "Next retry", "Created", { name: "Actions" }], rows), ...(pager ? [pager] : []));
   }
 
-  async function deliveries(endpoint, target, cursors = [null]) {
+  /** Shows a page of the log; `timed` refreshes leave it alone while it has the keyboard's focus. */
+  async function deliveries(endpoint, target, cursors = [null], timed = false) {
+    clearTimeout(target.refresh);
+    // Only the latest request draws (a timed refresh must not undo a page the user just chose).
+    const mine = target.seq = (target.seq || 0) + 1;
     const cursor = cursors[cursors.length - 1];
     const query = "?limit=" + DELIVERIES_PER_PAGE + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
     try {
       const result = await api("GET", `/api/webhooks/${endpoint.id}/deliveries${query}`);
+      if (mine !== target.seq) return;
       if (!result.deliveries.length && cursors.length > 1) { deliveries(endpoint, target, cursors.slice(0, -1)); return; }
       if (!result.deliveries.length) { target.replaceChildren(h("p", { class: "empty" }, "No deliveries yet.")); return; }
-      deliveryTable(endpoint, result, target, cursors);
-    } catch (e) { target.replaceChildren(h("p", { class: "error" }, e.message)); }
+      const shown = JSON.stringify(result);
+      // A timed refresh redraws only what changed, and not under the keyboard's focus (it
+      // would be lost). Attempts left open stay open; a focused pager button keeps the focus.
+      const focused = target.contains(document.activeElement) ? document.activeElement : null;
+      if (shown !== target.shown && !(timed && focused)) {
+        const open = new Set([...target.querySelectorAll("details[open][data-delivery]")].map((d) => d.dataset.delivery));
+        deliveryTable(endpoint, result, target, cursors);
+        for (const d of target.querySelectorAll("details[data-delivery]")) d.open = open.has(d.dataset.delivery);
+        target.shown = shown;
+        if (focused && focused.closest(".pager")) {
+          const buttons = [...target.querySelectorAll(".pager button")];
+          (buttons.find((b) => b.textContent === focused.textContent && !b.disabled) || buttons.find((b) => !b.disabled))?.focus();
+        }
+      }
+      // While deliveries on this page are pending, look again just after the next one is due.
+      const due = result.deliveries.filter((d) => d.status === "pending" && d.nextAttemptAt).map((d) => new Date(d.nextAttemptAt) - Date.now());
+      if (due.length) {
+        const wait = Math.min(Math.max(Math.min(...due) + 1500, 5000), 60000);
+        target.refresh = setTimeout(() => { if (target.isConnected) deliveries(endpoint, target, cursors, true); }, wait);
+      }
+    } catch (e) { if (mine === target.seq) { target.replaceChildren(h("p", { class: "error" }, e.message)); target.shown = null; } }
   }
 
   async function load() {
