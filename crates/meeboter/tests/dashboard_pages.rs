@@ -11,6 +11,9 @@
 //! and a second key. Values that change from run to run (times, ids, secrets, live logs,
 //! charts) are hidden before the screenshot, so what is compared is the layout.
 //!
+//! One server and one browser; the signed-in pages are checked in two tabs side by side
+//! (with focus emulation, so each tab takes the keyboard as if it were in front).
+//!
 //! axe-core is npm's package at the version pinned in `tests/axe/package.json`, installed by
 //! `scripts/test` (`npm ci --prefix crates/meeboter/tests/axe`); nothing comes from a CDN.
 //!
@@ -25,7 +28,7 @@ mod common;
 
 use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::emulation::{
-    MediaFeature, SetDeviceMetricsOverrideParams, SetEmulatedMediaParams,
+    MediaFeature, SetDeviceMetricsOverrideParams, SetEmulatedMediaParams, SetFocusEmulationEnabledParams,
 };
 use chromiumoxide::cdp::browser_protocol::input::{DispatchKeyEventParams, DispatchKeyEventType};
 use chromiumoxide::cdp::browser_protocol::log::{EnableParams as LogEnable, EventEntryAdded, LogEntryLevel};
@@ -692,6 +695,21 @@ async fn delivery_log_pages_on_the_server(page: &Page, s: &Server) {
     assert_eq!(js(page, "window.__samePage === true").await, json!(true), "no reload");
 }
 
+/// Checks `targets` one after the other in `page`.
+async fn check_all<'a>(
+    page: &Page,
+    targets: impl Iterator<Item = &'a Target>,
+    public: &str,
+    axe_js: &str,
+    errors: &Arc<Mutex<Vec<String>>>,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for target in targets {
+        failures.extend(check(page, target, public, axe_js, errors).await);
+    }
+    failures
+}
+
 async fn sign_in(page: &Page, s: &Server) {
     goto(page, &format!("{}/login", s.public)).await;
     js(
@@ -717,6 +735,13 @@ fn every_page_at_every_width_in_light_and_dark() {
         let page = running.browser.new_page("about:blank").await.unwrap();
         page.execute(LogEnable::default()).await.expect("Log.enable");
         let errors = collect_errors(&page, &handle);
+        let tab = running.browser.new_page("about:blank").await.unwrap();
+        tab.execute(LogEnable::default()).await.expect("Log.enable");
+        let tab_errors = collect_errors(&tab, &handle);
+        // Both tabs take keyboard focus as if each were the one in front.
+        for p in [&page, &tab] {
+            p.execute(SetFocusEmulationEnabledParams::new(true)).await.expect("focus emulation");
+        }
         let mut failures = Vec::new();
 
         // Signed out: the sign-in page.
@@ -784,9 +809,15 @@ fn every_page_at_every_width_in_light_and_dark() {
             },
             Target { name: "not-found", path: "/bots/no-such-bot".into(), ready: "!!document.querySelector('h1')" },
         ];
-        for target in &targets {
-            failures.extend(check(&page, target, &s.public, &axe_js, &errors).await);
-        }
+        // Two tabs of the one browser check half the pages each, side by side (each tab has its
+        // own viewport, media emulation, focus and error log).
+        let (first_half, second_half): (Vec<_>, Vec<_>) = targets.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+        let (one, two) = futures::join!(
+            check_all(&page, first_half.into_iter().map(|(_, t)| t), &s.public, &axe_js, &errors),
+            check_all(&tab, second_half.into_iter().map(|(_, t)| t), &s.public, &axe_js, &tab_errors),
+        );
+        failures.extend(one);
+        failures.extend(two);
         delivery_log_pages_on_the_server(&page, &s).await;
         // The bot in the call leaves, so its process does not outlive the server.
         s.post(&format!("/api/bots/{live}/leave"), json!({})).await;
