@@ -580,13 +580,21 @@ export interface components {
             id: string;
             name: string;
         };
+        /** @description One try at sending a delivery. */
         AttemptResource: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was sent.
+             */
             at: string;
             /** Format: int64 */
             durationMs: number;
+            /** @description Why it counts as failed (a non-2xx answer or the connection error); null on success. */
             error?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The receiver's HTTP status; null when there was no answer (refused, timed out).
+             */
             statusCode?: number | null;
         };
         /** @description Automatic-leave overrides, in seconds. Absent fields take the defaults. */
@@ -812,6 +820,7 @@ export interface components {
             nextCursor?: string | null;
         };
         DeliveryResource: {
+            /** @description Every attempt so far (redeliveries included), oldest first. */
             attempts: components["schemas"]["AttemptResource"][];
             botId?: string | null;
             /** Format: date-time */
@@ -821,7 +830,10 @@ export interface components {
             eventType: string;
             /** @description Also the `webhook-id` header: stable across retries. */
             id: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the next attempt is due; only while `pending`.
+             */
             nextAttemptAt?: string | null;
             /** @description `pending`, `delivered` or `failed` (gave up after 24 h). */
             status: string;

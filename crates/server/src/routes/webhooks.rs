@@ -164,11 +164,15 @@ pub async fn delete_endpoint(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// One try at sending a delivery.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptResource {
+    /// When it was sent.
     pub at: DateTime<Utc>,
+    /// The receiver's HTTP status; null when there was no answer (refused, timed out).
     pub status_code: Option<i64>,
+    /// Why it counts as failed (a non-2xx answer or the connection error); null on success.
     pub error: Option<String>,
     pub duration_ms: i64,
 }
@@ -182,7 +186,9 @@ pub struct DeliveryResource {
     pub bot_id: Option<String>,
     /// `pending`, `delivered` or `failed` (gave up after 24 h).
     pub status: String,
+    /// Every attempt so far (redeliveries included), oldest first.
     pub attempts: Vec<AttemptResource>,
+    /// When the next attempt is due; only while `pending`.
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
