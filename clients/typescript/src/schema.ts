@@ -478,7 +478,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Recent deliveries to an endpoint (newest first, at most 100) with every attempt. */
+        /**
+         * An endpoint's deliveries, newest first, a page at a time, each with its attempts
+         *     (oldest first) and, while pending, when the next attempt is due.
+         */
         get: operations["list_deliveries"];
         put?: never;
         post?: never;
@@ -577,13 +580,21 @@ export interface components {
             id: string;
             name: string;
         };
+        /** @description One try at sending a delivery. */
         AttemptResource: {
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When it was sent.
+             */
             at: string;
             /** Format: int64 */
             durationMs: number;
+            /** @description Why it counts as failed (a non-2xx answer or the connection error); null on success. */
             error?: string | null;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description The receiver's HTTP status; null when there was no answer (refused, timed out).
+             */
             statusCode?: number | null;
         };
         /** @description Automatic-leave overrides, in seconds. Absent fields take the defaults. */
@@ -802,10 +813,14 @@ export interface components {
             /** @description The API key. Store it now: it cannot be shown again. */
             secret: string;
         };
+        /** @description A page of an endpoint's deliveries, newest first. */
         DeliveryList: {
             deliveries: components["schemas"]["DeliveryResource"][];
+            /** @description Pass as `cursor` to get the next (older) page; null on the last page. */
+            nextCursor?: string | null;
         };
         DeliveryResource: {
+            /** @description Every attempt so far (redeliveries included), oldest first. */
             attempts: components["schemas"]["AttemptResource"][];
             botId?: string | null;
             /** Format: date-time */
@@ -815,7 +830,10 @@ export interface components {
             eventType: string;
             /** @description Also the `webhook-id` header: stable across retries. */
             id: string;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @description When the next attempt is due; only while `pending`.
+             */
             nextAttemptAt?: string | null;
             /** @description `pending`, `delivered` or `failed` (gave up after 24 h). */
             status: string;
@@ -3319,7 +3337,12 @@ export interface operations {
     };
     list_deliveries: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Page size, 1–100 (default 50). */
+                limit?: number;
+                /** @description `nextCursor` from the previous page (deliveries older than it). */
+                cursor?: string;
+            };
             header?: never;
             path: {
                 id: string;
@@ -3348,6 +3371,15 @@ export interface operations {
             };
             /** @description no such resource, or it belongs to another account */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description validation failed; `error.details.fields` names every problem */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

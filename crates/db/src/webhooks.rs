@@ -305,23 +305,75 @@ pub async fn record_attempt(
     Ok(())
 }
 
-/// Deliveries of an endpoint (or of an account's bot URLs when `endpoint_id` is None), newest first.
+/// Whether `s` has the form of a delivery id (`msg_` and 32 lowercase hex digits, the
+/// simple form of a UUIDv7): what a paging cursor must look like.
+pub fn is_delivery_id(s: &str) -> bool {
+    s.strip_prefix("msg_")
+        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+}
+
+/// One page of an endpoint's deliveries, newest first: those older than `before` (a
+/// delivery id; ids are time-ordered), at most `limit`, and whether older ones remain.
 pub async fn list_deliveries(
     conn: &mut AnyConnection,
     account_id: &str,
     endpoint_id: &str,
+    before: Option<&str>,
     limit: u32,
-) -> DbResult<Vec<DeliveryRecord>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE account_id = $1 AND endpoint_id = $2
+) -> DbResult<(Vec<DeliveryRecord>, bool)> {
+    let limit = limit.clamp(1, 500) as usize;
+    let older = if before.is_some() { " AND id < $3" } else { "" };
+    let sql = format!(
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE account_id = $1 AND endpoint_id = $2{older}
          ORDER BY id DESC LIMIT {}",
-        limit.min(500)
-    )))
-    .bind(account_id)
-    .bind(endpoint_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.iter().map(delivery_from_row).collect())
+        limit + 1
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(account_id).bind(endpoint_id);
+    if let Some(before) = before {
+        query = query.bind(before);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    let has_more = rows.len() > limit;
+    Ok((rows.iter().take(limit).map(delivery_from_row).collect(), has_more))
+}
+
+/// One recorded attempt of a delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    pub at: DateTime<Utc>,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+/// The attempts of several deliveries in one query (a page of the log), oldest first per
+/// delivery; deliveries without attempts are absent.
+pub async fn attempts_of(
+    conn: &mut AnyConnection,
+    delivery_ids: &[&str],
+) -> DbResult<std::collections::HashMap<String, Vec<AttemptRecord>>> {
+    let mut out: std::collections::HashMap<String, Vec<AttemptRecord>> = std::collections::HashMap::new();
+    if delivery_ids.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT delivery_id, at, status_code, error, duration_ms FROM webhook_attempts
+         WHERE delivery_id IN ({}) ORDER BY delivery_id, id",
+        crate::placeholders(1, delivery_ids.len())
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in delivery_ids {
+        query = query.bind(*id);
+    }
+    for r in query.fetch_all(&mut *conn).await? {
+        out.entry(r.get(0)).or_default().push(AttemptRecord {
+            at: from_millis(r.get(1)),
+            status_code: r.get(2),
+            error: r.get(3),
+            duration_ms: r.get(4),
+        });
+    }
+    Ok(out)
 }
 
 /// Deliveries of a bot's events, oldest first (all destinations).
@@ -333,23 +385,6 @@ pub async fn deliveries_for_bot(conn: &mut AnyConnection, bot_id: &str) -> DbRes
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows.iter().map(delivery_from_row).collect())
-}
-
-/// Attempts of a delivery: `(at, status code, error, duration ms)`, oldest first.
-pub async fn attempts(
-    conn: &mut AnyConnection,
-    delivery_id: &str,
-) -> DbResult<Vec<(DateTime<Utc>, Option<i64>, Option<String>, i64)>> {
-    let rows = sqlx::query(
-        "SELECT at, status_code, error, duration_ms FROM webhook_attempts WHERE delivery_id = $1 ORDER BY id",
-    )
-    .bind(delivery_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .iter()
-        .map(|r| (from_millis(r.get(0)), r.get(1), r.get(2), r.get(3)))
-        .collect())
 }
 
 /// Puts a delivery back in the queue now (manual redelivery).
@@ -371,4 +406,28 @@ pub async fn redeliver(
     .execute(&mut *conn)
     .await?;
     Ok(r.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_delivery_ids_are_cursors() {
+        let id = format!("msg_{}", meeboter_core::new_id().simple());
+        assert!(is_delivery_id(&id), "{id}");
+        for bad in [
+            "",
+            "msg_",
+            "msg_0123",
+            "0190c4f2a1b27c3d8e9f0a1b2c3d4e5f",
+            "msg_0190C4F2A1B27C3D8E9F0A1B2C3D4E5F",
+            "msg_0190c4f2-a1b2-7c3d-8e9f-0a1b2c3d4e5f",
+            "msg_0190c4f2a1b27c3d8e9f0a1b2c3d4e5g",
+            "msg_0190c4f2a1b27c3d8e9f0a1b2c3d4e5f0",
+            "msg_0190c4f2a1b27c3d8e9f0a1b2c3d4e5' OR 1=1",
+        ] {
+            assert!(!is_delivery_id(bad), "{bad}");
+        }
+    }
 }

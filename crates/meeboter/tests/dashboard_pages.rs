@@ -1,19 +1,25 @@
 //! Every dashboard page in headless Chromium at 360, 768 and 1440 px, in light and in dark:
 //! no horizontal overflow, no serious or critical axe-core violations, no console errors,
-//! and (light mode) a screenshot close to the committed reference image; at 1440 px, Tab
-//! (real key events) reaches every visible control, each with a visible focus outline.
+//! and a screenshot close to the committed reference image of that theme; at 360 and 1440 px,
+//! Tab (real key events) reaches every visible control — on a phone through the Menu button,
+//! opened with Enter — in document order (and down the page on a phone), each with a focus
+//! indicator that differs from its unfocused look and a target of at least 24×24 px (WCAG
+//! 2.5.8; links inside text exempt).
 //!
 //! The data is real: a scheduled bot, a bot refused at the door (FATAL/join_denied), a bot
 //! in the call with someone and a chat message, a webhook endpoint whose deliveries fail,
 //! and a second key. Values that change from run to run (times, ids, secrets, live logs,
 //! charts) are hidden before the screenshot, so what is compared is the layout.
 //!
+//! One server and one browser; the signed-in pages are checked in two tabs side by side
+//! (with focus emulation, so each tab takes the keyboard as if it were in front).
+//!
 //! axe-core is npm's package at the version pinned in `tests/axe/package.json`, installed by
 //! `scripts/test` (`npm ci --prefix crates/meeboter/tests/axe`); nothing comes from a CDN.
 //!
-//! Reference images live in `tests/dashboard-reference/`, one per page per width, light
-//! mode only (dark mode is checked by axe and the overflow test, not by pixels, to keep the
-//! repository small), stored at half resolution. To update them deliberately, run this test
+//! Reference images live in `tests/dashboard-reference/`, one per page per width per theme
+//! (`<page>-<width>.png` light, `<page>-<width>-dark.png` dark), stored at half resolution
+//! (the whole set is under 2 MB). To update them deliberately, run this test
 //! with `MEEBOTER_UPDATE_SCREENSHOTS=1` and look at the new images before committing them.
 //! On a mismatch the actual image and a diff are written under
 //! `$CARGO_TARGET_TMPDIR/dashboard-pages/`.
@@ -22,7 +28,7 @@ mod common;
 
 use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::emulation::{
-    MediaFeature, SetDeviceMetricsOverrideParams, SetEmulatedMediaParams,
+    MediaFeature, SetDeviceMetricsOverrideParams, SetEmulatedMediaParams, SetFocusEmulationEnabledParams,
 };
 use chromiumoxide::cdp::browser_protocol::input::{DispatchKeyEventParams, DispatchKeyEventType};
 use chromiumoxide::cdp::browser_protocol::log::{EnableParams as LogEnable, EventEntryAdded, LogEntryLevel};
@@ -273,11 +279,17 @@ impl Image {
     }
 }
 
-/// Hides what changes from run to run, so the screenshot shows the layout.
+/// Hides what changes from run to run, so the screenshot shows the layout — also in what a
+/// live page redraws afterwards (before it is painted: observers run first).
 const MASK_VOLATILE: &str = r#"(() => {
-  for (const el of document.querySelectorAll('time, [data-volatile], video, audio, .shots img, svg.chart, #events, code')) {
-    el.style.visibility = 'hidden';
-  }
+  const volatile = 'time, [data-volatile], video, audio, .shots img, svg.chart, #events, code';
+  const hide = (root) => {
+    if (root.matches && root.matches(volatile)) root.style.visibility = 'hidden';
+    if (root.querySelectorAll) for (const el of root.querySelectorAll(volatile)) el.style.visibility = 'hidden';
+  };
+  hide(document.body);
+  new MutationObserver((changes) => changes.forEach((c) => c.addedNodes.forEach(hide)))
+    .observe(document.body, { childList: true, subtree: true });
   document.activeElement && document.activeElement.blur && document.activeElement.blur();
   window.scrollTo(0, 0);
   return true;
@@ -316,54 +328,125 @@ const FOCUSABLE: &str = r#"(() => {
     .map(label);
 })()"#;
 
-/// Presses Tab through the page: every visible control is reached, and each one shows a
-/// focus outline (2 px or more). Returns what is wrong.
-async fn keyboard_walk(page: &Page, label: &str) -> Vec<String> {
-    let expected: Vec<String> = serde_json::from_value(js(page, FOCUSABLE).await).unwrap_or_default();
+/// Moves the sequential focus starting point to the top of the page: a blurred element
+/// (an autofocused field) would otherwise stay the point the next Tab starts from.
+const FROM_THE_TOP: &str = "(() => { const t = document.createElement('span'); t.tabIndex = -1; document.body.prepend(t); \
+    t.focus(); t.remove(); window.scrollTo(0, 0); })()";
+
+/// One Tab stop, seen from the page: what is focused now, and what is wrong with it or
+/// with the stop before it (its focus indicator, compared with the same element unfocused
+/// once focus has left it; its size; its place after the previous stop).
+const FOCUS_STEP: &str = r#"((narrow) => {
+  const sig = (e) => { const s = getComputedStyle(e); return [s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow].join(' | '); };
+  const problems = [];
+  const e = document.activeElement;
+  const left = window.__focused;
+  if (left && left !== e) {
+    if (sig(left) === window.__focusedSig) problems.push('no visible focus on ' + window.__label(left) + ': the same outline and shadow as unfocused (' + window.__focusedSig + ')');
+    window.__focused = null;
+  }
+  if (!e || e === document.body) return { problems };
+  // Back at a stop already seen: the walk has come round, and ends there.
+  const again = !!e.__walk;
+  e.__walk = e.__walk || (window.__walked = (window.__walked || 0) + 1);
+  const name = window.__label(e);
+  if (!again && e !== left && e !== window.__last) {
+    const s = getComputedStyle(e);
+    if (!((s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none'))
+      problems.push('no visible focus on ' + name + ' (outline ' + s.outlineStyle + ' ' + s.outlineWidth + ', shadow ' + s.boxShadow + ')');
+    window.__focused = e;
+    window.__focusedSig = sig(e);
+    // The target: the control, or the label that operates it (checkboxes, radios).
+    const r = e.getBoundingClientRect();
+    let w = r.width, h = r.height;
+    const label = (e.type === 'checkbox' || e.type === 'radio') && (e.closest('label') || (e.id && document.querySelector('label[for="' + e.id + '"]')));
+    if (label) { const l = label.getBoundingClientRect(); w = Math.max(w, l.width); h = Math.max(h, l.height); }
+    // WCAG 2.5.8: a link inside a sentence is exempt.
+    let block = e.parentElement;
+    while (block && getComputedStyle(block).display === 'inline') block = block.parentElement;
+    const inText = e.tagName === 'A' && s.display === 'inline' && block && block.textContent.trim().length > e.textContent.trim().length;
+    if (!inText && (w < 23.5 || h < 23.5)) problems.push(name + ' is ' + w.toFixed(1) + '×' + h.toFixed(1) + ' px (touch targets need 24×24)');
+    // Order: the document's (no positive tabindex reorders it) and, on one column, down the page.
+    const prev = window.__last;
+    if (prev && prev.isConnected) {
+      if (!(prev.compareDocumentPosition(e) & Node.DOCUMENT_POSITION_FOLLOWING) && !prev.contains(e))
+        problems.push('Tab goes back in the document from ' + window.__label(prev) + ' to ' + name);
+      const p = prev.getBoundingClientRect();
+      if (narrow && r.top + r.height / 2 < p.top - 1)
+        problems.push('Tab goes up the page from ' + window.__label(prev) + ' to ' + name);
+    }
+    if (e.tabIndex > 0) problems.push(name + ' has a positive tabindex');
+    window.__last = e;
+  }
+  const toggle = e.matches('.menu-toggle') && e.getAttribute('aria-expanded') === 'false';
+  return { name, id: e.__walk, problems, toggle };
+})"#;
+
+async fn press(page: &Page, key: &str, code: &str, vk: i64, text: Option<&str>) {
+    let down = if text.is_some() {
+        DispatchKeyEventType::KeyDown
+    } else {
+        DispatchKeyEventType::RawKeyDown
+    };
+    for kind in [down, DispatchKeyEventType::KeyUp] {
+        let mut event = DispatchKeyEventParams::builder()
+            .r#type(kind.clone())
+            .key(key)
+            .code(code)
+            .windows_virtual_key_code(vk)
+            .native_virtual_key_code(vk);
+        if let (Some(t), DispatchKeyEventType::KeyDown) = (text, kind) {
+            event = event.text(t);
+        }
+        page.execute(event.build().unwrap()).await.expect("key event");
+    }
+}
+
+/// Presses Tab (real key events) through the page from the top, once round: every visible
+/// control is reached, in document order and (at phone width, one column) down the page;
+/// each shows a focus indicator that differs from its unfocused look and is 24×24 px or
+/// larger (links inside text exempt). On a phone the Menu button is opened with Enter when
+/// reached, so the walk goes on through the navigation. Returns what is wrong.
+async fn keyboard_walk(page: &Page, label: &str, narrow: bool) -> Vec<String> {
     js(
         page,
-        "document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); true",
+        &format!("{FOCUSABLE}; {FROM_THE_TOP}; window.__last = window.__focused = null; true"),
     )
     .await;
+    let step = format!("{FOCUS_STEP}({narrow})");
     let mut seen: Vec<String> = Vec::new();
     let mut seen_ids: Vec<i64> = Vec::new();
     let mut failures = Vec::new();
-    // Date inputs take a Tab per part (day, month, year): room for those.
-    for _ in 0..(expected.len() * 4 + 10) {
-        for kind in [DispatchKeyEventType::RawKeyDown, DispatchKeyEventType::KeyUp] {
-            page.execute(
-                DispatchKeyEventParams::builder()
-                    .r#type(kind)
-                    .key("Tab")
-                    .code("Tab")
-                    .windows_virtual_key_code(9)
-                    .native_virtual_key_code(9)
-                    .build()
-                    .unwrap(),
-            )
-            .await
-            .expect("Tab");
+    let mut opened_menu = false;
+    // Room for date inputs, which take a Tab per part (day, month, year).
+    for _ in 0..400 {
+        press(page, "Tab", "Tab", 9, None).await;
+        let now = js(page, &step).await;
+        for p in now["problems"].as_array().into_iter().flatten() {
+            failures.push(format!("{label}: {}", p.as_str().unwrap_or_default()));
         }
-        let now = js(
-            page,
-            "(() => { const e = document.activeElement; if (!e || e === document.body) return null; const s = getComputedStyle(e); e.__walk = e.__walk || ++window.__walked || (window.__walked = 1); return [window.__label(e), s.outlineStyle, parseFloat(s.outlineWidth), e.__walk]; })()",
-        )
-        .await;
-        let Some(now) = now.as_array() else { continue };
-        let id = now[3].as_i64().unwrap_or(0);
+        let Some(id) = now["id"].as_i64() else { continue };
         if seen_ids.last() == Some(&id) {
             continue; // the next part of the same control
         }
         if seen_ids.contains(&id) {
             break; // round the page once
         }
-        let name = now[0].as_str().unwrap_or("").to_string();
-        if now[1] == "none" || now[2].as_f64().unwrap_or(0.0) < 2.0 {
-            failures.push(format!("{label}: no visible focus on {name} ({}, {})", now[1], now[2]));
-        }
         seen_ids.push(id);
-        seen.push(name);
+        seen.push(now["name"].as_str().unwrap_or("").to_string());
+        if now["toggle"] == json!(true) {
+            press(page, "Enter", "Enter", 13, Some("\r")).await;
+            let open = js(page, "document.querySelector('.menu-toggle').getAttribute('aria-expanded') === 'true' && getComputedStyle(document.querySelector('#main-nav')).display !== 'none'").await;
+            if open != json!(true) {
+                failures.push(format!(
+                    "{label}: Enter on the Menu button does not open the navigation"
+                ));
+            }
+            opened_menu = true;
+        }
     }
+    // What Tab had to reach: every visible control, now (with the menu open).
+    let expected: Vec<String> = serde_json::from_value(js(page, FOCUSABLE).await).unwrap_or_default();
     let mut missing = seen.clone();
     for e in &expected {
         match missing.iter().position(|s| s == e) {
@@ -372,6 +455,17 @@ async fn keyboard_walk(page: &Page, label: &str) -> Vec<String> {
             }
             None => failures.push(format!("{label}: Tab never reaches {e}")),
         }
+    }
+    // The same problem on several rows of a table is one problem.
+    let mut unique = Vec::new();
+    for f in failures.drain(..) {
+        if !unique.contains(&f) {
+            unique.push(f);
+        }
+    }
+    failures = unique;
+    if opened_menu {
+        js(page, "document.querySelector('.menu-toggle').click(); true").await;
     }
     failures
 }
@@ -421,10 +515,10 @@ async fn check(
                 failures.push(format!("{label}: {e}"));
             }
 
-            if !dark && width == 1440 {
-                failures.extend(keyboard_walk(page, &label).await);
+            if !dark && (width == 360 || width == 1440) {
+                failures.extend(keyboard_walk(page, &label, width == 360).await);
             }
-            if !dark {
+            {
                 js(page, MASK_VOLATILE).await;
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 let png = page
@@ -432,7 +526,8 @@ async fn check(
                     .await
                     .expect("screenshot");
                 let actual = Image::from_png(&png).halved();
-                let file = format!("{}-{width}.png", target.name);
+                let theme = if dark { "-dark" } else { "" };
+                let file = format!("{}-{width}{theme}.png", target.name);
                 let reference = reference_dir().join(&file);
                 if update {
                     std::fs::create_dir_all(reference_dir()).unwrap();
@@ -472,6 +567,149 @@ async fn check(
     failures
 }
 
+/// The webhooks page's delivery log, with more deliveries than one page holds: ten rows a
+/// page, fetched from the server a page at a time (`limit` and `cursor`), Older and Newer.
+async fn delivery_log_pages_on_the_server(page: &Page, s: &Server) {
+    let endpoint = s.get("/api/webhooks").await["endpoints"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let all = |list: Value| -> Vec<String> {
+        list["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Enough for a second page, whatever the bots above already caused.
+    while all(s.get(&format!("/api/webhooks/{endpoint}/deliveries?limit=100")).await).len() < 14 {
+        s.post(&format!("/api/webhooks/{endpoint}/test"), json!({})).await;
+    }
+    let ids = all(s.get(&format!("/api/webhooks/{endpoint}/deliveries?limit=100")).await);
+    emulate(page, 1440, 900, false).await;
+    js(page, "window.__fetched = []; true").await;
+    goto(page, &format!("{}/webhooks", s.public)).await;
+    let rows = "(() => { const t = document.querySelector('#endpoints section .table-wrap tbody'); const p = document.querySelector('#endpoints .pager'); \
+                return t && p ? [t.querySelectorAll('tr').length, p.textContent, [...p.querySelectorAll('button')].map(b => b.disabled)] : null; })()";
+    let first = until(page, rows, Duration::from_secs(20), "the delivery log's first page").await;
+    assert_eq!(first, json!([10, "NewerPage 1Older", [true, false]]), "first page");
+    let requested = "performance.getEntriesByType('resource').map(e => e.name).filter(n => n.includes('/deliveries')).map(n => new URL(n).search)";
+    let asked: Vec<String> = serde_json::from_value(js(page, requested).await).unwrap();
+    assert_eq!(asked, vec!["?limit=10".to_string()], "one page asked of the server");
+
+    js(
+        page,
+        "[...document.querySelectorAll('#endpoints .pager button')].find(b => b.textContent === 'Older').click(); true",
+    )
+    .await;
+    let second = until(
+        page,
+        &format!("(() => {{ const r = {rows}; return r && r[1].includes('Page 2') ? r : null; }})()"),
+        Duration::from_secs(10),
+        "the delivery log's second page",
+    )
+    .await;
+    let rest = (ids.len() - 10).min(10) as i64;
+    assert_eq!(
+        second,
+        json!([rest, "NewerPage 2Older", [false, ids.len() <= 20]]),
+        "second page"
+    );
+    let asked: Vec<String> = serde_json::from_value(js(page, requested).await).unwrap();
+    assert_eq!(
+        asked.last().unwrap(),
+        &format!("?limit=10&cursor={}", ids[9]),
+        "the cursor of the first page's end"
+    );
+
+    js(
+        page,
+        "[...document.querySelectorAll('#endpoints .pager button')].find(b => b.textContent === 'Newer').click(); true",
+    )
+    .await;
+    until(
+        page,
+        &format!("(() => {{ const r = {rows}; return r && r[1].includes('Page 1') && r[0] === 10; }})()"),
+        Duration::from_secs(10),
+        "back to the first page",
+    )
+    .await;
+
+    // Live: a test event to the endpoint that never answers shows up, then its retries as
+    // they happen, with the next retry time — without reloading the page; an attempt list
+    // left open stays open.
+    let known: Vec<String> = all(s.get(&format!("/api/webhooks/{endpoint}/deliveries?limit=100")).await);
+    js(
+        page,
+        "window.__samePage = true; document.activeElement && document.activeElement.blur(); true",
+    )
+    .await;
+    js(
+        page,
+        "[...document.querySelectorAll('#endpoints button')].find(b => b.textContent === 'Send test event').click(); true",
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let sent = loop {
+        let now = s.get(&format!("/api/webhooks/{endpoint}/deliveries?limit=100")).await;
+        let new =
+            now["deliveries"].as_array().unwrap().iter().find(|d| {
+                d["eventType"] == "webhook.test" && !known.iter().any(|k| d["id"].as_str() == Some(k.as_str()))
+            });
+        if let Some(d) = new {
+            break d["id"].as_str().unwrap().to_string();
+        }
+        assert!(Instant::now() < deadline, "the test event was not queued");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let row = format!(
+        "(() => {{ const d = document.querySelector('#endpoints details[data-delivery=\"{sent}\"]'); const r = d && d.closest('tr'); \
+           return r ? [parseInt(d.querySelector('summary').textContent), !!r.querySelector('td[data-label=\"Next retry\"] time'), d.open] : null; }})()"
+    );
+    let first = until(
+        page,
+        &row,
+        Duration::from_secs(20),
+        "the test event's first attempt in the log",
+    )
+    .await;
+    let tried = first[0].as_i64().unwrap();
+    js(
+        page,
+        &format!("document.querySelector('#endpoints details[data-delivery=\"{sent}\"]').open = true; true"),
+    )
+    .await;
+    let later = until(
+        page,
+        &format!("(() => {{ const r = {row}; return r && r[0] > {tried} ? r : null; }})()"),
+        Duration::from_secs(30),
+        "the retry shown without a reload",
+    )
+    .await;
+    assert_eq!(
+        (&later[1], &later[2]),
+        (&json!(true), &json!(true)),
+        "the next retry time shown, the attempts still open: {later}"
+    );
+    assert_eq!(js(page, "window.__samePage === true").await, json!(true), "no reload");
+}
+
+/// Checks `targets` one after the other in `page`.
+async fn check_all<'a>(
+    page: &Page,
+    targets: impl Iterator<Item = &'a Target>,
+    public: &str,
+    axe_js: &str,
+    errors: &Arc<Mutex<Vec<String>>>,
+) -> Vec<String> {
+    let mut failures = Vec::new();
+    for target in targets {
+        failures.extend(check(page, target, public, axe_js, errors).await);
+    }
+    failures
+}
+
 async fn sign_in(page: &Page, s: &Server) {
     goto(page, &format!("{}/login", s.public)).await;
     js(
@@ -497,6 +735,13 @@ fn every_page_at_every_width_in_light_and_dark() {
         let page = running.browser.new_page("about:blank").await.unwrap();
         page.execute(LogEnable::default()).await.expect("Log.enable");
         let errors = collect_errors(&page, &handle);
+        let tab = running.browser.new_page("about:blank").await.unwrap();
+        tab.execute(LogEnable::default()).await.expect("Log.enable");
+        let tab_errors = collect_errors(&tab, &handle);
+        // Both tabs take keyboard focus as if each were the one in front.
+        for p in [&page, &tab] {
+            p.execute(SetFocusEmulationEnabledParams::new(true)).await.expect("focus emulation");
+        }
         let mut failures = Vec::new();
 
         // Signed out: the sign-in page.
@@ -564,9 +809,16 @@ fn every_page_at_every_width_in_light_and_dark() {
             },
             Target { name: "not-found", path: "/bots/no-such-bot".into(), ready: "!!document.querySelector('h1')" },
         ];
-        for target in &targets {
-            failures.extend(check(&page, target, &s.public, &axe_js, &errors).await);
-        }
+        // Two tabs of the one browser check half the pages each, side by side (each tab has its
+        // own viewport, media emulation, focus and error log).
+        let (first_half, second_half): (Vec<_>, Vec<_>) = targets.iter().enumerate().partition(|(i, _)| i % 2 == 0);
+        let (one, two) = futures::join!(
+            check_all(&page, first_half.into_iter().map(|(_, t)| t), &s.public, &axe_js, &errors),
+            check_all(&tab, second_half.into_iter().map(|(_, t)| t), &s.public, &axe_js, &tab_errors),
+        );
+        failures.extend(one);
+        failures.extend(two);
+        delivery_log_pages_on_the_server(&page, &s).await;
         // The bot in the call leaves, so its process does not outlive the server.
         s.post(&format!("/api/bots/{live}/leave"), json!({})).await;
         s.ended(&live).await;

@@ -24,12 +24,15 @@ T = TypeVar("T", bound="AttemptResource")
 
 @_attrs_define
 class AttemptResource:
-    """ 
+    """ One try at sending a delivery.
+
         Attributes:
-            at (datetime.datetime):
+            at (datetime.datetime): When it was sent.
             duration_ms (int):
-            error (Union[None, Unset, str]):
-            status_code (Union[None, Unset, int]):
+            error (Union[None, Unset, str]): Why it counts as failed (a non-2xx answer or the connection error); null on
+                success.
+            status_code (Union[None, Unset, int]): The receiver's HTTP status; null when there was no answer (refused, timed
+                out).
      """
 
     at: datetime.datetime

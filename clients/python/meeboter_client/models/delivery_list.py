@@ -6,7 +6,10 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..types import UNSET, Unset
 from typing import cast
+from typing import cast, Union
+from typing import Union
 
 if TYPE_CHECKING:
   from ..models.delivery_resource import DeliveryResource
@@ -21,12 +24,15 @@ T = TypeVar("T", bound="DeliveryList")
 
 @_attrs_define
 class DeliveryList:
-    """ 
+    """ A page of an endpoint's deliveries, newest first.
+
         Attributes:
             deliveries (list['DeliveryResource']):
+            next_cursor (Union[None, Unset, str]): Pass as `cursor` to get the next (older) page; null on the last page.
      """
 
     deliveries: list['DeliveryResource']
+    next_cursor: Union[None, Unset, str] = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -39,12 +45,20 @@ class DeliveryList:
 
 
 
+        next_cursor: Union[None, Unset, str]
+        if isinstance(self.next_cursor, Unset):
+            next_cursor = UNSET
+        else:
+            next_cursor = self.next_cursor
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
             "deliveries": deliveries,
         })
+        if next_cursor is not UNSET:
+            field_dict["nextCursor"] = next_cursor
 
         return field_dict
 
@@ -64,8 +78,19 @@ class DeliveryList:
             deliveries.append(deliveries_item)
 
 
+        def _parse_next_cursor(data: object) -> Union[None, Unset, str]:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(Union[None, Unset, str], data)
+
+        next_cursor = _parse_next_cursor(d.pop("nextCursor", UNSET))
+
+
         delivery_list = cls(
             deliveries=deliveries,
+            next_cursor=next_cursor,
         )
 
 

@@ -28,14 +28,14 @@ T = TypeVar("T", bound="DeliveryResource")
 class DeliveryResource:
     """ 
         Attributes:
-            attempts (list['AttemptResource']):
+            attempts (list['AttemptResource']): Every attempt so far (redeliveries included), oldest first.
             created_at (datetime.datetime):
             event_type (str):
             id (str): Also the `webhook-id` header: stable across retries.
             status (str): `pending`, `delivered` or `failed` (gave up after 24 h).
             bot_id (Union[None, Unset, str]):
             delivered_at (Union[None, Unset, datetime.datetime]):
-            next_attempt_at (Union[None, Unset, datetime.datetime]):
+            next_attempt_at (Union[None, Unset, datetime.datetime]): When the next attempt is due; only while `pending`.
      """
 
     attempts: list['AttemptResource']

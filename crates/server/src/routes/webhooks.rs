@@ -5,7 +5,7 @@ use super::bots::parse_id;
 use crate::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::lifecycle::{event_type, new_webhook_secret};
 use crate::webhook_client::check_registration_target;
 use axum::Json;
@@ -14,9 +14,9 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use meeboter_core::create_bot::validate_webhook_url;
 use meeboter_db::DbError;
-use meeboter_db::webhooks::{self, DeliveryRecord, EndpointRecord};
+use meeboter_db::webhooks::{self, AttemptRecord, DeliveryRecord, EndpointRecord};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"url": "https://example.com/meeboter-hook", "events": ["bot.status_changed", "bot.recording_ready"]}))]
@@ -164,11 +164,15 @@ pub async fn delete_endpoint(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// One try at sending a delivery.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttemptResource {
+    /// When it was sent.
     pub at: DateTime<Utc>,
+    /// The receiver's HTTP status; null when there was no answer (refused, timed out).
     pub status_code: Option<i64>,
+    /// Why it counts as failed (a non-2xx answer or the connection error); null on success.
     pub error: Option<String>,
     pub duration_ms: i64,
 }
@@ -182,59 +186,112 @@ pub struct DeliveryResource {
     pub bot_id: Option<String>,
     /// `pending`, `delivered` or `failed` (gave up after 24 h).
     pub status: String,
+    /// Every attempt so far (redeliveries included), oldest first.
     pub attempts: Vec<AttemptResource>,
+    /// When the next attempt is due; only while `pending`.
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
 }
 
+/// A page of an endpoint's deliveries, newest first.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct DeliveryList {
     pub deliveries: Vec<DeliveryResource>,
+    /// Pass as `cursor` to get the next (older) page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
-async fn to_delivery(conn: &mut meeboter_db::AnyConnection, d: DeliveryRecord) -> ApiResult<DeliveryResource> {
-    let attempts = webhooks::attempts(conn, &d.id)
-        .await?
-        .into_iter()
-        .map(|(at, status_code, error, duration_ms)| AttemptResource {
-            at,
-            status_code,
-            error,
-            duration_ms,
-        })
-        .collect();
-    Ok(DeliveryResource {
+fn to_delivery(d: DeliveryRecord, attempts: Vec<AttemptRecord>) -> DeliveryResource {
+    DeliveryResource {
         next_attempt_at: (d.status == "pending").then_some(d.next_attempt_at),
         id: d.id,
         event_type: d.event_type,
         bot_id: d.bot_id,
         status: d.status,
-        attempts,
+        attempts: attempts
+            .into_iter()
+            .map(|a| AttemptResource {
+                at: a.at,
+                status_code: a.status_code,
+                error: a.error,
+                duration_ms: a.duration_ms,
+            })
+            .collect(),
         created_at: d.created_at,
         delivered_at: d.delivered_at,
-    })
+    }
 }
 
-/// Recent deliveries to an endpoint (newest first, at most 100) with every attempt.
-#[utoipa::path(get, path = "/api/webhooks/{id}/deliveries", tag = "webhooks", params(("id" = String, Path)),
-    responses((status = 200, body = DeliveryList), (status = 404, body = ErrorBody)),
+/// Page size of the delivery log when `limit` is absent, and its bounds.
+const DELIVERIES_DEFAULT_LIMIT: u32 = 50;
+const DELIVERIES_MAX_LIMIT: u32 = 100;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DeliveriesQuery {
+    /// Page size, 1–100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// `nextCursor` from the previous page (deliveries older than it).
+    #[param(value_type = Option<String>, pattern = "^msg_[0-9a-f]{32}$")]
+    pub cursor: Option<String>,
+}
+
+/// An endpoint's deliveries, newest first, a page at a time, each with its attempts
+/// (oldest first) and, while pending, when the next attempt is due.
+#[utoipa::path(get, path = "/api/webhooks/{id}/deliveries", tag = "webhooks",
+    params(("id" = String, Path), DeliveriesQuery),
+    responses((status = 200, body = DeliveryList), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []), ("apiKey" = [])))]
 pub async fn list_deliveries(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<DeliveriesQuery>,
 ) -> ApiResult<Json<DeliveryList>> {
+    let mut errors = meeboter_core::ValidationErrors::default();
+    let limit = q.limit.unwrap_or(DELIVERIES_DEFAULT_LIMIT);
+    if !(1..=DELIVERIES_MAX_LIMIT).contains(&limit) {
+        errors.push("limit", "out_of_range", "limit must be between 1 and 100");
+    }
+    if let Some(c) = &q.cursor
+        && !webhooks::is_delivery_id(c)
+    {
+        errors.push(
+            "cursor",
+            "invalid_cursor",
+            "cursor must be a nextCursor value from a previous page",
+        );
+    }
+    errors.into_result(()).map_err(ApiError::from)?;
     let id = parse_id(&id, "webhook endpoint")?;
     let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
     webhooks::find_endpoint(&mut conn, &caller.account_id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook endpoint"))?;
-    let mut out = Vec::new();
-    for d in webhooks::list_deliveries(&mut conn, &caller.account_id, &id, 100).await? {
-        out.push(to_delivery(&mut conn, d).await?);
-    }
-    Ok(Json(DeliveryList { deliveries: out }))
+    let (page, has_more) =
+        webhooks::list_deliveries(&mut conn, &caller.account_id, &id, q.cursor.as_deref(), limit).await?;
+    let ids: Vec<&str> = page.iter().map(|d| d.id.as_str()).collect();
+    let mut attempts = webhooks::attempts_of(&mut conn, &ids).await?;
+    let next_cursor = if has_more {
+        page.last().map(|d| d.id.clone())
+    } else {
+        None
+    };
+    let deliveries = page
+        .into_iter()
+        .map(|d| {
+            let tried = attempts.remove(&d.id).unwrap_or_default();
+            to_delivery(d, tried)
+        })
+        .collect();
+    Ok(Json(DeliveryList {
+        deliveries,
+        next_cursor,
+    }))
 }
 
 /// Send a delivery again now (same id, same payload).

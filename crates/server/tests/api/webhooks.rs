@@ -448,3 +448,175 @@ async fn a_test_event_goes_to_that_endpoint_only_signed_and_listed() {
     assert_eq!(r.status, 401);
     assert_eq!(deliver(&app).await, 0);
 }
+
+/// Every delivery of an endpoint, following `nextCursor` with pages of `limit`: the ids of
+/// each page, in order.
+async fn delivery_pages(app: &TestApp, endpoint_id: &str, limit: u32) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/webhooks/{endpoint_id}/deliveries?limit={limit}");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={c}"));
+        }
+        let r = app.get(&app.admin_key, &path).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        let ids: Vec<String> = r.body["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(ids.len() <= limit as usize, "{path}: {}", r.body);
+        pages.push(ids);
+        match r.body["nextCursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return pages,
+        }
+        assert!(pages.len() < 20, "paging does not end");
+    }
+}
+
+#[tokio::test]
+async fn the_delivery_log_pages_on_the_server_with_attempts_per_delivery() {
+    let app = TestApp::spawn_with(|c| c.webhook_allow_private = true).await;
+    // The first three requests fail (500), then the receiver answers.
+    let receiver = Receiver::start(3).await;
+    let endpoint = app
+        .post(&app.admin_key, "/api/webhooks", json!({"url": receiver.url}))
+        .await;
+    let endpoint_id = endpoint.body["id"].as_str().unwrap().to_string();
+    let mut sent = Vec::new();
+    for _ in 0..5 {
+        let r = app
+            .request(
+                Method::POST,
+                Some(&app.admin_key),
+                &format!("/api/webhooks/{endpoint_id}/test"),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        sent.push(r.body["deliveryId"].as_str().unwrap().to_string());
+    }
+    // Another endpoint's deliveries never show in this log.
+    let other = app
+        .post(&app.admin_key, "/api/webhooks", json!({"url": "http://127.0.0.1:9/x"}))
+        .await;
+    let other_id = other.body["id"].as_str().unwrap().to_string();
+    app.request(
+        Method::POST,
+        Some(&app.admin_key),
+        &format!("/api/webhooks/{other_id}/test"),
+        None,
+    )
+    .await;
+    // Two rounds: 3 fail and 2 succeed at first (batches are concurrent, so which ones
+    // varies), then the 3 are retried after the backoff and succeed.
+    deliver(&app).await;
+    let newest_first: Vec<String> = sent.iter().rev().cloned().collect();
+
+    // Newest first; a page of `limit` and a cursor while more remain, none on the last page,
+    // including when the last page is exactly full.
+    for (limit, sizes) in [
+        (2, vec![2, 2, 1]),
+        (5, vec![5]),
+        (4, vec![4, 1]),
+        (1, vec![1, 1, 1, 1, 1]),
+        (100, vec![5]),
+    ] {
+        let pages = delivery_pages(&app, &endpoint_id, limit).await;
+        assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), sizes, "limit {limit}");
+        assert_eq!(pages.concat(), newest_first, "limit {limit}");
+    }
+    let default = app
+        .get(&app.admin_key, &format!("/api/webhooks/{endpoint_id}/deliveries"))
+        .await;
+    assert_eq!(default.body["deliveries"].as_array().unwrap().len(), 5);
+    assert!(default.body["nextCursor"].is_null());
+
+    // Attempts belong to their delivery; a failed one is pending with its next retry time.
+    let pending: Vec<&Value> = default.body["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["status"] == "pending")
+        .collect();
+    assert_eq!(pending.len(), 3, "{}", default.body);
+    for d in &pending {
+        let attempts = d["attempts"].as_array().unwrap();
+        assert_eq!(attempts.len(), 1, "{d}");
+        assert_eq!(attempts[0]["statusCode"], 500, "{d}");
+        assert_eq!(attempts[0]["error"], "receiver answered 500", "{d}");
+        assert!(d["nextAttemptAt"].is_string(), "{d}");
+    }
+    app.clock.advance(chrono::Duration::seconds(7));
+    deliver(&app).await;
+    let after = app
+        .get(
+            &app.admin_key,
+            &format!("/api/webhooks/{endpoint_id}/deliveries?limit=5"),
+        )
+        .await;
+    let list = after.body["deliveries"].as_array().unwrap();
+    let counts: Vec<usize> = list.iter().map(|d| d["attempts"].as_array().unwrap().len()).collect();
+    assert_eq!(counts.iter().sum::<usize>(), 8, "{}", after.body);
+    for d in list {
+        assert_eq!(d["status"], "delivered", "{d}");
+        assert!(d["nextAttemptAt"].is_null(), "{d}");
+        let codes: Vec<&Value> = d["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| &a["statusCode"])
+            .collect();
+        assert_eq!(codes.last().unwrap(), &&json!(204), "{d}");
+    }
+
+    // A cursor past the oldest delivery: an empty last page.
+    let oldest = sent[0].clone();
+    let r = app
+        .get(
+            &app.admin_key,
+            &format!("/api/webhooks/{endpoint_id}/deliveries?cursor={oldest}"),
+        )
+        .await;
+    assert_eq!(
+        (
+            r.status.as_u16(),
+            r.body["deliveries"].clone(),
+            r.body["nextCursor"].clone()
+        ),
+        (200, json!([]), Value::Null)
+    );
+
+    // Bad paging input: 422 with the field named, in the uniform error shape.
+    for (query, field) in [
+        ("cursor=nonsense", "cursor"),
+        ("cursor=msg_0190C4F2A1B27C3D8E9F0A1B2C3D4E5F", "cursor"),
+        ("cursor=", "cursor"),
+        ("cursor=msg_1%27%20OR%201%3D1", "cursor"),
+        ("limit=0", "limit"),
+        ("limit=101", "limit"),
+    ] {
+        let r = app
+            .get(
+                &app.admin_key,
+                &format!("/api/webhooks/{endpoint_id}/deliveries?{query}"),
+            )
+            .await;
+        assert_eq!(r.status, 422, "{query}: {}", r.body);
+        assert_eq!(r.error_code(), "validation_failed", "{query}");
+        assert_eq!(r.error_fields(), vec![field], "{query}: {}", r.body);
+    }
+    for query in ["limit=many", "page=2"] {
+        let r = app
+            .get(
+                &app.admin_key,
+                &format!("/api/webhooks/{endpoint_id}/deliveries?{query}"),
+            )
+            .await;
+        assert!(r.status.is_client_error(), "{query}: {}", r.status);
+        r.error_code();
+    }
+}

@@ -9,23 +9,37 @@ from ... import errors
 
 from ...models.delivery_list import DeliveryList
 from ...models.error_body import ErrorBody
+from ...types import UNSET, Unset
 from typing import cast
+from typing import Union
 
 
 
 def _get_kwargs(
     id: str,
+    *,
+    limit: Union[Unset, int] = UNSET,
+    cursor: Union[Unset, str] = UNSET,
 
 ) -> dict[str, Any]:
     
 
     
 
-    
+    params: dict[str, Any] = {}
+
+    params["limit"] = limit
+
+    params["cursor"] = cursor
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
 
     _kwargs: dict[str, Any] = {
         "method": "get",
         "url": "/api/webhooks/{id}/deliveries".format(id=id,),
+        "params": params,
     }
 
 
@@ -51,6 +65,12 @@ def _parse_response(*, client: Union[AuthenticatedClient, Client], response: htt
 
 
         return response_404
+    if response.status_code == 422:
+        response_422 = ErrorBody.from_dict(response.json())
+
+
+
+        return response_422
     if response.status_code == 429:
         response_429 = ErrorBody.from_dict(response.json())
 
@@ -82,12 +102,17 @@ def sync_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
+    limit: Union[Unset, int] = UNSET,
+    cursor: Union[Unset, str] = UNSET,
 
 ) -> Response[Union[DeliveryList, ErrorBody]]:
-    """ Recent deliveries to an endpoint (newest first, at most 100) with every attempt.
+    """ An endpoint's deliveries, newest first, a page at a time, each with its attempts
+    (oldest first) and, while pending, when the next attempt is due.
 
     Args:
         id (str):
+        limit (Union[Unset, int]):
+        cursor (Union[Unset, str]):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -100,6 +125,8 @@ def sync_detailed(
 
     kwargs = _get_kwargs(
         id=id,
+limit=limit,
+cursor=cursor,
 
     )
 
@@ -113,12 +140,17 @@ def sync(
     id: str,
     *,
     client: AuthenticatedClient,
+    limit: Union[Unset, int] = UNSET,
+    cursor: Union[Unset, str] = UNSET,
 
 ) -> Optional[Union[DeliveryList, ErrorBody]]:
-    """ Recent deliveries to an endpoint (newest first, at most 100) with every attempt.
+    """ An endpoint's deliveries, newest first, a page at a time, each with its attempts
+    (oldest first) and, while pending, when the next attempt is due.
 
     Args:
         id (str):
+        limit (Union[Unset, int]):
+        cursor (Union[Unset, str]):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -132,6 +164,8 @@ def sync(
     return sync_detailed(
         id=id,
 client=client,
+limit=limit,
+cursor=cursor,
 
     ).parsed
 
@@ -139,12 +173,17 @@ async def asyncio_detailed(
     id: str,
     *,
     client: AuthenticatedClient,
+    limit: Union[Unset, int] = UNSET,
+    cursor: Union[Unset, str] = UNSET,
 
 ) -> Response[Union[DeliveryList, ErrorBody]]:
-    """ Recent deliveries to an endpoint (newest first, at most 100) with every attempt.
+    """ An endpoint's deliveries, newest first, a page at a time, each with its attempts
+    (oldest first) and, while pending, when the next attempt is due.
 
     Args:
         id (str):
+        limit (Union[Unset, int]):
+        cursor (Union[Unset, str]):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -157,6 +196,8 @@ async def asyncio_detailed(
 
     kwargs = _get_kwargs(
         id=id,
+limit=limit,
+cursor=cursor,
 
     )
 
@@ -170,12 +211,17 @@ async def asyncio(
     id: str,
     *,
     client: AuthenticatedClient,
+    limit: Union[Unset, int] = UNSET,
+    cursor: Union[Unset, str] = UNSET,
 
 ) -> Optional[Union[DeliveryList, ErrorBody]]:
-    """ Recent deliveries to an endpoint (newest first, at most 100) with every attempt.
+    """ An endpoint's deliveries, newest first, a page at a time, each with its attempts
+    (oldest first) and, while pending, when the next attempt is due.
 
     Args:
         id (str):
+        limit (Union[Unset, int]):
+        cursor (Union[Unset, str]):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -189,5 +235,7 @@ async def asyncio(
     return (await asyncio_detailed(
         id=id,
 client=client,
+limit=limit,
+cursor=cursor,
 
     )).parsed

@@ -995,16 +995,16 @@ function webhooksPage() {
     const last = d.attempts[d.attempts.length - 1];
     const summary = d.attempts.length + (d.attempts.length === 1 ? " attempt" : " attempts") + " · last: " +
       (last.statusCode ? "HTTP " + last.statusCode : "no answer");
-    return h("details", {}, h("summary", { "data-volatile": "" }, summary),
+    return h("details", { "data-delivery": d.id }, h("summary", { "data-volatile": "" }, summary),
       h("ol", { class: "log" }, d.attempts.map((a) => h("li", {}, timeEl(a.at), " ", a.statusCode ? "HTTP " + a.statusCode : "",
         a.error ? " " + a.error.slice(0, 300) + (a.error.length > 300 ? "…" : "") : "", " (" + a.durationMs + " ms)"))));
   }
 
-  function deliveryTable(endpoint, list, target, page) {
-    const pages = Math.max(1, Math.ceil(list.length / DELIVERIES_PER_PAGE));
-    page = Math.min(page, pages - 1);
-    const slice = list.slice(page * DELIVERIES_PER_PAGE, (page + 1) * DELIVERIES_PER_PAGE);
-    const rows = slice.map((d) => [
+  // The log is paged on the server: `cursors[i]` is the cursor of page i (null for the
+  // newest), so "Newer" goes back without the client holding more than one page.
+  function deliveryTable(endpoint, result, target, cursors) {
+    const page = cursors.length - 1;
+    const rows = result.deliveries.map((d) => [
       d.eventType,
       d.botId ? h("a", { href: "/bots/" + d.botId, class: "id", title: d.botId, "aria-label": "Bot " + d.botId, "data-volatile": "" }, shortId(d.botId)) : "—",
       h("span", { class: "badge s-" + (d.status === "delivered" ? "in_call" : d.status === "failed" ? "fatal" : "queued") }, d.status),
@@ -1013,25 +1013,53 @@ function webhooksPage() {
       timeEl(d.createdAt),
       h("button", {
         type: "button", class: "small", "aria-label": "Redeliver " + d.eventType, onclick: async () => {
-          try { await api("POST", `/api/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`, {}); flash("Redelivery queued."); deliveries(endpoint, target, page); }
+          try { await api("POST", `/api/webhooks/${endpoint.id}/deliveries/${d.id}/redeliver`, {}); flash("Redelivery queued."); deliveries(endpoint, target, cursors); }
           catch (e) { flash(e.message, "error"); }
         },
       }, "Redeliver"),
     ]);
-    const pager = pages > 1 ? h("nav", { class: "pager", "aria-label": "Delivery pages" },
-      h("button", { type: "button", class: "small", disabled: page === 0, onclick: () => deliveryTable(endpoint, list, target, page - 1) }, "Newer"),
-      h("span", { class: "muted" }, `Page ${page + 1} of ${pages}`),
-      h("button", { type: "button", class: "small", disabled: page >= pages - 1, onclick: () => deliveryTable(endpoint, list, target, page + 1) }, "Older")) : null;
+    const more = !!result.nextCursor;
+    const pager = page > 0 || more ? h("nav", { class: "pager", "aria-label": "Delivery pages" },
+      h("button", { type: "button", class: "small", disabled: page === 0, onclick: () => deliveries(endpoint, target, cursors.slice(0, -1)) }, "Newer"),
+      h("span", { class: "muted" }, `Page ${page + 1}`),
+      h("button", { type: "button", class: "small", disabled: !more, onclick: () => deliveries(endpoint, target, [...cursors, result.nextCursor]) }, "Older")) : null;
     target.replaceChildren(dataTable("Deliveries to " + endpoint.url,
       ["Event", "Bot", "State", "Attempts", "Next retry", "Created", { name: "Actions" }], rows), ...(pager ? [pager] : []));
   }
 
-  async function deliveries(endpoint, target, page = 0) {
+  /** Shows a page of the log; `timed` refreshes leave it alone while it has the keyboard's focus. */
+  async function deliveries(endpoint, target, cursors = [null], timed = false) {
+    clearTimeout(target.refresh);
+    // Only the latest request draws (a timed refresh must not undo a page the user just chose).
+    const mine = target.seq = (target.seq || 0) + 1;
+    const cursor = cursors[cursors.length - 1];
+    const query = "?limit=" + DELIVERIES_PER_PAGE + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
     try {
-      const list = (await api("GET", `/api/webhooks/${endpoint.id}/deliveries`)).deliveries;
-      if (!list.length) { target.replaceChildren(h("p", { class: "empty" }, "No deliveries yet.")); return; }
-      deliveryTable(endpoint, list, target, page);
-    } catch (e) { target.replaceChildren(h("p", { class: "error" }, e.message)); }
+      const result = await api("GET", `/api/webhooks/${endpoint.id}/deliveries${query}`);
+      if (mine !== target.seq) return;
+      if (!result.deliveries.length && cursors.length > 1) { deliveries(endpoint, target, cursors.slice(0, -1)); return; }
+      if (!result.deliveries.length) { target.replaceChildren(h("p", { class: "empty" }, "No deliveries yet.")); return; }
+      const shown = JSON.stringify(result);
+      // A timed refresh redraws only what changed, and not under the keyboard's focus (it
+      // would be lost). Attempts left open stay open; a focused pager button keeps the focus.
+      const focused = target.contains(document.activeElement) ? document.activeElement : null;
+      if (shown !== target.shown && !(timed && focused)) {
+        const open = new Set([...target.querySelectorAll("details[open][data-delivery]")].map((d) => d.dataset.delivery));
+        deliveryTable(endpoint, result, target, cursors);
+        for (const d of target.querySelectorAll("details[data-delivery]")) d.open = open.has(d.dataset.delivery);
+        target.shown = shown;
+        if (focused && focused.closest(".pager")) {
+          const buttons = [...target.querySelectorAll(".pager button")];
+          (buttons.find((b) => b.textContent === focused.textContent && !b.disabled) || buttons.find((b) => !b.disabled))?.focus();
+        }
+      }
+      // While deliveries on this page are pending, look again just after the next one is due.
+      const due = result.deliveries.filter((d) => d.status === "pending" && d.nextAttemptAt).map((d) => new Date(d.nextAttemptAt) - Date.now());
+      if (due.length) {
+        const wait = Math.min(Math.max(Math.min(...due) + 1500, 5000), 60000);
+        target.refresh = setTimeout(() => { if (target.isConnected) deliveries(endpoint, target, cursors, true); }, wait);
+      }
+    } catch (e) { if (mine === target.seq) { target.replaceChildren(h("p", { class: "error" }, e.message)); target.shown = null; } }
   }
 
   async function load() {
