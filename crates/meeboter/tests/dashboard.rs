@@ -5,15 +5,17 @@
 //! `$CARGO_TARGET_TMPDIR/dashboard-screenshots/` as test artifacts.
 
 mod common;
+mod in_page;
 
 use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams;
 use chromiumoxide::cdp::browser_protocol::page::CaptureScreenshotFormat;
 use chromiumoxide::page::ScreenshotParams;
 use common::{PLATFORMS, Server};
+use in_page::{goto, js, until};
 use meeboter_bot::browser;
-use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use serde_json::json;
+use std::time::Duration;
 
 fn artifacts() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots");
@@ -38,38 +40,6 @@ async fn viewport(page: &Page, width: i64, height: i64, mobile: bool) {
     page.execute(SetDeviceMetricsOverrideParams::new(width, height, 1.0, mobile))
         .await
         .expect("viewport");
-}
-
-/// Evaluates `expr` (awaiting promises) and returns its JSON value.
-async fn js(page: &Page, expr: &str) -> Value {
-    page.evaluate(expr)
-        .await
-        .unwrap_or_else(|e| panic!("{expr}: {e}"))
-        .into_value()
-        .unwrap_or(Value::Null)
-}
-
-/// Waits until `expr` is truthy in the page; fails with `what` and the page's text.
-async fn until(page: &Page, expr: &str, within: Duration, what: &str) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Ok(v) = page.evaluate(expr).await
-            && let Ok(v) = v.into_value::<Value>()
-            && !(v.is_null() || v == json!(false) || v == json!("") || v == json!(0))
-        {
-            return v;
-        }
-        if Instant::now() >= deadline {
-            let text = js(page, "document.body ? document.body.innerText.slice(0, 3000) : ''").await;
-            panic!("{what}: not within {within:?}; page shows:\n{text}");
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-async fn goto(page: &Page, url: &str) {
-    page.goto(url).await.unwrap_or_else(|e| panic!("{url}: {e}"));
-    until(page, "document.readyState === 'complete'", Duration::from_secs(20), url).await;
 }
 
 #[test]

@@ -25,6 +25,7 @@
 //! `$CARGO_TARGET_TMPDIR/dashboard-pages/`.
 
 mod common;
+mod in_page;
 
 use chromiumoxide::Page;
 use chromiumoxide::cdp::browser_protocol::emulation::{
@@ -37,6 +38,7 @@ use chromiumoxide::cdp::js_protocol::runtime::{ConsoleApiCalledType, EventConsol
 use chromiumoxide::page::ScreenshotParams;
 use common::{PLATFORMS, Server};
 use futures::StreamExt;
+use in_page::{goto, js, until};
 use meeboter_bot::browser;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -76,36 +78,6 @@ fn artifacts() -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-pages");
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-async fn js(page: &Page, expr: &str) -> Value {
-    page.evaluate(expr)
-        .await
-        .unwrap_or_else(|e| panic!("{expr}: {e}"))
-        .into_value()
-        .unwrap_or(Value::Null)
-}
-
-async fn until(page: &Page, expr: &str, within: Duration, what: &str) -> Value {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Ok(v) = page.evaluate(expr).await
-            && let Ok(v) = v.into_value::<Value>()
-            && !(v.is_null() || v == json!(false) || v == json!("") || v == json!(0))
-        {
-            return v;
-        }
-        if Instant::now() >= deadline {
-            let text = js(page, "document.body ? document.body.innerText.slice(0, 3000) : ''").await;
-            panic!("{what}: not within {within:?}; page shows:\n{text}");
-        }
-        tokio::time::sleep(Duration::from_millis(150)).await;
-    }
-}
-
-async fn goto(page: &Page, url: &str) {
-    page.goto(url).await.unwrap_or_else(|e| panic!("{url}: {e}"));
-    until(page, "document.readyState === 'complete'", Duration::from_secs(20), url).await;
 }
 
 async fn emulate(page: &Page, width: i64, height: i64, dark: bool) {
