@@ -332,6 +332,19 @@ pub async fn shift_times(conn: &mut AnyConnection, bot_id: &str, delta_ms: i64) 
     Ok(done.rows_affected())
 }
 
+/// Deletes a bot's partial lines whose caption id starts with `prefix` (a streamed
+/// segment's interim lines that no final replaced: the provider finalised fewer lines
+/// than it had shown as interim).
+pub async fn delete_partials(conn: &mut AnyConnection, bot_id: &str, prefix: &str) -> DbResult<u64> {
+    let done =
+        sqlx::query("DELETE FROM transcript_utterances WHERE bot_id = $1 AND is_final = 0 AND caption_id LIKE $2")
+            .bind(bot_id)
+            .bind(format!("{prefix}%"))
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected())
+}
+
 /// Whether the bot has any final utterance.
 pub async fn has_final(conn: &mut AnyConnection, bot_id: &str) -> DbResult<bool> {
     let row = sqlx::query("SELECT COUNT(*) FROM transcript_utterances WHERE bot_id = $1 AND is_final = 1")
