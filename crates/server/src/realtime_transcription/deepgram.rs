@@ -238,13 +238,16 @@ async fn one_segment(
     // Stream clock → call clock, kept inside the segment.
     let to_call = |ms: i64| offset + (ms - seg_start).clamp(0, duration);
     let mut finals: Vec<LiveResult> = Vec::new();
+    let mut open_interim = false;
     let deadline = tokio::time::Instant::now() + tuning.final_wait;
     loop {
         // Deepgram documents the `from_finalize` answer as typical "when there is a
         // noticeable amount of audio buffered": after audio it had already finalised
-        // (silence), nothing may come. A quiet stream after `Finalize` completes the segment.
+        // (silence), nothing may come. A quiet stream after `Finalize` completes the segment
+        // — unless an interim line is still open (speech Deepgram has yet to finalise).
         let quiet = tokio::time::Instant::now() + tuning.finalize_quiet;
-        let event = match tokio::time::timeout_at(deadline.min(quiet), stream.session.next_event()).await {
+        let wait_until = if open_interim { deadline } else { deadline.min(quiet) };
+        let event = match tokio::time::timeout_at(wait_until, stream.session.next_event()).await {
             Err(_) if tokio::time::Instant::now() < deadline => break,
             Err(_) => {
                 let why = format!("deepgram did not finalise a segment within {:?}", tuning.final_wait);
@@ -255,6 +258,7 @@ async fn one_segment(
         };
         match event {
             LiveEvent::Result(r) if r.is_final => {
+                open_interim = false;
                 let reached = r.end_ms >= seg_end - END_SLACK_MS;
                 if !r.text.trim().is_empty() {
                     finals.push(r);
@@ -264,7 +268,8 @@ async fn one_segment(
                 }
             }
             LiveEvent::Result(r) => {
-                if !r.text.trim().is_empty() {
+                open_interim = !r.text.trim().is_empty();
+                if open_interim {
                     let n = finals.len();
                     let (start, end) = spoken(&r);
                     partial(state, bot, segment.seq, n, &r, to_call(start), to_call(end)).await?;
