@@ -257,3 +257,35 @@ async fn deepgram_down_for_good_fails_the_transcript_with_the_reason() {
     let (pending, _, _) = meeboter_db::audio_segments::counts(&mut c, &id).await.unwrap();
     assert_eq!(pending, 0, "pending audio dropped");
 }
+
+#[tokio::test]
+async fn a_restarted_worker_resumes_on_a_new_connection() {
+    let fake = DeepgramFake::start(KEY).await;
+    fake.set_script(vec![
+        ScriptWord::new("one", 0.3, 0.8, 0),
+        ScriptWord::new("two", 2.3, 2.8, 0),
+    ]);
+    fake.control(|c| c.resend_after_finalize = true);
+    let app = app_with(&fake).await;
+    let (id, token, t0) = bot_in_call(&app).await;
+    put(&app, &token, 0, t0, 2000).await;
+    let first = fast();
+    assert_eq!(run_once(&app.state, &first).await.unwrap().segments, 1);
+    assert_eq!(first.streams.open().await, 1);
+    // The worker (a replica) goes away: its connection with it.
+    drop(first);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while fake.requests().iter().all(|r| r.ended.is_none()) {
+        assert!(std::time::Instant::now() < deadline, "the first connection never ended");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    put(&app, &token, 1, t0 + 2000, 2000).await;
+    let second = fast();
+    assert_eq!(run_once(&app.state, &second).await.unwrap().segments, 1);
+    let t = end(&app, &token, &id, 2, &second).await;
+    assert_eq!(
+        lines(&t).into_iter().map(|l| (l.0, l.2)).collect::<Vec<_>>(),
+        [("one".to_string(), 300), ("two".to_string(), 2300)]
+    );
+    assert_eq!(fake.requests().iter().filter(|r| r.kind == "streaming").count(), 2);
+}
