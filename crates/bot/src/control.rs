@@ -120,9 +120,9 @@ impl TranscriptionConfig {
     }
 
     /// Whether the bot streams the meeting's audio to the server while the call runs
-    /// (`realtime` with a provider the server feeds from segments: `openai`).
+    /// (`realtime` with a provider the server feeds from segments: `openai`, `deepgram`).
     pub fn streams_audio(&self) -> bool {
-        self.realtime && self.provider == "openai"
+        self.realtime && matches!(self.provider.as_str(), "openai" | "deepgram")
     }
 }
 

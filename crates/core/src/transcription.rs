@@ -36,10 +36,10 @@ impl TranscriptionProvider {
     }
 
     /// Whether a `realtime: true` bot of this provider streams audio segments to the
-    /// server while the call runs (captions are read by the bot; Deepgram's streaming
-    /// client is not built yet).
+    /// server while the call runs (captions are read by the bot): `openai` transcribes
+    /// each segment, `deepgram` gets them over one live stream per bot.
     pub fn streams_audio(self) -> bool {
-        self == Self::Openai
+        matches!(self, Self::Openai | Self::Deepgram)
     }
 }
 
@@ -312,19 +312,7 @@ pub fn validate_transcription(
             false
         }
         (Some(TranscriptionProvider::MeetingCaptions), _) => true,
-        (Some(TranscriptionProvider::Openai), Some(true)) => true,
-        (Some(p), Some(true)) => {
-            errors.push(
-                "transcription.realtime",
-                "unsupported",
-                format!(
-                    "real-time transcription with {} is not available yet; omit transcription.realtime for a \
-                     transcript after the call",
-                    p.as_str()
-                ),
-            );
-            true
-        }
+        (Some(TranscriptionProvider::Openai | TranscriptionProvider::Deepgram), Some(true)) => true,
         (_, r) => r.unwrap_or(false),
     };
     provider.map(|provider| Transcription {
@@ -783,6 +771,10 @@ mod tests {
         let mut e = ValidationErrors::default();
         let t = validate_transcription(input("openai", None, Some(true)), all(), &mut e).unwrap();
         assert!(t.realtime && e.is_empty());
+        // … and with deepgram: the segments go over one live stream.
+        let mut e = ValidationErrors::default();
+        let t = validate_transcription(input("deepgram", None, Some(true)), all(), &mut e).unwrap();
+        assert!(t.realtime && e.is_empty() && t.provider.streams_audio());
     }
 
     #[test]

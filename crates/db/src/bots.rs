@@ -34,6 +34,10 @@ pub struct BotRecord {
     pub deployment_started_at: Option<DateTime<Utc>>,
     pub last_heartbeat_at: Option<DateTime<Utc>>,
     pub in_call_at: Option<DateTime<Utc>>,
+    /// The recording's time 0: when the capture took its first audio sample (reported by
+    /// the bot; `None` for bots that do not, or before it is known). Transcript times are
+    /// counted from it rather than from `in_call_at`, which is 1–2 s earlier.
+    pub capture_started_at: Option<DateTime<Utc>>,
     /// Set when the bot has been told to leave (user request, max duration).
     pub leave_requested_at: Option<DateTime<Utc>>,
     /// The sub code to end with if the bot does not leave by itself in time.
@@ -60,7 +64,7 @@ const COLUMNS: &str = "id, account_id, meeting_url, meeting_id, platform, bot_na
     waiting_room_timeout_secs, noone_joined_timeout_secs, everyone_left_timeout_secs, max_duration_secs, \
     webhook_url, metadata, deduplication_key, deployment_platform, deployment_identifier, created_at, updated_at, ended_at, \
     status_at, deployment_started_at, last_heartbeat_at, in_call_at, leave_requested_at, leave_reason, \
-    priority, queued_at, deploy_attempts, transcription";
+    priority, queued_at, deploy_attempts, transcription, capture_started_at";
 
 fn corrupt(what: &str, value: &str) -> DbError {
     DbError::Corrupt(format!("{what} `{value}`"))
@@ -103,6 +107,7 @@ fn from_row(row: &AnyRow) -> DbResult<BotRecord> {
         deployment_started_at: opt_time(row, "deployment_started_at"),
         last_heartbeat_at: opt_time(row, "last_heartbeat_at"),
         in_call_at: opt_time(row, "in_call_at"),
+        capture_started_at: opt_time(row, "capture_started_at"),
         leave_requested_at: opt_time(row, "leave_requested_at"),
         leave_reason: row.get("leave_reason"),
         priority: row.get("priority"),
@@ -114,6 +119,18 @@ fn from_row(row: &AnyRow) -> DbResult<BotRecord> {
 
 fn opt_time(row: &AnyRow, col: &str) -> Option<DateTime<Utc>> {
     row.get::<Option<i64>, _>(col).map(from_millis)
+}
+
+/// Records the recording's time 0 (`capture_started_at`, epoch ms) unless one is already
+/// known: the first report wins, so a resent event or a later capture part cannot move
+/// the clock under stored transcript lines. True when it was set now.
+pub async fn set_capture_started(conn: &mut AnyConnection, id: &str, at_ms: i64) -> DbResult<bool> {
+    let done = sqlx::query("UPDATE bots SET capture_started_at = $1 WHERE id = $2 AND capture_started_at IS NULL")
+        .bind(at_ms)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 /// Stores a new bot with its first status change. Fails with a unique violation on
@@ -130,7 +147,7 @@ pub async fn insert(
     let metadata = serde_json::to_string(&bot.metadata).map_err(|e| DbError::Corrupt(e.to_string()))?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO bots ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, NULL, NULL, $17, $17, NULL, \
-         $17, NULL, NULL, NULL, NULL, NULL, $18, $19, 0, $20)"
+         $17, NULL, NULL, NULL, NULL, NULL, $18, $19, 0, $20, NULL)"
     )))
     .bind(&id)
     .bind(account_id)
@@ -187,6 +204,7 @@ pub async fn insert(
         deployment_started_at: None,
         last_heartbeat_at: None,
         in_call_at: None,
+        capture_started_at: None,
         leave_requested_at: None,
         leave_reason: None,
         priority: bot.priority,

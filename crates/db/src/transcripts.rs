@@ -315,6 +315,36 @@ pub async fn delete_source(conn: &mut AnyConnection, bot_id: &str, source: &str)
     Ok(done.rows_affected())
 }
 
+/// Moves every stored line of a bot `delta_ms` earlier (never below 0): lines stored on
+/// the `IN_CALL` clock before the bot reported when its recording really started are
+/// brought onto the recording's clock.
+pub async fn shift_times(conn: &mut AnyConnection, bot_id: &str, delta_ms: i64) -> DbResult<u64> {
+    let done = sqlx::query(
+        "UPDATE transcript_utterances SET
+             start_ms = CASE WHEN start_ms > $1 THEN start_ms - $1 ELSE 0 END,
+             end_ms = CASE WHEN end_ms > $1 THEN end_ms - $1 ELSE 0 END
+         WHERE bot_id = $2",
+    )
+    .bind(delta_ms)
+    .bind(bot_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Deletes a bot's partial lines whose caption id starts with `prefix` (a streamed
+/// segment's interim lines that no final replaced: the provider finalised fewer lines
+/// than it had shown as interim).
+pub async fn delete_partials(conn: &mut AnyConnection, bot_id: &str, prefix: &str) -> DbResult<u64> {
+    let done =
+        sqlx::query("DELETE FROM transcript_utterances WHERE bot_id = $1 AND is_final = 0 AND caption_id LIKE $2")
+            .bind(bot_id)
+            .bind(format!("{prefix}%"))
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected())
+}
+
 /// Whether the bot has any final utterance.
 pub async fn has_final(conn: &mut AnyConnection, bot_id: &str) -> DbResult<bool> {
     let row = sqlx::query("SELECT COUNT(*) FROM transcript_utterances WHERE bot_id = $1 AND is_final = 1")

@@ -107,6 +107,12 @@ pub struct Controls {
     pub interim_every: f64,
     /// Longest segment before a final result is forced (`speech_final: false`).
     pub max_segment: f64,
+    /// Models a client that, after a lost stream, sends again the audio after its last
+    /// `Finalize` (what Meeboter's real-time worker does): a new stream then continues the
+    /// script from the previous stream's last `Finalize` instead of from all it received.
+    /// Deepgram recognises whatever audio it gets; the fake cannot, so the test says where
+    /// the resent audio lies in the script.
+    pub resend_after_finalize: bool,
 }
 
 impl Default for Controls {
@@ -119,6 +125,7 @@ impl Default for Controls {
             idle_timeout: Duration::from_secs(10),
             interim_every: 0.5,
             max_segment: 5.0,
+            resend_after_finalize: false,
         }
     }
 }
@@ -156,6 +163,17 @@ struct Inner {
     streamed: f64,
     hosted: HashMap<String, Vec<u8>>,
     requests: Vec<Recorded>,
+}
+
+impl Inner {
+    /// Where the next stream starts in the script, once `s` ended.
+    fn stream_ended(&mut self, s: &Session) {
+        self.streamed += if self.controls.resend_after_finalize {
+            s.finalized_at
+        } else {
+            s.received
+        };
+    }
 }
 
 /// A running fake. Dropping it leaves the server running until the runtime ends (tests).
@@ -650,6 +668,8 @@ struct Session {
     last_interim: f64,
     /// Script time of this connection's 0.
     base: f64,
+    /// Audio received when the last `Finalize` came.
+    finalized_at: f64,
     speech_started_at: Option<f64>,
     utterance_end_sent_for: Option<f64>,
     drop_after: Option<f64>,
@@ -678,6 +698,7 @@ where
         final_upto: 0.0,
         last_interim: 0.0,
         base,
+        finalized_at: 0.0,
         speech_started_at: None,
         utterance_end_sent_for: None,
         drop_after,
@@ -726,7 +747,7 @@ where
                 });
                 if s.drop_after.is_some_and(|d| s.received >= d) {
                     // Dropped mid-stream: no close frame; the stream's audio still counts.
-                    fake.lock().streamed += s.received;
+                    fake.lock().stream_ended(&s);
                     return "dropped".into();
                 }
                 if progress(fake, q, &mut s, &mut ws, &request_id).await.is_err() {
@@ -741,6 +762,7 @@ where
                 match kind.as_deref() {
                     Some("KeepAlive") => {}
                     Some("Finalize") => {
+                        s.finalized_at = s.received;
                         if flush(fake, q, &mut s, &mut ws, &request_id, true).await.is_err() {
                             break "client closed".into();
                         }
@@ -778,7 +800,7 @@ where
             _ => {}
         }
     };
-    fake.lock().streamed += s.received;
+    fake.lock().stream_ended(&s);
     ended
 }
 

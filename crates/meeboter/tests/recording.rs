@@ -154,7 +154,29 @@ fn video_audio_and_none_recordings_through_the_real_server() {
         assert_tone(&file);
         assert_video_moves(&file);
 
-        let (id, _) = record(&s, "rec-audio", "audio", 12).await;
+        let (id, bot) = record(&s, "rec-audio", "audio", 12).await;
+        // The bot reported when its capture took its first sound sample (the recording's
+        // time 0, which transcript times count from): after IN_CALL, within seconds.
+        let in_call = bot["statusChanges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["status"] == "IN_CALL")
+            .and_then(|c| chrono::DateTime::parse_from_rfc3339(c["at"].as_str()?).ok())
+            .unwrap()
+            .timestamp_millis();
+        let events = s.events(&id).await;
+        let started = events
+            .iter()
+            .find(|e| e["type"] == "recording_started")
+            .and_then(|e| e["data"]["at"].as_i64())
+            .unwrap_or_else(|| panic!("no recording_started: {events:?}"));
+        assert!(
+            (0..10_000).contains(&(started - in_call)),
+            "recording started {} ms after IN_CALL",
+            started - in_call
+        );
+        eprintln!("recording started {} ms after IN_CALL", started - in_call);
         let recording = s.recording_ready(&id, Duration::from_secs(90)).await;
         let file = download(&s, &recording, dir.path()).await;
         let probe = ffprobe(&file);

@@ -133,9 +133,9 @@ pub(crate) fn multipart(fields: &[(&str, &str)], audio: Vec<u8>) -> (String, Vec
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-/// One `POST /v1/audio/transcriptions` (verbose_json segments), retried on 429, 5xx,
-/// timeouts and connection failures with exponential backoff and ±25 % jitter, at most
-/// `policy.retries` times; a 4xx is the provider's verdict and not retried.
+/// One `POST /v1/audio/transcriptions` (verbose_json segments) through
+/// [`send_with_retries`]. Both audio paths use it: the real-time worker per segment and
+/// the post-call worker per piece of the recording.
 pub async fn request_with_retries(
     client: &reqwest::Client,
     openai: &OpenAiTranscription,
@@ -154,16 +154,31 @@ pub async fn request_with_retries(
     let (content_type, body) = multipart(&fields, audio);
     let body = bytes::Bytes::from(body); // retries share it
     let url = format!("{}/v1/audio/transcriptions", openai.url);
-    let mut attempt = 0;
-    loop {
-        let mut req = client
+    send_with_retries(policy, || {
+        let req = client
             .post(&url)
             .header(reqwest::header::CONTENT_TYPE, &content_type)
             .body(body.clone());
-        if let Some(key) = &openai.api_key {
-            req = req.bearer_auth(key);
+        match &openai.api_key {
+            Some(key) => req.bearer_auth(key),
+            None => req,
         }
-        let retryable = match req.send().await {
+    })
+    .await
+}
+
+/// The one retry loop of provider HTTP requests (OpenAI-compatible and Deepgram's
+/// pre-recorded API): sends the request `build` makes (rebuilt per attempt) until it
+/// succeeds. 429, 5xx, timeouts and connection failures are retried `policy.retries` times
+/// with doubling backoff and ±25 % jitter, then reported as transient; another 4xx is the
+/// provider's verdict (permanent, with its message); a 2xx that is not JSON is permanent.
+pub async fn send_with_retries(
+    policy: &RetryPolicy,
+    build: impl Fn() -> reqwest::RequestBuilder,
+) -> Result<Value, ProviderError> {
+    let mut attempt = 0;
+    loop {
+        let retryable = match build().send().await {
             Ok(resp) => {
                 let status = resp.status();
                 let text = resp.text().await.unwrap_or_default();
@@ -185,7 +200,7 @@ pub async fn request_with_retries(
                 }
             }
             Err(e) if e.is_timeout() => format!("provider timed out after {:?}", policy.request_timeout),
-            Err(e) => format!("cannot reach the transcription provider: {e}"),
+            Err(e) => format!("cannot reach the transcription provider: {}", without_url(&e)),
         };
         if attempt >= policy.retries {
             return Err(ProviderError::Transient(retryable));
@@ -195,6 +210,15 @@ pub async fn request_with_retries(
         tokio::time::sleep(std::time::Duration::from_millis((base * jitter) as u64)).await;
         attempt += 1;
     }
+}
+
+/// A reqwest error without its URL (keeps errors short; a URL never carries a key here).
+fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(u) = e.url() {
+        text = text.replace(u.as_str(), "the provider");
+    }
+    text
 }
 
 /// The provider's error message (`{"error": {"message"}}` or `{"detail": …}`), else the body.

@@ -53,6 +53,10 @@ pub struct LiveOptions {
     pub endpointing_ms: u32,
     /// Gap (ms) after the last word before an `UtteranceEnd`.
     pub utterance_end_ms: u32,
+    /// Reopen a dropped connection and go on (default). Off for a caller that resends
+    /// unfinalised audio itself (the real-time worker): a lost connection then ends the
+    /// session with [`LiveEvent::Failed`] and nothing more is sent.
+    pub reconnect: bool,
 }
 
 impl Default for LiveOptions {
@@ -66,6 +70,7 @@ impl Default for LiveOptions {
             close_timeout: Duration::from_secs(10),
             endpointing_ms: 300,
             utterance_end_ms: 1000,
+            reconnect: true,
         }
     }
 }
@@ -356,6 +361,13 @@ async fn run(
         offset_bytes += sent;
         match stop {
             Stop::Done => return,
+            Stop::Lost if !options.reconnect => {
+                tracing::info!("deepgram stream lost; the caller resumes it");
+                let _ = events
+                    .send(LiveEvent::Failed("the deepgram connection dropped".into()))
+                    .await;
+                return;
+            }
             Stop::Lost => {
                 let at_ms = (offset_bytes as f64 / bytes_per_sec * 1000.0).round() as i64;
                 match connect_with_retries(&target, &options).await {

@@ -1,9 +1,11 @@
 //! The real-time transcription worker: transcribes the audio segments bots stream during
 //! the call (`PUT /api/bot/v1/audio/{seq}`, see `routes::bot_audio`) in order per bot,
-//! stores each segment's final utterances (`source = "openai"`) with speakers from the
-//! active-speaker timeline, and announces them at once (`transcript.data` on the bot's
-//! stream, the `bot.transcript_data` webhook). When the bot has ended and every segment
-//! is transcribed, the transcript becomes `ready`.
+//! stores each segment's final utterances with speakers from the active-speaker timeline,
+//! and announces them at once (`transcript.data` on the bot's stream, the
+//! `bot.transcript_data` webhook). When the bot has ended and every segment is
+//! transcribed, the transcript becomes `ready`. `openai` transcribes each segment on its
+//! own (`source = "openai"`); `deepgram` streams them over one live connection per bot
+//! ([`deepgram`], `source = "deepgram"`, interim lines as `transcript.partial`).
 //!
 //! **One worker per bot at a time.** A bot's work is claimed with a lease on its
 //! `bot_transcripts` row (`rt_lease_until`), so any replica may run the worker and a
@@ -21,6 +23,8 @@
 //! **No double work.** A real-time bot is created with `pending_audio = 0`, so the
 //! post-call worker never transcribes the recording again: the real-time utterances are
 //! the transcript.
+
+pub mod deepgram;
 
 use crate::AppState;
 use crate::audio_provider::{OpenAi, ProviderError, RetryPolicy, SegmentTranscriber, speaker_marks};
@@ -53,6 +57,19 @@ pub struct Tuning {
     pub settle: Duration,
     /// Segments per bot per pass (then the next bot gets its turn).
     pub batch: u32,
+    /// Deepgram: the live client's settings (connect timeout and retries, KeepAlive).
+    pub live: crate::deepgram_live::LiveOptions,
+    /// Deepgram: how long a segment's finals may take after `Finalize` before the stream
+    /// counts as failed (the round is retried on a new stream).
+    pub final_wait: std::time::Duration,
+    /// Deepgram: a stream silent this long after a segment's `Finalize` has nothing more
+    /// for it (Deepgram may not answer a `Finalize` when it had finalised everything).
+    pub finalize_quiet: std::time::Duration,
+    /// Deepgram: a stream unused this long is closed (a bot that stopped sending, or
+    /// whose lease another replica took).
+    pub stream_idle: std::time::Duration,
+    /// Deepgram: this worker's open streams (one per bot it works on).
+    pub streams: deepgram::Streams,
 }
 
 impl Default for Tuning {
@@ -71,6 +88,14 @@ impl Default for Tuning {
             max_pause: Duration::seconds(60),
             settle: Duration::minutes(2),
             batch: 12,
+            live: crate::deepgram_live::LiveOptions {
+                reconnect: false, // the worker resumes from the first segment not done
+                ..Default::default()
+            },
+            final_wait: std::time::Duration::from_secs(30),
+            finalize_quiet: std::time::Duration::from_secs(3),
+            stream_idle: std::time::Duration::from_secs(60),
+            streams: deepgram::Streams::default(),
         }
     }
 }
@@ -96,7 +121,7 @@ impl Report {
     }
 }
 
-enum Outcome {
+pub(crate) enum Outcome {
     /// Work done (or none left for now).
     Progress,
     /// The provider failed transiently: retry later.
@@ -110,6 +135,7 @@ enum Outcome {
 /// One pass over the bots with real-time work.
 pub async fn run_once(state: &AppState, tuning: &Tuning) -> DbResult<Report> {
     let mut report = Report::default();
+    tuning.streams.close_idle(tuning.stream_idle).await;
     let now = state.now();
     let ids = {
         let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
@@ -227,15 +253,6 @@ async fn work_on(
     held: &mut DateTime<Utc>,
     report: &mut Report,
 ) -> DbResult<Outcome> {
-    let Some(openai) = state.config.transcription.openai.clone() else {
-        return Ok(Outcome::Fail(
-            "the openai provider is no longer configured (TRANSCRIPTION_OPENAI_URL)".into(),
-        ));
-    };
-    let provider = match OpenAi::new(openai, tuning.policy.clone()) {
-        Ok(p) => p,
-        Err(e) => return Ok(Outcome::Retry(e.to_string())),
-    };
     let (bot, pending) = {
         let mut conn = state.db.pool().acquire().await.map_err(DbError::from)?;
         let Some(bot) = bots::find_any(&mut conn, bot_id).await? else {
@@ -244,16 +261,45 @@ async fn work_on(
         let pending = audio_segments::next_pending(&mut conn, bot_id, tuning.batch).await?;
         (bot, pending)
     };
-    for segment in &pending {
-        match transcribe_segment(state, tuning, &provider, &bot, segment, held).await? {
-            Ok(n) => {
-                report.segments += 1;
-                report.utterances += n;
+    let provider = bot.transcription.as_ref().map(|t| t.provider);
+    if provider == Some(meeboter_core::transcription::TranscriptionProvider::Deepgram) {
+        match deepgram::work(state, tuning, &bot, &pending, held).await? {
+            Ok((segments, utterances)) => {
+                report.segments += segments;
+                report.utterances += utterances;
             }
-            Err(outcome) => return Ok(outcome),
+            Err((outcome, segments, utterances)) => {
+                report.segments += segments;
+                report.utterances += utterances;
+                return Ok(outcome);
+            }
+        }
+    } else {
+        let Some(openai) = state.config.transcription.openai.clone() else {
+            return Ok(Outcome::Fail(
+                "the openai provider is no longer configured (TRANSCRIPTION_OPENAI_URL)".into(),
+            ));
+        };
+        let provider = match OpenAi::new(openai, tuning.policy.clone()) {
+            Ok(p) => p,
+            Err(e) => return Ok(Outcome::Retry(e.to_string())),
+        };
+        for segment in &pending {
+            match transcribe_segment(state, tuning, &provider, &bot, segment, held).await? {
+                Ok(n) => {
+                    report.segments += 1;
+                    report.utterances += n;
+                }
+                Err(outcome) => return Ok(outcome),
+            }
         }
     }
     if pending.len() < tuning.batch as usize {
+        if provider == Some(meeboter_core::transcription::TranscriptionProvider::Deepgram) && bot.status.is_terminal() {
+            // Every segment sent was finalised already; CloseStream ends the stream cleanly
+            // (outside any transaction) before the transcript is announced ready.
+            tuning.streams.close(bot_id).await;
+        }
         finish_if_over(state, tuning, bot_id, report).await?;
     }
     Ok(Outcome::Progress)
@@ -365,7 +411,7 @@ async fn transcribe_segment(
     Ok(Ok(stored))
 }
 
-async fn read_object(state: &AppState, key: &str) -> Result<Vec<u8>, String> {
+pub(crate) async fn read_object(state: &AppState, key: &str) -> Result<Vec<u8>, String> {
     let mut body = state
         .storage
         .get(key, None)
@@ -430,13 +476,17 @@ async fn finish_if_over(state: &AppState, tuning: &Tuning, bot_id: &str, report:
         }
     }
     let permille = (total > 0).then(|| (attributed * 1000 / total) as i64);
+    let source = match bot.transcription.as_ref().map(|t| t.provider) {
+        Some(meeboter_core::transcription::TranscriptionProvider::Deepgram) => deepgram::SOURCE,
+        _ => "openai",
+    };
     let note = (rt.dropped_ms > 0).then(|| {
         format!(
             "{:.1} s of audio never reached the server (the bot's queue was full)",
             rt.dropped_ms as f64 / 1000.0
         )
     });
-    transcripts::finish_audio(&mut tx, bot_id, "ready", Some("openai"), note.as_deref(), permille, now).await?;
+    transcripts::finish_audio(&mut tx, bot_id, "ready", Some(source), note.as_deref(), permille, now).await?;
     transcription::announce_ready(&mut tx, &bot, now).await?;
     tx.commit().await.map_err(DbError::from)?;
     tracing::info!(bot.id = %bot_id, attributed_permille = ?permille, "real-time transcript ready");

@@ -1,9 +1,12 @@
 //! Transcripts on the server: caption ingest from the control channel, the state at the
 //! bot's end, and the wire form of utterances. The audio worker is `transcription_worker`.
 //!
-//! Times: every utterance's `startMs`/`endMs` is milliseconds from the bot's `IN_CALL`
-//! (when it entered the call and — with a recording — started recording; the recording's
-//! time 0). Bots report epoch milliseconds; the server converts.
+//! Times: every utterance's `startMs`/`endMs` is milliseconds from the recording's time 0 —
+//! when the bot's capture took its first audio sample, which the bot reports
+//! (`recording_started`, stored as `bots.capture_started_at`) — so a line's time is where
+//! the recording plays it. ffmpeg needs 1–2 s after `IN_CALL` to open its inputs, so
+//! `IN_CALL` is only the fallback (bots that do not report it, no recording). Bots report
+//! epoch milliseconds; the server converts.
 
 use chrono::{DateTime, Utc};
 use meeboter_core::transcription::{MAX_CAPTION_ID_CHARS, MAX_UTTERANCE_CHARS, TranscriptionProvider, call_offset_ms};
@@ -26,9 +29,47 @@ pub mod stream_event {
     pub const CAPTIONS_UNAVAILABLE: &str = "captions_unavailable";
 }
 
-/// The call start of a bot in epoch ms (its `IN_CALL`; its creation if it never got there).
+/// Time 0 of a bot's transcript in epoch ms: when its recording started (the reported
+/// capture start); else its `IN_CALL`; its creation if it never got there.
 pub fn call_start_ms(bot: &BotRecord) -> i64 {
-    bot.in_call_at.unwrap_or(bot.created_at).timestamp_millis()
+    bot.capture_started_at
+        .or(bot.in_call_at)
+        .unwrap_or(bot.created_at)
+        .timestamp_millis()
+}
+
+/// How far a reported capture start may lie ahead of the server's clock (bots' clocks
+/// drift a little; further ahead is not a start time).
+pub const CAPTURE_START_MAX_AHEAD_MS: i64 = 60_000;
+
+/// The bot says when its recording's first audio sample was taken (`at`, epoch ms): that
+/// becomes the transcript's time 0 (`bots.capture_started_at`; the first report wins).
+/// Lines already stored on the fallback clock (captions, real-time segments that came
+/// before the report) are moved onto it in the same transaction, and `bot` is updated
+/// for the rest of the batch. Returns false when ignored (already known, or `at` before
+/// the bot existed or too far ahead of `now`).
+pub async fn recording_started(
+    conn: &mut AnyConnection,
+    bot: &mut BotRecord,
+    at: i64,
+    now: DateTime<Utc>,
+) -> DbResult<bool> {
+    let plausible =
+        at >= bot.created_at.timestamp_millis() && at <= now.timestamp_millis() + CAPTURE_START_MAX_AHEAD_MS;
+    if !plausible || bot.capture_started_at.is_some() {
+        return Ok(false);
+    }
+    if !meeboter_db::bots::set_capture_started(conn, &bot.id, at).await? {
+        return Ok(false);
+    }
+    let before = call_start_ms(bot);
+    bot.capture_started_at = DateTime::from_timestamp_millis(at);
+    let delta = at - before;
+    if delta != 0 {
+        transcripts::shift_times(conn, &bot.id, delta).await?;
+    }
+    events::insert(conn, &bot.id, "recording_started", &json!({"at": at}), now).await?;
+    Ok(true)
 }
 
 /// Wire form of an utterance (API, SSE and webhooks).

@@ -15,7 +15,7 @@
 //! bot and its recording are never touched.
 
 use crate::AppState;
-use crate::audio_provider::{multipart, provider_message, speaker_marks};
+use crate::audio_provider::{ProviderError, RetryPolicy, request_with_retries, send_with_retries, speaker_marks};
 use crate::config::{DeepgramSettings, OpenAiTranscription, TranscriptionSettings};
 use crate::transcription;
 use chrono::Duration;
@@ -85,6 +85,26 @@ enum JobError {
     Lost,
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+impl From<ProviderError> for JobError {
+    fn from(e: ProviderError) -> Self {
+        match e {
+            ProviderError::Transient(m) => JobError::Transient(m),
+            ProviderError::Permanent(m) => JobError::Permanent(m),
+        }
+    }
+}
+
+impl Tuning {
+    /// One request's timeout and retries, for the shared retry loop.
+    fn policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            request_timeout: self.request_timeout,
+            retries: self.retries,
+            backoff: self.backoff,
+        }
+    }
 }
 
 /// One pass over the bots waiting for audio transcription.
@@ -439,28 +459,7 @@ async fn openai_request(
     audio: Vec<u8>,
     tuning: &Tuning,
 ) -> Result<Value, JobError> {
-    let mut fields = vec![
-        ("model", openai.model.as_str()),
-        ("response_format", "verbose_json"),
-        ("timestamp_granularities[]", "segment"),
-    ];
-    if let Some(l) = language {
-        fields.push(("language", l));
-    }
-    let (content_type, body) = multipart(&fields, audio);
-    let body = bytes::Bytes::from(body); // retries share it
-    let url = format!("{}/v1/audio/transcriptions", openai.url);
-    send_with_retries(tuning, || {
-        let req = client
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, &content_type)
-            .body(body.clone());
-        match &openai.api_key {
-            Some(key) => req.bearer_auth(key),
-            None => req,
-        }
-    })
-    .await
+    Ok(request_with_retries(client, openai, language, audio, &tuning.policy()).await?)
 }
 
 /// Deepgram's pre-recorded `POST /v1/listen` with diarized, punctuated utterances; without
@@ -487,64 +486,15 @@ async fn deepgram_request(
     }
     let body = bytes::Bytes::from(audio);
     let auth = format!("Token {}", deepgram.api_key);
-    send_with_retries(tuning, || {
+    let answer = send_with_retries(&tuning.policy(), || {
         client
             .post(url.clone())
             .header(reqwest::header::AUTHORIZATION, &auth)
             .header(reqwest::header::CONTENT_TYPE, "audio/wav")
             .body(body.clone())
     })
-    .await
-}
-
-/// Sends a request (rebuilt per attempt) until it succeeds: 429/5xx/timeouts/connection
-/// errors are retried [`Tuning::retries`] times with doubling backoff and ±25 % jitter, then
-/// reported as transient; other 4xx fail with the provider's message; a 2xx that is not JSON
-/// fails.
-async fn send_with_retries(tuning: &Tuning, build: impl Fn() -> reqwest::RequestBuilder) -> Result<Value, JobError> {
-    let mut attempt = 0;
-    loop {
-        let retryable = match build().send().await {
-            Ok(resp) => {
-                let status = resp.status();
-                let text = resp.text().await.unwrap_or_default();
-                if status.is_success() {
-                    return serde_json::from_str(&text).map_err(|_| {
-                        JobError::Permanent(format!(
-                            "the transcription provider answered with something that is not JSON: {}",
-                            text.chars().take(200).collect::<String>()
-                        ))
-                    });
-                }
-                let message = provider_message(&text);
-                if status.as_u16() == 429 || status.is_server_error() {
-                    format!("provider answered {status}: {message}")
-                } else {
-                    return Err(JobError::Permanent(format!(
-                        "the transcription provider refused the request ({status}): {message}"
-                    )));
-                }
-            }
-            Err(e) if e.is_timeout() => format!("provider timed out after {:?}", tuning.request_timeout),
-            Err(e) => format!("cannot reach the transcription provider: {}", without_url(&e)),
-        };
-        if attempt >= tuning.retries {
-            return Err(JobError::Transient(retryable));
-        }
-        let base = tuning.backoff.as_millis() as f64 * 2f64.powi(attempt as i32);
-        let jitter = 0.75 + rand::random::<f64>() * 0.5;
-        tokio::time::sleep(std::time::Duration::from_millis((base * jitter) as u64)).await;
-        attempt += 1;
-    }
-}
-
-/// A reqwest error without its URL (query strings are not secret here, but keep errors short).
-fn without_url(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    if let Some(u) = e.url() {
-        text = text.replace(u.as_str(), "the provider");
-    }
-    text
+    .await?;
+    Ok(answer)
 }
 
 /// Deepgram's utterances (diarized) in ms; without `utterances`, the first alternative's
@@ -618,6 +568,7 @@ fn parse_segments(answer: &Value) -> Result<Vec<Segment>, JobError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::audio_provider::provider_message;
     use serde_json::json;
 
     #[test]

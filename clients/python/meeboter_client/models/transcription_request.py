@@ -27,7 +27,7 @@ class TranscriptionRequest:
         Attributes:
             provider (TranscriptionProviderWire): Transcription provider. Which ones a server accepts depends on its
                 configuration
-                (`openai` needs `TRANSCRIPTION_OPENAI_URL`; `deepgram` is not available yet): the others
+                (`openai` needs `TRANSCRIPTION_OPENAI_URL`, `deepgram` `TRANSCRIPTION_DEEPGRAM_API_KEY`): the others
                 are refused with 422 `provider_not_configured` / `provider_not_available`.
             language (Union[None, Unset, str]): Language tag such as `en` or `en-US` (a Whisper language); absent =
                 detected.

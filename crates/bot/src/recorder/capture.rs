@@ -10,13 +10,13 @@
 //! Commands (ffmpeg 5.1), run in the part's directory with `PULSE_SERVER` set:
 //!
 //! ```text
-//! video: ffmpeg -hide_banner -nostats -loglevel warning
+//! video: ffmpeg -hide_banner -nostats -loglevel info
 //!   -thread_queue_size FPS -f x11grab -draw_mouse 0 -video_size WxH -framerate FPS -i :N
 //!   -thread_queue_size 1024 -f pulse -i meeboter_sink.monitor -map 0:v -map 1:a
 //!   -c:v libx264 -preset veryfast -tune zerolatency -pix_fmt yuv420p -g 2*FPS -keyint_min 2*FPS
 //!   -sc_threshold 0
 //!   -c:a aac -b:a 64k  HLS
-//! audio: ffmpeg -hide_banner -nostats -loglevel warning
+//! audio: ffmpeg -hide_banner -nostats -loglevel info
 //!   -thread_queue_size 1024 -f pulse -i meeboter_sink.monitor -map 0:a
 //!   -ac 1 -c:a libopus -b:a 32k  HLS
 //! HLS:   -f hls -hls_time 6 -hls_segment_type fmp4 -hls_fmp4_init_filename init.mp4
@@ -25,6 +25,16 @@
 //! ```
 //!
 //! (stdin stays open: `q` on it is how ffmpeg is stopped cleanly.)
+//!
+//! `-loglevel info` because of the input dump: `Input #1, pulse, …` then `Duration: N/A,
+//! start: 1796550729.390872`. The pulse input stamps its packets with the wall clock at
+//! capture (less the server's reported latency) and ffmpeg counts the output's audio from
+//! the input's first timestamp, so that `start` *is* the recording's time 0 — measured
+//! 1.5 s after ffmpeg was spawned on an idle machine, more on a busy one; the spawn time,
+//! the first segment's appearance or `IN_CALL` would each be off by about that much. The
+//! capture reports it once ([`Capture::audio_started`]; the recorder sends it as the
+//! `recording_started` event). Info level adds two lines per segment (`Opening … for
+//! writing`) to the debug log; errors still come last in the kept tail.
 //!
 //! Opus in fragmented MP4 works with this ffmpeg (no `-strict` needed); audio-only is mono
 //! because meeting audio is mono and 32 kb/s go further on one channel. Key frames every
@@ -70,7 +80,7 @@ pub fn grab_queue_frames(spec: &RecordingSpec) -> u32 {
 
 /// ffmpeg's arguments for one part (run in the part's directory).
 pub fn ffmpeg_args(spec: &RecordingSpec, display: &str) -> Vec<String> {
-    let mut args: Vec<String> = ["-hide_banner", "-nostats", "-loglevel", "warning"]
+    let mut args: Vec<String> = ["-hide_banner", "-nostats", "-loglevel", "info"]
         .map(String::from)
         .to_vec();
     let pulse_input = ["-thread_queue_size", "1024", "-f", "pulse", "-i", MONITOR].map(String::from);
@@ -154,6 +164,35 @@ pub fn ffmpeg_args(spec: &RecordingSpec, display: &str) -> Vec<String> {
         .map(String::from),
     );
     args
+}
+
+/// Finds the sound input's first timestamp in ffmpeg's input dump, line by line: the
+/// `Duration: …, start: S` line of the `Input #N, pulse, …` block, as epoch ms. Values that
+/// are not wall-clock times (before 2001) are not taken.
+#[derive(Debug, Default)]
+pub struct AudioStartParser {
+    in_pulse_input: bool,
+}
+
+impl AudioStartParser {
+    /// Feeds one stderr line; returns the start once found.
+    pub fn feed(&mut self, line: &str) -> Option<i64> {
+        let line = line.trim();
+        if let Some(rest) = line.strip_prefix("Input #") {
+            self.in_pulse_input = rest.split(',').nth(1).map(str::trim) == Some("pulse");
+            return None;
+        }
+        if !self.in_pulse_input {
+            return None;
+        }
+        let start = line
+            .strip_prefix("Duration:")?
+            .split(',')
+            .find_map(|field| field.trim().strip_prefix("start:"))?;
+        self.in_pulse_input = false;
+        let secs: f64 = start.trim().parse().ok()?;
+        (secs > 1e9).then(|| (secs * 1000.0).round() as i64)
+    }
 }
 
 /// A media segment the playlist lists (so ffmpeg has finished it).
@@ -242,6 +281,7 @@ pub struct CaptureSettings {
 pub struct Capture {
     stop: watch::Sender<bool>,
     state: watch::Receiver<CaptureState>,
+    audio_started: watch::Receiver<Option<i64>>,
     pid: Arc<AtomicU32>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -251,9 +291,30 @@ impl Capture {
     pub fn start(settings: CaptureSettings) -> Capture {
         let (stop, stop_rx) = watch::channel(false);
         let (state_tx, state) = watch::channel(CaptureState::default());
+        let (started_tx, audio_started) = watch::channel(None);
         let pid = Arc::new(AtomicU32::new(0));
-        let task = tokio::spawn(supervise(settings, stop_rx, state_tx, pid.clone()));
-        Capture { stop, state, pid, task }
+        let task = tokio::spawn(supervise(
+            settings,
+            stop_rx,
+            state_tx,
+            Arc::new(started_tx),
+            pid.clone(),
+        ));
+        Capture {
+            stop,
+            state,
+            audio_started,
+            pid,
+            task,
+        }
+    }
+
+    /// When the first run took its first audio sample (epoch ms, from ffmpeg's input
+    /// dump): the recording's time 0. `None` until ffmpeg has opened its inputs. A first
+    /// run that dies before finishing a segment is not a part, yet its start stays the
+    /// one reported — rare, and then off by the restart pause.
+    pub fn audio_started(&self) -> watch::Receiver<Option<i64>> {
+        self.audio_started.clone()
     }
 
     /// Follows what the capture produced.
@@ -289,6 +350,7 @@ async fn supervise(
     settings: CaptureSettings,
     mut stop: watch::Receiver<bool>,
     state: watch::Sender<CaptureState>,
+    audio_started: Arc<watch::Sender<Option<i64>>>,
     pid: Arc<AtomicU32>,
 ) {
     let mut failures = 0u32;
@@ -299,7 +361,7 @@ async fn supervise(
         let dir = settings.work_dir.join(format!("run-{run:03}"));
         let started = tokio::time::Instant::now();
         let outcome = match std::fs::create_dir_all(&dir) {
-            Ok(()) => run_once(&settings, &dir, &mut stop, &state, &pid).await,
+            Ok(()) => run_once(&settings, &dir, &mut stop, &state, &audio_started, &pid).await,
             Err(e) => RunEnd::Failed(format!("cannot create {}: {e}", dir.display())),
         };
         pid.store(0, Ordering::SeqCst);
@@ -343,6 +405,7 @@ async fn run_once(
     dir: &Path,
     stop: &mut watch::Receiver<bool>,
     state: &watch::Sender<CaptureState>,
+    audio_started: &Arc<watch::Sender<Option<i64>>>,
     pid: &AtomicU32,
 ) -> RunEnd {
     let mut command = Command::new(&settings.ffmpeg);
@@ -351,7 +414,14 @@ async fn run_once(
         .current_dir(dir)
         .env("PULSE_SERVER", &settings.pulse_server)
         .env("DISPLAY", &settings.display);
-    let mut ffmpeg = match Helper::spawn("ffmpeg", &mut command, true) {
+    let mut parser = AudioStartParser::default();
+    let started = audio_started.clone();
+    let observe = Box::new(move |line: &str| {
+        if let Some(at) = parser.feed(line) {
+            started.send_if_modified(|first| first.is_none() && first.replace(at).is_none());
+        }
+    });
+    let mut ffmpeg = match Helper::spawn_observed("ffmpeg", &mut command, true, Some(observe)) {
         Ok(h) => h,
         Err(e) => return RunEnd::Failed(format!("cannot run {}: {e}", settings.ffmpeg.display())),
     };
@@ -441,6 +511,35 @@ mod tests {
         assert!(playlist.ended);
         assert_eq!(parse_playlist(""), Playlist::default());
         assert_eq!(parse_playlist("#EXTM3U"), Playlist::default());
+    }
+
+    #[test]
+    fn the_sound_inputs_start_is_the_recordings_time_zero() {
+        // ffmpeg 5.1's dump for the video command: the screen first, then the sound.
+        let dump = "Input #0, x11grab, from ':99':\n  Duration: N/A, start: 1796550729.100000, bitrate: N/A\n\
+                    Input #1, pulse, from 'meeboter_sink.monitor':\n  \
+                    Duration: N/A, start: 1796550729.390872, bitrate: 1536 kb/s\n  \
+                    Stream #1:0: Audio: pcm_s16le, 48000 Hz, stereo, s16, 1536 kb/s";
+        let mut parser = AudioStartParser::default();
+        let found: Vec<i64> = dump.lines().filter_map(|l| parser.feed(l)).collect();
+        assert_eq!(found, [1_796_550_729_391], "the screen's start is not the sound's");
+        let mut parser = AudioStartParser::default();
+        assert_eq!(parser.feed("Input #0, pulse, from 'meeboter_sink.monitor':"), None);
+        assert_eq!(
+            parser.feed("  Duration: N/A, start: 12.5, bitrate: N/A"),
+            None,
+            "not a wall-clock time"
+        );
+        assert_eq!(
+            parser.feed("  Duration: N/A, start: 1796550729.000000"),
+            None,
+            "one per input"
+        );
+        assert_eq!(
+            ffmpeg_args(&RecordingSpec::parse("audio").unwrap(), ":99")[3],
+            "info",
+            "the dump needs info level"
+        );
     }
 
     #[test]

@@ -139,6 +139,7 @@ impl CallCapture for Live {
             self.uploads,
         );
         tracing::info!(mode = self.spec.mode.as_str(), "recording started");
+        tokio::spawn(report_capture_start(capture.audio_started(), self.client.clone()));
         let tap = self.tap.get().map(|settings| {
             AudioTap::start(
                 self.settings.ffmpeg.clone(),
@@ -157,6 +158,22 @@ impl CallCapture for Live {
                 tap.request_stop();
             }
         }
+    }
+}
+
+/// Sends `recording_started` with the recording's time 0 once ffmpeg has opened the sound
+/// input, so the server counts transcript times from what was recorded rather than from
+/// `IN_CALL` (1–2 s earlier). The control client retries for a bounded time; a bot whose
+/// report is lost keeps the old clock, nothing worse.
+async fn report_capture_start(mut started: tokio::sync::watch::Receiver<Option<i64>>, client: ControlClient) {
+    let at = match started.wait_for(Option::is_some).await {
+        Ok(at) => at.unwrap_or_default(),
+        Err(_) => return, // the capture ended before ffmpeg opened its inputs
+    };
+    let event = serde_json::json!({"type": "recording_started", "at": at});
+    match client.events(&[event]).await {
+        Ok(()) => tracing::info!(at, "recording start reported"),
+        Err(e) => tracing::warn!(error = %e, "could not report when the recording started"),
     }
 }
 

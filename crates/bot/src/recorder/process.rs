@@ -14,6 +14,9 @@ use tokio::process::{Child, ChildStdin, Command};
 /// Lines of a helper's stderr kept for the error message when it fails.
 const TAIL_LINES: usize = 20;
 
+/// Called with each stderr line of a helper, in order.
+pub type LineObserver = Box<dyn FnMut(&str) + Send>;
+
 /// A running helper process; dropping it kills the process (SIGKILL).
 pub struct Helper {
     name: &'static str,
@@ -27,6 +30,17 @@ pub struct Helper {
 impl Helper {
     /// Starts `command` (stdout discarded, stderr kept, stdin piped when `with_stdin`).
     pub fn spawn(name: &'static str, command: &mut Command, with_stdin: bool) -> std::io::Result<Helper> {
+        Self::spawn_observed(name, command, with_stdin, None)
+    }
+
+    /// [`Helper::spawn`], also handing every stderr line to `observe` (how the capture
+    /// learns from ffmpeg's input dump when its first sample was taken).
+    pub fn spawn_observed(
+        name: &'static str,
+        command: &mut Command,
+        with_stdin: bool,
+        mut observe: Option<LineObserver>,
+    ) -> std::io::Result<Helper> {
         command
             .stdin(if with_stdin { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::null())
@@ -41,6 +55,9 @@ impl Helper {
                 let mut lines = BufReader::new(stderr).lines();
                 while let Ok(Some(line)) = lines.next_line().await {
                     tracing::debug!(target: "meeboter_bot::recorder::helper", helper = name, "{line}");
+                    if let Some(observe) = observe.as_mut() {
+                        observe(&line);
+                    }
                     let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
                     if tail.len() == TAIL_LINES {
                         tail.pop_front();

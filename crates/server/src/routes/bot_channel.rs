@@ -435,6 +435,12 @@ pub enum BotEvent {
         #[serde(rename = "endMs")]
         end_ms: i64,
     },
+    /// When the recording's first audio sample was taken (`at`, epoch ms; ffmpeg's input
+    /// start, 1–2 s after `IN_CALL`): the recording's time 0, which transcript times,
+    /// `callMs` and the dashboard's seek are counted from. Only the first report counts.
+    RecordingStarted {
+        at: i64,
+    },
     /// The client's captions cannot be used (host disabled them, no captions control).
     CaptionsUnavailable {
         #[serde(default)]
@@ -482,8 +488,9 @@ pub struct EventsAck {
     /// Events not recorded: after the bot ended only its own diagnostics (`log`,
     /// `page_snapshot`) are taken, never anything users see or webhooks announce; and
     /// `caption`/`captions_unavailable` of a bot without a caption transcript, a caption
-    /// with an empty or over-long `captionId`, a partial line after its final one, or a line
-    /// resent unchanged.
+    /// with an empty or over-long `captionId`, a partial line after its final one, a line
+    /// resent unchanged, or a `recording_started` after the first (or with an `at` before the
+    /// bot existed or a minute ahead of the server's clock).
     #[serde(default)]
     pub ignored: usize,
 }
@@ -506,7 +513,7 @@ pub async fn report_events(
     caller: AnyBotCaller,
     body: ApiJson<EventBatch>,
 ) -> ApiResult<Json<EventsAck>> {
-    let bot = recently_live(&state, caller)?;
+    let mut bot = recently_live(&state, caller)?;
     let batch = body.value.events;
     if batch.len() > 500 {
         return Err(ApiError::invalid_field(
@@ -594,6 +601,11 @@ pub async fn report_events(
                 };
                 let slot = transcript_state.get_or_insert(None);
                 if !transcription::ingest_caption(&mut tx, &bot, slot, &caption, now).await? {
+                    ignored += 1;
+                }
+            }
+            BotEvent::RecordingStarted { at } => {
+                if !transcription::recording_started(&mut tx, &mut bot, *at, now).await? {
                     ignored += 1;
                 }
             }

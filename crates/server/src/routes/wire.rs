@@ -92,7 +92,7 @@ impl From<ApiKeyRole> for RoleWire {
 }
 
 /// Transcription provider. Which ones a server accepts depends on its configuration
-/// (`openai` needs `TRANSCRIPTION_OPENAI_URL`; `deepgram` is not available yet): the others
+/// (`openai` needs `TRANSCRIPTION_OPENAI_URL`, `deepgram` `TRANSCRIPTION_DEEPGRAM_API_KEY`): the others
 /// are refused with 422 `provider_not_configured` / `provider_not_available`.
 #[derive(Debug, Clone, Copy, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -15,6 +15,7 @@ mod media;
 mod metrics;
 mod moto;
 mod realtime;
+mod realtime_deepgram;
 mod secrets;
 mod support;
 mod transcripts;

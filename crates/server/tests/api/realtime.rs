@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 const ZOOM: &str = "https://zoom.us/j/123456789";
 
-fn fast() -> Tuning {
+pub(crate) fn fast() -> Tuning {
     Tuning {
         policy: RetryPolicy {
             request_timeout: std::time::Duration::from_secs(60),
@@ -27,12 +27,23 @@ fn fast() -> Tuning {
         max_pause: chrono::Duration::zero(),
         settle: chrono::Duration::minutes(2),
         batch: 12,
+        live: meeboter_server::deepgram_live::LiveOptions {
+            backoff: std::time::Duration::from_millis(10),
+            max_reconnects: 1,
+            close_timeout: std::time::Duration::from_secs(5),
+            reconnect: false,
+            ..Default::default()
+        },
+        final_wait: std::time::Duration::from_secs(10),
+        finalize_quiet: std::time::Duration::from_secs(3),
+        stream_idle: std::time::Duration::from_secs(60),
+        streams: Default::default(),
     }
 }
 
 /// A 16 kHz mono 16-bit WAV of `ms` milliseconds whose every sample is `value` (the fake
 /// provider reads it back to name the segment it transcribed).
-fn wav(value: i16, ms: u32) -> Vec<u8> {
+pub(crate) fn wav(value: i16, ms: u32) -> Vec<u8> {
     let samples = 16 * ms;
     let data_len = samples * 2;
     let mut out = Vec::with_capacity(44 + data_len as usize);

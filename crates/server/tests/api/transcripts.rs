@@ -826,3 +826,117 @@ async fn retention_removes_transcripts_and_a_missing_recording_fails_the_audio_t
     assert_eq!(t.body["state"], "none");
     assert!(t.body["error"].as_str().unwrap().contains("RECORDING_RETENTION_DAYS"));
 }
+
+/// The recording starts 1–2 s after `IN_CALL` (ffmpeg opening its inputs); the bot's
+/// `recording_started` makes that the transcript's time 0, so a line's time is where the
+/// recording plays it: captions (also those stored before the report), `callMs` of the
+/// speaking marks, and the post-call transcript's attribution.
+#[tokio::test]
+async fn transcript_times_count_from_when_the_recording_started() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app
+        .deployed_bot(
+            json!({"meetingUrl": ZOOM, "recordingMode": "audio", "transcription": {"provider": "meeting_captions"}}),
+        )
+        .await;
+    app.report(&token, "IN_CALL", None).await;
+    let t0 = app.state.now().timestamp_millis();
+    let caption = |id: &str, start: i64, end: i64| {
+        json!({"type": "caption", "captionId": id, "speaker": "Ada", "text": id, "isFinal": true,
+               "startMs": t0 + start, "endMs": t0 + end})
+    };
+    // A caption before the report is stored on the IN_CALL clock, then moved.
+    events(&app, &token, json!([caption("early", 2500, 3000)])).await;
+    let ack = events(
+        &app,
+        &token,
+        json!([
+            {"type": "recording_started", "at": t0 + 1500},
+            caption("late", 4000, 4500),
+            {"type": "active_speaker", "participantId": "p1", "name": "Ada", "at": t0 + 2000},
+            {"type": "recording_started", "at": t0 + 9000}, // only the first report counts
+            {"type": "recording_started", "at": 1000}, // before the bot existed
+        ]),
+    )
+    .await;
+    assert_eq!(ack["ignored"], 2, "{ack}");
+    let t = app.get(&app.admin_key, &format!("/api/bots/{id}/transcript")).await;
+    let times: Vec<(Value, i64, i64)> = t.body["utterances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["text"].clone(),
+                u["startMs"].as_i64().unwrap(),
+                u["endMs"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(times, [(json!("early"), 1000, 1500), (json!("late"), 2500, 3000)]);
+    let list = app
+        .get(&app.admin_key, &format!("/api/bots/{id}/events?limit=100"))
+        .await;
+    let mark = list.body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "active_speaker")
+        .unwrap()
+        .clone();
+    assert_eq!(mark["data"]["callMs"], 500, "{mark}");
+    let started = sqlx::query("SELECT capture_started_at FROM bots WHERE id = $1")
+        .bind(&id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap()
+        .get::<Option<i64>, _>(0);
+    assert_eq!(started, Some(t0 + 1500));
+
+    // After the call: the recording's audio offsets and the speaking marks line up. Ada
+    // speaks for the recording's first 2 s, Obi-Wan after; on the IN_CALL clock Ada's turn
+    // would seem to run 1.5 s into Obi-Wan's line and take it.
+    let segments = json!({"text": "", "segments": [
+        {"id": 0, "start": 0.2, "end": 1.8, "text": " Hello there."},
+        {"id": 1, "start": 2.2, "end": 3.8, "text": " General Kenobi."}
+    ]});
+    let (url, _, _) = fake_provider(vec![(200, segments.to_string())]).await;
+    let app = TestApp::spawn_with(|c| {
+        c.transcription.openai = Some(OpenAiTranscription {
+            url: url.clone(),
+            api_key: None,
+            model: "whisper-1".into(),
+        });
+    })
+    .await;
+    let (id, token) = app
+        .deployed_bot(json!({"meetingUrl": ZOOM, "recordingMode": "audio", "transcription": {"provider": "openai"}}))
+        .await;
+    app.report(&token, "IN_CALL", None).await;
+    let t0 = app.state.now().timestamp_millis();
+    let mark = |pid: &str, name: &str, speaking: bool, at: i64| json!({"type": "active_speaker", "participantId": pid, "name": name, "speaking": speaking, "at": t0 + at});
+    events(
+        &app,
+        &token,
+        json!([
+            {"type": "recording_started", "at": t0 + 1500},
+            mark("p1", "Ada", true, 1500),
+            mark("p1", "Ada", false, 3500),
+            mark("p2", "Obi-Wan", true, 3500),
+            mark("p2", "Obi-Wan", false, 6000),
+        ]),
+    )
+    .await;
+    app.report(&token, "ENDED", None).await;
+    let dir = tempfile::tempdir().unwrap();
+    store_recording(&app, &id, &tone(dir.path(), 4), 4000).await;
+    assert_eq!(run_once(&app.state, &fast()).await.unwrap().ready, 1);
+    let t = app.get(&app.admin_key, &format!("/api/bots/{id}/transcript")).await;
+    let got: Vec<(Value, i64)> = t.body["utterances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["speaker"].clone(), u["startMs"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(got, [(json!("Ada"), 200), (json!("Obi-Wan"), 2200)], "{}", t.body);
+}
