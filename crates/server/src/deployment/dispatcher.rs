@@ -136,6 +136,7 @@ async fn launch_in_span(state: &AppState, slot: &PlatformSlot, claimed: Claimed)
     let launch = BotLaunch {
         bot_id: bot.id.clone(),
         attempt: attempt as u32,
+        max_duration_secs: bot.automatic_leave.max_duration_secs,
         env: bot_environment(state, &bot, &token),
     };
     let started = Instant::now();
