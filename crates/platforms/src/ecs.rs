@@ -795,6 +795,7 @@ mod tests {
             let (is_transient, msg) = match &err {
                 PlatformError::Transient(m) => (true, m),
                 PlatformError::Permanent(m) => (false, m),
+                PlatformError::Full(m) => (true, m),
             };
             assert_eq!(is_transient, transient, "{err}");
             assert!(msg.contains(needle), "`{needle}` not in {msg}");

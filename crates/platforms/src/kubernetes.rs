@@ -16,7 +16,8 @@
 //!   installation's Jobs and Secrets by label.
 //!
 //! Every API call has a timeout and bounded retries with exponential backoff and jitter;
-//! throttling (429) and `ResourceQuota` refusals are transient (the bot waits in the queue).
+//! throttling (429) and `ResourceQuota` refusals are [`PlatformError::Full`]: the bot waits in the
+//! queue without spending a deploy attempt, and never fails for it.
 
 use crate::{BotLaunch, Instance, InstanceState, Launched, LogSink, Platform, PlatformError};
 use async_trait::async_trait;
@@ -336,8 +337,10 @@ fn classify(what: &str, failure: Failure) -> PlatformError {
             let msg = format!("Kubernetes {what}: {} ({} {})", s.message, s.code, s.reason);
             let quota = s.message.contains("exceeded quota");
             match s.code {
-                // ResourceQuota full: like no capacity, the bot waits in the queue.
-                403 if quota => PlatformError::Transient(msg),
+                // ResourceQuota full or throttled (after our own retries): like no capacity,
+                // the bot waits in the queue.
+                403 if quota => PlatformError::Full(msg),
+                429 => PlatformError::Full(msg),
                 401 | 403 => PlatformError::Permanent(format!(
                     "{msg} — the server's ServiceAccount needs the Role in deploy/kubernetes/rbac.yaml in KUBERNETES_BOT_NAMESPACE"
                 )),
@@ -1252,7 +1255,7 @@ mod tests {
     }
 
     #[test]
-    fn quota_and_throttling_are_transient_rbac_is_not() {
+    fn quota_and_throttling_mean_full_rbac_is_permanent() {
         let status = |code: u16, reason: &str, message: &str| {
             Failure::Api(Box::new(
                 serde_json::from_value(json!({"code": code, "reason": reason, "message": message})).unwrap(),
@@ -1267,15 +1270,19 @@ mod tests {
                     "jobs.batch \"x\" is forbidden: exceeded quota: q, requested: count/jobs.batch=1"
                 )
             ),
-            PlatformError::Transient(_)
+            PlatformError::Full(_)
         ));
         assert!(matches!(
             classify("create Job", status(429, "TooManyRequests", "slow down")),
-            PlatformError::Transient(_)
+            PlatformError::Full(_)
         ));
         assert!(matches!(
             classify("create Job", status(403, "Forbidden", "User \"x\" cannot create resource \"jobs\"")),
             PlatformError::Permanent(m) if m.contains("rbac.yaml")
+        ));
+        assert!(matches!(
+            classify("create Job", status(503, "ServiceUnavailable", "etcd is slow")),
+            PlatformError::Transient(_)
         ));
         assert!(matches!(
             classify("create Job", status(422, "Invalid", "bad")),

@@ -96,6 +96,12 @@ pub enum PlatformError {
     Transient(String),
     #[error("platform refused: {0}")]
     Permanent(String),
+    /// The platform has no room right now (a full Kubernetes `ResourceQuota`, API
+    /// throttling): the bot goes back to the queue without spending one of its deploy
+    /// attempts, as if capacity were taken — it never fails for this (the queue timeout
+    /// still bounds its wait).
+    #[error("platform full: {0}")]
+    Full(String),
 }
 
 /// Receives a bot's output lines (`bot id`, `level`, `line`); the server records them as

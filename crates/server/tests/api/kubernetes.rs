@@ -304,7 +304,7 @@ async fn an_unschedulable_pod_keeps_the_bot_deploying_with_the_scheduler_message
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn quota_exceeded_and_throttling_are_transient() {
+async fn quota_exceeded_and_throttling_keep_the_bot_queued_never_fatal() {
     let fake = KubeFake::start(Controls {
         job_quota: Some(0),
         ..controls(Some(fake_bot(&["--stay", "0.2"])))
@@ -312,11 +312,21 @@ async fn quota_exceeded_and_throttling_are_transient() {
     .await;
     let (app, _platform) = app_on(&fake, 5, 60).await;
     let id = create(&app, json!({})).await;
-    until("a quota refusal to requeue the bot", 20, async || {
-        history(&app.bot_resource(&id).await).contains(&"QUEUED/deploy_retry".to_string())
+    // Refused three times (more than the deploy attempts a transient failure gets): the bot
+    // keeps waiting in the queue, never FATAL.
+    until("three quota refusals", 40, async || {
+        let h = history(&app.bot_resource(&id).await);
+        assert!(!h.iter().any(|s| s.starts_with("FATAL")), "{h:?}");
+        h.iter().filter(|s| *s == "QUEUED/deploy_retry").count() >= 3
     })
     .await;
     assert!(fake.names("jobs", NS).is_empty());
+    let (attempts,): (i64,) = sqlx::query_as("SELECT deploy_attempts FROM bots WHERE id = $1")
+        .bind(&id)
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(attempts, 0, "a full platform spends no attempt");
     // The quota frees up and the API throttles a few requests: the bot still runs.
     fake.control(|c| {
         c.job_quota = None;
