@@ -868,6 +868,16 @@ pub async fn begin_deployment(conn: &mut AnyConnection, id: &str, platform: &str
     Ok(row.get::<i64, _>(0))
 }
 
+/// Gives back the attempt [`begin_deployment`] counted: the platform was full, so the
+/// launch was no attempt at all.
+pub async fn refund_attempt(conn: &mut AnyConnection, id: &str) -> DbResult<()> {
+    sqlx::query("UPDATE bots SET deploy_attempts = deploy_attempts - 1 WHERE id = $1 AND deploy_attempts > 0")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Puts off the next deployment attempt of a requeued bot (transient failure backoff).
 pub async fn defer_deployment(conn: &mut AnyConnection, id: &str, until: DateTime<Utc>) -> DbResult<()> {
     sqlx::query("UPDATE bots SET next_deploy_at = $1 WHERE id = $2")

@@ -302,10 +302,12 @@ impl KubeFake {
         let _ = self.shared.generation.send(g);
     }
 
-    /// Forgets every retained event: any watch from an older resourceVersion gets 410.
+    /// Forgets every retained event: any watch from a resourceVersion handed out so far gets
+    /// 410 (as if changes elsewhere in etcd were compacted too, so even the newest one is old).
     pub fn compact(&self) {
         let mut st = lock(&self.shared.state);
         st.events.clear();
+        st.rv += 1;
         st.compacted = st.rv;
     }
 
@@ -1863,16 +1865,26 @@ async fn run_pod(s: &Arc<Shared>, ns: &str, job: &str, pod: &str) -> Option<i32>
         return None;
     }
     let snapshot = s.get("pods", ns, pod)?;
-    let env = match resolve_env(s, ns, &snapshot) {
-        Ok(env) => env,
-        Err(message) => {
-            s.update("pods", ns, pod, |p| {
-                waiting(p, "CreateContainerConfigError", Some(message.clone()))
-            });
-            while s.get("pods", ns, pod).is_some() {
+    // The kubelet retries a container it could not configure on every pod sync: a Secret
+    // created a moment after its pod (the usual order for an owned Secret) lets it start.
+    let mut reported = false;
+    let env = loop {
+        match resolve_env(s, ns, &snapshot) {
+            Ok(env) => break env,
+            Err(message) => {
+                if !reported {
+                    s.update("pods", ns, pod, |p| {
+                        waiting(p, "CreateContainerConfigError", Some(message.clone()))
+                    });
+                    reported = true;
+                }
+                if s.get("pods", ns, pod)
+                    .is_none_or(|p| p["metadata"].get("deletionTimestamp").is_some())
+                {
+                    return None;
+                }
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            return None;
         }
     };
     s.update("pods", ns, pod, |p| {

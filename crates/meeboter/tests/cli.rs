@@ -972,6 +972,124 @@ fn kill_dash_nine_mid_coolify_deploy_leaves_a_consistent_pool() {
 }
 
 #[test]
+fn kill_dash_nine_mid_kubernetes_burst_loses_no_bot_creates_no_job_twice_and_leaves_no_orphan() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let t = runtime.block_on(TestDatabase::create()).unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../server/tests/fixtures/fake_bot.py");
+    let fake = runtime.block_on(kube_fake::KubeFake::start(kube_fake::Controls {
+        hook: Some(vec!["python3".into(), script.into(), "--stay".into(), "0.5".into()]),
+        ..Default::default()
+    }));
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let public = format!("http://{listen}");
+    let env = [
+        ("DATABASE_URL", t.url.as_str()),
+        ("MEEBOTER_LISTEN", listen.as_str()),
+        ("PUBLIC_URL", public.as_str()),
+        ("DEPLOYMENT_PLATFORM", "kubernetes"),
+        ("KUBERNETES_API_URL", fake.url.as_str()),
+        ("KUBERNETES_BOT_NAMESPACE", "meeboter-bots"),
+        ("KUBERNETES_BOT_LIMIT", "5"),
+        ("BOT_IMAGE", "registry.example/meeboter-bot"),
+        ("MONITOR_INTERVAL_SECS", "1"),
+    ];
+    let (mut first, _, lines) = start_server_with(dir.path(), &env);
+    let key = common::admin_key(&lines);
+    let client = reqwest::Client::new();
+    let total = 20;
+    runtime.block_on(async {
+        for _ in 0..total {
+            let res = client
+                .post(format!("{public}/api/bots"))
+                .bearer_auth(&key)
+                .json(&serde_json::json!({"meetingUrl": "https://zoom.us/j/123456789"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 201);
+        }
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    first.kill().unwrap(); // SIGKILL: no shutdown code runs
+    first.wait().unwrap();
+    let db = t.db.clone();
+    let (open_at_kill,): (i64,) = runtime
+        .block_on(
+            sqlx::query_as("SELECT COUNT(*) FROM bots WHERE status NOT IN ('ENDED', 'FATAL')").fetch_one(db.pool()),
+        )
+        .unwrap();
+    assert!(open_at_kill > 0, "the burst was over before the kill");
+
+    let (mut second, _, _) = start_server_with(dir.path(), &env);
+    let deadline = Instant::now() + Duration::from_secs(240);
+    loop {
+        let (open,): (i64,) = runtime
+            .block_on(
+                sqlx::query_as("SELECT COUNT(*) FROM bots WHERE status NOT IN ('ENDED', 'FATAL')").fetch_one(db.pool()),
+            )
+            .unwrap();
+        if open == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{open} bots never finished after the restart"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let rows: Vec<(String, String, i64)> = runtime
+        .block_on(sqlx::query_as("SELECT id, status, deploy_attempts FROM bots").fetch_all(db.pool()))
+        .unwrap();
+    assert_eq!(rows.len(), total, "no bot lost");
+    let mut attempts_total = 0;
+    for (id, status, attempts) in &rows {
+        assert_eq!(status, "ENDED", "bot {id}");
+        attempts_total += attempts;
+        let (deployed,): (i64,) = runtime
+            .block_on(
+                sqlx::query_as("SELECT COUNT(*) FROM bot_events WHERE bot_id = $1 AND type = 'deployed'")
+                    .bind(id)
+                    .fetch_one(db.pool()),
+            )
+            .unwrap();
+        assert!(deployed <= 1, "bot {id} was started {deployed} times");
+    }
+    // One Job create per deploy attempt at most (nothing throttles here, so no create is
+    // repeated; a relaunch of the same attempt would meet its own Job with 409 and adopt it).
+    let requests = fake.requests();
+    let created = requests
+        .iter()
+        .filter(|r| r.verb == "create" && r.resource == "batch/jobs")
+        .count() as i64;
+    assert!(
+        created <= attempts_total,
+        "{created} Job creates for {attempts_total} attempts"
+    );
+    let pods_started = requests
+        .iter()
+        .filter(|r| r.verb == "create" && r.resource == "/pods")
+        .count();
+    assert_eq!(pods_started, 0, "only the job controller creates pods");
+    // No orphan: every Job, pod and Secret is gone once the bots are released.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = ["jobs", "pods", "secrets"]
+            .iter()
+            .map(|r| fake.names(r, "meeboter-bots").len())
+            .sum::<usize>();
+        if left == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{left} Kubernetes objects left behind");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = second.kill();
+    let _ = second.wait();
+}
+
+#[test]
 fn bot_with_a_bad_environment_names_every_problem_and_exits_two() {
     let out = meeboter()
         .arg("bot")

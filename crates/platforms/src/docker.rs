@@ -354,6 +354,7 @@ mod tests {
         let launch = BotLaunch {
             bot_id: "b1".into(),
             attempt: 2,
+            max_duration_secs: 14_400,
             env: BTreeMap::from([("BOT_ID".into(), "b1".into()), ("MILO_AUTH_TOKEN".into(), "t".into())]),
         };
         let body = p.create_body(&launch);

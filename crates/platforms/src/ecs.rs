@@ -590,6 +590,7 @@ mod tests {
         BotLaunch {
             bot_id: "01a2-bot".into(),
             attempt: 2,
+            max_duration_secs: 14_400,
             env: [("BOT_ID", "01a2-bot"), ("MEETING_PLATFORM", "zoom")]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -794,6 +795,7 @@ mod tests {
             let (is_transient, msg) = match &err {
                 PlatformError::Transient(m) => (true, m),
                 PlatformError::Permanent(m) => (false, m),
+                PlatformError::Full(m) => (true, m),
             };
             assert_eq!(is_transient, transient, "{err}");
             assert!(msg.contains(needle), "`{needle}` not in {msg}");

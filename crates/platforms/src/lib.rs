@@ -12,6 +12,7 @@
 pub mod coolify;
 pub mod docker;
 pub mod ecs;
+pub mod kubernetes;
 pub mod local;
 pub mod prerequisites;
 
@@ -28,6 +29,9 @@ pub struct BotLaunch {
     /// `BOT_ID`, `MEETING_URL`, `MEETING_PLATFORM`, `BOT_NAME`, `API_CALLBACK_URL`,
     /// `MILO_AUTH_TOKEN`, `RECORDING_MODE`.
     pub env: BTreeMap<String, String>,
+    /// The bot's longest allowed run (`automaticLeave.maxDurationSecs`): platforms with a
+    /// run deadline (Kubernetes' `activeDeadlineSeconds`) derive it from this.
+    pub max_duration_secs: u32,
 }
 
 impl BotLaunch {
@@ -67,6 +71,16 @@ pub enum InstanceState {
     },
     /// The platform has no trace of it.
     Gone,
+    /// Not running yet, for a reason operators should see (a pod the scheduler cannot
+    /// place): the bot stays `DEPLOYING` (until the deploy timeout) and `detail` is shown.
+    Pending {
+        detail: String,
+    },
+    /// It can never start (an image that cannot be pulled): the bot fails at once
+    /// (`FATAL`/`deploy_failed`) without another attempt.
+    Unstartable {
+        reason: String,
+    },
     /// The platform could not start it (e.g. a Coolify deployment that failed); nothing
     /// runs for it. Retried like a transient deploy failure.
     DeployFailed {
@@ -82,6 +96,12 @@ pub enum PlatformError {
     Transient(String),
     #[error("platform refused: {0}")]
     Permanent(String),
+    /// The platform has no room right now (a full Kubernetes `ResourceQuota`, API
+    /// throttling): the bot goes back to the queue without spending one of its deploy
+    /// attempts, as if capacity were taken — it never fails for this (the queue timeout
+    /// still bounds its wait).
+    #[error("platform full: {0}")]
+    Full(String),
 }
 
 /// Receives a bot's output lines (`bot id`, `level`, `line`); the server records them as
@@ -121,6 +141,13 @@ pub trait Platform: Send + Sync {
     async fn instances(&self) -> Result<Option<Vec<Instance>>, PlatformError> {
         Ok(None)
     }
+    /// Whether observation needs a watch that one replica runs (under the server's lease).
+    fn watches(&self) -> bool {
+        false
+    }
+    /// Starts (`true`) or stops the platform's watch: the server calls it on every upkeep
+    /// pass with whether this replica holds the watch lease.
+    async fn set_watching(&self, _on: bool) {}
     /// Background upkeep (pool scaling, slot recovery); called often, throttles itself.
     async fn maintain(&self) {}
     /// Slot counts `(total, idle, busy, error)` for pool platforms; `None` for others.

@@ -492,6 +492,7 @@ mod tests {
         BotLaunch {
             bot_id: bot.to_string(),
             attempt: 1,
+            max_duration_secs: 14_400,
             env,
         }
     }

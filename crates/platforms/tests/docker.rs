@@ -42,6 +42,7 @@ fn launch(bot: &str, attempt: u32) -> BotLaunch {
     BotLaunch {
         bot_id: bot.to_string(),
         attempt,
+        max_duration_secs: 14_400,
         env: BTreeMap::from([("BOT_ID".to_string(), bot.to_string())]),
     }
 }

@@ -214,6 +214,84 @@ pub const KEYS: &[KeySpec] = &[
     ),
     key("AWS_BOT_LIMIT", Some("50"), false, "most bots running at once on ECS"),
     key(
+        "KUBERNETES_BOT_NAMESPACE",
+        None,
+        false,
+        "kubernetes platform: namespace of the bot Jobs (setting it lets `auto` choose kubernetes, after Coolify and ECS)",
+    ),
+    key(
+        "KUBERNETES_BOT_LIMIT",
+        Some("50"),
+        false,
+        "kubernetes platform: most bot Jobs at once",
+    ),
+    key(
+        "KUBERNETES_API_URL",
+        None,
+        false,
+        "kubernetes platform: API server URL used directly, without credentials (kubectl proxy, tests); default: in-cluster config, else KUBECONFIG",
+    ),
+    key(
+        "KUBERNETES_CONTEXT",
+        None,
+        false,
+        "kubernetes platform: kubeconfig context (default: the current context)",
+    ),
+    key(
+        "KUBERNETES_POD_TEMPLATE",
+        None,
+        false,
+        "kubernetes platform: YAML/JSON pod template fragment merged into every bot pod (nodeSelector, tolerations, priorityClassName, imagePullSecrets, volumes)",
+    ),
+    key(
+        "KUBERNETES_BOT_CPU_REQUEST",
+        Some("500m"),
+        false,
+        "kubernetes platform: CPU request per bot (a 720p video bot uses about 0.35 core)",
+    ),
+    key(
+        "KUBERNETES_BOT_CPU_LIMIT",
+        Some("1"),
+        false,
+        "kubernetes platform: CPU limit per bot",
+    ),
+    key(
+        "KUBERNETES_BOT_MEMORY_REQUEST",
+        Some("768Mi"),
+        false,
+        "kubernetes platform: memory request per bot (a video bot uses about 660 MB)",
+    ),
+    key(
+        "KUBERNETES_BOT_MEMORY_LIMIT",
+        Some("1536Mi"),
+        false,
+        "kubernetes platform: memory limit per bot (counts the /dev/shm volume)",
+    ),
+    key(
+        "KUBERNETES_BOT_SHM",
+        Some("512Mi"),
+        false,
+        "kubernetes platform: size of the in-memory /dev/shm volume (Chromium)",
+    ),
+    key(
+        "KUBERNETES_JOB_TTL_SECS",
+        Some("300"),
+        false,
+        "kubernetes platform: ttlSecondsAfterFinished of bot Jobs",
+    ),
+    key(
+        "KUBERNETES_IMAGE_PULL_GRACE_SECS",
+        Some("120"),
+        false,
+        "kubernetes platform: a bot whose image cannot be pulled this long fails (FATAL/deploy_failed)",
+    ),
+    key(
+        "KUBERNETES_REQUEST_TIMEOUT_SECS",
+        Some("15"),
+        false,
+        "kubernetes platform: timeout of one API call attempt",
+    ),
+    key(
         "DOCKER_HOST",
         Some("unix:///var/run/docker.sock"),
         false,
@@ -277,7 +355,7 @@ pub const KEYS: &[KeySpec] = &[
         "DEPLOYMENT_PLATFORM",
         Some("auto"),
         false,
-        "auto, coolify, aws or local",
+        "auto, coolify, aws, kubernetes, docker or local",
     ),
     key(
         "COOLIFY_API_URL",
@@ -590,6 +668,7 @@ pub enum DeploymentPlatformChoice {
     Aws,
     Local,
     Docker,
+    Kubernetes,
 }
 
 /// A deployment platform Meeboter can run bots on.
@@ -599,6 +678,7 @@ pub enum PlatformKind {
     Coolify,
     Aws,
     Docker,
+    Kubernetes,
 }
 
 impl PlatformKind {
@@ -609,6 +689,7 @@ impl PlatformKind {
             Self::Coolify => "bots run in a warm pool of Coolify applications",
             Self::Aws => "bots run as AWS ECS Fargate tasks, one per meeting",
             Self::Docker => "bots run as containers on this machine's Docker or Podman engine",
+            Self::Kubernetes => "bots run as Kubernetes Jobs, one per meeting",
         }
     }
 
@@ -618,6 +699,7 @@ impl PlatformKind {
             Self::Coolify => "coolify",
             Self::Aws => "aws",
             Self::Docker => "docker",
+            Self::Kubernetes => "kubernetes",
         }
     }
 
@@ -627,6 +709,7 @@ impl PlatformKind {
             "coolify" => Some(Self::Coolify),
             "aws" => Some(Self::Aws),
             "docker" => Some(Self::Docker),
+            "kubernetes" => Some(Self::Kubernetes),
             _ => None,
         }
     }
@@ -788,6 +871,10 @@ pub struct Config {
     /// Present when the docker platform is among the platforms.
     pub docker: Option<meeboter_platforms::docker::DockerSettings>,
     pub docker_bot_limit: u32,
+    /// `KUBERNETES_BOT_LIMIT`: most bot Jobs at once.
+    pub kubernetes_bot_limit: u32,
+    /// Present when the kubernetes platform is among the platforms.
+    pub kubernetes: Option<meeboter_platforms::kubernetes::KubernetesSettings>,
     /// Where recordings, screenshots and logs go (S3 when `S3_BUCKET_NAME` is set).
     pub storage: meeboter_storage::StorageSettings,
     pub recording_retention_days: Option<u32>,
@@ -1118,9 +1205,10 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         Some("aws") => DeploymentPlatformChoice::Aws,
         Some("local") => DeploymentPlatformChoice::Local,
         Some("docker") => DeploymentPlatformChoice::Docker,
+        Some("kubernetes") => DeploymentPlatformChoice::Kubernetes,
         other => {
             problems.push(format!(
-                "DEPLOYMENT_PLATFORM must be auto, coolify, aws, docker or local (got `{}`)",
+                "DEPLOYMENT_PLATFORM must be auto, coolify, aws, kubernetes, docker or local (got `{}`)",
                 other.unwrap_or_default()
             ));
             DeploymentPlatformChoice::Auto
@@ -1206,6 +1294,7 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
     }
     let coolify_ready = set("COOLIFY_API_URL") && set("COOLIFY_API_TOKEN");
     let aws_ready = set("AWS_REGION") && set("ECS_CLUSTER");
+    let kubernetes_ready = set("KUBERNETES_BOT_NAMESPACE");
     let mut warnings = Vec::new();
     let (primary, explanation) = match deployment_platform {
         DeploymentPlatformChoice::Coolify => (PlatformKind::Coolify, "DEPLOYMENT_PLATFORM=coolify".to_string()),
@@ -1215,6 +1304,9 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
             PlatformKind::Docker,
             "DEPLOYMENT_PLATFORM=docker (never chosen automatically)".to_string(),
         ),
+        DeploymentPlatformChoice::Kubernetes => {
+            (PlatformKind::Kubernetes, "DEPLOYMENT_PLATFORM=kubernetes".to_string())
+        }
         DeploymentPlatformChoice::Auto if coolify_ready && aws_ready => {
             warnings.push(
                 "both Coolify and AWS ECS are configured; Coolify takes precedence — set DEPLOYMENT_PLATFORM explicitly"
@@ -1233,6 +1325,12 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         DeploymentPlatformChoice::Auto if aws_ready => {
             (PlatformKind::Aws, "auto: AWS_REGION and ECS_CLUSTER are set".to_string())
         }
+        // After the seed's Coolify and ECS rules, unchanged: only an explicit bot namespace
+        // means "run bots on Kubernetes".
+        DeploymentPlatformChoice::Auto if kubernetes_ready => (
+            PlatformKind::Kubernetes,
+            "auto: KUBERNETES_BOT_NAMESPACE is set".to_string(),
+        ),
         DeploymentPlatformChoice::Auto => (
             PlatformKind::Local,
             "auto: neither Coolify (COOLIFY_API_URL + COOLIFY_API_TOKEN) nor ECS (AWS_REGION + ECS_CLUSTER) is configured"
@@ -1247,7 +1345,7 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
                 Some(k) if listed.contains(&k) => problems.push(format!("PLATFORM_PRIORITY lists {name} twice")),
                 Some(k) => listed.push(k),
                 None => problems.push(format!(
-                    "PLATFORM_PRIORITY: unknown platform `{name}` (use local, docker, coolify, aws)"
+                    "PLATFORM_PRIORITY: unknown platform `{name}` (use local, docker, coolify, aws, kubernetes)"
                 )),
             }
         }
@@ -1329,6 +1427,11 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
     let coolify_bot_limit = limit("COOLIFY_BOT_LIMIT");
     let aws_bot_limit = limit("AWS_BOT_LIMIT");
     let docker_bot_limit = limit("DOCKER_BOT_LIMIT");
+    let kubernetes_bot_limit = limit("KUBERNETES_BOT_LIMIT");
+    let kubernetes = platforms
+        .order
+        .contains(&PlatformKind::Kubernetes)
+        .then(|| kubernetes_settings(&get, problems));
     let docker = platforms.order.contains(&PlatformKind::Docker).then(|| {
         let cpus = match get("DOCKER_BOT_CPUS").unwrap_or_default().parse::<f64>() {
             Ok(v) if (0.1..=64.0).contains(&v) => v,
@@ -1625,6 +1728,8 @@ fn validate(values: BTreeMap<&'static str, (String, Source)>, problems: &mut Vec
         aws_bot_limit,
         docker_bot_limit,
         docker,
+        kubernetes_bot_limit,
+        kubernetes,
         queue_timeout_secs,
         local_bot_command,
         local_stop_grace_secs,
@@ -1805,6 +1910,100 @@ fn parse_bytes(raw: &str) -> Option<i64> {
     };
     let value: f64 = number.trim().parse().ok()?;
     (value.is_finite() && value > 0.0).then(|| (value * (1u64 << shift) as f64) as i64)
+}
+
+/// Whether `v` is a Kubernetes quantity (`500m`, `1`, `1.5`, `768Mi`, `2G`).
+fn is_quantity(v: &str) -> bool {
+    let digits = v.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let suffix = &v[digits.len()..];
+    !digits.is_empty()
+        && digits.parse::<f64>().is_ok_and(|n| n > 0.0)
+        && ["", "m", "k", "M", "G", "T", "Ki", "Mi", "Gi", "Ti"].contains(&suffix)
+}
+
+/// The kubernetes platform's settings; problems are collected like every other setting's.
+fn kubernetes_settings(
+    get: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+) -> meeboter_platforms::kubernetes::KubernetesSettings {
+    let namespace = get("KUBERNETES_BOT_NAMESPACE").unwrap_or_default();
+    if namespace.is_empty() {
+        problems.push("the kubernetes platform is used but KUBERNETES_BOT_NAMESPACE is missing".to_string());
+    } else if namespace.len() > 63
+        || !namespace
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        problems.push(format!(
+            "KUBERNETES_BOT_NAMESPACE `{namespace}` is not a namespace name (lowercase letters, digits and -)"
+        ));
+    }
+    let api_url = get("KUBERNETES_API_URL");
+    if let Some(raw) = &api_url
+        && !url::Url::parse(raw).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+    {
+        problems.push(format!("KUBERNETES_API_URL `{raw}` must be an absolute http(s) URL"));
+    }
+    let mut quantity = |k: &str| {
+        let v = get(k).unwrap_or_default();
+        if !is_quantity(&v) {
+            problems.push(format!(
+                "{k} must be a Kubernetes quantity such as 500m, 1, 768Mi or 2Gi (got `{v}`)"
+            ));
+        }
+        v
+    };
+    let cpu_request = quantity("KUBERNETES_BOT_CPU_REQUEST");
+    let cpu_limit = quantity("KUBERNETES_BOT_CPU_LIMIT");
+    let memory_request = quantity("KUBERNETES_BOT_MEMORY_REQUEST");
+    let memory_limit = quantity("KUBERNETES_BOT_MEMORY_LIMIT");
+    let shm_size = quantity("KUBERNETES_BOT_SHM");
+    let mut secs = |k: &str, min: u64, max: u64| match get(k).unwrap_or_default().parse::<u64>() {
+        Ok(v) if (min..=max).contains(&v) => v,
+        _ => {
+            problems.push(format!("{k} must be a whole number of seconds between {min} and {max}"));
+            min
+        }
+    };
+    let job_ttl_secs = secs("KUBERNETES_JOB_TTL_SECS", 0, 604_800) as u32;
+    let image_pull_grace = std::time::Duration::from_secs(secs("KUBERNETES_IMAGE_PULL_GRACE_SECS", 0, 3600));
+    let request_timeout = std::time::Duration::from_secs(secs("KUBERNETES_REQUEST_TIMEOUT_SECS", 1, 300));
+    let pod_template = get("KUBERNETES_POD_TEMPLATE").and_then(|path| {
+        meeboter_platforms::kubernetes::load_pod_template(&path)
+            .map_err(|e| problems.push(e))
+            .ok()
+    });
+    // The same images as the other container platforms: BOT_IMAGE (or GHCR_ORG's), per
+    // meeting platform BOT_IMAGE_ZOOM/_TEAMS/_MEET, tag BOT_IMAGE_TAG.
+    let tag = get("BOT_IMAGE_TAG").unwrap_or_else(|| "latest".into());
+    let image = get("BOT_IMAGE").or_else(|| get("GHCR_ORG").map(|org| format!("ghcr.io/{org}/meeboter-bot")));
+    let per_platform = [
+        ("zoom", "BOT_IMAGE_ZOOM"),
+        ("teams", "BOT_IMAGE_TEAMS"),
+        ("meet", "BOT_IMAGE_MEET"),
+    ];
+    if image.is_none() && !per_platform.iter().all(|(_, k)| get(k).is_some()) {
+        problems.push("the kubernetes platform is used but neither BOT_IMAGE nor GHCR_ORG is set".to_string());
+    }
+    meeboter_platforms::kubernetes::KubernetesSettings {
+        namespace,
+        api_url,
+        context: get("KUBERNETES_CONTEXT"),
+        images: per_platform
+            .into_iter()
+            .filter_map(|(p, k)| get(k).map(|v| (p.to_string(), format!("{v}:{tag}"))))
+            .collect(),
+        default_image: format!("{}:{tag}", image.unwrap_or_default()),
+        cpu_request,
+        cpu_limit,
+        memory_request,
+        memory_limit,
+        shm_size,
+        job_ttl_secs,
+        image_pull_grace,
+        pod_template,
+        request_timeout,
+    }
 }
 
 #[cfg(test)]
@@ -2400,5 +2599,65 @@ mod tests {
         ] {
             assert_eq!(column(&line(name)), first, "{d}");
         }
+    }
+
+    #[test]
+    fn kubernetes_is_chosen_explicitly_or_by_its_namespace_after_coolify_and_ecs() {
+        let c = load(&[("KUBERNETES_BOT_NAMESPACE", "meeboter-bots"), ("BOT_IMAGE", "reg/bot")]).unwrap();
+        assert_eq!(c.platforms.order, vec![PlatformKind::Kubernetes]);
+        let k = c.kubernetes.unwrap();
+        assert_eq!(k.namespace, "meeboter-bots");
+        assert_eq!(k.default_image, "reg/bot:latest");
+        assert_eq!(k.memory_limit, "1536Mi");
+        assert_eq!(c.kubernetes_bot_limit, 50);
+        // The seed's rules come first, unchanged.
+        let c = load(&[
+            ("KUBERNETES_BOT_NAMESPACE", "meeboter-bots"),
+            ("AWS_REGION", "us-east-1"),
+            ("ECS_CLUSTER", "bots"),
+            ("ECS_SUBNETS", "subnet-1"),
+            ("ECS_TASK_DEF", "bot"),
+        ])
+        .unwrap();
+        assert_eq!(c.platforms.order, vec![PlatformKind::Aws]);
+        assert!(c.kubernetes.is_none());
+        assert_eq!(load(&[]).unwrap().platforms.order, vec![PlatformKind::Local]);
+        let problems = load(&[("DEPLOYMENT_PLATFORM", "kubernetes")]).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.contains("KUBERNETES_BOT_NAMESPACE")),
+            "{problems:?}"
+        );
+        assert!(problems.iter().any(|p| p.contains("BOT_IMAGE")), "{problems:?}");
+    }
+
+    #[test]
+    fn kubernetes_settings_are_validated_with_the_file_and_problem_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let template = dir.path().join("bot-pod.yaml");
+        std::fs::write(&template, "spec:\n  restartPolicy: Always\n").unwrap();
+        let problems = load(&[
+            ("DEPLOYMENT_PLATFORM", "kubernetes"),
+            ("KUBERNETES_BOT_NAMESPACE", "Bad_NS"),
+            ("BOT_IMAGE", "reg/bot"),
+            ("KUBERNETES_BOT_MEMORY_LIMIT", "lots"),
+            ("KUBERNETES_POD_TEMPLATE", template.to_str().unwrap()),
+        ])
+        .unwrap_err();
+        let all = problems.join("\n");
+        assert!(all.contains("Bad_NS"), "{all}");
+        assert!(all.contains("KUBERNETES_BOT_MEMORY_LIMIT"), "{all}");
+        assert!(all.contains("bot-pod.yaml") && all.contains("restartPolicy"), "{all}");
+        std::fs::write(&template, "spec:\n  nodeSelector:\n    pool: bots\n").unwrap();
+        let c = load(&[
+            ("DEPLOYMENT_PLATFORM", "kubernetes"),
+            ("KUBERNETES_BOT_NAMESPACE", "meeboter-bots"),
+            ("BOT_IMAGE", "reg/bot"),
+            ("KUBERNETES_POD_TEMPLATE", template.to_str().unwrap()),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.kubernetes.unwrap().pod_template.unwrap()["spec"]["nodeSelector"]["pool"],
+            "bots"
+        );
     }
 }

@@ -19,6 +19,9 @@ pub const MAX_DEPLOY_ATTEMPTS: i64 = 3;
 /// A platform call that takes longer than this counts as a transient failure.
 const DEPLOY_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
 
+/// How long a bot waits before trying a full platform again.
+const FULL_RETRY: Duration = Duration::seconds(5);
+
 /// How long a bot waits in the queue after its `attempt`-th deployment failed transiently.
 pub fn retry_delay(attempt: i64) -> Duration {
     Duration::seconds(5 * (1 << (attempt - 1).clamp(0, 6)))
@@ -136,6 +139,7 @@ async fn launch_in_span(state: &AppState, slot: &PlatformSlot, claimed: Claimed)
     let launch = BotLaunch {
         bot_id: bot.id.clone(),
         attempt: attempt as u32,
+        max_duration_secs: bot.automatic_leave.max_duration_secs,
         env: bot_environment(state, &bot, &token),
     };
     let started = Instant::now();
@@ -145,6 +149,7 @@ async fn launch_in_span(state: &AppState, slot: &PlatformSlot, claimed: Claimed)
             let reason = match e {
                 PlatformError::Transient(_) => "transient",
                 PlatformError::Permanent(_) => "permanent",
+                PlatformError::Full(_) => "full",
             };
             (Err(e), Some(reason))
         }
@@ -209,6 +214,25 @@ async fn launch_in_span(state: &AppState, slot: &PlatformSlot, claimed: Claimed)
             // Deleted meanwhile and nothing was started: nothing to record or release.
             false
         }
+        Err(PlatformError::Full(msg)) => {
+            // No room on the platform (a full quota, throttling): back to the queue as if
+            // capacity were taken, without spending an attempt.
+            let data = json!({"platform": slot.platform.name(), "attempt": attempt, "error": msg, "full": true, "retryInSecs": FULL_RETRY.num_seconds()});
+            events::insert(&mut tx, &bot.id, "deploy_retry", &data, now).await?;
+            lifecycle::transition(
+                &mut tx,
+                &bot.id,
+                BotStatus::Queued,
+                Some(sub_code::DEPLOY_RETRY),
+                Some(&msg),
+                now,
+            )
+            .await?;
+            bots::refund_attempt(&mut tx, &bot.id).await?;
+            bots::defer_deployment(&mut tx, &bot.id, now + FULL_RETRY).await?;
+            tracing::info!(bot.id = %bot.id, error = %msg, "platform full; the bot waits in the queue");
+            false
+        }
         Err(PlatformError::Transient(msg)) if attempt < MAX_DEPLOY_ATTEMPTS => {
             let retry_in = retry_delay(attempt);
             let data = json!({"platform": slot.platform.name(), "attempt": attempt, "error": msg, "retryInSecs": retry_in.num_seconds()});
@@ -229,7 +253,7 @@ async fn launch_in_span(state: &AppState, slot: &PlatformSlot, claimed: Claimed)
         Err(e) => {
             let msg = match e {
                 PlatformError::Transient(m) => format!("{m} (after {attempt} attempts)"),
-                PlatformError::Permanent(m) => m,
+                PlatformError::Permanent(m) | PlatformError::Full(m) => m,
             };
             lifecycle::transition(
                 &mut tx,

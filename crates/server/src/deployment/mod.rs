@@ -106,6 +106,22 @@ impl Deployer {
                         limit: config.docker_bot_limit,
                     }
                 }
+                PlatformKind::Kubernetes => {
+                    let settings = config
+                        .kubernetes
+                        .clone()
+                        .ok_or("kubernetes platform settings are missing")?;
+                    let platform = meeboter_platforms::kubernetes::KubernetesPlatform::connect(
+                        settings,
+                        installation,
+                        sink.clone(),
+                    )
+                    .await?;
+                    PlatformSlot {
+                        platform: Arc::new(platform),
+                        limit: config.kubernetes_bot_limit,
+                    }
+                }
                 PlatformKind::Aws => {
                     let settings = config.aws.clone().ok_or("AWS ECS settings are missing")?;
                     PlatformSlot {

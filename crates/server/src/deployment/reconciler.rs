@@ -18,11 +18,40 @@ use meeboter_platforms::InstanceState;
 /// A launch this old without a recorded identifier is considered interrupted.
 const UNRECORDED_GRACE: i64 = 120;
 
+/// How long a platform watch lease lasts without renewal (renewed on every pass).
+const WATCH_LEASE_TTL: i64 = 30;
+
+/// This process's holder name for watch leases.
+fn watch_holder() -> &'static str {
+    static HOLDER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOLDER.get_or_init(|| format!("watch-{}", meeboter_core::new_id().simple()))
+}
+
+/// Takes or renews the platform's watch lease; the platform watches while it is held, so
+/// one replica turns watch events into bot facts.
+async fn hold_watch_lease(state: &AppState, name: &str) -> DbResult<bool> {
+    let mut tx = state.db.begin_write().await?;
+    let got = meeboter_db::leases::try_acquire(
+        &mut tx,
+        &format!("platform-watch:{name}"),
+        watch_holder(),
+        Duration::seconds(WATCH_LEASE_TTL),
+        state.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(got)
+}
+
 /// One pass over every configured platform; returns how many bots changed.
 pub async fn reconcile_once(state: &AppState) -> DbResult<usize> {
     let mut changed = 0;
     for slot in state.deployer.slots() {
         let name = slot.platform.name();
+        if slot.platform.watches() {
+            let held = hold_watch_lease(state, name).await?;
+            slot.platform.set_watching(held).await;
+        }
         slot.platform.maintain().await;
         let live = {
             let mut conn = state.db.pool().acquire().await.map_err(meeboter_db::DbError::from)?;
@@ -53,6 +82,19 @@ pub async fn reconcile_once(state: &AppState) -> DbResult<usize> {
                 Some(identifier) => {
                     let reason = match observed.get(&identifier) {
                         None | Some(InstanceState::Running) => continue,
+                        Some(InstanceState::Pending { detail }) => {
+                            if status == BotStatus::Deploying {
+                                note_pending(state, &bot_id, name, detail).await?;
+                            }
+                            continue;
+                        }
+                        Some(InstanceState::Unstartable { reason }) => {
+                            if apply(state, &bot_id, BotStatus::Fatal, sub_code::DEPLOY_FAILED, reason).await? {
+                                crate::metrics::deploy_failed(name, "unstartable");
+                                changed += 1;
+                            }
+                            continue;
+                        }
                         Some(InstanceState::DeployFailed { reason }) if status == BotStatus::Deploying => {
                             if retry_deploy(state, &bot_id, name, attempt, reason).await? {
                                 crate::metrics::deploy_failed(name, "deployment_failed");
@@ -196,6 +238,20 @@ async fn retry_deploy(state: &AppState, bot_id: &str, platform: &str, attempt: i
     tx.commit().await?;
     state.heartbeats.forget(bot_id);
     Ok(matches!(outcome, Some(TransitionOutcome::Applied(_))))
+}
+
+/// Records why a deploying bot is not running yet (`deploy_pending` event, shown on the
+/// infrastructure page), once per distinct detail: watch restarts do not repeat it.
+async fn note_pending(state: &AppState, bot_id: &str, platform: &str, detail: &str) -> DbResult<()> {
+    let mut tx = state.db.begin_write().await?;
+    let last = meeboter_db::events::list(&mut tx, bot_id, None, &["deploy_pending".to_string()], 1000).await?;
+    if last.last().is_none_or(|e| e.data["detail"] != detail) {
+        let data = serde_json::json!({"platform": platform, "detail": detail});
+        meeboter_db::events::insert(&mut tx, bot_id, "deploy_pending", &data, state.now()).await?;
+        tracing::info!(bot.id = %bot_id, platform, detail, "bot not running yet");
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn apply(state: &AppState, bot_id: &str, to: BotStatus, code: &str, message: &str) -> DbResult<bool> {

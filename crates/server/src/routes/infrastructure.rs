@@ -210,7 +210,7 @@ pub async fn infrastructure(State(state): State<AppState>, caller: Caller) -> Ap
             });
         }
     }
-    let instances = bots::list_deployed(&mut conn, 200)
+    let instances: Vec<InstanceView> = bots::list_deployed(&mut conn, 200)
         .await?
         .into_iter()
         .map(|b| InstanceView {
@@ -222,6 +222,23 @@ pub async fn infrastructure(State(state): State<AppState>, caller: Caller) -> Ap
             last_heartbeat_at: b.last_heartbeat_at,
         })
         .collect();
+    // Why deploying bots are not running yet (a pod the scheduler cannot place), newest
+    // first, until they run or the deploy timeout fails them.
+    let pending = events::recent_of_types(&mut conn, &["deploy_pending"], 200).await?;
+    let mut noted = std::collections::HashSet::new();
+    for e in &pending {
+        let deploying = instances
+            .iter()
+            .any(|i| i.bot_id == e.bot_id && i.status == "DEPLOYING");
+        if deploying && noted.insert(e.bot_id.clone()) {
+            warnings.push(format!(
+                "bot {} is not running yet on {}: {}",
+                e.bot_id,
+                e.data["platform"].as_str().unwrap_or("its platform"),
+                e.data["detail"].as_str().unwrap_or("")
+            ));
+        }
+    }
     let queue = bots::list_queued(&mut conn, 50)
         .await?
         .into_iter()

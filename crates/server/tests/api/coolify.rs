@@ -396,6 +396,7 @@ async fn per_platform_images_get_matching_slots() {
     let launch = |bot: &str, platform: &str| meeboter_platforms::BotLaunch {
         bot_id: bot.into(),
         attempt: 1,
+        max_duration_secs: 14_400,
         env: [("BOT_ID", bot), ("MEETING_PLATFORM", platform)]
             .into_iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

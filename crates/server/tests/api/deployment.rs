@@ -531,6 +531,7 @@ async fn the_orphan_sweep_stops_this_installations_local_processes_no_bot_owns()
     let launch = |bot: &str| meeboter_platforms::BotLaunch {
         bot_id: bot.to_string(),
         attempt: 1,
+        max_duration_secs: 14_400,
         env: Default::default(),
     };
     let ghost = format!("ghost-{}", uuid::Uuid::now_v7().simple());

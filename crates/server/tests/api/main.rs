@@ -10,6 +10,7 @@ mod ecs;
 mod errors;
 mod health_docs;
 mod idempotency;
+mod kubernetes;
 mod lifecycle;
 mod media;
 mod metrics;
