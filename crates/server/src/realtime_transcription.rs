@@ -34,8 +34,8 @@ use futures::StreamExt;
 use meeboter_core::transcription::{attribute, call_offset_ms, primary_language, speaking_spans, words};
 use meeboter_db::audio_segments::{self, SegmentRecord};
 use meeboter_db::bots::BotRecord;
-use meeboter_db::transcripts::{self, NewUtterance};
-use meeboter_db::{DbError, DbResult, bots, events};
+use meeboter_db::transcripts::{self, NewUtterance, UtteranceRecord};
+use meeboter_db::{AnyConnection, DbError, DbResult, bots, events};
 use serde_json::{Value, json};
 
 /// Pacing and budgets (tests shorten them).
@@ -382,24 +382,7 @@ async fn transcribe_segment(
             stored += 1;
         }
     }
-    let t = transcripts::find(&mut tx, &bot.id).await?;
-    if t.as_ref().is_some_and(|t| t.state == "none") && stored > 0 {
-        transcripts::set_state(&mut tx, &bot.id, "live", Some(provider.source()), None, now).await?;
-    }
-    for u in &announced {
-        let data = utterance_json(u);
-        events::insert(&mut tx, &bot.id, stream_event::DATA, &data, now).await?;
-        let mut payload = json!({"botId": bot.id, "utterance": data});
-        payload["metadata"] = Value::Object(bot.metadata.clone());
-        crate::lifecycle::publish(
-            &mut tx,
-            bot,
-            crate::lifecycle::event_type::TRANSCRIPT_DATA,
-            payload,
-            now,
-        )
-        .await?;
-    }
+    announce_finals(&mut tx, bot, &announced, provider.source(), now).await?;
     audio_segments::reset_failures(&mut tx, &bot.id).await?;
     tx.commit().await.map_err(DbError::from)?;
     *held = until;
@@ -409,6 +392,33 @@ async fn transcribe_segment(
     let lag_ms = now.timestamp_millis() - (segment.start_epoch_ms + segment.duration_ms);
     tracing::debug!(bot.id = %bot.id, seq = segment.seq, utterances = stored, lag_ms, "segment transcribed");
     Ok(Ok(stored))
+}
+
+/// Makes the transcript `live` with its first lines and announces each new final line on the
+/// bot's stream and as the `bot.transcript_data` webhook, in the transaction that stored them
+/// (so a line is announced exactly when it exists). Shared by both real-time paths.
+pub(crate) async fn announce_finals(
+    conn: &mut AnyConnection,
+    bot: &BotRecord,
+    lines: &[UtteranceRecord],
+    source: &str,
+    now: DateTime<Utc>,
+) -> DbResult<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let t = transcripts::find(conn, &bot.id).await?;
+    if t.as_ref().is_some_and(|t| t.state == "none") {
+        transcripts::set_state(conn, &bot.id, "live", Some(source), None, now).await?;
+    }
+    for u in lines {
+        let data = utterance_json(u);
+        events::insert(conn, &bot.id, stream_event::DATA, &data, now).await?;
+        let mut payload = json!({"botId": bot.id, "utterance": data});
+        payload["metadata"] = Value::Object(bot.metadata.clone());
+        crate::lifecycle::publish(conn, bot, crate::lifecycle::event_type::TRANSCRIPT_DATA, payload, now).await?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn read_object(state: &AppState, key: &str) -> Result<Vec<u8>, String> {

@@ -4,7 +4,7 @@ use crate::AppState;
 use crate::bot_token;
 use crate::deployment::PlatformSlot;
 use crate::lifecycle::{self, TransitionOutcome};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use meeboter_core::BotStatus;
 use meeboter_core::lifecycle::sub_code;
 use meeboter_db::bots::{self, BotRecord};
@@ -218,35 +218,15 @@ async fn launch_in_span(state: &AppState, slot: &PlatformSlot, claimed: Claimed)
             // No room on the platform (a full quota, throttling): back to the queue as if
             // capacity were taken, without spending an attempt.
             let data = json!({"platform": slot.platform.name(), "attempt": attempt, "error": msg, "full": true, "retryInSecs": FULL_RETRY.num_seconds()});
-            events::insert(&mut tx, &bot.id, "deploy_retry", &data, now).await?;
-            lifecycle::transition(
-                &mut tx,
-                &bot.id,
-                BotStatus::Queued,
-                Some(sub_code::DEPLOY_RETRY),
-                Some(&msg),
-                now,
-            )
-            .await?;
+            requeue(&mut tx, &bot.id, &data, &msg, now, now + FULL_RETRY).await?;
             bots::refund_attempt(&mut tx, &bot.id).await?;
-            bots::defer_deployment(&mut tx, &bot.id, now + FULL_RETRY).await?;
             tracing::info!(bot.id = %bot.id, error = %msg, "platform full; the bot waits in the queue");
             false
         }
         Err(PlatformError::Transient(msg)) if attempt < MAX_DEPLOY_ATTEMPTS => {
             let retry_in = retry_delay(attempt);
             let data = json!({"platform": slot.platform.name(), "attempt": attempt, "error": msg, "retryInSecs": retry_in.num_seconds()});
-            events::insert(&mut tx, &bot.id, "deploy_retry", &data, now).await?;
-            lifecycle::transition(
-                &mut tx,
-                &bot.id,
-                BotStatus::Queued,
-                Some(sub_code::DEPLOY_RETRY),
-                Some(&msg),
-                now,
-            )
-            .await?;
-            bots::defer_deployment(&mut tx, &bot.id, now + retry_in).await?;
+            requeue(&mut tx, &bot.id, &data, &msg, now, now + retry_in).await?;
             tracing::warn!(bot.id = %bot.id, attempt, error = %msg, "deploy failed; will retry");
             false
         }
@@ -271,4 +251,27 @@ async fn launch_in_span(state: &AppState, slot: &PlatformSlot, claimed: Claimed)
     tx.commit().await?;
     state.heartbeats.forget(&bot.id);
     Ok(ok)
+}
+
+/// Puts a bot whose deploy did not happen back in the queue as `QUEUED/deploy_retry`, with the
+/// `deploy_retry` event saying why, to be tried again at `retry_at`.
+async fn requeue(
+    conn: &mut meeboter_db::AnyConnection,
+    bot_id: &str,
+    data: &serde_json::Value,
+    reason: &str,
+    now: DateTime<Utc>,
+    retry_at: DateTime<Utc>,
+) -> DbResult<()> {
+    events::insert(conn, bot_id, "deploy_retry", data, now).await?;
+    lifecycle::transition(
+        conn,
+        bot_id,
+        BotStatus::Queued,
+        Some(sub_code::DEPLOY_RETRY),
+        Some(reason),
+        now,
+    )
+    .await?;
+    bots::defer_deployment(conn, bot_id, retry_at).await
 }

@@ -33,7 +33,6 @@ use meeboter_db::audio_segments::{self, SegmentRecord};
 use meeboter_db::bots::BotRecord;
 use meeboter_db::transcripts::{self, NewUtterance};
 use meeboter_db::{DbError, DbResult, events};
-use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -341,24 +340,7 @@ async fn one_segment(
         }
     }
     transcripts::delete_partials(&mut tx, &bot.id, &format!("dg:{}:", segment.seq)).await?;
-    let t = transcripts::find(&mut tx, &bot.id).await?;
-    if t.as_ref().is_some_and(|t| t.state == "none") && !announced.is_empty() {
-        transcripts::set_state(&mut tx, &bot.id, "live", Some(SOURCE), None, now).await?;
-    }
-    for u in &announced {
-        let data = utterance_json(u);
-        events::insert(&mut tx, &bot.id, stream_event::DATA, &data, now).await?;
-        let mut payload = json!({"botId": bot.id, "utterance": data});
-        payload["metadata"] = Value::Object(bot.metadata.clone());
-        crate::lifecycle::publish(
-            &mut tx,
-            bot,
-            crate::lifecycle::event_type::TRANSCRIPT_DATA,
-            payload,
-            now,
-        )
-        .await?;
-    }
+    super::announce_finals(&mut tx, bot, &announced, SOURCE, now).await?;
     audio_segments::reset_failures(&mut tx, &bot.id).await?;
     tx.commit().await.map_err(DbError::from)?;
     *held = until;
